@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install whatever is missing for building, serving and testing the app; quick when all is there.
+# Usage: bash scripts/setup.sh          (everything)
+#        SETUP_SKIP_BROWSER=1 ...       (no Chromium: for serving only)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+need_wasm_target() {
+  rustup target list --installed | grep -qx wasm32-unknown-unknown \
+    || rustup target add wasm32-unknown-unknown
+}
+
+need_wasm_bindgen() {
+  if wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; then return 0; fi
+  # Not --locked: the lock file shipped with wasm-bindgen-cli 0.2.130 pins webpki-roots 1.0.11,
+  # which this machine's registry mirror does not carry; the resolver picks a compatible one.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+}
+
+need_trunk() {
+  if trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then return 0; fi
+  # trunk 0.22.1 declares rustc 1.96.1 but builds and runs on 1.95.
+  cargo install trunk --version "$TRUNK_VERSION" --locked --ignore-rust-version --force
+}
+
+need_npm_packages() {
+  # binaryen@132 is the only wasm-opt that reads wasm-bindgen 0.2.130 output (table.fill).
+  if [ -x node_modules/.bin/wasm-opt ] && [ -d node_modules/playwright-core ] \
+     && [ node_modules/.package-lock.json -nt package-lock.json ]; then return 0; fi
+  npm ci --no-audit --no-fund
+}
+
+need_chromium() {
+  if [ -x "$CHROMIUM_BIN" ] && [ -x "$CHROMEDRIVER" ]; then return 0; fi
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
+}
+
+stage "rust target wasm32" need_wasm_target
+stage "wasm-bindgen-cli $WASM_BINDGEN_VERSION" need_wasm_bindgen
+stage "trunk $TRUNK_VERSION" need_trunk
+stage "npm packages" need_npm_packages
+if [ -z "${SETUP_SKIP_BROWSER:-}" ]; then stage "chromium + chromedriver" need_chromium; fi
+stage "MNIST data" bash scripts/fetch-mnist.sh
+stage "cargo fetch" cargo fetch --quiet
+print_stages

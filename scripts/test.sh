@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Set up whatever is missing, then run every test: native, browser (wasm-bindgen-test in
+# headless Chromium with WebGPU) and end to end (the built app driven by Playwright).
+# Ends with one line: "ALL TESTS PASSED" or "TESTS FAILED: <stages>".
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+START=$SECONDS
+
+bash scripts/setup.sh || { echo "TESTS FAILED: setup"; exit 1; }
+
+FAILED=()
+run() { stage "$@" || FAILED+=("$1"); }
+
+# The browser tests need WebGPU in headless Chromium: SwiftShader, on the CPU.
+export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-280}
+
+run "native tests (cargo test)" cargo test --quiet
+run "browser tests (wasm-bindgen-test)" cargo test --quiet --target wasm32-unknown-unknown --test web
+# A debug build shares every compiled dependency with the browser tests above: burn for
+# wasm is built once per CI run, not twice.
+run "trunk build (debug)" trunk build
+run "end-to-end tests (playwright)" node tests/e2e/run.mjs dist
+
+print_stages
+echo "total $((SECONDS - START))s"
+if [ ${#FAILED[@]} -eq 0 ]; then
+  echo "ALL TESTS PASSED"
+else
+  echo "TESTS FAILED: ${FAILED[*]}"
+  exit 1
+fi

@@ -1,0 +1,150 @@
+//! Train one of the notebook's networks natively on burn's CPU backend and write its
+//! per-epoch results: the project's reproduction of the notebook's table.
+//!
+//! cargo run --release --bin train -- --network bn-dropout [--extended] [--out results/]
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
+
+// This binary is for native use only; the browser app is `app` + `worker`.
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
+    use std::process::ExitCode;
+
+    use burn::prelude::*;
+    use futures::executor::block_on;
+    use mnist_studio::data::files::{load_dir, DEFAULT_DIR};
+    use mnist_studio::model::{Network, NetworkKind};
+    use mnist_studio::train::{train, EpochReport, Flow, Observer, Schedule, StepReport, TrainConfig, TrainData};
+    use mnist_studio::weights;
+
+    const USAGE: &str = "usage: train --network <linear|vgg|vgg-augmented|vgg-dropout|bn-dropout>
+             [--extended] [--epochs N --lr X] [--batch N] [--seed N]
+             [--train-limit N] [--test-limit N] [--data DIR] [--out DIR]";
+
+    struct Args {
+        config: TrainConfig,
+        data: PathBuf,
+        out: PathBuf,
+    }
+
+    fn parse() -> Result<Args, String> {
+        let mut args = std::env::args().skip(1);
+        let (mut network, mut extended, mut epochs, mut lr) = (None, false, None, None);
+        let (mut batch, mut seed, mut train_limit, mut test_limit) = (64, 42, None, None);
+        let (mut data, mut out) = (PathBuf::from(DEFAULT_DIR), PathBuf::from("results"));
+        while let Some(flag) = args.next() {
+            let mut value = || args.next().ok_or(format!("{flag} needs a value"));
+            let number = |v: String| v.parse::<f64>().map_err(|_| format!("{v} is not a number"));
+            match flag.as_str() {
+                "--network" => {
+                    let id = value()?;
+                    network = Some(NetworkKind::from_id(&id).ok_or(format!("unknown network {id}"))?);
+                }
+                "--extended" => extended = true,
+                "--epochs" => epochs = Some(number(value()?)? as usize),
+                "--lr" => lr = Some(number(value()?)?),
+                "--batch" => batch = number(value()?)? as usize,
+                "--seed" => seed = number(value()?)? as u64,
+                "--train-limit" => train_limit = Some(number(value()?)? as usize),
+                "--test-limit" => test_limit = Some(number(value()?)? as usize),
+                "--data" => data = value()?.into(),
+                "--out" => out = value()?.into(),
+                other => return Err(format!("unknown flag {other}")),
+            }
+        }
+        let network = network.ok_or("--network is required")?;
+        let schedule = match (epochs, lr) {
+            (None, None) => Schedule::notebook(extended),
+            (Some(e), Some(lr)) => Schedule::constant(e, lr),
+            _ => return Err("--epochs and --lr go together".into()),
+        };
+        let config = TrainConfig::new(network, schedule, network.augmented())
+            .with_batch_size(batch)
+            .with_seed(seed)
+            .with_report_every(100)
+            .with_train_limit(train_limit)
+            .with_test_limit(test_limit);
+        Ok(Args { config, data, out })
+    }
+
+    /// Prints progress and appends each epoch to a CSV as soon as it ends, so a long run
+    /// that is interrupted keeps what it measured.
+    struct Console {
+        csv: std::fs::File,
+    }
+
+    impl Observer for Console {
+        fn on_step(&mut self, r: &StepReport) {
+            eprintln!(
+                "  epoch {:>2} step {:>4}/{}  loss {:.4}  acc {:.4}  {:.0} img/s  {:.1} ms/step",
+                r.epoch + 1, r.step, r.steps_per_epoch, r.loss, r.accuracy, r.images_per_sec, r.ms_per_step
+            );
+        }
+
+        fn on_epoch(&mut self, r: &EpochReport, _: &Network) {
+            println!(
+                "epoch {:>2}  lr {:<6} loss {:.4}  acc {:.4}  test loss {:.4}  test acc {:.4}  {:.0}s  (best: epoch {})",
+                r.epoch + 1, r.lr, r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy, r.seconds, r.best_epoch + 1
+            );
+            let _ = writeln!(
+                self.csv,
+                "{},{},{:.5},{:.5},{:.5},{:.5},{:.1}",
+                r.epoch + 1, r.lr, r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy, r.seconds
+            );
+        }
+
+        async fn between_steps(&mut self) -> Flow {
+            Flow::Continue
+        }
+    }
+
+    pub fn main() -> ExitCode {
+        let args = match parse() {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("{e}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        };
+        match run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    fn run(args: &Args) -> Result<(), String> {
+        let mnist = load_dir(&args.data).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
+        let id = args.config.network.id();
+        let csv_path = args.out.join(format!("{id}.csv"));
+        let mut csv = std::fs::File::create(&csv_path).map_err(|e| e.to_string())?;
+        writeln!(csv, "epoch,lr,loss,acc,test_loss,test_acc,seconds").map_err(|e| e.to_string())?;
+
+        let device = Device::flex().autodiff();
+        let data = TrainData::upload(&mnist, args.config.train_limit, args.config.test_limit, &device.clone().inner());
+        println!("training {} on {} images, testing on {}", args.config.network.title(), data.train.len(), data.test.len());
+        let outcome = block_on(train(&args.config, &data, &device, &mut Console { csv }))
+            .map_err(|e| e.to_string())?;
+        println!("{}", outcome.end.describe());
+        if let Some(best) = outcome.best {
+            println!("best epoch {} with test accuracy {:.4}", best.epoch + 1, best.test_accuracy);
+            let bytes = block_on(weights::encode(&best.model, args.config.network, &mnist.stats, best.epoch, best.test_accuracy))
+                .map_err(|e| e.to_string())?;
+            let path = args.out.join(format!("{id}.weights"));
+            std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
+            println!("wrote {} and {}", csv_path.display(), Path::new(&path).display());
+        }
+        Ok(())
+    }
+}

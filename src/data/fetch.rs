@@ -1,0 +1,123 @@
+//! Downloading the MNIST files over HTTP from the page's own origin, with byte-level
+//! progress. Works in a window and in a worker (it uses whichever global it runs in).
+
+use futures::future::try_join_all;
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{ReadableStreamDefaultReader, Response};
+
+use super::dataset::{Mnist, FILES};
+use super::source::DataSource;
+use super::error::{DataError, FileProblem};
+use super::gzip::INFLATED_LIMIT;
+
+/// Download progress over all four files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Progress {
+    pub received: u64,
+    /// Sum of the Content-Lengths seen so far; `None` until every file has answered.
+    pub total: Option<u64>,
+}
+
+/// Fetch, inflate, parse and check all four files. `on_progress` is called as bytes arrive.
+pub async fn load_mnist(source: &DataSource, on_progress: impl Fn(Progress)) -> Result<Mnist, DataError> {
+    let state = std::cell::RefCell::new(([0u64; 4], [None::<u64>; 4]));
+    let report = |index: usize, received: u64, total: Option<u64>| {
+        let mut s = state.borrow_mut();
+        s.0[index] = received;
+        s.1[index] = total;
+        let totals: Option<u64> = s.1.iter().copied().sum();
+        on_progress(Progress { received: s.0.iter().sum(), total: totals });
+    };
+    let downloads = FILES.iter().enumerate().map(|(index, name)| {
+        let url = source.url(name);
+        let report = &report;
+        async move { fetch_bytes(&url, name, |got, total| report(index, got, total)).await }
+    });
+    let files: Vec<Vec<u8>> = try_join_all(downloads).await?;
+    let files: [Vec<u8>; 4] = files.try_into().expect("four downloads should give four files");
+    Mnist::from_files(files)
+}
+
+/// GET `url` and read its body chunk by chunk. `file` names it in errors.
+pub async fn fetch_bytes(
+    url: &str,
+    file: &str,
+    on_chunk: impl Fn(u64, Option<u64>),
+) -> Result<Vec<u8>, DataError> {
+    let network = |received: u64, e: JsValue| DataError::Network {
+        file: file.to_owned(),
+        received,
+        reason: describe(&e),
+    };
+    let response: Response = JsFuture::from(global_fetch(url)?)
+        .await
+        .map_err(|e| network(0, e))?
+        .dyn_into()
+        .map_err(|e| network(0, e))?;
+    if !response.ok() {
+        return Err(DataError::Http {
+            file: file.to_owned(),
+            status: response.status(),
+            status_text: response.status_text(),
+        });
+    }
+    // The server's length is a hint for the progress bar and the buffer, never trusted beyond
+    // the limit: a hostile header must not make us allocate gigabytes.
+    let total = response
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(t) = total.filter(|&t| t > INFLATED_LIMIT) {
+        return Err(FileProblem::TooLarge { limit: INFLATED_LIMIT.min(t) }.in_file(file));
+    }
+    let body = response.body().ok_or_else(|| network(0, JsValue::from_str("empty body")))?;
+    let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut bytes = Vec::with_capacity(total.unwrap_or(0) as usize);
+    on_chunk(0, total);
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| network(bytes.len() as u64, e))?;
+        if Reflect::get(&chunk, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true) {
+            break;
+        }
+        let value: Uint8Array = Reflect::get(&chunk, &"value".into())
+            .map_err(|e| network(bytes.len() as u64, e))?
+            .unchecked_into();
+        let start = bytes.len();
+        bytes.resize(start + value.length() as usize, 0);
+        value.copy_to(&mut bytes[start..]);
+        if bytes.len() as u64 > INFLATED_LIMIT {
+            let _ = reader.cancel();
+            return Err(FileProblem::TooLarge { limit: INFLATED_LIMIT }.in_file(file));
+        }
+        on_chunk(bytes.len() as u64, total);
+    }
+    Ok(bytes)
+}
+
+/// `fetch` from a window or from a worker, whichever this code runs in.
+fn global_fetch(url: &str) -> Result<js_sys::Promise, DataError> {
+    let global = js_sys::global();
+    if let Some(window) = global.dyn_ref::<web_sys::Window>() {
+        Ok(window.fetch_with_str(url))
+    } else if let Some(worker) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
+        Ok(worker.fetch_with_str(url))
+    } else {
+        Err(DataError::Network {
+            file: url.to_owned(),
+            received: 0,
+            reason: "this JavaScript context has no fetch".into(),
+        })
+    }
+}
+
+/// A readable message from a JS exception (`TypeError: Failed to fetch`, ...).
+pub fn describe(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| format!("{}: {}", e.name(), e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}

@@ -1,0 +1,6 @@
+//! Turning a drawing into an MNIST digit. Pure functions, tested natively: the canvas code
+//! in the UI only hands over pixels.
+
+pub mod preprocess;
+
+pub use preprocess::{preprocess, Ink};

@@ -1,0 +1,45 @@
+//! Network 1: softmax regression, a single dense layer from 784 pixels to 10 classes.
+
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+
+use super::init::{zero_bias, GLOROT_UNIFORM};
+use super::CLASSES;
+use crate::data::IMAGE_PIXELS;
+
+#[derive(Config, Debug, PartialEq)]
+pub struct LinearNetConfig {
+    #[config(default = 10)]
+    pub classes: usize,
+}
+
+#[derive(Module, Debug)]
+pub struct LinearNet {
+    dense: Linear,
+}
+
+impl LinearNetConfig {
+    pub fn init(&self, device: &Device) -> LinearNet {
+        let mut dense = LinearConfig::new(IMAGE_PIXELS, self.classes)
+            .with_initializer(GLOROT_UNIFORM)
+            .init(device);
+        dense.bias = zero_bias(self.classes, device);
+        LinearNet { dense }
+    }
+
+    pub fn num_params(&self) -> usize {
+        IMAGE_PIXELS * self.classes + self.classes
+    }
+}
+
+impl LinearNet {
+    /// # Shapes
+    /// - images: `[batch, 1, 28, 28]`
+    /// - output: `[batch, 10]`
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let x = images.flatten::<2>(1, 3); // [batch, 784]
+        self.dense.forward(x) // [batch, 10]
+    }
+}
+
+const _: () = assert!(CLASSES == 10);

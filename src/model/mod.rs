@@ -1,0 +1,191 @@
+//! The five networks of the Keras notebook this project reproduces, as burn modules.
+//!
+//! Each network is a `#[derive(Module)]` struct holding only layers, built from a
+//! `#[derive(Config)]`. [`NetworkKind`] is the catalogue the UI and the worker speak in;
+//! [`Network`] is the module itself. Inputs are already normalised images
+//! `[batch, 1, 28, 28]` (see [`crate::train::batch`]); outputs are logits `[batch, 10]`.
+//!
+//! Initialisation follows the notebook deliberately: Keras' defaults are Glorot-uniform
+//! weights and zero biases, so every dense and conv layer here uses
+//! `Initializer::XavierUniform { gain: 1.0 }` (Glorot-uniform is Xavier-uniform) and its bias
+//! is replaced by zeros after init (burn would otherwise draw biases from the same range).
+
+mod init;
+mod linear;
+mod vgg;
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use linear::{LinearNet, LinearNetConfig};
+pub use vgg::{VggNet, VggNetConfig};
+
+/// Number of classes: the ten digits.
+pub const CLASSES: usize = 10;
+
+/// The notebook's five experiments. The augmented variant shares the plain VGG architecture;
+/// what differs is how it is trained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NetworkKind {
+    Linear,
+    Vgg,
+    VggAugmented,
+    VggDropout,
+    VggBnDropout,
+}
+
+impl NetworkKind {
+    pub const ALL: [NetworkKind; 5] =
+        [Self::Linear, Self::Vgg, Self::VggAugmented, Self::VggDropout, Self::VggBnDropout];
+
+    /// Stable identifier: command-line flag values, file names, weight-file headers.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Linear => "linear",
+            Self::Vgg => "vgg",
+            Self::VggAugmented => "vgg-augmented",
+            Self::VggDropout => "vgg-dropout",
+            Self::VggBnDropout => "bn-dropout",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.id() == id)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Linear => "Linear",
+            Self::Vgg => "VGG-like",
+            Self::VggAugmented => "VGG-like + augmentation",
+            Self::VggDropout => "VGG-like + dropout",
+            Self::VggBnDropout => "VGG-like + BatchNorm + dropout",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Linear => "Normalise, flatten, one dense layer of 10: softmax regression.",
+            Self::Vgg => "Two 3x3 conv blocks (32, 64 filters) with max-pooling, then dense 512 and 10.",
+            Self::VggAugmented => "The VGG-like network trained on randomly rotated, shifted, sheared and zoomed digits.",
+            Self::VggDropout => "The VGG-like network with Dropout(0.5) after each max-pool.",
+            Self::VggBnDropout => "BatchNorm after every conv and dense 512, Dropout(0.5) before the output.",
+        }
+    }
+
+    /// Test accuracy the Keras notebook reports: the floor this project aims to match.
+    pub fn notebook_accuracy(self) -> &'static str {
+        match self {
+            Self::Linear => "92.5%",
+            Self::Vgg => "98.6%",
+            Self::VggAugmented => "97.6%",
+            Self::VggDropout => "98.8%",
+            Self::VggBnDropout => "99.4-99.55%",
+        }
+    }
+
+    /// Whether training draws a fresh random affine transform of every image each epoch.
+    pub fn augmented(self) -> bool {
+        self == Self::VggAugmented
+    }
+
+    pub fn config(self) -> NetworkConfig {
+        match self {
+            Self::Linear => NetworkConfig::Linear(LinearNetConfig::new()),
+            Self::Vgg | Self::VggAugmented => NetworkConfig::Vgg(VggNetConfig::new()),
+            Self::VggDropout => NetworkConfig::Vgg(VggNetConfig::new().with_pool_dropout(0.5)),
+            Self::VggBnDropout => {
+                NetworkConfig::Vgg(VggNetConfig::new().with_batch_norm(true).with_head_dropout(0.5))
+            }
+        }
+    }
+
+    /// Parameter count, computed from the architecture without building it.
+    pub fn num_params(self) -> usize {
+        self.config().num_params()
+    }
+}
+
+/// Which architecture to build, with its settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum NetworkConfig {
+    Linear(LinearNetConfig),
+    Vgg(VggNetConfig),
+}
+
+impl NetworkConfig {
+    pub fn init(&self, device: &Device) -> Network {
+        match self {
+            Self::Linear(c) => Network::Linear(c.init(device)),
+            Self::Vgg(c) => Network::Vgg(c.init(device)),
+        }
+    }
+
+    pub fn num_params(&self) -> usize {
+        match self {
+            Self::Linear(c) => c.num_params(),
+            Self::Vgg(c) => c.num_params(),
+        }
+    }
+}
+
+/// One of the networks, as a single module type the training loop and the worker can hold.
+#[derive(Module, Debug)]
+pub enum Network {
+    Linear(LinearNet),
+    Vgg(VggNet),
+}
+
+impl Network {
+    /// # Shapes
+    /// - images: `[batch, 1, 28, 28]`, normalised with the training set's mean and std
+    /// - output: `[batch, 10]` logits (softmax is applied by the loss or by [`Self::probabilities`])
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        match self {
+            Self::Linear(net) => net.forward(images),
+            Self::Vgg(net) => net.forward(images),
+        }
+    }
+
+    /// Class probabilities `[batch, 10]`.
+    pub fn probabilities(&self, images: Tensor<4>) -> Tensor<2> {
+        burn::tensor::activation::softmax(self.forward(images), 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::cpu;
+
+    #[test]
+    fn parameter_counts_match_the_notebook() {
+        // Keras' model.summary() for the notebook's networks.
+        assert_eq!(NetworkKind::Linear.num_params(), 7_850);
+        assert_eq!(NetworkKind::Vgg.num_params(), 594_922);
+        assert_eq!(NetworkKind::VggAugmented.num_params(), 594_922);
+        assert_eq!(NetworkKind::VggDropout.num_params(), 594_922);
+        // BatchNorm adds gamma, beta, moving mean and moving variance per channel:
+        // 4 * (32 + 32 + 64 + 64 + 512) = 2,816 more (Keras: 596,330 trainable + 1,408 not).
+        assert_eq!(NetworkKind::VggBnDropout.num_params(), 597_738);
+    }
+
+    #[test]
+    fn built_networks_have_the_counted_parameters_and_output_ten_logits() {
+        let device = cpu();
+        for kind in NetworkKind::ALL {
+            let net = kind.config().init(&device);
+            assert_eq!(net.num_params(), kind.num_params(), "{kind:?}");
+            let out = net.forward(Tensor::zeros([3, 1, 28, 28], &device));
+            assert_eq!(out.dims(), [3, CLASSES], "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn ids_round_trip() {
+        for kind in NetworkKind::ALL {
+            assert_eq!(NetworkKind::from_id(kind.id()), Some(kind));
+        }
+        assert_eq!(NetworkKind::from_id("resnet"), None);
+    }
+}

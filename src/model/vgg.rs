@@ -1,0 +1,155 @@
+//! Networks 2-5: the notebook's VGG-like convnet, optionally with dropout and BatchNorm.
+//!
+//! conv3x3(32) relu, conv3x3(32) relu, maxpool 2, conv3x3(64) relu, conv3x3(64) relu,
+//! maxpool 2, flatten, dense 512 relu, dense 10. Convolutions are "valid" (no padding), as in
+//! the notebook. BatchNorm, when on, follows each activation (Conv, ReLU, BN: the notebook's
+//! order) and the dense 512 layer.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, Relu};
+use burn::prelude::*;
+
+use super::init::{zero_bias, GLOROT_UNIFORM};
+
+/// Keras' BatchNormalization defaults: moving averages with momentum 0.99 (burn counts the
+/// other way: the weight of the new batch, 0.01) and epsilon 1e-3.
+const BN_MOMENTUM: f64 = 0.01;
+const BN_EPSILON: f64 = 1e-3;
+
+const CONV_CHANNELS: [usize; 4] = [32, 32, 64, 64];
+const HIDDEN: usize = 512;
+/// 28 -> 26 -> 24 -> pool 12 -> 10 -> 8 -> pool 4: 64 channels of 4x4 reach the dense layer.
+const FLAT: usize = 64 * 4 * 4;
+
+#[derive(Config, Debug, PartialEq)]
+pub struct VggNetConfig {
+    /// Dropout probability after each max-pool; 0 for none.
+    #[config(default = 0.0)]
+    pub pool_dropout: f64,
+    /// BatchNorm after every convolution and after the dense 512 layer.
+    #[config(default = false)]
+    pub batch_norm: bool,
+    /// Dropout probability before the output layer; 0 for none.
+    #[config(default = 0.0)]
+    pub head_dropout: f64,
+    #[config(default = 10)]
+    pub classes: usize,
+}
+
+#[derive(Module, Debug)]
+pub struct VggNet {
+    conv1: Conv2d,
+    conv2: Conv2d,
+    conv3: Conv2d,
+    conv4: Conv2d,
+    bn1: Option<BatchNorm>,
+    bn2: Option<BatchNorm>,
+    bn3: Option<BatchNorm>,
+    bn4: Option<BatchNorm>,
+    pool: MaxPool2d,
+    pool_dropout: Option<Dropout>,
+    dense: Linear,
+    bn_dense: Option<BatchNorm>,
+    head_dropout: Option<Dropout>,
+    head: Linear,
+    relu: Relu,
+}
+
+impl VggNetConfig {
+    pub fn init(&self, device: &Device) -> VggNet {
+        let conv = |c_in: usize, c_out: usize| {
+            let mut conv = Conv2dConfig::new([c_in, c_out], [3, 3])
+                .with_initializer(GLOROT_UNIFORM)
+                .init(device);
+            conv.bias = zero_bias(c_out, device);
+            conv
+        };
+        let dense = |d_in: usize, d_out: usize| {
+            let mut dense = LinearConfig::new(d_in, d_out).with_initializer(GLOROT_UNIFORM).init(device);
+            dense.bias = zero_bias(d_out, device);
+            dense
+        };
+        let bn = |features: usize| {
+            self.batch_norm.then(|| {
+                BatchNormConfig::new(features)
+                    .with_momentum(BN_MOMENTUM)
+                    .with_epsilon(BN_EPSILON)
+                    .init(device)
+            })
+        };
+        let dropout = |prob: f64| (prob > 0.0).then(|| DropoutConfig::new(prob).init());
+        let [c1, c2, c3, c4] = CONV_CHANNELS;
+        VggNet {
+            conv1: conv(1, c1),
+            conv2: conv(c1, c2),
+            conv3: conv(c2, c3),
+            conv4: conv(c3, c4),
+            bn1: bn(c1),
+            bn2: bn(c2),
+            bn3: bn(c3),
+            bn4: bn(c4),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            pool_dropout: dropout(self.pool_dropout),
+            dense: dense(FLAT, HIDDEN),
+            bn_dense: bn(HIDDEN),
+            head_dropout: dropout(self.head_dropout),
+            head: dense(HIDDEN, self.classes),
+            relu: Relu::new(),
+        }
+    }
+
+    /// Parameters as Keras' `model.summary()` counts "Total params": weights and biases, and
+    /// for each BatchNorm channel gamma and beta (trained) plus moving mean and variance (not).
+    pub fn num_params(&self) -> usize {
+        let [c1, c2, c3, c4] = CONV_CHANNELS;
+        let conv = |c_in: usize, c_out: usize| c_in * c_out * 9 + c_out;
+        let bn = |features: usize| if self.batch_norm { 4 * features } else { 0 };
+        conv(1, c1) + conv(c1, c2) + conv(c2, c3) + conv(c3, c4)
+            + FLAT * HIDDEN + HIDDEN
+            + HIDDEN * self.classes + self.classes
+            + bn(c1) + bn(c2) + bn(c3) + bn(c4) + bn(HIDDEN)
+    }
+}
+
+impl VggNet {
+    /// # Shapes
+    /// - images: `[batch, 1, 28, 28]`
+    /// - output: `[batch, 10]`
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let x = self.block(images, &self.conv1, &self.bn1); // [batch, 32, 26, 26]
+        let x = self.block(x, &self.conv2, &self.bn2); // [batch, 32, 24, 24]
+        let x = self.pool_and_drop(x); // [batch, 32, 12, 12]
+        let x = self.block(x, &self.conv3, &self.bn3); // [batch, 64, 10, 10]
+        let x = self.block(x, &self.conv4, &self.bn4); // [batch, 64, 8, 8]
+        let x = self.pool_and_drop(x); // [batch, 64, 4, 4]
+        let x = x.flatten::<2>(1, 3); // [batch, 1024]
+        let x = self.relu.forward(self.dense.forward(x)); // [batch, 512]
+        let x = normalise(x, &self.bn_dense);
+        let x = drop(x, &self.head_dropout);
+        self.head.forward(x) // [batch, 10]
+    }
+
+    /// Conv, ReLU, then BatchNorm if present (the notebook's order).
+    fn block(&self, x: Tensor<4>, conv: &Conv2d, bn: &Option<BatchNorm>) -> Tensor<4> {
+        normalise(self.relu.forward(conv.forward(x)), bn)
+    }
+
+    fn pool_and_drop(&self, x: Tensor<4>) -> Tensor<4> {
+        drop(self.pool.forward(x), &self.pool_dropout)
+    }
+}
+
+fn normalise<const D: usize>(x: Tensor<D>, bn: &Option<BatchNorm>) -> Tensor<D> {
+    match bn {
+        Some(bn) => bn.forward(x),
+        None => x,
+    }
+}
+
+fn drop<const D: usize>(x: Tensor<D>, dropout: &Option<Dropout>) -> Tensor<D> {
+    match dropout {
+        Some(d) => d.forward(x),
+        None => x,
+    }
+}

@@ -1,0 +1,45 @@
+//! The little the training loop needs from its host: a clock and a way to let other work
+//! run. Natively that is `Instant` and nothing; in a browser worker it is
+//! `performance.now()` and a trip through the event loop.
+
+/// Milliseconds since an arbitrary origin, monotonic.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn now_ms() -> f64 {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    ORIGIN.get_or_init(Instant::now).elapsed().as_secs_f64() * 1000.0
+}
+
+#[cfg(target_arch = "wasm32")]
+pub fn now_ms() -> f64 {
+    use wasm_bindgen::JsCast;
+    let global = js_sys::global();
+    let performance = global
+        .dyn_ref::<web_sys::WorkerGlobalScope>()
+        .and_then(|w| w.performance())
+        .or_else(|| global.dyn_ref::<web_sys::Window>().and_then(|w| w.performance()));
+    performance.map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+/// Let queued events (messages from the page: Pause, Stop, a drawing to read) run before the
+/// next training step. A resolved promise would not do: it runs before queued tasks. A
+/// `MessageChannel` message is a task of its own, and unlike `setTimeout(0)` it is not
+/// clamped to 4 ms.
+#[cfg(target_arch = "wasm32")]
+pub async fn yield_to_events() {
+    use wasm_bindgen::prelude::*;
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let channel = web_sys::MessageChannel::new().expect("MessageChannel should exist in workers and pages");
+        let port = channel.port1();
+        let on_message = Closure::once_into_js(move || {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        });
+        port.set_onmessage(Some(on_message.unchecked_ref()));
+        let _ = channel.port2().post_message(&JsValue::NULL);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub async fn yield_to_events() {}

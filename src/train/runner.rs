@@ -1,0 +1,414 @@
+//! The training loop. Hand-written because burn's `Learner` reads tensors synchronously,
+//! which a browser forbids; here every read is an `await`, and there are few of them: one
+//! per `report_every` steps and two per evaluation.
+
+use burn::optim::{GradientsParams, SgdConfig};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::batch::{Batch, DeviceSplit};
+use super::config::TrainConfig;
+use super::loss::{correct, cross_entropy, cross_entropy_sum};
+use super::report::{Confusion, EpochReport, Misclassified, StepReport};
+use super::warp::warp;
+use crate::data::augment::{random_matrices, AugmentRanges};
+use crate::data::{Mnist, PixelStats, Split};
+use crate::model::Network;
+use crate::platform::now_ms;
+use crate::rng::Rng;
+
+/// The dataset as a run uses it: both splits on the device, plus the test split on the CPU
+/// for the galleries of misclassified digits.
+pub struct TrainData {
+    pub train: DeviceSplit,
+    pub test: DeviceSplit,
+    pub stats: PixelStats,
+    test_cpu: Split,
+}
+
+impl TrainData {
+    /// Upload (the first `train_limit` / `test_limit` of) each split once.
+    pub fn upload(mnist: &Mnist, train_limit: Option<usize>, test_limit: Option<usize>, device: &Device) -> Self {
+        let train = mnist.train.head(train_limit.unwrap_or(usize::MAX));
+        let test_cpu = mnist.test.head(test_limit.unwrap_or(usize::MAX));
+        Self {
+            train: DeviceSplit::upload(&train, device),
+            test: DeviceSplit::upload(&test_cpu, device),
+            stats: mnist.stats,
+            test_cpu,
+        }
+    }
+}
+
+/// What the observer wants after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Receives progress and decides whether to go on. The worker implements it to stream
+/// messages to the page and obey Pause/Stop; the `train` binary prints; tests record.
+#[allow(async_fn_in_trait)] // single-threaded: browsers have no Send futures to offer
+pub trait Observer {
+    fn on_step(&mut self, report: &StepReport);
+    /// After each epoch's evaluation. `model` is that epoch's network in inference mode.
+    fn on_epoch(&mut self, report: &EpochReport, model: &Network);
+    /// Called between steps: a place to let other events run, wait while paused, or stop.
+    async fn between_steps(&mut self) -> Flow;
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RunEnd {
+    Completed,
+    Stopped { epoch: usize, step: usize },
+    /// The loss stopped being a finite number.
+    Diverged { epoch: usize, step: usize, loss: f32 },
+}
+
+impl RunEnd {
+    /// One sentence for the page.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Completed => "Training finished.".into(),
+            Self::Stopped { epoch, step } => format!("Stopped at epoch {}, step {step}.", epoch + 1),
+            Self::Diverged { epoch, step, loss } => format!(
+                "Training stopped: the loss became {loss} at epoch {}, step {step}. The learning rate is probably too high; try a smaller one.",
+                epoch + 1
+            ),
+        }
+    }
+}
+
+/// The best epoch's network, kept while training goes on.
+#[derive(Debug, Clone)]
+pub struct BestModel {
+    /// In inference mode (BatchNorm uses its running statistics, no dropout).
+    pub model: Network,
+    pub epoch: usize,
+    pub test_accuracy: f32,
+}
+
+#[derive(Debug)]
+pub struct Outcome {
+    pub end: RunEnd,
+    /// `None` if no epoch finished.
+    pub best: Option<BestModel>,
+    pub epochs: Vec<EpochReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+pub enum TrainError {
+    #[error("invalid settings: {0}")]
+    Config(String),
+    #[error("the device failed while reading results: {0}")]
+    Device(String),
+}
+
+/// Train `config.network` on `data`, on `device` (which must have autodiff enabled).
+pub async fn train(
+    config: &TrainConfig,
+    data: &TrainData,
+    device: &Device,
+    observer: &mut impl Observer,
+) -> Result<Outcome, TrainError> {
+    config.validate().map_err(TrainError::Config)?;
+    if data.train.is_empty() || data.test.is_empty() {
+        return Err(TrainError::Config("there are no images to train or test on".into()));
+    }
+    device.seed(config.seed);
+    let mut rng = Rng::new(config.seed);
+    let mut model = config.network.config().init(device);
+    let mut optim = SgdConfig::new().init(); // plain SGD: no momentum, no weight decay
+    let data_device = device.clone().inner();
+
+    let n = data.train.len();
+    let steps_per_epoch = n.div_ceil(config.batch_size);
+    let epochs = config.schedule.epochs();
+    let mut best: Option<BestModel> = None;
+    let mut reports = Vec::with_capacity(epochs);
+    let mut elapsed_ms = 0.0;
+
+    for epoch in 0..epochs {
+        let lr = config.schedule.lr(epoch);
+        let epoch_start = now_ms();
+        // The epoch's order and augmentation go up once; batches are cut from them on the device.
+        let order = rng.permutation(n);
+        let order: Tensor<1, Int> =
+            Tensor::from_data(TensorData::new(order.into_iter().map(|i| i as i32).collect(), [n]), &data_device);
+        let matrices = config.augment.then(|| {
+            let m = random_matrices(n, &AugmentRanges::default(), &mut rng);
+            Tensor::<2>::from_data(TensorData::new(m, [n, 6]), &data_device)
+        });
+
+        let mut interval = Interval::new(&data_device);
+        let mut epoch_totals = (0.0f64, 0u64, 0usize); // loss sum, correct, images
+        for step in 0..steps_per_epoch {
+            let (start, end) = (step * config.batch_size, ((step + 1) * config.batch_size).min(n));
+            let Batch { mut images, labels } = data.train.batch(order.clone().slice(start..end), &data.stats);
+            if let Some(m) = &matrices {
+                images = warp(images, m.clone().slice([start..end, 0..6]));
+            }
+            let logits = model.forward(images.autodiff());
+            let loss = cross_entropy(logits.clone(), labels.clone());
+            interval.add(loss.clone().inner(), correct(logits.inner(), labels), end - start);
+
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+
+            if (step + 1) % config.report_every == 0 || step + 1 == steps_per_epoch {
+                let (loss_sum, right, images, ms) = interval.read().await?;
+                elapsed_ms += ms;
+                let mean_loss = (loss_sum / images as f64) as f32;
+                epoch_totals = (epoch_totals.0 + loss_sum, epoch_totals.1 + right, epoch_totals.2 + images);
+                if !mean_loss.is_finite() {
+                    let end = RunEnd::Diverged { epoch, step: step + 1, loss: mean_loss };
+                    return Ok(Outcome { end, best, epochs: reports });
+                }
+                let steps = interval.steps;
+                observer.on_step(&StepReport {
+                    epoch,
+                    epochs,
+                    step: step + 1,
+                    steps_per_epoch,
+                    lr,
+                    loss: mean_loss,
+                    accuracy: right as f32 / images as f32,
+                    images_per_sec: (images as f64 / (ms / 1000.0).max(1e-9)) as f32,
+                    ms_per_step: (ms / steps as f64) as f32,
+                    elapsed_ms,
+                });
+                interval = Interval::new(&data_device);
+            }
+            let paused_from = now_ms();
+            if observer.between_steps().await == Flow::Stop {
+                return Ok(Outcome { end: RunEnd::Stopped { epoch, step: step + 1 }, best, epochs: reports });
+            }
+            // Time spent paused or in other events does not count as training time.
+            interval.started += now_ms() - paused_from;
+        }
+
+        let inference = model.valid();
+        let eval = evaluate(&inference, &data.test, &data.stats, config.eval_batch).await?;
+        let test_accuracy = eval.confusion.accuracy();
+        if best.as_ref().is_none_or(|b| test_accuracy > b.test_accuracy) {
+            best = Some(BestModel { model: inference.clone(), epoch, test_accuracy });
+        }
+        let report = EpochReport {
+            epoch,
+            lr,
+            train_loss: (epoch_totals.0 / epoch_totals.2.max(1) as f64) as f32,
+            train_accuracy: epoch_totals.1 as f32 / epoch_totals.2.max(1) as f32,
+            test_loss: eval.loss,
+            test_accuracy,
+            seconds: (now_ms() - epoch_start) / 1000.0,
+            misclassified: gallery(&data.test_cpu, &eval.predictions, config.gallery_size),
+            confusion: eval.confusion,
+            best_epoch: best.as_ref().map_or(epoch, |b| b.epoch),
+        };
+        observer.on_epoch(&report, &inference);
+        reports.push(report);
+    }
+    Ok(Outcome { end: RunEnd::Completed, best, epochs: reports })
+}
+
+/// Loss and hits accumulated on the device between two reads.
+struct Interval {
+    loss_sum: Tensor<1>,
+    correct: Tensor<1, Int>,
+    images: usize,
+    steps: usize,
+    started: f64,
+}
+
+impl Interval {
+    fn new(device: &Device) -> Self {
+        Self {
+            loss_sum: Tensor::zeros([1], device),
+            correct: Tensor::zeros([1], device),
+            images: 0,
+            steps: 0,
+            started: now_ms(),
+        }
+    }
+
+    fn add(&mut self, mean_loss: Tensor<1>, correct: Tensor<1, Int>, images: usize) {
+        self.loss_sum = self.loss_sum.clone() + mean_loss.mul_scalar(images as f32);
+        self.correct = self.correct.clone() + correct;
+        self.images += images;
+        self.steps += 1;
+    }
+
+    /// One device read: (loss sum, correct, images, wall milliseconds of the interval).
+    async fn read(&self) -> Result<(f64, u64, usize, f64), TrainError> {
+        let both = Tensor::cat(vec![self.loss_sum.clone(), self.correct.clone().float()], 0);
+        let values = read_floats(both).await?;
+        Ok((values[0] as f64, values[1] as u64, self.images, now_ms() - self.started))
+    }
+}
+
+/// Test-set loss, accuracy and every prediction.
+pub struct Evaluation {
+    pub loss: f32,
+    pub predictions: Vec<u8>,
+    pub confusion: Confusion,
+}
+
+/// Evaluate an inference-mode network on a whole split: two device reads in all.
+pub async fn evaluate(model: &Network, split: &DeviceSplit, stats: &PixelStats, chunk: usize) -> Result<Evaluation, TrainError> {
+    let mut loss_sum: Option<Tensor<1>> = None;
+    let mut predictions = Vec::new();
+    let mut labels = Vec::new();
+    for start in (0..split.len()).step_by(chunk) {
+        let Batch { images, labels: l } = split.range(start, (start + chunk).min(split.len()), stats);
+        let logits = model.forward(images);
+        let loss = cross_entropy_sum(logits.clone(), l.clone());
+        loss_sum = Some(loss_sum.map_or(loss.clone(), |s| s + loss));
+        predictions.push(logits.argmax(1).squeeze_dim::<1>(1));
+        labels.push(l);
+    }
+    let loss_sum = loss_sum.expect("a non-empty split should give at least one chunk");
+    let both = Tensor::cat(vec![Tensor::cat(predictions, 0), Tensor::cat(labels, 0)], 0);
+    let ints = read_ints(both).await?;
+    let (predictions, labels) = ints.split_at(split.len());
+    let loss = read_floats(loss_sum).await?[0] / split.len() as f32;
+    Ok(Evaluation { loss, confusion: Confusion::from_predictions(labels, predictions), predictions: predictions.to_vec() })
+}
+
+fn gallery(test: &Split, predictions: &[u8], size: usize) -> Vec<Misclassified> {
+    test.labels()
+        .iter()
+        .zip(predictions)
+        .enumerate()
+        .filter(|(_, (l, p))| l != p)
+        .take(size)
+        .map(|(i, (&label, &predicted))| Misclassified {
+            index: i as u32,
+            label,
+            predicted,
+            pixels: test.image(i).to_vec(),
+        })
+        .collect()
+}
+
+/// Read a float tensor asynchronously (the only kind of read a browser allows).
+pub async fn read_floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, TrainError> {
+    let data = t.into_data_async().await.map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    data.convert::<f32>().try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))
+}
+
+/// Read an int tensor asynchronously, as digits.
+async fn read_ints<const D: usize>(t: Tensor<D, Int>) -> Result<Vec<u8>, TrainError> {
+    let data = t.into_data_async().await.map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    let values = data.convert::<i64>().try_to_vec::<i64>().map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    Ok(values.into_iter().map(|v| v.clamp(0, 255) as u8).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::model::NetworkKind;
+    use crate::testing::{cpu, toy_mnist, Recorder};
+    use crate::train::Schedule;
+
+    fn run(config: &TrainConfig, mnist: &Mnist, recorder: &mut Recorder) -> Outcome {
+        let device = cpu().autodiff();
+        let data = TrainData::upload(mnist, config.train_limit, config.test_limit, &device.clone().inner());
+        block_on(train(config, &data, &device, recorder)).unwrap()
+    }
+
+    #[test]
+    fn the_linear_network_learns_a_toy_task_and_reports_every_epoch() {
+        let mnist = toy_mnist(640, 200, 1);
+        let config = TrainConfig::new(NetworkKind::Linear, Schedule::constant(2, 0.1), false).with_report_every(5);
+        let mut recorder = Recorder::default();
+        let outcome = run(&config, &mnist, &mut recorder);
+        assert_eq!(outcome.end, RunEnd::Completed);
+        assert_eq!(recorder.epochs.len(), 2);
+        assert_eq!(recorder.steps.len(), 2 * 2); // 10 steps an epoch, a report every 5
+        let last = &recorder.epochs[1];
+        assert!(last.test_accuracy > 0.95, "{last:?}");
+        assert!(recorder.steps[3].loss < recorder.steps[0].loss);
+        assert_eq!(last.confusion.counts.iter().flatten().sum::<u32>(), 200);
+        assert_eq!(outcome.best.unwrap().epoch, last.best_epoch);
+    }
+
+    #[test]
+    fn the_vgg_network_overfits_a_fixed_batch() {
+        let mnist = toy_mnist(64, 64, 2);
+        let config = TrainConfig::new(NetworkKind::Vgg, Schedule::constant(25, 0.05), false).with_report_every(1);
+        let mut recorder = Recorder::default();
+        run(&config, &mnist, &mut recorder);
+        let (first, last) = (&recorder.steps[0], recorder.steps.last().unwrap());
+        assert!(last.loss < 0.05 && last.accuracy == 1.0, "first {first:?}\nlast {last:?}");
+        assert!(first.loss > 1.5, "{first:?}");
+    }
+
+    #[test]
+    fn stop_is_honoured_mid_epoch_and_keeps_the_best_epoch() {
+        let mnist = toy_mnist(640, 100, 3);
+        let config = TrainConfig::new(NetworkKind::Linear, Schedule::constant(3, 0.1), false).with_report_every(5);
+        let mut recorder = Recorder { stop_after: Some(14), ..Recorder::default() };
+        let outcome = run(&config, &mnist, &mut recorder);
+        assert_eq!(outcome.end, RunEnd::Stopped { epoch: 1, step: 4 });
+        assert_eq!(recorder.epochs.len(), 1);
+        assert_eq!(outcome.best.map(|b| b.epoch), Some(0));
+    }
+
+    #[test]
+    fn a_learning_rate_far_too_high_stops_the_run_with_a_clear_reason() {
+        let mnist = toy_mnist(640, 100, 4);
+        let config = TrainConfig::new(NetworkKind::Vgg, Schedule::constant(2, 1e6), false).with_report_every(2);
+        let outcome = run(&config, &mnist, &mut Recorder::default());
+        let RunEnd::Diverged { loss, .. } = outcome.end else { panic!("{:?}", outcome.end) };
+        assert!(!loss.is_finite());
+        assert!(outcome.end.describe().contains("learning rate"));
+    }
+
+    #[test]
+    fn the_best_epoch_is_kept_not_the_last() {
+        // A sensible first epoch, then a rate high enough to wreck the network without NaN.
+        let mut mnist = toy_mnist(640, 200, 5);
+        // Noisy training labels (every third one shifted): a large rate then chases the noise.
+        let labels: Vec<u8> = mnist.train.labels().iter().enumerate()
+            .map(|(i, &l)| if i % 3 == 0 { (l + 1) % 10 } else { l }).collect();
+        mnist.train = Split::from_parts(mnist.train.images().to_vec(), labels);
+        let schedule = Schedule { phases: vec![
+            crate::train::Phase { epochs: 1, lr: 0.1 },
+            crate::train::Phase { epochs: 2, lr: 40.0 },
+        ] };
+        let config = TrainConfig::new(NetworkKind::Linear, schedule, false).with_report_every(5);
+        let mut recorder = Recorder::default();
+        let outcome = run(&config, &mnist, &mut recorder);
+        let accuracies: Vec<f32> = recorder.epochs.iter().map(|e| e.test_accuracy).collect();
+        let best = outcome.best.expect("an epoch finished");
+        let top = accuracies.iter().cloned().fold(f32::MIN, f32::max);
+        assert_eq!(best.test_accuracy, top, "{accuracies:?}");
+        assert_eq!(accuracies[best.epoch], top);
+        assert!(best.epoch < 2 && accuracies[2] < top, "the scenario should end below its best: {accuracies:?}");
+        // The kept network really is that epoch's: evaluating it again gives its accuracy.
+        let device = cpu();
+        let data = TrainData::upload(&mnist, None, None, &device);
+        let again = block_on(evaluate(&best.model, &data.test, &data.stats, 64)).unwrap();
+        assert_eq!(again.confusion.accuracy(), best.test_accuracy);
+    }
+
+    #[test]
+    fn batch_norm_behaves_differently_in_training_and_inference() {
+        let device = cpu().autodiff();
+        device.seed(9);
+        let net = NetworkKind::VggBnDropout.config().init(&device);
+        let mnist = toy_mnist(8, 8, 6);
+        let data = TrainData::upload(&mnist, None, None, &device.clone().inner());
+        let images = data.test.range(0, 8, &data.stats).images;
+        let training = crate::testing::floats(net.forward(images.clone().autodiff()).inner());
+        let inference = crate::testing::floats(net.valid().forward(images.clone()));
+        let inference_again = crate::testing::floats(net.valid().forward(images));
+        assert_eq!(inference, inference_again, "inference is deterministic");
+        let diff: f32 = training.iter().zip(&inference).map(|(a, b)| (a - b).abs()).sum();
+        assert!(diff > 1e-2, "batch statistics and dropout should change the output ({diff})");
+    }
+}

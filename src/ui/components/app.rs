@@ -1,0 +1,114 @@
+//! The studio's layout and wiring: state down, callbacks up, messages to the worker.
+
+use yew::prelude::*;
+
+use super::dataset_panel::DatasetPanel;
+use super::draw_panel::DrawPanel;
+use super::gpu_badge::GpuBadge;
+use super::run_view::RunView;
+use super::train_controls::TrainControls;
+use crate::data::DataSource;
+use crate::train::TrainConfig;
+use crate::ui::hooks::use_worker;
+use crate::ui::state::{Action, DataStatus, GpuStatus, Studio};
+use crate::worker::protocol::WorkerInput;
+
+#[component]
+pub fn App() -> Html {
+    let studio = use_reducer(Studio::default);
+    let send = use_worker(studio.dispatcher());
+    let source = use_memo((), |_| data_source());
+
+    {
+        let (send, source) = (send.clone(), source.clone());
+        use_effect_with(studio.listening, move |listening| {
+            if *listening {
+                send.emit(WorkerInput::LoadData((*source).clone()));
+            }
+        });
+    }
+
+    let on_retry = {
+        let (send, source, dispatch) = (send.clone(), source.clone(), studio.dispatcher());
+        Callback::from(move |()| {
+            dispatch.dispatch(Action::LoadRequested);
+            send.emit(WorkerInput::LoadData((*source).clone()));
+        })
+    };
+    let on_start = {
+        let (send, dispatch) = (send.clone(), studio.dispatcher());
+        Callback::from(move |config: TrainConfig| {
+            dispatch.dispatch(Action::TrainRequested(config.clone()));
+            send.emit(WorkerInput::Train(config));
+        })
+    };
+    let on_stop = {
+        let (send, dispatch) = (send.clone(), studio.dispatcher());
+        Callback::from(move |()| {
+            dispatch.dispatch(Action::StopRequested);
+            send.emit(WorkerInput::Stop);
+        })
+    };
+    let on_read = send.reform(|(id, pixels)| WorkerInput::Predict { id, pixels });
+    let on_clear = {
+        let dispatch = studio.dispatcher();
+        Callback::from(move |()| dispatch.dispatch(Action::DrawingCleared))
+    };
+
+    let ready = matches!(studio.data, DataStatus::Ready(_)) && matches!(studio.gpu, GpuStatus::Ready(_));
+    let slow = matches!(&studio.gpu, GpuStatus::Ready(info) if info.fallback);
+
+    html! {
+        <>
+            <header class="top">
+                <div>
+                    <h1>{ "MNIST Studio" }</h1>
+                    <p class="tagline">{ "Train real networks on your GPU, watch them learn, and draw digits for them to read." }</p>
+                </div>
+                <GpuBadge status={studio.gpu.clone()} />
+            </header>
+            if let Some(reason) = &studio.crashed {
+                <div class="banner error" role="alert" id="crashed">
+                    <p><strong>{ "The training worker stopped. " }</strong>{ reason.clone() }</p>
+                    <button onclick={Callback::from(|_| { let _ = web_sys::window().map(|w| w.location().reload()); })}>{ "Reload the page" }</button>
+                </div>
+            }
+            <main class="layout">
+                <div class="column">
+                    <DatasetPanel status={studio.data.clone()} {on_retry} />
+                    <section class="panel" id="training" aria-labelledby="training-title">
+                        <h2 id="training-title">{ "Train" }</h2>
+                        <TrainControls ready={ready} slow_device={slow}
+                            status={studio.run.as_ref().map(|r| r.status.clone())}
+                            {on_start} {on_stop}
+                            on_pause={send.reform(|()| WorkerInput::Pause)}
+                            on_resume={send.reform(|()| WorkerInput::Resume)} />
+                        if let Some(run) = &studio.run {
+                            <RunView run={run.clone()} />
+                        }
+                    </section>
+                </div>
+                <aside class="column side">
+                    <DrawPanel reader={studio.reader.clone()} prediction={studio.prediction.clone()} {on_read} {on_clear} />
+                </aside>
+            </main>
+            <footer>
+                <p>{ "MNIST Studio — burn on WebGPU in a Web Worker, yew on the page. The networks and schedule reproduce a well-known Keras notebook." }</p>
+            </footer>
+        </>
+    }
+}
+
+/// Where to fetch MNIST: `data/` next to the page, gzip-compressed, unless the query says
+/// otherwise (`?data=<folder>` to point elsewhere, `?raw` for the uncompressed files; used
+/// by the benchmark and the end-to-end tests).
+fn data_source() -> DataSource {
+    let location = web_sys::window().map(|w| w.location());
+    let href = location.as_ref().and_then(|l| l.href().ok()).unwrap_or_default();
+    let search = location.as_ref().and_then(|l| l.search().ok()).unwrap_or_default();
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok();
+    let folder = params.as_ref().and_then(|p| p.get("data")).unwrap_or_else(|| "data/".into());
+    let base_url = web_sys::Url::new_with_base(&folder, &href).map(|u| u.href()).unwrap_or(folder);
+    let compressed = !params.as_ref().is_some_and(|p| p.has("raw"));
+    DataSource { base_url, compressed }
+}

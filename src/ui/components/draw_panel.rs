@@ -1,0 +1,248 @@
+//! Draw a digit and watch the network read it: pointer input (mouse, touch, pen), Undo and
+//! Clear, the 28x28 image the network actually sees, and the ten probabilities.
+
+use std::rc::Rc;
+
+use gloo::render::{request_animation_frame, AnimationFrame};
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+use yew::prelude::*;
+
+use super::digit::paint;
+use crate::draw::{preprocess, Ink};
+use crate::format::percent;
+use crate::ui::state::ReaderStatus;
+
+/// The drawing surface's resolution; CSS scales it to the layout.
+const SIZE: f64 = 280.0;
+/// At 10x MNIST's scale, a pen this wide gives strokes as thick as MNIST's (2-3 pixels).
+const PEN: f64 = 22.0;
+
+type Stroke = Vec<(f64, f64)>;
+
+#[derive(Properties, PartialEq)]
+pub struct DrawPanelProps {
+    pub reader: ReaderStatus,
+    /// Latest probabilities and the id of the drawing they answer.
+    pub prediction: Option<(u32, Rc<Vec<f32>>)>,
+    /// Ask the worker to read 784 preprocessed pixels.
+    pub on_read: Callback<(u32, Vec<f32>)>,
+    pub on_clear: Callback<()>,
+}
+
+#[derive(Default)]
+struct Pad {
+    strokes: Vec<Stroke>,
+    drawing: bool,
+    /// Id of the last drawing sent to be read.
+    sent: u32,
+    frame: Option<AnimationFrame>,
+}
+
+#[component]
+pub fn DrawPanel(props: &DrawPanelProps) -> Html {
+    let canvas = use_node_ref();
+    let preview = use_node_ref();
+    let pad = use_mut_ref(Pad::default);
+    let empty = use_state(|| true);
+
+    // Read the drawing at most once per animation frame, however fast the pointer moves.
+    let schedule_read = {
+        let (canvas, preview, pad, on_read, empty) = (canvas.clone(), preview.clone(), pad.clone(), props.on_read.clone(), empty.clone());
+        Rc::new(move || {
+            if pad.borrow().frame.is_some() {
+                return;
+            }
+            let (canvas, preview, pad2, on_read, empty) = (canvas.clone(), preview.clone(), pad.clone(), on_read.clone(), empty.clone());
+            let frame = request_animation_frame(move |_| {
+                pad2.borrow_mut().frame = None;
+                let Some(canvas) = canvas.cast::<HtmlCanvasElement>() else { return };
+                let pixels = ink_of(&canvas).and_then(|ink| preprocess(&Ink { width: SIZE as usize, height: SIZE as usize, pixels: &ink }));
+                empty.set(pixels.is_none());
+                if let Some(pixels) = pixels {
+                    if let Some(preview) = preview.cast::<HtmlCanvasElement>() {
+                        let bytes: Vec<u8> = pixels.iter().map(|p| (p * 255.0).round() as u8).collect();
+                        paint(&preview, &bytes);
+                    }
+                    let id = {
+                        let mut pad = pad2.borrow_mut();
+                        pad.sent += 1;
+                        pad.sent
+                    };
+                    on_read.emit((id, pixels));
+                }
+            });
+            pad.borrow_mut().frame = Some(frame);
+        })
+    };
+
+    let point = |e: &PointerEvent| -> Option<(f64, f64)> {
+        let target = e.current_target()?.dyn_into::<HtmlCanvasElement>().ok()?;
+        let rect = target.get_bounding_client_rect();
+        Some((
+            (e.client_x() as f64 - rect.left()) / rect.width().max(1.0) * SIZE,
+            (e.client_y() as f64 - rect.top()) / rect.height().max(1.0) * SIZE,
+        ))
+    };
+
+    let onpointerdown = {
+        let (pad, canvas, schedule_read) = (pad.clone(), canvas.clone(), schedule_read.clone());
+        Callback::from(move |e: PointerEvent| {
+            e.prevent_default();
+            if let Some(target) = e.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+                let _ = target.set_pointer_capture(e.pointer_id());
+            }
+            let Some(p) = point(&e) else { return };
+            {
+                let mut pad = pad.borrow_mut();
+                pad.drawing = true;
+                pad.strokes.push(vec![p]);
+            }
+            redraw(&canvas, &pad.borrow().strokes);
+            schedule_read();
+        })
+    };
+    let onpointermove = {
+        let (pad, canvas, schedule_read) = (pad.clone(), canvas.clone(), schedule_read.clone());
+        Callback::from(move |e: PointerEvent| {
+            if !pad.borrow().drawing {
+                return;
+            }
+            let Some(p) = point(&e) else { return };
+            let last = {
+                let mut pad = pad.borrow_mut();
+                let stroke = pad.strokes.last_mut().expect("drawing implies a stroke");
+                let last = *stroke.last().expect("a stroke starts with a point");
+                stroke.push(p);
+                last
+            };
+            if let Some(ctx) = context(&canvas) {
+                segment(&ctx, &[last, p]);
+            }
+            schedule_read();
+        })
+    };
+    let onpointerup = {
+        let (pad, schedule_read) = (pad.clone(), schedule_read.clone());
+        Callback::from(move |_: PointerEvent| {
+            pad.borrow_mut().drawing = false;
+            schedule_read();
+        })
+    };
+    let on_undo = {
+        let (pad, canvas, schedule_read, on_clear, empty) = (pad.clone(), canvas.clone(), schedule_read.clone(), props.on_clear.clone(), empty.clone());
+        Callback::from(move |_: MouseEvent| {
+            pad.borrow_mut().strokes.pop();
+            redraw(&canvas, &pad.borrow().strokes);
+            if pad.borrow().strokes.is_empty() {
+                empty.set(true);
+                on_clear.emit(());
+            } else {
+                schedule_read();
+            }
+        })
+    };
+    let on_clear = {
+        let (pad, canvas, on_clear, empty) = (pad.clone(), canvas.clone(), props.on_clear.clone(), empty.clone());
+        Callback::from(move |_: MouseEvent| {
+            pad.borrow_mut().strokes.clear();
+            redraw(&canvas, &[]);
+            empty.set(true);
+            on_clear.emit(());
+        })
+    };
+
+    let probabilities = props.prediction.as_ref().filter(|_| !*empty).map(|(_, p)| p.clone());
+    let top = probabilities.as_ref().and_then(|p| p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i));
+
+    html! {
+        <section class="panel" id="draw" aria-labelledby="draw-title">
+            <h2 id="draw-title">{ "Draw a digit" }</h2>
+            { reader_line(&props.reader) }
+            <div class="draw-layout">
+                <div class="pad">
+                    <canvas ref={canvas} id="pad" width={SIZE.to_string()} height={SIZE.to_string()}
+                        aria-label="Drawing area: draw one digit with the mouse, a finger or a pen"
+                        onpointerdown={onpointerdown} onpointermove={onpointermove}
+                        onpointerup={onpointerup.clone()} onpointercancel={onpointerup} />
+                    <div class="buttons">
+                        <button id="undo" onclick={on_undo} disabled={*empty}>{ "Undo" }</button>
+                        <button id="clear" onclick={on_clear} disabled={*empty}>{ "Clear" }</button>
+                    </div>
+                </div>
+                <div class="seen">
+                    <p class="muted">{ "What the network sees (28x28, centred by mass)" }</p>
+                    <canvas ref={preview} id="preview" width="28" height="28" class={classes!("preview", empty.then_some("blank"))}
+                        role="img" aria-label="the drawing, preprocessed like MNIST" />
+                </div>
+                <ol class="bars" id="probabilities" aria-label="Probability of each digit">
+                    { for (0..10).map(|d| {
+                        let p = probabilities.as_ref().map_or(0.0, |p| p.get(d).copied().unwrap_or(0.0));
+                        html! {
+                            <li class={classes!((top == Some(d)).then_some("top"))} data-digit={d.to_string()}>
+                                <span class="digit-label">{ d }</span>
+                                <meter class="bar" min="0" max="1" value={format!("{p:.4}")} aria-label={format!("probability of {d}")} />
+                                <span class="value">{ if probabilities.is_some() { percent(p as f64) } else { "—".into() } }</span>
+                            </li>
+                        }
+                    }) }
+                </ol>
+            </div>
+            if let Some(top) = top {
+                <p class="answer" id="answer">{ "Reads as " }<strong>{ top }</strong></p>
+            }
+        </section>
+    }
+}
+
+fn reader_line(reader: &ReaderStatus) -> Html {
+    match reader {
+        ReaderStatus::Loading => html! { <p class="muted" id="reader">{ "Loading the default network…" }</p> },
+        ReaderStatus::Ready(meta) => html! {
+            <p class="muted" id="reader" data-network={meta.network.id()}>
+                { format!("Reading with {} (epoch {}, test accuracy {}).", meta.network.title(), meta.epoch + 1, percent(meta.test_accuracy as f64)) }
+            </p>
+        },
+        ReaderStatus::Failed(reason) => html! { <p class="error" id="reader">{ format!("No network to read with yet: {reason}. Train one below.") }</p> },
+    }
+}
+
+fn context(canvas: &NodeRef) -> Option<CanvasRenderingContext2d> {
+    canvas.cast::<HtmlCanvasElement>()?.get_context("2d").ok()??.dyn_into().ok()
+}
+
+/// Draw a polyline with the pen.
+fn segment(ctx: &CanvasRenderingContext2d, points: &[(f64, f64)]) {
+    ctx.set_line_width(PEN);
+    ctx.set_line_cap("round");
+    ctx.set_line_join("round");
+    ctx.set_stroke_style_str("#fff");
+    ctx.set_fill_style_str("#fff");
+    ctx.begin_path();
+    if let [(x, y)] = points {
+        // A tap: a round dot.
+        let _ = ctx.arc(*x, *y, PEN / 2.0, 0.0, std::f64::consts::TAU);
+        ctx.fill();
+        return;
+    }
+    for (i, &(x, y)) in points.iter().enumerate() {
+        if i == 0 { ctx.move_to(x, y) } else { ctx.line_to(x, y) }
+    }
+    ctx.stroke();
+}
+
+fn redraw(canvas: &NodeRef, strokes: &[Stroke]) {
+    let Some(ctx) = context(canvas) else { return };
+    ctx.clear_rect(0.0, 0.0, SIZE, SIZE);
+    for stroke in strokes {
+        segment(&ctx, stroke);
+    }
+}
+
+/// The canvas' ink as intensities in [0, 1] (its alpha channel: the background is
+/// transparent, painted by CSS).
+fn ink_of(canvas: &HtmlCanvasElement) -> Option<Vec<f32>> {
+    let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    let data = ctx.get_image_data(0.0, 0.0, SIZE, SIZE).ok()?.data();
+    Some(data.chunks_exact(4).map(|px| px[3] as f32 / 255.0).collect())
+}

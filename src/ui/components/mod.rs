@@ -1,0 +1,10 @@
+//! One component per file.
+
+pub mod app;
+pub mod chart;
+pub mod dataset_panel;
+pub mod digit;
+pub mod draw_panel;
+pub mod gpu_badge;
+pub mod run_view;
+pub mod train_controls;

@@ -1,0 +1,212 @@
+//! A run as it happens: progress with speed and time remaining, live charts, the notebook's
+//! per-epoch log, and what the network gets wrong.
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use super::chart::{Chart, Series};
+use super::digit::Digit;
+use crate::format::{duration, percent, rate, thousands};
+use crate::train::{EpochReport, StepReport};
+use crate::ui::state::{Run, RunStatus};
+
+#[derive(Properties, PartialEq)]
+pub struct RunViewProps {
+    pub run: Run,
+}
+
+#[component]
+pub fn RunView(props: &RunViewProps) -> Html {
+    let run = &props.run;
+    let last = run.steps.last();
+    let epochs = run.config.schedule.epochs();
+    html! {
+        <div class="run" id="run" data-status={status_name(&run.status)}>
+            { status_line(run) }
+            <div class="progress-grid">
+                <label for="epoch-progress">{ format!("Epoch {} of {epochs}", last.map_or(1, |s| s.epoch + 1)) }</label>
+                <progress id="epoch-progress" max="1" value={last.map_or(0.0, |s| s.step as f64 / s.steps_per_epoch.max(1) as f64).to_string()} />
+                <label for="run-progress">{ format!("Run {}", percent(run.progress())) }</label>
+                <progress id="run-progress" max="1" value={run.progress().to_string()} />
+            </div>
+            <dl class="facts compact" id="run-facts">
+                <div><dt>{ "Images / s" }</dt><dd id="images-per-sec">{ last.map_or("—".into(), |s| rate(s.images_per_sec as f64)) }</dd></div>
+                <div><dt>{ "ms / step" }</dt><dd id="ms-per-step">{ last.map_or("—".into(), |s| rate(s.ms_per_step as f64)) }</dd></div>
+                <div><dt>{ "Loss" }</dt><dd id="current-loss">{ last.map_or("—".into(), |s| format!("{:.4}", s.loss)) }</dd></div>
+                <div><dt>{ "Accuracy" }</dt><dd>{ last.map_or("—".into(), |s| percent(s.accuracy as f64)) }</dd></div>
+                <div><dt>{ "Learning rate" }</dt><dd>{ last.map_or("—".into(), |s| s.lr.to_string()) }</dd></div>
+                <div><dt>{ "Time left" }</dt><dd id="eta">{ eta(run).map_or("—".into(), duration) }</dd></div>
+            </dl>
+            { charts(run) }
+            { epoch_table(&run.epochs) }
+            if let Some(epoch) = run.epochs.last() {
+                { evaluation(epoch) }
+            }
+        </div>
+    }
+}
+
+fn status_name(status: &RunStatus) -> &'static str {
+    match status {
+        RunStatus::Starting => "starting",
+        RunStatus::Running => "running",
+        RunStatus::Paused => "paused",
+        RunStatus::Stopping => "stopping",
+        RunStatus::Ended(crate::train::RunEnd::Completed) => "completed",
+        RunStatus::Ended(crate::train::RunEnd::Stopped { .. }) => "stopped",
+        RunStatus::Ended(crate::train::RunEnd::Diverged { .. }) => "diverged",
+        RunStatus::Failed(_) => "failed",
+    }
+}
+
+fn status_line(run: &Run) -> Html {
+    let (class, text) = match &run.status {
+        RunStatus::Starting => ("info", "Uploading the dataset to the device and compiling the first kernels…".to_owned()),
+        RunStatus::Running => ("info", format!("Training {} on {} images, testing on {}.", run.config.network.title(), thousands(run.train_images), thousands(run.test_images))),
+        RunStatus::Paused => ("info", "Paused. Resume to continue from the same step.".to_owned()),
+        RunStatus::Stopping => ("info", "Stopping after the current step…".to_owned()),
+        RunStatus::Ended(end) => {
+            let best = run.best.as_ref().map(|b| format!(" Keeping the weights of epoch {} (test accuracy {}).", b.epoch + 1, percent(b.test_accuracy as f64))).unwrap_or_default();
+            (if matches!(end, crate::train::RunEnd::Diverged { .. }) { "error" } else { "done" }, format!("{}{best}", end.describe()))
+        }
+        RunStatus::Failed(reason) => ("error", format!("Training failed: {reason}")),
+    };
+    html! { <p class={classes!("status", class)} id="run-status" role="status">{ text }</p> }
+}
+
+/// Seconds left: from finished epochs' wall time once there are some (evaluation included),
+/// from the step rate before that.
+fn eta(run: &Run) -> Option<f64> {
+    if !run.status.is_active() {
+        return None;
+    }
+    let last = run.steps.last()?;
+    let epochs = run.config.schedule.epochs() as f64;
+    let remaining = (epochs - last.epoch_position()).max(0.0);
+    if !run.epochs.is_empty() {
+        let per_epoch = run.epochs.iter().map(|e| e.seconds).sum::<f64>() / run.epochs.len() as f64;
+        Some(per_epoch * remaining)
+    } else {
+        Some(last.ms_per_step as f64 / 1000.0 * remaining * last.steps_per_epoch as f64)
+    }
+}
+
+/// Exponential moving average, the usual smoothing of a noisy training curve.
+fn smooth(points: &[(f64, f64)], alpha: f64) -> Vec<(f64, f64)> {
+    let mut avg = None;
+    points
+        .iter()
+        .map(|&(x, y)| {
+            let a = avg.map_or(y, |a: f64| a + alpha * (y - a));
+            avg = Some(a);
+            (x, a)
+        })
+        .collect()
+}
+
+fn charts(run: &Run) -> Html {
+    let x_max = run.config.schedule.epochs() as f64;
+    let step_points = |f: fn(&StepReport) -> f64| -> Vec<(f64, f64)> { run.steps.iter().map(|s| (s.epoch_position(), f(s))).collect() };
+    let epoch_points = |f: fn(&EpochReport) -> f64| -> Rc<Vec<(f64, f64)>> { Rc::new(run.epochs.iter().map(|e| ((e.epoch + 1) as f64, f(e))).collect()) };
+    let loss = step_points(|s| s.loss as f64);
+    let acc = step_points(|s| s.accuracy as f64);
+    let marker = run.epochs.last().map(|e| ((e.best_epoch + 1) as f64, AttrValue::from(format!("best: epoch {}", e.best_epoch + 1))));
+    let series = |name: &'static str, class, points: Vec<(f64, f64)>, faint| Series { name: name.into(), class, points: Rc::new(points), dots: false, faint };
+    let lr = {
+        let mut points = Vec::new();
+        for e in 0..run.config.schedule.epochs() {
+            let v = run.config.schedule.lr(e);
+            points.push((e as f64, v));
+            points.push(((e + 1) as f64, v));
+        }
+        points
+    };
+    html! {
+        <div class="charts">
+            <Chart id="loss-chart" title="Loss" x_max={x_max} precision={4} log_y={true} marker={marker.clone()}
+                series={vec![
+                    series("train (raw)", "s1", loss.clone(), true),
+                    series("train", "s1", smooth(&loss, 0.15), false),
+                    Series { name: "test".into(), class: "s2", points: epoch_points(|e| e.test_loss as f64), dots: true, faint: false },
+                ]} />
+            <Chart id="accuracy-chart" title="Accuracy" x_max={x_max} precision={4} marker={marker}
+                series={vec![
+                    series("train (raw)", "s1", acc.clone(), true),
+                    series("train", "s1", smooth(&acc, 0.15), false),
+                    Series { name: "test".into(), class: "s2", points: epoch_points(|e| e.test_accuracy as f64), dots: true, faint: false },
+                ]} />
+            <Chart id="lr-chart" title="Learning rate" x_max={x_max} precision={4} log_y={true}
+                series={vec![series("lr", "s3", lr, false)]} />
+        </div>
+    }
+}
+
+fn epoch_table(epochs: &[EpochReport]) -> Html {
+    if epochs.is_empty() {
+        return Html::default();
+    }
+    let best = epochs.last().map(|e| e.best_epoch);
+    html! {
+        <div class="table-wrap">
+            <table id="epoch-log">
+                <caption>{ "Per-epoch log (as the notebook prints it)" }</caption>
+                <thead><tr>
+                    <th scope="col">{ "Epoch" }</th><th scope="col">{ "lr" }</th><th scope="col">{ "loss" }</th><th scope="col">{ "acc" }</th>
+                    <th scope="col">{ "test loss" }</th><th scope="col">{ "test acc" }</th><th scope="col">{ "seconds" }</th>
+                </tr></thead>
+                <tbody>
+                    { for epochs.iter().map(|e| html! {
+                        <tr class={classes!((Some(e.epoch) == best).then_some("best"))}>
+                            <td>{ e.epoch + 1 }{ if Some(e.epoch) == best { " ★" } else { "" } }</td>
+                            <td>{ e.lr }</td>
+                            <td>{ format!("{:.4}", e.train_loss) }</td>
+                            <td>{ format!("{:.4}", e.train_accuracy) }</td>
+                            <td>{ format!("{:.4}", e.test_loss) }</td>
+                            <td>{ format!("{:.4}", e.test_accuracy) }</td>
+                            <td>{ format!("{:.1}", e.seconds) }</td>
+                        </tr>
+                    }) }
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+fn evaluation(epoch: &EpochReport) -> Html {
+    let counts = &epoch.confusion.counts;
+    let max = counts.iter().enumerate().flat_map(|(t, row)| row.iter().enumerate().filter(move |(p, _)| *p != t).map(|(_, &c)| c)).max().unwrap_or(1).max(1);
+    let per_class = epoch.confusion.per_class_accuracy();
+    html! {
+        <div class="evaluation">
+            <div class="table-wrap">
+                <table class="confusion" id="confusion">
+                    <caption>{ format!("Confusion matrix, epoch {} (rows: true digit, columns: predicted)", epoch.epoch + 1) }</caption>
+                    <thead><tr><th></th>{ for (0..10).map(|p| html! { <th scope="col">{ p }</th> }) }<th scope="col">{ "acc" }</th></tr></thead>
+                    <tbody>
+                        { for counts.iter().enumerate().map(|(t, row)| html! {
+                            <tr>
+                                <th scope="row">{ t }</th>
+                                { for row.iter().enumerate().map(|(p, &c)| {
+                                    let level = if p == t || c == 0 { 0 } else { 1 + (c * 4 / max).min(4) };
+                                    html! { <td class={classes!(if p == t { "diag".to_owned() } else { format!("heat{level}") })}>{ c }</td> }
+                                }) }
+                                <td class="per-class">{ format!("{:.1}%", per_class[t] * 100.0) }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            </div>
+            <div class="gallery-wrap">
+                <h3>{ format!("Misclassified test digits ({} shown)", epoch.misclassified.len()) }</h3>
+                <div class="gallery" id="misclassified">
+                    { for epoch.misclassified.iter().map(|m| html! {
+                        <Digit key={m.index} pixels={Rc::new(m.pixels.clone())}
+                            caption={AttrValue::from(format!("{} → {}", m.label, m.predicted))}
+                            alt={AttrValue::from(format!("test digit {}: a {} read as {}", m.index, m.label, m.predicted))} />
+                    }) }
+                </div>
+            </div>
+        </div>
+    }
+}

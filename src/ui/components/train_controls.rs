@@ -1,0 +1,184 @@
+//! Choosing what to train and how: network, schedule, batch size, augmentation, subset;
+//! and Start / Pause / Resume / Stop.
+
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use crate::format::thousands;
+use crate::model::NetworkKind;
+use crate::train::{Schedule, TrainConfig};
+use crate::ui::state::RunStatus;
+
+#[derive(Clone, Copy, PartialEq)]
+enum ScheduleChoice {
+    Notebook,
+    NotebookExtended,
+    Custom,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct TrainControlsProps {
+    /// The dataset is loaded and the worker can train.
+    pub ready: bool,
+    pub status: Option<RunStatus>,
+    pub on_start: Callback<TrainConfig>,
+    pub on_pause: Callback<()>,
+    pub on_resume: Callback<()>,
+    pub on_stop: Callback<()>,
+    /// Suggest a small subset (slow software adapter).
+    #[prop_or_default]
+    pub slow_device: bool,
+}
+
+#[component]
+pub fn TrainControls(props: &TrainControlsProps) -> Html {
+    let network = use_state(|| NetworkKind::Linear);
+    let schedule = use_state(|| ScheduleChoice::Notebook);
+    let epochs = use_state(|| 3usize);
+    let lr = use_state(|| 0.05f64);
+    let batch = use_state(|| 64usize);
+    let augment = use_state(|| false);
+    let subset = use_state(|| if props.slow_device { 2_000usize } else { 0 });
+    let error = use_state(|| None::<String>);
+
+    let active = props.status.as_ref().is_some_and(|s| s.is_active());
+    let paused = props.status == Some(RunStatus::Paused);
+
+    let on_network = {
+        let (network, augment) = (network.clone(), augment.clone());
+        Callback::from(move |e: Event| {
+            let value = e.target_unchecked_into::<HtmlSelectElement>().value();
+            if let Some(kind) = NetworkKind::from_id(&value) {
+                network.set(kind);
+                augment.set(kind.augmented());
+            }
+        })
+    };
+    let on_schedule = {
+        let schedule = schedule.clone();
+        Callback::from(move |e: Event| {
+            schedule.set(match e.target_unchecked_into::<HtmlSelectElement>().value().as_str() {
+                "extended" => ScheduleChoice::NotebookExtended,
+                "custom" => ScheduleChoice::Custom,
+                _ => ScheduleChoice::Notebook,
+            })
+        })
+    };
+    let number = |state: UseStateHandle<f64>| {
+        Callback::from(move |e: Event| {
+            if let Ok(v) = e.target_unchecked_into::<HtmlInputElement>().value().parse::<f64>() {
+                state.set(v);
+            }
+        })
+    };
+    let count = |state: UseStateHandle<usize>| {
+        Callback::from(move |e: Event| {
+            if let Ok(v) = e.target_unchecked_into::<HtmlInputElement>().value().parse::<usize>() {
+                state.set(v);
+            }
+        })
+    };
+    let on_augment = {
+        let augment = augment.clone();
+        Callback::from(move |e: Event| augment.set(e.target_unchecked_into::<HtmlInputElement>().checked()))
+    };
+    let on_start = {
+        let (network, schedule, epochs, lr, batch, augment, subset, error) =
+            (network.clone(), schedule.clone(), epochs.clone(), lr.clone(), batch.clone(), augment.clone(), subset.clone(), error.clone());
+        let on_start = props.on_start.clone();
+        Callback::from(move |_: MouseEvent| {
+            let schedule = match *schedule {
+                ScheduleChoice::Notebook => Schedule::notebook(false),
+                ScheduleChoice::NotebookExtended => Schedule::notebook(true),
+                ScheduleChoice::Custom => Schedule::constant(*epochs, *lr),
+            };
+            let limit = (*subset > 0).then_some(*subset);
+            let config = TrainConfig::new(*network, schedule, *augment)
+                .with_batch_size(*batch)
+                .with_train_limit(limit)
+                .with_test_limit(limit.map(|n| (n / 5).max(100)))
+                .with_report_every(if limit.is_some() { 5 } else { 25 });
+            match config.validate() {
+                Ok(()) => {
+                    error.set(None);
+                    on_start.emit(config);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        })
+    };
+
+    html! {
+        <form class="controls" id="train-controls" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
+            <div class="field wide">
+                <label for="network">{ "Network" }</label>
+                <select id="network" onchange={on_network} disabled={active}>
+                    { for NetworkKind::ALL.iter().map(|k| html! {
+                        <option value={k.id()} selected={*k == *network}>
+                            { format!("{} — {} parameters", k.title(), thousands(k.num_params())) }
+                        </option>
+                    }) }
+                </select>
+                <p class="hint" id="network-description">
+                    { network.description() }{ format!(" Notebook test accuracy: {}.", network.notebook_accuracy()) }
+                </p>
+            </div>
+            <div class="field">
+                <label for="schedule">{ "Schedule" }</label>
+                <select id="schedule" onchange={on_schedule} disabled={active}>
+                    <option value="notebook" selected={*schedule == ScheduleChoice::Notebook}>{ "Notebook: 1 @ 0.01, 5 @ 0.1, 5 @ 0.01" }</option>
+                    <option value="extended" selected={*schedule == ScheduleChoice::NotebookExtended}>{ "Notebook + 5 @ 0.001" }</option>
+                    <option value="custom" selected={*schedule == ScheduleChoice::Custom}>{ "Custom" }</option>
+                </select>
+            </div>
+            if *schedule == ScheduleChoice::Custom {
+                <div class="field">
+                    <label for="epochs">{ "Epochs" }</label>
+                    <input id="epochs" type="number" min="1" max="100" value={epochs.to_string()} onchange={count(epochs.clone())} disabled={active} />
+                </div>
+                <div class="field">
+                    <label for="lr">{ "Learning rate" }</label>
+                    <input id="lr" type="number" min="0" step="any" value={lr.to_string()} onchange={number(lr.clone())} disabled={active} />
+                </div>
+            }
+            <div class="field">
+                <label for="batch">{ "Batch size" }</label>
+                <input id="batch" type="number" min="1" max="4096" value={batch.to_string()} onchange={count(batch.clone())} disabled={active} />
+            </div>
+            <div class="field">
+                <label for="subset">{ "Training images" }</label>
+                <select id="subset" disabled={active} onchange={{
+                    let subset = subset.clone();
+                    Callback::from(move |e: Event| subset.set(e.target_unchecked_into::<HtmlSelectElement>().value().parse().unwrap_or(0)))
+                }}>
+                    { for [0usize, 10_000, 2_000, 500].iter().map(|&n| html! {
+                        <option value={n.to_string()} selected={*subset == n}>
+                            { if n == 0 { "All 60,000".to_owned() } else { format!("First {}", thousands(n)) } }
+                        </option>
+                    }) }
+                </select>
+            </div>
+            <div class="field check">
+                <input id="augment" type="checkbox" checked={*augment} onchange={on_augment} disabled={active} />
+                <label for="augment">{ "Augment (rotate, shift, shear, zoom)" }</label>
+            </div>
+            <div class="buttons">
+                if !active {
+                    <button id="start" class="primary" onclick={on_start} disabled={!props.ready}>{ "Start training" }</button>
+                } else if paused {
+                    <button id="resume" class="primary" onclick={props.on_resume.reform(|_: MouseEvent| ())}>{ "Resume" }</button>
+                } else {
+                    <button id="pause" onclick={props.on_pause.reform(|_: MouseEvent| ())}
+                        disabled={props.status != Some(RunStatus::Running)}>{ "Pause" }</button>
+                }
+                if active {
+                    <button id="stop" class="danger" onclick={props.on_stop.reform(|_: MouseEvent| ())}
+                        disabled={props.status == Some(RunStatus::Stopping)}>{ "Stop" }</button>
+                }
+            </div>
+            if let Some(e) = &*error {
+                <p class="error" role="alert">{ e.clone() }</p>
+            }
+        </form>
+    }
+}

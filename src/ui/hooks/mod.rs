@@ -1,0 +1,5 @@
+//! Custom hooks.
+
+mod use_worker;
+
+pub use use_worker::use_worker;

@@ -1,0 +1,215 @@
+//! The page's state: one reducer fed by the worker's messages and the user's requests.
+//! Components get slices of it as props and send [`Action`]s up; none of them holds data of
+//! its own beyond what an input field needs.
+
+use std::rc::Rc;
+
+use yew::Reducible;
+
+use crate::data::DataError;
+use crate::train::{EpochReport, RunEnd, StepReport, TrainConfig};
+use crate::weights::WeightsMeta;
+use crate::worker::protocol::{DatasetSummary, GpuInfo, WorkerOutput};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GpuStatus {
+    Probing,
+    Ready(GpuInfo),
+    Unavailable(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataStatus {
+    Loading { received: u64, total: Option<u64> },
+    Ready(Rc<DatasetSummary>),
+    Failed(DataError),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunStatus {
+    /// Asked for, not yet confirmed by the worker.
+    Starting,
+    Running,
+    Paused,
+    /// Stop asked for, not yet confirmed.
+    Stopping,
+    Ended(RunEnd),
+    Failed(String),
+}
+
+impl RunStatus {
+    pub fn is_active(&self) -> bool {
+        matches!(self, Self::Starting | Self::Running | Self::Paused | Self::Stopping)
+    }
+}
+
+/// One training run as the page sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub config: TrainConfig,
+    pub steps_per_epoch: usize,
+    pub train_images: usize,
+    pub test_images: usize,
+    pub steps: Vec<StepReport>,
+    pub epochs: Vec<EpochReport>,
+    pub status: RunStatus,
+    pub best: Option<WeightsMeta>,
+}
+
+impl Run {
+    pub fn new(config: TrainConfig) -> Self {
+        Self {
+            config,
+            steps_per_epoch: 0,
+            train_images: 0,
+            test_images: 0,
+            steps: Vec::new(),
+            epochs: Vec::new(),
+            status: RunStatus::Starting,
+            best: None,
+        }
+    }
+
+    /// Fraction of the whole run done, 0-1.
+    pub fn progress(&self) -> f64 {
+        let epochs = self.config.schedule.epochs().max(1) as f64;
+        self.steps.last().map_or(0.0, |s| s.epoch_position() / epochs).min(1.0)
+    }
+}
+
+/// The network reading drawn digits.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReaderStatus {
+    Loading,
+    Ready(WeightsMeta),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Studio {
+    pub gpu: GpuStatus,
+    pub data: DataStatus,
+    pub run: Option<Run>,
+    pub reader: ReaderStatus,
+    /// Latest probabilities for the drawing, with the request they answer.
+    pub prediction: Option<(u32, Rc<Vec<f32>>)>,
+    /// The worker itself failed; nothing else will arrive.
+    pub crashed: Option<String>,
+    /// The worker has said it listens.
+    pub listening: bool,
+}
+
+impl Default for Studio {
+    fn default() -> Self {
+        Self {
+            gpu: GpuStatus::Probing,
+            data: DataStatus::Loading { received: 0, total: None },
+            run: None,
+            reader: ReaderStatus::Loading,
+            prediction: None,
+            crashed: None,
+            listening: false,
+        }
+    }
+}
+
+pub enum Action {
+    Heard(WorkerOutput),
+    Crashed(String),
+    /// The user asked for the dataset (again).
+    LoadRequested,
+    TrainRequested(TrainConfig),
+    StopRequested,
+    /// The drawing was cleared: forget its probabilities.
+    DrawingCleared,
+}
+
+impl Reducible for Studio {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut s = (*self).clone();
+        match action {
+            Action::Heard(output) => s.hear(output),
+            Action::Crashed(reason) => {
+                s.crashed = Some(reason.clone());
+                if let Some(run) = s.run.as_mut().filter(|r| r.status.is_active()) {
+                    run.status = RunStatus::Failed(reason);
+                }
+            }
+            Action::LoadRequested => s.data = DataStatus::Loading { received: 0, total: None },
+            Action::TrainRequested(config) => s.run = Some(Run::new(config)),
+            Action::StopRequested => {
+                if let Some(run) = s.run.as_mut().filter(|r| r.status.is_active()) {
+                    run.status = RunStatus::Stopping;
+                }
+            }
+            Action::DrawingCleared => s.prediction = None,
+        }
+        Rc::new(s)
+    }
+}
+
+impl Studio {
+    fn hear(&mut self, output: WorkerOutput) {
+        match output {
+            WorkerOutput::Listening => self.listening = true,
+            WorkerOutput::Started { gpu } => {
+                self.gpu = match gpu {
+                    Ok(info) => GpuStatus::Ready(info),
+                    Err(reason) => GpuStatus::Unavailable(reason),
+                }
+            }
+            WorkerOutput::DataProgress { received, total } => {
+                if matches!(self.data, DataStatus::Loading { .. }) {
+                    self.data = DataStatus::Loading { received, total };
+                }
+            }
+            WorkerOutput::DataReady(summary) => self.data = DataStatus::Ready(Rc::new(summary)),
+            WorkerOutput::DataFailed(error) => self.data = DataStatus::Failed(error),
+            WorkerOutput::TrainStarted { config, steps_per_epoch, train_images, test_images } => {
+                let mut run = Run::new(config);
+                run.steps_per_epoch = steps_per_epoch;
+                run.train_images = train_images;
+                run.test_images = test_images;
+                run.status = RunStatus::Running;
+                self.run = Some(run);
+            }
+            WorkerOutput::Step(step) => {
+                if let Some(run) = &mut self.run {
+                    run.steps.push(step);
+                }
+            }
+            WorkerOutput::Epoch(epoch) => {
+                if let Some(run) = &mut self.run {
+                    run.epochs.push(epoch);
+                }
+            }
+            WorkerOutput::Paused => self.set_status(RunStatus::Paused),
+            WorkerOutput::Resumed => self.set_status(RunStatus::Running),
+            WorkerOutput::TrainEnded { end, best } => {
+                if let Some(run) = &mut self.run {
+                    run.best = best;
+                }
+                self.set_status(RunStatus::Ended(end));
+            }
+            WorkerOutput::TrainFailed(reason) => self.set_status(RunStatus::Failed(reason)),
+            WorkerOutput::Reader(meta) => self.reader = ReaderStatus::Ready(meta),
+            WorkerOutput::ReaderFailed(reason) => {
+                // A failed load keeps the network already in use, if any.
+                if !matches!(self.reader, ReaderStatus::Ready(_)) {
+                    self.reader = ReaderStatus::Failed(reason);
+                }
+            }
+            WorkerOutput::Prediction { id, probabilities } => {
+                self.prediction = Some((id, Rc::new(probabilities)));
+            }
+        }
+    }
+
+    fn set_status(&mut self, status: RunStatus) {
+        if let Some(run) = &mut self.run {
+            run.status = status;
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! The trained-weights file: what is downloaded, uploaded, kept in IndexedDB and shipped as
+//! the default network. Every file is hostile until checked: every length is bounded before
+//! anything is allocated, and a checksum covers the whole file.
+//!
+//! Layout (little-endian):
+//! ```text
+//! "MNISTSTD"  magic, 8 bytes
+//! u32         format version (1)
+//! u32 n, n bytes   header, JSON (network id, normalisation stats, epoch, accuracy)
+//! u32 t       tensor count
+//! t times:    u16 n, n bytes path; u8 rank; rank x u32 dims; f32 values
+//! u32         CRC-32 of everything before it
+//! ```
+//! burn's own record format is not used because writing it reads tensors synchronously,
+//! which a browser forbids; here the parameters are read in one asynchronous transfer.
+
+use burn::module::{ModuleMapper, ModuleVisitor, Param};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::data::PixelStats;
+use crate::model::{Network, NetworkKind};
+
+const MAGIC: &[u8; 8] = b"MNISTSTD";
+const VERSION: u32 = 1;
+const MAX_HEADER: usize = 4096;
+const MAX_TENSORS: usize = 64;
+const MAX_PATH: usize = 256;
+const MAX_RANK: usize = 4;
+/// The largest network here has under 600,000 parameters; nothing legitimate comes near.
+const MAX_VALUES: usize = 4 << 20;
+
+/// What the file says about the network it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeightsMeta {
+    pub network: NetworkKind,
+    /// The training set's statistics the network was trained with: inputs are normalised
+    /// with these, so they travel with the weights.
+    pub stats: PixelStats,
+    /// 0-based epoch the weights come from.
+    pub epoch: usize,
+    pub test_accuracy: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+pub enum WeightsError {
+    #[error("this is not an MNIST Studio weights file")]
+    NotWeights,
+    #[error("the file is damaged: {0}")]
+    Damaged(String),
+    #[error("the file was written by a newer version (format {0})")]
+    UnknownVersion(u32),
+    #[error("the file holds a {found} network, but {expected} was asked for")]
+    WrongNetwork { expected: String, found: String },
+    #[error("the weights do not fit the {network} network: {detail}")]
+    Mismatch { network: String, detail: String },
+    #[error("the device failed while reading the weights: {0}")]
+    Device(String),
+}
+
+type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
+
+/// Serialise an (inference-mode) network with its metadata.
+pub async fn encode(
+    model: &Network,
+    network: NetworkKind,
+    stats: &PixelStats,
+    epoch: usize,
+    test_accuracy: f32,
+) -> Result<Vec<u8>, WeightsError> {
+    let mut collect = Collect::default();
+    model.visit(&mut collect);
+    let flat = Tensor::cat(collect.tensors, 0);
+    let values = crate::train::runner::read_floats(flat).await.map_err(|e| WeightsError::Device(e.to_string()))?;
+
+    let mut offset = 0;
+    let tensors = collect
+        .shapes
+        .into_iter()
+        .map(|(path, shape)| {
+            let n: usize = shape.iter().product();
+            offset += n;
+            (path, shape, values[offset - n..offset].to_vec())
+        })
+        .collect::<Tensors>();
+    Ok(write(&WeightsMeta { network, stats: *stats, epoch, test_accuracy }, &tensors))
+}
+
+fn write(meta: &WeightsMeta, tensors: &Tensors) -> Vec<u8> {
+    let header = serde_json::to_vec(meta).expect("metadata should serialise");
+    let values: usize = tensors.iter().map(|(_, _, v)| v.len()).sum();
+    let mut out = Vec::with_capacity(values * 4 + header.len() + 4096);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&(tensors.len() as u32).to_le_bytes());
+    for (path, shape, values) in tensors {
+        out.extend_from_slice(&(path.len() as u16).to_le_bytes());
+        out.extend_from_slice(path.as_bytes());
+        out.push(shape.len() as u8);
+        shape.iter().for_each(|&d| out.extend_from_slice(&(d as u32).to_le_bytes()));
+        values.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    }
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Read only the metadata (checks the whole file first).
+pub fn read_meta(bytes: &[u8]) -> Result<WeightsMeta, WeightsError> {
+    parse(bytes).map(|(meta, _)| meta)
+}
+
+/// Check a file and build its network on `device`. With `expected`, a file for another
+/// network is refused before anything is built.
+pub fn decode(bytes: &[u8], expected: Option<NetworkKind>, device: &Device) -> Result<(Network, WeightsMeta), WeightsError> {
+    let (meta, tensors) = parse(bytes)?;
+    if let Some(expected) = expected.filter(|&e| e != meta.network) {
+        return Err(WeightsError::WrongNetwork { expected: expected.id().into(), found: meta.network.id().into() });
+    }
+    let fresh = meta.network.config().init(device);
+    let mut shapes = Collect::default();
+    fresh.visit(&mut shapes);
+    let mismatch = |detail: String| WeightsError::Mismatch { network: meta.network.id().into(), detail };
+    if shapes.shapes.len() != tensors.len() {
+        return Err(mismatch(format!("{} tensors where {} are needed", tensors.len(), shapes.shapes.len())));
+    }
+    for ((path, shape), (file_path, file_shape, _)) in shapes.shapes.iter().zip(&tensors) {
+        if path != file_path || shape != file_shape {
+            return Err(mismatch(format!("{file_path} {file_shape:?} where {path} {shape:?} is needed")));
+        }
+    }
+    let mut load = Load { tensors: tensors.into_iter(), device: device.clone() };
+    Ok((fresh.map(&mut load), meta))
+}
+
+fn parse(bytes: &[u8]) -> Result<(WeightsMeta, Tensors), WeightsError> {
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(WeightsError::NotWeights);
+    }
+    let damaged = |what: &str| WeightsError::Damaged(what.to_owned());
+    let (body, crc) = bytes.split_at(bytes.len().checked_sub(4).ok_or_else(|| damaged("too short"))?);
+    let mut r = Reader { bytes: &body[MAGIC.len().min(body.len())..] };
+    if body.len() < MAGIC.len() {
+        return Err(damaged("too short"));
+    }
+    let version = r.u32()?;
+    if version != VERSION {
+        return Err(WeightsError::UnknownVersion(version));
+    }
+    if crc32fast::hash(body) != u32::from_le_bytes(crc.try_into().expect("4 bytes")) {
+        return Err(damaged("its checksum does not match (truncated or altered)"));
+    }
+    let header_len = r.u32()? as usize;
+    if header_len > MAX_HEADER {
+        return Err(damaged("header too large"));
+    }
+    let meta: WeightsMeta =
+        serde_json::from_slice(r.take(header_len)?).map_err(|e| WeightsError::Damaged(format!("header: {e}")))?;
+    if !(meta.stats.std.is_finite() && meta.stats.std > 0.0 && meta.stats.mean.is_finite()) {
+        return Err(damaged("normalisation statistics are not usable"));
+    }
+    let count = r.u32()? as usize;
+    if count > MAX_TENSORS {
+        return Err(damaged("too many tensors"));
+    }
+    let mut tensors = Vec::with_capacity(count);
+    let mut total = 0usize;
+    for _ in 0..count {
+        let path_len = r.u16()? as usize;
+        if path_len > MAX_PATH {
+            return Err(damaged("tensor name too long"));
+        }
+        let path = std::str::from_utf8(r.take(path_len)?).map_err(|_| damaged("tensor name is not text"))?.to_owned();
+        let rank = r.u8()? as usize;
+        if rank == 0 || rank > MAX_RANK {
+            return Err(damaged("tensor rank out of range"));
+        }
+        let mut shape = Vec::with_capacity(rank);
+        let mut n = 1usize;
+        for _ in 0..rank {
+            let d = r.u32()? as usize;
+            n = n.checked_mul(d).filter(|&n| n <= MAX_VALUES).ok_or_else(|| damaged("tensor too large"))?;
+            shape.push(d);
+        }
+        total += n;
+        if total > MAX_VALUES {
+            return Err(damaged("too many values"));
+        }
+        let raw = r.take(n.checked_mul(4).ok_or_else(|| damaged("tensor too large"))?)?;
+        let values: Vec<f32> = raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(damaged(&format!("{path} holds values that are not finite")));
+        }
+        tensors.push((path, shape, values));
+    }
+    if !r.bytes.is_empty() {
+        return Err(damaged("unexpected bytes after the last tensor"));
+    }
+    Ok((meta, tensors))
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], WeightsError> {
+        if n > self.bytes.len() {
+            return Err(WeightsError::Damaged("it ends early".into()));
+        }
+        let (head, tail) = self.bytes.split_at(n);
+        self.bytes = tail;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8, WeightsError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, WeightsError> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
+    }
+    fn u32(&mut self) -> Result<u32, WeightsError> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+}
+
+/// Collects every float tensor (parameters and BatchNorm running statistics) in visit
+/// order, with its path and shape, flattened so all can be read in one transfer.
+#[derive(Default)]
+struct Collect {
+    path: Vec<String>,
+    shapes: Vec<(String, Vec<usize>)>,
+    tensors: Vec<Tensor<1>>,
+}
+
+impl ModuleVisitor for Collect {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.path.push(name.to_owned());
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let tensor = param.val();
+        let shape = tensor.dims().to_vec();
+        self.tensors.push(tensor.reshape([shape.iter().product::<usize>()]));
+        self.shapes.push((self.path.join("."), shape));
+    }
+}
+
+/// Replaces each float tensor, in the same visit order, with the file's values.
+struct Load {
+    tensors: std::vec::IntoIter<(String, Vec<usize>, Vec<f32>)>,
+    device: Device,
+}
+
+impl ModuleMapper for Load {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (_, shape, values) = self.tensors.next().expect("shapes were checked against the module");
+        let device = self.device.clone();
+        param.map(move |_| Tensor::from_data(TensorData::new(values, shape), &device))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::testing::{cpu, floats};
+
+    const STATS: PixelStats = PixelStats { mean: 0.1307, std: 0.3081 };
+
+    fn file(kind: NetworkKind) -> (Network, Vec<u8>) {
+        let device = cpu();
+        device.seed(1);
+        let net = kind.config().init(&device);
+        let bytes = block_on(encode(&net, kind, &STATS, 3, 0.987)).unwrap();
+        (net, bytes)
+    }
+
+    #[test]
+    fn weights_round_trip_with_their_metadata() {
+        let device = cpu();
+        for kind in [NetworkKind::Linear, NetworkKind::VggBnDropout] {
+            let (net, bytes) = file(kind);
+            let (loaded, meta) = decode(&bytes, Some(kind), &device).unwrap();
+            assert_eq!(meta, WeightsMeta { network: kind, stats: STATS, epoch: 3, test_accuracy: 0.987 });
+            let x = Tensor::<4>::ones([2, 1, 28, 28], &device);
+            assert_eq!(floats(net.forward(x.clone())), floats(loaded.forward(x)), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_file_for_another_network_is_refused() {
+        let (_, bytes) = file(NetworkKind::Linear);
+        let err = decode(&bytes, Some(NetworkKind::Vgg), &cpu()).unwrap_err();
+        assert_eq!(err, WeightsError::WrongNetwork { expected: "vgg".into(), found: "linear".into() });
+    }
+
+    #[test]
+    fn truncated_altered_or_foreign_files_are_refused() {
+        let device = cpu();
+        let (_, bytes) = file(NetworkKind::Linear);
+        for cut in [0, 5, 8, 12, 100, bytes.len() / 2, bytes.len() - 1] {
+            assert!(decode(&bytes[..cut], None, &device).is_err(), "cut at {cut}");
+        }
+        let mut altered = bytes.clone();
+        altered[bytes.len() / 2] ^= 1;
+        assert!(matches!(decode(&altered, None, &device), Err(WeightsError::Damaged(_))));
+        assert_eq!(decode(b"PK\x03\x04 a zip file", None, &device).unwrap_err(), WeightsError::NotWeights);
+        let mut rng = crate::rng::Rng::new(3);
+        let random: Vec<u8> = (0..5000).map(|_| rng.below(256) as u8).collect();
+        assert!(decode(&random, None, &device).is_err());
+    }
+
+    #[test]
+    fn a_file_whose_shapes_do_not_fit_its_network_is_refused() {
+        // A well-formed file (valid checksum) claiming to be VGG but holding linear weights.
+        let (_, bytes) = file(NetworkKind::Linear);
+        let (mut meta, tensors) = parse(&bytes).unwrap();
+        meta.network = NetworkKind::Vgg;
+        let forged = write(&meta, &tensors);
+        let err = decode(&forged, None, &cpu()).unwrap_err();
+        assert!(matches!(err, WeightsError::Mismatch { .. }), "{err:?}");
+    }
+}

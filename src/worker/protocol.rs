@@ -1,0 +1,103 @@
+//! Messages between the page and the worker. Kept apart from the model and training code
+//! so the page can speak to the worker without linking burn (the page's wasm stays small).
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::error::DataError;
+pub use crate::data::source::DataSource;
+use crate::data::PixelStats;
+use crate::model::NetworkKind;
+use crate::train::{EpochReport, RunEnd, StepReport, TrainConfig};
+use crate::weights::WeightsMeta;
+
+/// Page to worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum WorkerInput {
+    /// Fetch and check MNIST (again, after a failure).
+    LoadData(DataSource),
+    Train(TrainConfig),
+    Pause,
+    Resume,
+    Stop,
+    /// Read a drawn digit: 784 pixels in [0, 1], already centred and scaled like MNIST.
+    Predict { id: u32, pixels: Vec<f32> },
+    /// Use the network in this weights file for reading digits.
+    LoadWeights {
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+}
+
+/// The GPU the worker found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuInfo {
+    pub vendor: String,
+    pub architecture: String,
+    pub description: String,
+    /// A software adapter (SwiftShader, ...): correct, but slow.
+    pub fallback: bool,
+}
+
+impl GpuInfo {
+    pub fn label(&self) -> String {
+        let parts: Vec<&str> = [&self.vendor, &self.architecture, &self.description]
+            .into_iter()
+            .map(|s| s.as_str())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let name = if parts.is_empty() { "unnamed adapter".to_owned() } else { parts.join(" · ") };
+        if self.fallback { format!("{name} (software fallback)") } else { name }
+    }
+}
+
+/// A digit from the dataset, for the sample grid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    pub label: u8,
+    #[serde(with = "serde_bytes")]
+    pub pixels: Vec<u8>,
+}
+
+/// What the page shows once the dataset is in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetSummary {
+    pub train_images: usize,
+    pub test_images: usize,
+    pub stats: PixelStats,
+    pub train_label_counts: [u32; 10],
+    pub samples: Vec<Sample>,
+    /// Bytes that came over the network (compressed or not).
+    pub downloaded_bytes: u64,
+    pub compressed: bool,
+    /// From the request to the parsed, checked dataset.
+    pub load_ms: f64,
+}
+
+/// Worker to page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum WorkerOutput {
+    /// The worker listens: messages sent before this could be lost, so the page waits for it.
+    Listening,
+    /// The worker runs; its GPU, or the reason it has none.
+    Started { gpu: Result<GpuInfo, String> },
+    DataProgress { received: u64, total: Option<u64> },
+    DataReady(DatasetSummary),
+    DataFailed(DataError),
+    TrainStarted { config: TrainConfig, steps_per_epoch: usize, train_images: usize, test_images: usize },
+    Step(StepReport),
+    Epoch(EpochReport),
+    Paused,
+    Resumed,
+    TrainEnded { end: RunEnd, best: Option<WeightsMeta> },
+    TrainFailed(String),
+    /// The network now used for reading digits.
+    Reader(WeightsMeta),
+    ReaderFailed(String),
+    Prediction { id: u32, probabilities: Vec<f32> },
+}
+
+/// The network names the page lists, with their parameter counts: computed here so the page
+/// need not build networks to count them.
+pub fn catalogue() -> Vec<(NetworkKind, usize)> {
+    NetworkKind::ALL.iter().map(|&k| (k, k.num_params())).collect()
+}

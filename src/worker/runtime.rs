@@ -1,0 +1,346 @@
+//! The worker's event loop: receives [`WorkerInput`], runs the long jobs as local tasks, and
+//! posts [`WorkerOutput`]. Everything it awaits yields to the browser, so Pause, Stop and
+//! drawings to read are handled while a network trains.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use burn::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use super::gpu;
+use super::protocol::{DataSource, DatasetSummary, Sample, WorkerInput, WorkerOutput};
+use crate::data::fetch::{fetch_bytes, load_mnist};
+use crate::data::{Mnist, IMAGE_SIDE};
+use crate::model::Network;
+use crate::platform::{now_ms, yield_to_events};
+use crate::train::{self, EpochReport, Flow, Observer, StepReport, TrainConfig, TrainData};
+use crate::weights::{self, WeightsMeta};
+
+/// Shipped with the app so digits can be read before anything is trained.
+const DEFAULT_WEIGHTS: &str = "models/default.weights";
+/// Sample digits shown per class in the page's grid.
+const SAMPLES_PER_CLASS: usize = 10;
+
+/// Start the worker: install the message handler and find the GPU.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let worker = Rc::new(Worker::new(scope.clone()));
+    let receiver = worker.clone();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        match serde_wasm_bindgen::from_value::<WorkerInput>(event.data()) {
+            Ok(input) => receiver.clone().receive(input),
+            Err(e) => web_sys::console::error_1(&format!("worker: unreadable message: {e}").into()),
+        }
+    });
+    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // The handler lives as long as the worker.
+    on_message.forget();
+    worker.post(&WorkerOutput::Listening);
+    spawn_local(worker.boot());
+}
+
+enum DeviceState {
+    Pending,
+    Ready(Device),
+    Failed(String),
+}
+
+/// Pause/Stop requests, read by the training loop between steps.
+#[derive(Default)]
+struct Control {
+    running: Cell<bool>,
+    paused: Cell<bool>,
+    stop: Cell<bool>,
+}
+
+/// The network that reads drawn digits, with what it was trained on.
+struct Reader {
+    model: Network,
+    meta: WeightsMeta,
+}
+
+struct Worker {
+    scope: DedicatedWorkerGlobalScope,
+    device: RefCell<DeviceState>,
+    mnist: RefCell<Option<Rc<Mnist>>>,
+    loading: Cell<bool>,
+    /// The last upload, keyed by its limits: a second run on the same data re-uses it.
+    uploaded: RefCell<Option<((Option<usize>, Option<usize>), Rc<TrainData>)>>,
+    control: Control,
+    reader: RefCell<Option<Reader>>,
+}
+
+impl Worker {
+    fn new(scope: DedicatedWorkerGlobalScope) -> Self {
+        Self {
+            scope,
+            device: RefCell::new(DeviceState::Pending),
+            mnist: RefCell::new(None),
+            loading: Cell::new(false),
+            uploaded: RefCell::new(None),
+            control: Control::default(),
+            reader: RefCell::new(None),
+        }
+    }
+
+    fn post(&self, output: &WorkerOutput) {
+        match serde_wasm_bindgen::to_value(output) {
+            Ok(value) => {
+                if let Err(e) = self.scope.post_message(&value) {
+                    web_sys::console::error_2(&"worker: postMessage failed".into(), &e);
+                }
+            }
+            Err(e) => web_sys::console::error_1(&format!("worker: cannot encode message: {e}").into()),
+        }
+    }
+
+    async fn boot(self: Rc<Self>) {
+        let gpu = gpu::probe().await;
+        let state = match &gpu {
+            Ok(_) => match gpu::init_device().await {
+                Ok(device) => DeviceState::Ready(device),
+                Err(e) => DeviceState::Failed(e),
+            },
+            Err(e) => DeviceState::Failed(e.clone()),
+        };
+        let gpu = match (&state, gpu) {
+            (DeviceState::Failed(e), _) => Err(e.clone()),
+            (_, gpu) => gpu,
+        };
+        *self.device.borrow_mut() = state;
+        self.post(&WorkerOutput::Started { gpu });
+        self.load_default_reader().await;
+    }
+
+    fn receive(self: Rc<Self>, input: WorkerInput) {
+        match input {
+            WorkerInput::LoadData(source) => spawn_local(self.load_data(source)),
+            WorkerInput::Train(config) => spawn_local(self.train(config)),
+            WorkerInput::Pause => {
+                if self.control.running.get() && !self.control.paused.replace(true) {
+                    self.post(&WorkerOutput::Paused);
+                }
+            }
+            WorkerInput::Resume => {
+                if self.control.paused.replace(false) {
+                    self.post(&WorkerOutput::Resumed);
+                }
+            }
+            WorkerInput::Stop => {
+                if self.control.running.get() {
+                    self.control.stop.set(true);
+                    self.control.paused.set(false);
+                }
+            }
+            WorkerInput::Predict { id, pixels } => spawn_local(self.predict(id, pixels)),
+            WorkerInput::LoadWeights { bytes } => spawn_local(async move { self.use_weights(&bytes).await }),
+        }
+    }
+
+    /// The device once boot has settled: WebGPU, or why there is none.
+    async fn device(&self) -> Result<Device, String> {
+        loop {
+            match &*self.device.borrow() {
+                DeviceState::Ready(device) => return Ok(device.clone()),
+                DeviceState::Failed(e) => return Err(e.clone()),
+                DeviceState::Pending => {}
+            }
+            sleep_ms(20).await;
+        }
+    }
+
+    async fn load_data(self: Rc<Self>, source: DataSource) {
+        if self.loading.replace(true) {
+            return;
+        }
+        let started = now_ms();
+        let received = Cell::new(0u64);
+        let last_post = Cell::new(0.0);
+        let result = load_mnist(&source, |p| {
+            received.set(p.received);
+            // A progress message per network chunk would flood the page; ten a second is smooth.
+            let now = now_ms();
+            if now - last_post.get() > 100.0 || p.total == Some(p.received) {
+                last_post.set(now);
+                self.post(&WorkerOutput::DataProgress { received: p.received, total: p.total });
+            }
+        })
+        .await;
+        self.loading.set(false);
+        match result {
+            Ok(mnist) => {
+                let summary = summarise(&mnist, received.get(), source.compressed, now_ms() - started);
+                *self.uploaded.borrow_mut() = None;
+                *self.mnist.borrow_mut() = Some(Rc::new(mnist));
+                self.post(&WorkerOutput::DataReady(summary));
+            }
+            Err(e) => self.post(&WorkerOutput::DataFailed(e)),
+        }
+    }
+
+    async fn train(self: Rc<Self>, config: TrainConfig) {
+        if self.control.running.replace(true) {
+            self.post(&WorkerOutput::TrainFailed("a run is already in progress".into()));
+            return;
+        }
+        self.control.stop.set(false);
+        self.control.paused.set(false);
+        let result = self.clone().run(config).await;
+        self.control.running.set(false);
+        self.control.paused.set(false);
+        if let Err(e) = result {
+            self.post(&WorkerOutput::TrainFailed(e));
+        }
+    }
+
+    async fn run(self: Rc<Self>, config: TrainConfig) -> Result<(), String> {
+        config.validate()?;
+        let device = self.device().await?;
+        let mnist = self.mnist.borrow().clone().ok_or("the dataset is not loaded yet")?;
+        let data = self.upload(&mnist, &config, &device);
+        self.post(&WorkerOutput::TrainStarted {
+            config: config.clone(),
+            steps_per_epoch: data.train.len().div_ceil(config.batch_size),
+            train_images: data.train.len(),
+            test_images: data.test.len(),
+        });
+        let mut observer = WorkerObserver { worker: self.clone(), config: config.clone(), stats: mnist.stats };
+        let outcome = train::train(&config, &data, &device, &mut observer).await.map_err(|e| e.to_string())?;
+        let best = outcome.best.map(|best| {
+            let meta = WeightsMeta {
+                network: config.network,
+                stats: mnist.stats,
+                epoch: best.epoch,
+                test_accuracy: best.test_accuracy,
+            };
+            self.set_reader(best.model, meta.clone());
+            meta
+        });
+        self.post(&WorkerOutput::TrainEnded { end: outcome.end, best });
+        Ok(())
+    }
+
+    fn upload(&self, mnist: &Mnist, config: &TrainConfig, device: &Device) -> Rc<TrainData> {
+        let key = (config.train_limit, config.test_limit);
+        if let Some((k, data)) = &*self.uploaded.borrow() {
+            if *k == key {
+                return data.clone();
+            }
+        }
+        // Drop the previous upload before making the next: GPU memory is finite.
+        *self.uploaded.borrow_mut() = None;
+        let data = Rc::new(TrainData::upload(mnist, key.0, key.1, &device.clone().inner()));
+        *self.uploaded.borrow_mut() = Some((key, data.clone()));
+        data
+    }
+
+    fn set_reader(&self, model: Network, meta: WeightsMeta) {
+        *self.reader.borrow_mut() = Some(Reader { model, meta: meta.clone() });
+        self.post(&WorkerOutput::Reader(meta));
+    }
+
+    async fn predict(self: Rc<Self>, id: u32, pixels: Vec<f32>) {
+        let Ok(device) = self.device().await else { return };
+        let prepared = {
+            let reader = self.reader.borrow();
+            reader.as_ref().map(|r| {
+                let stats = r.meta.stats;
+                let input: Vec<f32> = pixels.iter().map(|p| (p - stats.mean) / stats.std).collect();
+                let x = Tensor::<4>::from_data(TensorData::new(input, [1, 1, IMAGE_SIDE, IMAGE_SIDE]), &device.clone().inner());
+                r.model.probabilities(x)
+            })
+        };
+        let Some(probabilities) = prepared else { return };
+        match train::runner::read_floats(probabilities).await {
+            Ok(probabilities) => self.post(&WorkerOutput::Prediction { id, probabilities }),
+            Err(e) => self.post(&WorkerOutput::ReaderFailed(e.to_string())),
+        }
+    }
+
+    async fn use_weights(&self, bytes: &[u8]) {
+        let device = match self.device().await {
+            Ok(d) => d.inner(),
+            Err(e) => return self.post(&WorkerOutput::ReaderFailed(e)),
+        };
+        match weights::decode(bytes, None, &device) {
+            Ok((model, meta)) => self.set_reader(model, meta),
+            Err(e) => self.post(&WorkerOutput::ReaderFailed(e.to_string())),
+        }
+    }
+
+    async fn load_default_reader(&self) {
+        let url = self.relative_url(DEFAULT_WEIGHTS);
+        match fetch_bytes(&url, DEFAULT_WEIGHTS, |_, _| {}).await {
+            Ok(bytes) => self.use_weights(&bytes).await,
+            Err(e) => self.post(&WorkerOutput::ReaderFailed(format!("no default network: {e}"))),
+        }
+    }
+
+    /// `path` relative to the worker script (which sits next to index.html).
+    fn relative_url(&self, path: &str) -> String {
+        let base = self.scope.location().href();
+        web_sys::Url::new_with_base(path, &base).map(|u| u.href()).unwrap_or_else(|_| path.to_owned())
+    }
+}
+
+/// Streams a run to the page and obeys Pause/Stop.
+struct WorkerObserver {
+    worker: Rc<Worker>,
+    config: TrainConfig,
+    stats: crate::data::PixelStats,
+}
+
+impl Observer for WorkerObserver {
+    fn on_step(&mut self, report: &StepReport) {
+        self.worker.post(&WorkerOutput::Step(report.clone()));
+    }
+
+    fn on_epoch(&mut self, report: &EpochReport, model: &Network) {
+        self.worker.post(&WorkerOutput::Epoch(report.clone()));
+        // Let the person drawing see the network improve, epoch by epoch.
+        let meta = WeightsMeta {
+            network: self.config.network,
+            stats: self.stats,
+            epoch: report.epoch,
+            test_accuracy: report.test_accuracy,
+        };
+        self.worker.set_reader(model.clone(), meta);
+    }
+
+    async fn between_steps(&mut self) -> Flow {
+        yield_to_events().await;
+        let control = &self.worker.control;
+        while control.paused.get() && !control.stop.get() {
+            sleep_ms(50).await;
+        }
+        if control.stop.get() { Flow::Stop } else { Flow::Continue }
+    }
+}
+
+fn summarise(mnist: &Mnist, downloaded_bytes: u64, compressed: bool, load_ms: f64) -> DatasetSummary {
+    let mut samples = Vec::with_capacity(10 * SAMPLES_PER_CLASS);
+    for digit in 0..10u8 {
+        let indices = mnist.train.labels().iter().enumerate().filter(|(_, l)| **l == digit).map(|(i, _)| i);
+        for i in indices.take(SAMPLES_PER_CLASS) {
+            samples.push(Sample { label: digit, pixels: mnist.train.image(i).to_vec() });
+        }
+    }
+    DatasetSummary {
+        train_images: mnist.train.len(),
+        test_images: mnist.test.len(),
+        stats: mnist.stats,
+        train_label_counts: mnist.train.label_counts(),
+        samples,
+        downloaded_bytes,
+        compressed,
+        load_ms,
+    }
+}
+
+async fn sleep_ms(ms: i32) {
+    gloo::timers::future::TimeoutFuture::new(ms as u32).await;
+}

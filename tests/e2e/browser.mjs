@@ -1,0 +1,43 @@
+// Headless Chromium with WebGPU (SwiftShader on CPU-only machines), driven by playwright-core.
+import { chromium } from 'playwright-core';
+
+export const FLAGS = [
+  '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader',
+  '--use-webgpu-adapter=swiftshader', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
+    headless: true,
+    args: FLAGS,
+  });
+}
+
+/**
+ * A page with everything it says recorded: console messages (worker included), page errors,
+ * and every request it makes.
+ */
+export async function openPage(browser, url, { viewport = { width: 1400, height: 1000 } } = {}) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  const log = { console: [], errors: [], requests: [] };
+  const record = (where) => (msg) => log.console.push({ where, type: msg.type(), text: msg.text() });
+  page.on('console', record('page'));
+  page.on('worker', (worker) => worker.on('console', record('worker')));
+  page.on('pageerror', (e) => log.errors.push(String(e)));
+  context.on('request', (r) => log.requests.push(r.url()));
+  if (process.env.E2E_VERBOSE) page.on('console', (m) => console.log(`  [console.${m.type()}] ${m.text()}`));
+  await page.goto(url);
+  return { page, context, log };
+}
+
+/** Console messages that show a WebGPU or wgpu error, a panic, or a wasm trap. */
+export function gpuProblems(log) {
+  const bad = /webgpu|wgpu|gpuvalidation|shader|subgroup|panicked|unreachable|RuntimeError/i;
+  return [
+    ...log.errors,
+    ...log.console.filter((m) => (m.type === 'error' || m.type === 'warning') && bad.test(m.text)).map((m) => `${m.where}: ${m.text}`),
+  ];
+}

@@ -1,0 +1,80 @@
+// A static server for the built app (dist/), with broken variants of the MNIST files under
+// /faults/<kind>/ so the end-to-end tests can check every bad-input path in a real browser.
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm',
+  '.css': 'text/css', '.json': 'application/json', '.png': 'image/png', '.svg': 'image/svg+xml',
+};
+
+/** Broken versions of a file's bytes (raw IDX), by fault kind. */
+function corrupt(kind, name, raw) {
+  const copy = Buffer.from(raw);
+  switch (kind) {
+    case 'truncated':
+      return name === 'train-labels-idx1-ubyte' ? raw.subarray(0, raw.length - 5000) : raw;
+    case 'badmagic':
+      if (name === 't10k-images-idx3-ubyte') copy.writeUInt32BE(0x00000999, 0);
+      return copy;
+    case 'mismatch':
+      if (name !== 'train-labels-idx1-ubyte') return raw;
+      { const out = raw.subarray(0, raw.length - 1); const b = Buffer.from(out); b.writeUInt32BE(59999, 4); return b; }
+    case 'label':
+      if (name === 't10k-labels-idx1-ubyte') copy[8 + 1234] = 12;
+      return copy;
+    case 'dims':
+      if (name === 't10k-images-idx3-ubyte') { copy.writeUInt32BE(32, 8); copy.writeUInt32BE(32, 12); }
+      return copy;
+    default:
+      return raw;
+  }
+}
+
+export function startServer(dir, { port = 0, headers = {} } = {}) {
+  const root = path.resolve(dir);
+  const seen = new Map(); // once404: how often each fault URL was asked for
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    let pathname = decodeURIComponent(url.pathname);
+    const fault = pathname.match(/^\/faults\/([a-z0-9]+)\/(.+)$/);
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    if (fault) {
+      const [, kind, file] = fault;
+      const name = file.replace(/\.gz$/, '');
+      const rawPath = path.join(root, 'data', name);
+      if (!fs.existsSync(rawPath) || kind === '404') { res.writeHead(404); res.end('not found'); return; }
+      const count = (seen.get(req.url) ?? 0) + 1;
+      seen.set(req.url, count);
+      if (kind === 'once404' && count === 1) { res.writeHead(404); res.end('not found'); return; }
+      let body = corrupt(kind, name, fs.readFileSync(rawPath));
+      if (file.endsWith('.gz')) body = zlib.gzipSync(body, { level: 1 });
+      if (kind === 'abort' && name === 'train-images-idx3-ubyte') {
+        // Promise the whole file, send half, then drop the connection.
+        res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
+        res.write(body.subarray(0, body.length >> 1), () => setTimeout(() => res.socket.destroy(), 50));
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
+      res.end(body);
+      return;
+    }
+    if (pathname.endsWith('/')) pathname += 'index.html';
+    const file = path.join(root, pathname);
+    if (!file.startsWith(root + path.sep) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+      res.writeHead(404); res.end('not found'); return;
+    }
+    const type = TYPES[path.extname(file)] ?? 'application/octet-stream';
+    res.writeHead(200, { 'Content-Type': type, 'Content-Length': fs.statSync(file).size });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+}
+
+// `node tests/e2e/server.mjs dist 8080`: serve by hand.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const server = await startServer(process.argv[2] ?? 'dist', { port: Number(process.argv[3] ?? 8080) });
+  console.log(`serving on http://127.0.0.1:${server.address().port}/`);
+}

@@ -1,0 +1,51 @@
+//! Native integration tests on the real MNIST (placed in www/data by scripts/setup.sh).
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::path::Path;
+
+use burn::prelude::*;
+use futures::executor::block_on;
+use mnist_studio::data::files::{load_dir, DEFAULT_DIR};
+use mnist_studio::model::NetworkKind;
+use mnist_studio::train::{train, EpochReport, Flow, Observer, Schedule, StepReport, TrainConfig, TrainData};
+
+fn mnist() -> mnist_studio::data::Mnist {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_DIR);
+    load_dir(&dir).unwrap_or_else(|e| panic!("MNIST should be in {} (run scripts/setup.sh): {e}", dir.display()))
+}
+
+#[test]
+fn the_real_mnist_has_the_published_counts_and_statistics() {
+    let mnist = mnist();
+    assert_eq!((mnist.train.len(), mnist.test.len()), (60_000, 10_000));
+    assert_eq!(mnist.train.label_counts(), [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
+    assert_eq!(mnist.test.label_counts(), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+    assert!((mnist.stats.mean - 0.1307).abs() < 1e-4, "{:?}", mnist.stats);
+    assert!((mnist.stats.std - 0.3081).abs() < 1e-4, "{:?}", mnist.stats);
+}
+
+struct Quiet(Vec<EpochReport>);
+
+impl Observer for Quiet {
+    fn on_step(&mut self, _: &StepReport) {}
+    fn on_epoch(&mut self, report: &EpochReport, _: &mnist_studio::model::Network) {
+        self.0.push(report.clone());
+    }
+    async fn between_steps(&mut self) -> Flow {
+        Flow::Continue
+    }
+}
+
+#[test]
+fn the_linear_network_passes_90_percent_after_one_epoch_on_real_mnist() {
+    // One epoch at the notebook's main rate, 0.1 (at its warm-up rate, 0.01, it ends near 90.0%).
+    let mnist = mnist();
+    let device = Device::flex().autodiff();
+    let config = TrainConfig::new(NetworkKind::Linear, Schedule::constant(1, 0.1), false);
+    let data = TrainData::upload(&mnist, None, None, &device.clone().inner());
+    let mut observer = Quiet(Vec::new());
+    let outcome = block_on(train(&config, &data, &device, &mut observer)).unwrap();
+    let epoch = &observer.0[0];
+    assert!(epoch.test_accuracy >= 0.90, "{:.4}", epoch.test_accuracy);
+    assert_eq!(outcome.best.unwrap().test_accuracy, epoch.test_accuracy);
+}
