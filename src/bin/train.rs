@@ -2,6 +2,7 @@
 //! per-epoch results: the project's reproduction of the notebook's table.
 //!
 //! cargo run --release --bin train -- --network bn-dropout [--extended] [--out results/]
+//! cargo run --release --bin train -- --bench [--backend cpu|gpu]    (ms per training step)
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
@@ -25,14 +26,18 @@ mod cli {
     use mnist_studio::train::{train, EpochReport, Flow, Observer, Schedule, StepReport, TrainConfig, TrainData};
     use mnist_studio::weights;
 
-    const USAGE: &str = "usage: train --network <linear|vgg|vgg-augmented|vgg-dropout|bn-dropout>
+    const USAGE: &str = "usage: train --bench [--backend cpu|gpu] [--batch N]
+       train --network <linear|vgg|vgg-augmented|vgg-dropout|bn-dropout>
              [--extended] [--epochs N --lr X] [--batch N] [--seed N]
-             [--train-limit N] [--test-limit N] [--data DIR] [--out DIR]";
+             [--train-limit N] [--test-limit N] [--data DIR] [--out DIR]
+             [--backend cpu|gpu]   (gpu needs --features native-gpu)";
 
     struct Args {
         config: TrainConfig,
         data: PathBuf,
         out: PathBuf,
+        gpu: bool,
+        bench: bool,
     }
 
     fn parse() -> Result<Args, String> {
@@ -40,6 +45,7 @@ mod cli {
         let (mut network, mut extended, mut epochs, mut lr) = (None, false, None, None);
         let (mut batch, mut seed, mut train_limit, mut test_limit) = (64, 42, None, None);
         let (mut data, mut out) = (PathBuf::from(DEFAULT_DIR), PathBuf::from("results"));
+        let (mut gpu, mut bench) = (false, false);
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or(format!("{flag} needs a value"));
             let number = |v: String| v.parse::<f64>().map_err(|_| format!("{v} is not a number"));
@@ -49,6 +55,7 @@ mod cli {
                     network = Some(NetworkKind::from_id(&id).ok_or(format!("unknown network {id}"))?);
                 }
                 "--extended" => extended = true,
+                "--bench" => bench = true,
                 "--epochs" => epochs = Some(number(value()?)? as usize),
                 "--lr" => lr = Some(number(value()?)?),
                 "--batch" => batch = number(value()?)? as usize,
@@ -57,10 +64,19 @@ mod cli {
                 "--test-limit" => test_limit = Some(number(value()?)? as usize),
                 "--data" => data = value()?.into(),
                 "--out" => out = value()?.into(),
+                "--backend" => gpu = match value()?.as_str() {
+                    "cpu" => false,
+                    "gpu" => true,
+                    other => return Err(format!("unknown backend {other}")),
+                },
                 other => return Err(format!("unknown flag {other}")),
             }
         }
-        let network = network.ok_or("--network is required")?;
+        let network = match (network, bench) {
+            (Some(n), _) => n,
+            (None, true) => NetworkKind::Linear,
+            (None, false) => return Err("--network is required".into()),
+        };
         let schedule = match (epochs, lr) {
             (None, None) => Schedule::notebook(extended),
             (Some(e), Some(lr)) => Schedule::constant(e, lr),
@@ -72,7 +88,7 @@ mod cli {
             .with_report_every(100)
             .with_train_limit(train_limit)
             .with_test_limit(test_limit);
-        Ok(Args { config, data, out })
+        Ok(Args { config, data, out, gpu, bench })
     }
 
     /// Prints progress and appends each epoch to a CSV as soon as it ends, so a long run
@@ -114,13 +130,47 @@ mod cli {
                 return ExitCode::from(2);
             }
         };
-        match run(&args) {
+        let result = if args.bench { bench(&args) } else { run(&args) };
+        match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::FAILURE
             }
         }
+    }
+
+    /// burn's CPU backend, or with `native-gpu` its wgpu backend on the machine's GPU.
+    fn device(gpu: bool) -> Result<Device, String> {
+        if !gpu {
+            return Ok(Device::flex());
+        }
+        #[cfg(feature = "native-gpu")]
+        {
+            Device::wgpu_options().init().map_err(|e| format!("no GPU device: {e:?}"))
+        }
+        #[cfg(not(feature = "native-gpu"))]
+        {
+            Err("this build has no GPU backend: build with --features native-gpu".into())
+        }
+    }
+
+    /// Per network: the first training step (kernel compilation included), then the steady
+    /// milliseconds per step over 20 steps after 3 warm-up steps, at the configured batch.
+    fn bench(args: &Args) -> Result<(), String> {
+        let mnist = load_dir(&args.data).map_err(|e| e.to_string())?;
+        let device = device(args.gpu)?.autodiff();
+        let batch = args.config.batch_size;
+        let split = mnist.train.head(batch * 8);
+        let split = mnist_studio::train::batch::DeviceSplit::upload(&split, &device.clone().inner());
+        println!("backend: {}, batch {batch}", if args.gpu { "wgpu (native GPU)" } else { "flex (native CPU)" });
+        println!("{:<32} {:>14} {:>11} {:>10}", "network", "first step ms", "ms/step", "images/s");
+        for network in NetworkKind::ALL {
+            let r = block_on(mnist_studio::train::bench::measure(network, &split, &mnist.stats, &device, batch, 3, 20))
+                .map_err(|e| e.to_string())?;
+            println!("{:<32} {:>14.1} {:>11.2} {:>10.0}", network.title(), r.first_step_ms, r.ms_per_step, r.images_per_sec);
+        }
+        Ok(())
     }
 
     fn run(args: &Args) -> Result<(), String> {
@@ -131,9 +181,12 @@ mod cli {
         let mut csv = std::fs::File::create(&csv_path).map_err(|e| e.to_string())?;
         writeln!(csv, "epoch,lr,loss,acc,test_loss,test_acc,seconds").map_err(|e| e.to_string())?;
 
-        let device = Device::flex().autodiff();
+        let device = device(args.gpu)?.autodiff();
         let data = TrainData::upload(&mnist, args.config.train_limit, args.config.test_limit, &device.clone().inner());
-        println!("training {} on {} images, testing on {}", args.config.network.title(), data.train.len(), data.test.len());
+        println!(
+            "training {} on {} images, testing on {}, on {}",
+            args.config.network.title(), data.train.len(), data.test.len(), if args.gpu { "the GPU (wgpu)" } else { "the CPU (flex)" }
+        );
         let outcome = block_on(train(&args.config, &data, &device, &mut Console { csv }))
             .map_err(|e| e.to_string())?;
         println!("{}", outcome.end.describe());

@@ -5,6 +5,7 @@
 //! in the browser's worker on WebGPU.
 
 pub mod batch;
+pub mod bench;
 pub mod loss;
 pub mod warp;
 pub mod config;

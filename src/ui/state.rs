@@ -7,9 +7,10 @@ use std::rc::Rc;
 use yew::Reducible;
 
 use crate::data::DataError;
+use crate::train::bench::BenchResult;
 use crate::train::{EpochReport, RunEnd, StepReport, TrainConfig};
 use crate::weights::WeightsMeta;
-use crate::worker::protocol::{DatasetSummary, GpuInfo, WorkerOutput};
+use crate::worker::protocol::{Backend, DatasetSummary, GpuInfo, WorkerOutput};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum GpuStatus {
@@ -88,6 +89,10 @@ pub enum ReaderStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Studio {
     pub gpu: GpuStatus,
+    /// Where training runs; `None` until the worker has chosen.
+    pub backend: Option<Backend>,
+    /// Why the worker chose the CPU, when it did.
+    pub backend_note: Option<String>,
     pub data: DataStatus,
     pub run: Option<Run>,
     pub reader: ReaderStatus,
@@ -97,18 +102,30 @@ pub struct Studio {
     pub crashed: Option<String>,
     /// The worker has said it listens.
     pub listening: bool,
+    /// Speed measurements, newest last.
+    pub bench: Bench,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Bench {
+    pub running: bool,
+    pub results: Vec<(Backend, BenchResult)>,
+    pub error: Option<String>,
 }
 
 impl Default for Studio {
     fn default() -> Self {
         Self {
             gpu: GpuStatus::Probing,
+            backend: None,
+            backend_note: None,
             data: DataStatus::Loading { received: 0, total: None },
             run: None,
             reader: ReaderStatus::Loading,
             prediction: None,
             crashed: None,
             listening: false,
+            bench: Bench::default(),
         }
     }
 }
@@ -122,6 +139,7 @@ pub enum Action {
     StopRequested,
     /// The drawing was cleared: forget its probabilities.
     DrawingCleared,
+    BenchRequested,
 }
 
 impl Reducible for Studio {
@@ -145,6 +163,10 @@ impl Reducible for Studio {
                 }
             }
             Action::DrawingCleared => s.prediction = None,
+            Action::BenchRequested => {
+                s.bench.running = true;
+                s.bench.error = None;
+            }
         }
         Rc::new(s)
     }
@@ -154,12 +176,15 @@ impl Studio {
     fn hear(&mut self, output: WorkerOutput) {
         match output {
             WorkerOutput::Listening => self.listening = true,
-            WorkerOutput::Started { gpu } => {
+            WorkerOutput::Started { gpu, backend, why } => {
                 self.gpu = match gpu {
                     Ok(info) => GpuStatus::Ready(info),
                     Err(reason) => GpuStatus::Unavailable(reason),
-                }
+                };
+                self.backend = Some(backend);
+                self.backend_note = why;
             }
+            WorkerOutput::BackendChanged(backend) => self.backend = Some(backend),
             WorkerOutput::DataProgress { received, total } => {
                 if matches!(self.data, DataStatus::Loading { .. }) {
                     self.data = DataStatus::Loading { received, total };
@@ -203,6 +228,11 @@ impl Studio {
             }
             WorkerOutput::Prediction { id, probabilities } => {
                 self.prediction = Some((id, Rc::new(probabilities)));
+            }
+            WorkerOutput::BenchResult { backend, result } => self.bench.results.push((backend, result)),
+            WorkerOutput::BenchEnded(error) => {
+                self.bench.running = false;
+                self.bench.error = error;
             }
         }
     }

@@ -42,15 +42,42 @@ pub async fn probe() -> Result<GpuInfo, String> {
     })
 }
 
-/// burn's WebGPU device, with autodiff for training.
+/// burn's WebGPU device, with autodiff for training: created once per page or worker, then
+/// shared (burn refuses a second initialisation, so concurrent callers wait for the first).
 ///
 /// The graphics API is named explicitly: the options' default device is not the one
 /// `Device::default()` would create, and creating a second one lazily panics on wasm.
 pub async fn init_device() -> Result<Device, String> {
-    let device = Device::wgpu_options()
-        .graphics_api(WgpuBackend::WebGpu)
-        .init_async()
-        .await
-        .map_err(|e| format!("could not start burn's WebGPU device: {e:?}"))?;
-    Ok(device.autodiff())
+    enum State {
+        Empty,
+        Starting,
+        Done(Result<Device, String>),
+    }
+    thread_local! {
+        static STATE: std::cell::RefCell<State> = const { std::cell::RefCell::new(State::Empty) };
+    }
+    loop {
+        let first = STATE.with_borrow_mut(|state| match state {
+            State::Done(result) => Some(Some(result.clone())),
+            State::Starting => Some(None),
+            State::Empty => {
+                *state = State::Starting;
+                None
+            }
+        });
+        match first {
+            Some(Some(result)) => return result,
+            Some(None) => gloo::timers::future::TimeoutFuture::new(20).await,
+            None => {
+                let result = Device::wgpu_options()
+                    .graphics_api(WgpuBackend::WebGpu)
+                    .init_async()
+                    .await
+                    .map(|device| device.autodiff())
+                    .map_err(|e| format!("could not start burn's WebGPU device: {e:?}"));
+                STATE.with_borrow_mut(|state| *state = State::Done(result.clone()));
+                return result;
+            }
+        }
+    }
 }

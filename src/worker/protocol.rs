@@ -7,8 +7,27 @@ use crate::data::error::DataError;
 pub use crate::data::source::DataSource;
 use crate::data::PixelStats;
 use crate::model::NetworkKind;
+use crate::train::bench::BenchResult;
 use crate::train::{EpochReport, RunEnd, StepReport, TrainConfig};
 use crate::weights::WeightsMeta;
+
+/// Where the worker trains and reads digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Backend {
+    /// burn's wgpu backend on the browser's WebGPU.
+    WebGpu,
+    /// burn's CPU backend (flex) inside the worker: one core, wasm SIMD.
+    Cpu,
+}
+
+impl Backend {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::WebGpu => "WebGPU",
+            Self::Cpu => "CPU (WebAssembly SIMD)",
+        }
+    }
+}
 
 /// Page to worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +40,10 @@ pub enum WorkerInput {
     Stop,
     /// Read a drawn digit: 784 pixels in [0, 1], already centred and scaled like MNIST.
     Predict { id: u32, pixels: Vec<f32> },
+    /// Measure training speed of each network on the current backend (needs the dataset).
+    Benchmark { networks: Vec<NetworkKind>, batch_size: usize, warmup_steps: usize, timed_steps: usize },
+    /// Train and read on this backend from now on.
+    SetBackend(Backend),
     /// Use the network in this weights file for reading digits.
     LoadWeights {
         #[serde(with = "serde_bytes")]
@@ -78,8 +101,11 @@ pub struct DatasetSummary {
 pub enum WorkerOutput {
     /// The worker listens: messages sent before this could be lost, so the page waits for it.
     Listening,
-    /// The worker runs; its GPU, or the reason it has none.
-    Started { gpu: Result<GpuInfo, String> },
+    /// The worker runs: its GPU (or why it has none), and the backend it chose, with the
+    /// reason when that is not WebGPU.
+    Started { gpu: Result<GpuInfo, String>, backend: Backend, why: Option<String> },
+    /// The backend changed (at the user's request).
+    BackendChanged(Backend),
     DataProgress { received: u64, total: Option<u64> },
     DataReady(DatasetSummary),
     DataFailed(DataError),
@@ -94,6 +120,10 @@ pub enum WorkerOutput {
     Reader(WeightsMeta),
     ReaderFailed(String),
     Prediction { id: u32, probabilities: Vec<f32> },
+    /// One network measured (several follow one Benchmark request), on this backend.
+    BenchResult { backend: Backend, result: BenchResult },
+    /// The benchmark ended (`Some` reason if it could not run to the end).
+    BenchEnded(Option<String>),
 }
 
 /// The network names the page lists, with their parameter counts: computed here so the page

@@ -11,10 +11,10 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use super::gpu;
-use super::protocol::{DataSource, DatasetSummary, Sample, WorkerInput, WorkerOutput};
+use super::protocol::{Backend, DataSource, DatasetSummary, Sample, WorkerInput, WorkerOutput};
 use crate::data::fetch::{fetch_bytes, load_mnist};
 use crate::data::{Mnist, IMAGE_SIDE};
-use crate::model::Network;
+use crate::model::{Network, NetworkKind};
 use crate::platform::{now_ms, yield_to_events};
 use crate::train::{self, EpochReport, Flow, Observer, StepReport, TrainConfig, TrainData};
 use crate::weights::{self, WeightsMeta};
@@ -43,6 +43,8 @@ pub fn start() {
     spawn_local(worker.boot());
 }
 
+type UploadKey = (Backend, Option<usize>, Option<usize>);
+
 enum DeviceState {
     Pending,
     Ready(Device),
@@ -57,19 +59,24 @@ struct Control {
     stop: Cell<bool>,
 }
 
-/// The network that reads drawn digits, with what it was trained on.
+/// The network that reads drawn digits, with what it was trained on and where it lives.
 struct Reader {
     model: Network,
     meta: WeightsMeta,
+    device: Device,
 }
 
 struct Worker {
     scope: DedicatedWorkerGlobalScope,
-    device: RefCell<DeviceState>,
+    /// burn's WebGPU device, once boot has tried to create it.
+    webgpu: RefCell<DeviceState>,
+    /// burn's CPU backend (autodiff), created on first use.
+    cpu: RefCell<Option<Device>>,
+    backend: Cell<Backend>,
     mnist: RefCell<Option<Rc<Mnist>>>,
     loading: Cell<bool>,
-    /// The last upload, keyed by its limits: a second run on the same data re-uses it.
-    uploaded: RefCell<Option<((Option<usize>, Option<usize>), Rc<TrainData>)>>,
+    /// The last upload, keyed by backend and limits: a second run on the same data re-uses it.
+    uploaded: RefCell<Option<(UploadKey, Rc<TrainData>)>>,
     control: Control,
     reader: RefCell<Option<Reader>>,
 }
@@ -78,7 +85,9 @@ impl Worker {
     fn new(scope: DedicatedWorkerGlobalScope) -> Self {
         Self {
             scope,
-            device: RefCell::new(DeviceState::Pending),
+            webgpu: RefCell::new(DeviceState::Pending),
+            cpu: RefCell::new(None),
+            backend: Cell::new(Backend::WebGpu),
             mnist: RefCell::new(None),
             loading: Cell::new(false),
             uploaded: RefCell::new(None),
@@ -98,6 +107,9 @@ impl Worker {
         }
     }
 
+    /// Find the GPU and choose the backend: WebGPU on a real GPU; the CPU when there is no
+    /// WebGPU, or only a software adapter (SwiftShader runs these networks far slower than
+    /// burn's CPU backend does on one core).
     async fn boot(self: Rc<Self>) {
         let gpu = gpu::probe().await;
         let state = match &gpu {
@@ -107,12 +119,22 @@ impl Worker {
             },
             Err(e) => DeviceState::Failed(e.clone()),
         };
-        let gpu = match (&state, gpu) {
-            (DeviceState::Failed(e), _) => Err(e.clone()),
-            (_, gpu) => gpu,
+        let (gpu, backend, why) = match (&state, gpu) {
+            (DeviceState::Failed(e), _) => (
+                Err(e.clone()),
+                Backend::Cpu,
+                Some(format!("{e} Training runs on the CPU instead.")),
+            ),
+            (_, Ok(info)) if info.fallback => (
+                Ok(info),
+                Backend::Cpu,
+                Some("Only a software WebGPU adapter is available; it is slower than the CPU for these networks, so training runs on the CPU. You can switch to WebGPU.".into()),
+            ),
+            (_, gpu) => (gpu, Backend::WebGpu, None),
         };
-        *self.device.borrow_mut() = state;
-        self.post(&WorkerOutput::Started { gpu });
+        *self.webgpu.borrow_mut() = state;
+        self.backend.set(backend);
+        self.post(&WorkerOutput::Started { gpu, backend, why });
         self.load_default_reader().await;
     }
 
@@ -138,18 +160,31 @@ impl Worker {
             }
             WorkerInput::Predict { id, pixels } => spawn_local(self.predict(id, pixels)),
             WorkerInput::LoadWeights { bytes } => spawn_local(async move { self.use_weights(&bytes).await }),
+            WorkerInput::Benchmark { networks, batch_size, warmup_steps, timed_steps } => {
+                spawn_local(self.benchmark(networks, batch_size, warmup_steps, timed_steps))
+            }
+            WorkerInput::SetBackend(backend) => {
+                let usable = backend == Backend::Cpu || matches!(*self.webgpu.borrow(), DeviceState::Ready(_));
+                if usable && !self.control.running.get() {
+                    self.backend.set(backend);
+                }
+                self.post(&WorkerOutput::BackendChanged(self.backend.get()));
+            }
         }
     }
 
-    /// The device once boot has settled: WebGPU, or why there is none.
+    /// The current backend's device (with autodiff), once boot has settled.
     async fn device(&self) -> Result<Device, String> {
-        loop {
-            match &*self.device.borrow() {
-                DeviceState::Ready(device) => return Ok(device.clone()),
-                DeviceState::Failed(e) => return Err(e.clone()),
-                DeviceState::Pending => {}
-            }
-            sleep_ms(20).await;
+        match self.backend.get() {
+            Backend::Cpu => Ok(self.cpu.borrow_mut().get_or_insert_with(|| Device::flex().autodiff()).clone()),
+            Backend::WebGpu => loop {
+                match &*self.webgpu.borrow() {
+                    DeviceState::Ready(device) => return Ok(device.clone()),
+                    DeviceState::Failed(e) => return Err(e.clone()),
+                    DeviceState::Pending => {}
+                }
+                sleep_ms(20).await;
+            },
         }
     }
 
@@ -208,7 +243,12 @@ impl Worker {
             train_images: data.train.len(),
             test_images: data.test.len(),
         });
-        let mut observer = WorkerObserver { worker: self.clone(), config: config.clone(), stats: mnist.stats };
+        let mut observer = WorkerObserver {
+            worker: self.clone(),
+            config: config.clone(),
+            stats: mnist.stats,
+            device: device.clone().inner(),
+        };
         let outcome = train::train(&config, &data, &device, &mut observer).await.map_err(|e| e.to_string())?;
         let best = outcome.best.map(|best| {
             let meta = WeightsMeta {
@@ -217,15 +257,41 @@ impl Worker {
                 epoch: best.epoch,
                 test_accuracy: best.test_accuracy,
             };
-            self.set_reader(best.model, meta.clone());
+            self.set_reader(best.model, meta.clone(), device.clone().inner());
             meta
         });
         self.post(&WorkerOutput::TrainEnded { end: outcome.end, best });
         Ok(())
     }
 
+    /// Measure each network in turn; refuses to run beside a training run (the figures would
+    /// be meaningless and the GPU shared).
+    async fn benchmark(self: Rc<Self>, networks: Vec<NetworkKind>, batch: usize, warmup: usize, timed: usize) {
+        if self.control.running.replace(true) {
+            return self.post(&WorkerOutput::BenchEnded(Some("a run is in progress".into())));
+        }
+        let result = async {
+            let device = self.device().await?;
+            let mnist = self.mnist.borrow().clone().ok_or("the dataset is not loaded yet")?;
+            let config = TrainConfig::new(NetworkKind::Linear, train::Schedule::constant(1, 0.01), false)
+                .with_train_limit(Some(batch * 8))
+                .with_test_limit(Some(batch));
+            let data = self.upload(&mnist, &config, &device);
+            for network in networks {
+                let result = train::bench::measure(network, &data.train, &data.stats, &device, batch, warmup, timed)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.post(&WorkerOutput::BenchResult { backend: self.backend.get(), result });
+            }
+            Ok::<(), String>(())
+        }
+        .await;
+        self.control.running.set(false);
+        self.post(&WorkerOutput::BenchEnded(result.err()));
+    }
+
     fn upload(&self, mnist: &Mnist, config: &TrainConfig, device: &Device) -> Rc<TrainData> {
-        let key = (config.train_limit, config.test_limit);
+        let key = (self.backend.get(), config.train_limit, config.test_limit);
         if let Some((k, data)) = &*self.uploaded.borrow() {
             if *k == key {
                 return data.clone();
@@ -233,24 +299,23 @@ impl Worker {
         }
         // Drop the previous upload before making the next: GPU memory is finite.
         *self.uploaded.borrow_mut() = None;
-        let data = Rc::new(TrainData::upload(mnist, key.0, key.1, &device.clone().inner()));
+        let data = Rc::new(TrainData::upload(mnist, key.1, key.2, &device.clone().inner()));
         *self.uploaded.borrow_mut() = Some((key, data.clone()));
         data
     }
 
-    fn set_reader(&self, model: Network, meta: WeightsMeta) {
-        *self.reader.borrow_mut() = Some(Reader { model, meta: meta.clone() });
+    fn set_reader(&self, model: Network, meta: WeightsMeta, device: Device) {
+        *self.reader.borrow_mut() = Some(Reader { model, meta: meta.clone(), device });
         self.post(&WorkerOutput::Reader(meta));
     }
 
     async fn predict(self: Rc<Self>, id: u32, pixels: Vec<f32>) {
-        let Ok(device) = self.device().await else { return };
         let prepared = {
             let reader = self.reader.borrow();
             reader.as_ref().map(|r| {
                 let stats = r.meta.stats;
                 let input: Vec<f32> = pixels.iter().map(|p| (p - stats.mean) / stats.std).collect();
-                let x = Tensor::<4>::from_data(TensorData::new(input, [1, 1, IMAGE_SIDE, IMAGE_SIDE]), &device.clone().inner());
+                let x = Tensor::<4>::from_data(TensorData::new(input, [1, 1, IMAGE_SIDE, IMAGE_SIDE]), &r.device);
                 r.model.probabilities(x)
             })
         };
@@ -267,7 +332,7 @@ impl Worker {
             Err(e) => return self.post(&WorkerOutput::ReaderFailed(e)),
         };
         match weights::decode(bytes, None, &device) {
-            Ok((model, meta)) => self.set_reader(model, meta),
+            Ok((model, meta)) => self.set_reader(model, meta, device),
             Err(e) => self.post(&WorkerOutput::ReaderFailed(e.to_string())),
         }
     }
@@ -292,6 +357,8 @@ struct WorkerObserver {
     worker: Rc<Worker>,
     config: TrainConfig,
     stats: crate::data::PixelStats,
+    /// Where the run's inference-mode networks live.
+    device: Device,
 }
 
 impl Observer for WorkerObserver {
@@ -308,7 +375,7 @@ impl Observer for WorkerObserver {
             epoch: report.epoch,
             test_accuracy: report.test_accuracy,
         };
-        self.worker.set_reader(model.clone(), meta);
+        self.worker.set_reader(model.clone(), meta, self.device.clone());
     }
 
     async fn between_steps(&mut self) -> Flow {

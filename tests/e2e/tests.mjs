@@ -67,4 +67,100 @@ export const tests = {
     assert.equal(await page.textContent('#train-count'), '60,000');
     await context.close();
   },
+
+  async 'the linear network trains on the CPU backend in the worker, with live charts and a log'({ browser, base, artifacts }) {
+    const { page, context, log } = await openPage(browser, base);
+    await startRun(page, { backend: 'cpu', network: 'linear', subset: '2000' });
+    await page.waitForSelector('#run[data-status="completed"]', { timeout: 240_000 });
+    const rows = await page.locator('#epoch-log tbody tr').count();
+    assert.equal(rows, 11, 'one log row per epoch of the notebook schedule');
+    const best = await page.textContent('#run-status');
+    const accuracy = Number(best.match(/test accuracy ([\d.]+)%/)[1]);
+    assert.ok(accuracy > 85, `best test accuracy ${accuracy}%`);
+    assert.ok(await page.locator('#loss-chart path').count() >= 3, 'loss chart drawn');
+    assert.equal(await page.locator('#confusion tbody tr').count(), 10);
+    assert.ok(await page.locator('#misclassified canvas').count() > 0, 'misclassified digits shown');
+    await page.screenshot({ path: path.join(artifacts, 'trained-cpu.png'), fullPage: true });
+    assert.deepEqual(gpuProblems(log), []);
+    await context.close();
+  },
+
+  async 'training on WebGPU runs with no WebGPU error or panic in the console'({ browser, base }) {
+    const { page, context, log } = await openPage(browser, base);
+    await startRun(page, { backend: 'webgpu', network: 'linear', subset: '500', epochs: '1', lr: '0.1' });
+    await page.waitForSelector('#run[data-status="completed"]', { timeout: 240_000 });
+    assert.equal(await page.locator('#epoch-log tbody tr').count(), 1);
+    assert.deepEqual(gpuProblems(log), []);
+    await context.close();
+  },
+
+  async 'Pause holds the run, Resume continues it, Stop ends it mid-epoch keeping no unfinished epoch'({ browser, base }) {
+    const { page, context } = await openPage(browser, base);
+    await startRun(page, { backend: 'cpu', network: 'vgg', subset: '2000' });
+    const steps = () => page.$eval('#epoch-progress', (p) => Number(p.value));
+    await page.waitForFunction(() => Number(document.querySelector('#epoch-progress')?.value) > 0, null, { timeout: 120_000 });
+    await page.click('#pause');
+    await page.waitForSelector('#run[data-status="paused"]', { timeout: 60_000 });
+    const held = await steps();
+    await page.waitForTimeout(3000);
+    assert.equal(await steps(), held, 'no progress while paused');
+    await page.click('#resume');
+    await page.waitForSelector('#run[data-status="running"]', { timeout: 30_000 });
+    await page.waitForFunction((h) => Number(document.querySelector('#epoch-progress').value) > h, held, { timeout: 120_000 });
+    await page.click('#stop');
+    await page.waitForSelector('#run[data-status="stopped"]', { timeout: 120_000 });
+    assert.match(await page.textContent('#run-status'), /Stopped at epoch 1, step \d+/);
+    assert.equal(await page.locator('#epoch-log').count(), 0, 'no epoch finished');
+    await context.close();
+  },
+
+  async 'a drawn digit is preprocessed like MNIST and read by the network'({ browser, base, artifacts }) {
+    const { page, context } = await openPage(browser, base);
+    await page.waitForSelector('#reader', { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 60_000 });
+    const pad = await page.$('#pad');
+    const box = await pad.boundingBox();
+    // A "1": one vertical stroke, drawn small and off-centre.
+    const x = box.x + box.width * 0.3;
+    await page.mouse.move(x, box.y + box.height * 0.15);
+    await page.mouse.down();
+    for (let i = 1; i <= 12; i++) await page.mouse.move(x + i * 0.5, box.y + box.height * (0.15 + i * 0.03));
+    await page.mouse.up();
+    await page.waitForSelector('#answer', { timeout: 30_000 });
+    const read = await page.textContent('#answer strong');
+    const top = await page.$$eval('#probabilities meter', (ms) => ms.map((m) => Number(m.value)));
+    assert.ok(Math.abs(top.reduce((a, b) => a + b, 0) - 1) < 0.01, `probabilities sum to 1: ${top}`);
+    // The network sees the stroke centred: ink in the middle column of the 28x28 preview.
+    const centred = await page.$eval('#preview', (c) => {
+      const d = c.getContext('2d').getImageData(0, 0, 28, 28).data;
+      let mass = 0, col = 0;
+      for (let i = 0; i < 784; i++) { mass += d[i * 4]; col += (i % 28) * d[i * 4]; }
+      return col / mass;
+    });
+    assert.ok(Math.abs(centred - 13.5) < 1.5, `centre of mass column ${centred}`);
+    assert.equal(read, '1', `a vertical stroke reads as 1 (got ${read}, ${top})`);
+    await page.screenshot({ path: path.join(artifacts, 'drawn.png') });
+    await page.click('#clear');
+    await page.waitForSelector('#answer', { state: 'detached' });
+    await context.close();
+  },
 };
+
+/** Load the page, wait for the dataset, choose settings and press Start. */
+async function startRun(page, { backend, network, subset, epochs, lr }) {
+  await datasetReady(page);
+  await page.waitForSelector('#backend', { timeout: 60_000 });
+  await page.selectOption('#backend', backend);
+  await page.waitForFunction((b) => document.querySelector('#backend').value === b, backend);
+  await page.selectOption('#network', network);
+  await page.selectOption('#subset', subset);
+  if (epochs) {
+    await page.selectOption('#schedule', 'custom');
+    await page.fill('#epochs', epochs);
+    await page.dispatchEvent('#epochs', 'change');
+    await page.fill('#lr', lr);
+    await page.dispatchEvent('#lr', 'change');
+  }
+  await page.click('#start');
+  await page.waitForSelector('#run', { timeout: 30_000 });
+}

@@ -2,16 +2,18 @@
 
 use yew::prelude::*;
 
+use super::bench_panel::BenchPanel;
 use super::dataset_panel::DatasetPanel;
 use super::draw_panel::DrawPanel;
-use super::gpu_badge::GpuBadge;
+use super::gpu_badge::{BackendPicker, GpuBadge};
 use super::run_view::RunView;
 use super::train_controls::TrainControls;
 use crate::data::DataSource;
+use crate::model::NetworkKind;
 use crate::train::TrainConfig;
 use crate::ui::hooks::use_worker;
 use crate::ui::state::{Action, DataStatus, GpuStatus, Studio};
-use crate::worker::protocol::WorkerInput;
+use crate::worker::protocol::{Backend, WorkerInput};
 
 #[component]
 pub fn App() -> Html {
@@ -49,18 +51,26 @@ pub fn App() -> Html {
             send.emit(WorkerInput::Stop);
         })
     };
+    let on_bench = {
+        let (send, dispatch) = (send.clone(), studio.dispatcher());
+        Callback::from(move |()| {
+            dispatch.dispatch(Action::BenchRequested);
+            send.emit(WorkerInput::Benchmark { networks: NetworkKind::ALL.to_vec(), batch_size: 64, warmup_steps: 3, timed_steps: 20 });
+        })
+    };
     let on_read = send.reform(|(id, pixels)| WorkerInput::Predict { id, pixels });
     let on_clear = {
         let dispatch = studio.dispatcher();
         Callback::from(move |()| dispatch.dispatch(Action::DrawingCleared))
     };
 
-    let ready = matches!(studio.data, DataStatus::Ready(_)) && matches!(studio.gpu, GpuStatus::Ready(_));
-    let slow = matches!(&studio.gpu, GpuStatus::Ready(info) if info.fallback);
+    let ready = matches!(studio.data, DataStatus::Ready(_)) && studio.backend.is_some();
+    // Suggest a subset where full epochs would take long: the CPU, or a software adapter.
+    let slow = studio.backend == Some(Backend::Cpu) || matches!(&studio.gpu, GpuStatus::Ready(info) if info.fallback);
 
     html! {
         <>
-            <header class="top">
+            <header class="masthead">
                 <div>
                     <h1>{ "MNIST Studio" }</h1>
                     <p class="tagline">{ "Train real networks on your GPU, watch them learn, and draw digits for them to read." }</p>
@@ -78,6 +88,10 @@ pub fn App() -> Html {
                     <DatasetPanel status={studio.data.clone()} {on_retry} />
                     <section class="panel" id="training" aria-labelledby="training-title">
                         <h2 id="training-title">{ "Train" }</h2>
+                        <BackendPicker backend={studio.backend} note={studio.backend_note.clone()}
+                            gpu_usable={matches!(studio.gpu, GpuStatus::Ready(_))}
+                            disabled={studio.run.as_ref().is_some_and(|r| r.status.is_active())}
+                            on_change={send.reform(WorkerInput::SetBackend)} />
                         <TrainControls ready={ready} slow_device={slow}
                             status={studio.run.as_ref().map(|r| r.status.clone())}
                             {on_start} {on_stop}
@@ -87,6 +101,8 @@ pub fn App() -> Html {
                             <RunView run={run.clone()} />
                         }
                     </section>
+                    <BenchPanel bench={studio.bench.clone()} on_run={on_bench}
+                        can_run={ready && !studio.run.as_ref().is_some_and(|r| r.status.is_active())} />
                 </div>
                 <aside class="column side">
                     <DrawPanel reader={studio.reader.clone()} prediction={studio.prediction.clone()} {on_read} {on_clear} />

@@ -6,7 +6,6 @@
 use std::rc::Rc;
 
 use web_sys::Element;
-use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 const W: f64 = 560.0;
@@ -51,6 +50,7 @@ pub struct ChartProps {
 #[component]
 pub fn Chart(props: &ChartProps) -> Html {
     let hover = use_state(|| None::<f64>);
+    let svg = use_node_ref();
     let (y0, y1) = props.y_range.unwrap_or_else(|| auto_range(&props.series, props.log_y));
     let tf = |y: f64| if props.log_y { y.max(1e-9).log10() } else { y };
     let (ty0, ty1) = (tf(y0), tf(y1));
@@ -58,10 +58,11 @@ pub fn Chart(props: &ChartProps) -> Html {
     let sy = |y: f64| TOP + (1.0 - (tf(y) - ty0) / (ty1 - ty0).max(1e-12)) * (H - TOP - BOTTOM);
 
     let onmousemove = {
-        let hover = hover.clone();
+        let (hover, svg) = (hover.clone(), svg.clone());
         let x_max = props.x_max;
         Callback::from(move |e: MouseEvent| {
-            let Some(target) = e.current_target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
+            // Yew delegates events to the document: measure the chart itself.
+            let Some(target) = svg.cast::<Element>() else { return };
             let rect = target.get_bounding_client_rect();
             let px = (e.client_x() as f64 - rect.left()) / rect.width().max(1.0) * W;
             let x = ((px - LEFT) / (W - LEFT - RIGHT) * x_max).clamp(0.0, x_max);
@@ -129,7 +130,7 @@ pub fn Chart(props: &ChartProps) -> Html {
                     }) }
                 </span>
             </figcaption>
-            <svg viewBox={format!("0 0 {W} {H}")} role="img" aria-label={props.title.clone()}
+            <svg ref={svg} viewBox={format!("0 0 {W} {H}")} role="img" aria-label={props.title.clone()}
                  {onmousemove} {onmouseleave} preserveAspectRatio="none">
                 <g class="grid">
                     { for y_ticks.iter().map(|&y| html! {

@@ -76,20 +76,25 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
         })
     };
 
-    let point = |e: &PointerEvent| -> Option<(f64, f64)> {
-        let target = e.current_target()?.dyn_into::<HtmlCanvasElement>().ok()?;
-        let rect = target.get_bounding_client_rect();
-        Some((
-            (e.client_x() as f64 - rect.left()) / rect.width().max(1.0) * SIZE,
-            (e.client_y() as f64 - rect.top()) / rect.height().max(1.0) * SIZE,
-        ))
+    // Yew delegates events to the document, so `current_target` is not the canvas: measure
+    // the canvas itself.
+    let point = {
+        let canvas = canvas.clone();
+        move |e: &PointerEvent| -> Option<(f64, f64)> {
+            let rect = canvas.cast::<HtmlCanvasElement>()?.get_bounding_client_rect();
+            Some((
+                (e.client_x() as f64 - rect.left()) / rect.width().max(1.0) * SIZE,
+                (e.client_y() as f64 - rect.top()) / rect.height().max(1.0) * SIZE,
+            ))
+        }
     };
 
     let onpointerdown = {
-        let (pad, canvas, schedule_read) = (pad.clone(), canvas.clone(), schedule_read.clone());
+        let (pad, canvas, schedule_read, point) = (pad.clone(), canvas.clone(), schedule_read.clone(), point.clone());
         Callback::from(move |e: PointerEvent| {
             e.prevent_default();
-            if let Some(target) = e.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+            // Keep receiving the stroke when the pointer leaves the canvas mid-stroke.
+            if let Some(target) = canvas.cast::<web_sys::Element>() {
                 let _ = target.set_pointer_capture(e.pointer_id());
             }
             let Some(p) = point(&e) else { return };
@@ -104,6 +109,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
     };
     let onpointermove = {
         let (pad, canvas, schedule_read) = (pad.clone(), canvas.clone(), schedule_read.clone());
+        let point = point.clone();
         Callback::from(move |e: PointerEvent| {
             if !pad.borrow().drawing {
                 return;

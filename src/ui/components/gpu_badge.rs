@@ -2,11 +2,48 @@
 
 use yew::prelude::*;
 
+use web_sys::HtmlSelectElement;
+
 use crate::ui::state::GpuStatus;
+use crate::worker::protocol::Backend;
 
 #[derive(Properties, PartialEq)]
 pub struct GpuBadgeProps {
     pub status: GpuStatus,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct BackendPickerProps {
+    pub backend: Option<Backend>,
+    /// Why the worker chose the CPU, when it did: one sentence for the user.
+    pub note: Option<String>,
+    pub gpu_usable: bool,
+    pub disabled: bool,
+    pub on_change: Callback<Backend>,
+}
+
+/// The backend in use, and the choice of the other one.
+#[component]
+pub fn BackendPicker(props: &BackendPickerProps) -> Html {
+    let Some(backend) = props.backend else { return Html::default() };
+    let onchange = props.on_change.reform(|e: Event| {
+        match e.target_unchecked_into::<HtmlSelectElement>().value().as_str() {
+            "webgpu" => Backend::WebGpu,
+            _ => Backend::Cpu,
+        }
+    });
+    html! {
+        <div class="backend">
+            <label for="backend">{ "Train on" }</label>
+            <select id="backend" {onchange} disabled={props.disabled}>
+                <option value="webgpu" selected={backend == Backend::WebGpu} disabled={!props.gpu_usable}>{ Backend::WebGpu.label() }</option>
+                <option value="cpu" selected={backend == Backend::Cpu}>{ Backend::Cpu.label() }</option>
+            </select>
+            if let Some(note) = &props.note {
+                <p class="hint" id="backend-note">{ note.clone() }</p>
+            }
+        </div>
+    }
 }
 
 #[component]

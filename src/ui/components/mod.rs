@@ -1,6 +1,7 @@
 //! One component per file.
 
 pub mod app;
+pub mod bench_panel;
 pub mod chart;
 pub mod dataset_panel;
 pub mod digit;

@@ -38,8 +38,13 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
     let lr = use_state(|| 0.05f64);
     let batch = use_state(|| 64usize);
     let augment = use_state(|| false);
-    let subset = use_state(|| if props.slow_device { 2_000usize } else { 0 });
+    let subset = use_state(|| 0usize);
     let error = use_state(|| None::<String>);
+    {
+        // On a slow backend, start from a subset that trains in minutes, not hours.
+        let subset = subset.clone();
+        use_effect_with(props.slow_device, move |slow| subset.set(if *slow { 2_000 } else { 0 }));
+    }
 
     let active = props.status.as_ref().is_some_and(|s| s.is_active());
     let paused = props.status == Some(RunStatus::Paused);

@@ -1,0 +1,114 @@
+//! Training speed, measured the same way on every backend: the first step (which includes
+//! compiling kernels) on its own, a few warm-up steps, then a timed stretch of steps ended by
+//! one read, so the figure is wall time per step with the device kept busy.
+
+use burn::optim::{GradientsParams, SgdConfig};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::batch::DeviceSplit;
+use super::loss::cross_entropy;
+use super::runner::{read_floats, TrainError};
+use crate::data::PixelStats;
+use crate::model::{Network, NetworkKind};
+use crate::platform::{now_ms, yield_to_events};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchResult {
+    pub network: NetworkKind,
+    pub batch_size: usize,
+    /// From nothing to the first step's loss read back: kernel compilation included.
+    pub first_step_ms: f64,
+    pub warmup_steps: usize,
+    pub timed_steps: usize,
+    pub ms_per_step: f64,
+    pub images_per_sec: f64,
+}
+
+/// Time training steps of `network` on `split` (needs at least `batch_size` images) on
+/// `device` (with autodiff).
+pub async fn measure(
+    network: NetworkKind,
+    split: &DeviceSplit,
+    stats: &PixelStats,
+    device: &Device,
+    batch_size: usize,
+    warmup_steps: usize,
+    timed_steps: usize,
+) -> Result<BenchResult, TrainError> {
+    if split.len() < batch_size {
+        return Err(TrainError::Config(format!("{} images cannot fill a batch of {batch_size}", split.len())));
+    }
+    device.seed(7);
+    let mut model = network.config().init(device);
+    let mut optim = SgdConfig::new().init();
+    let data_device = device.clone().inner();
+    let batches = split.len() / batch_size;
+    let mut step = |k: usize, model: Network| {
+        let start = (k % batches) * batch_size;
+        let indices = Tensor::<1, Int>::arange(start as i64..(start + batch_size) as i64, &data_device);
+        let batch = split.batch(indices, stats);
+        let loss = cross_entropy(model.forward(batch.images.autodiff()), batch.labels);
+        let value = loss.clone().inner();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        (optim.step(0.01, model, grads), value)
+    };
+
+    let t0 = now_ms();
+    let (m, loss) = step(0, model);
+    model = m;
+    read_floats(loss).await?;
+    let first_step_ms = now_ms() - t0;
+
+    let mut last = None;
+    for k in 1..=warmup_steps {
+        let (m, loss) = step(k, model);
+        model = m;
+        last = Some(loss);
+        yield_to_events().await;
+    }
+    if let Some(loss) = last.take() {
+        read_floats(loss).await?;
+    }
+    let t1 = now_ms();
+    for k in 0..timed_steps {
+        let (m, loss) = step(warmup_steps + 1 + k, model);
+        model = m;
+        last = Some(loss);
+        yield_to_events().await;
+    }
+    if let Some(loss) = last {
+        read_floats(loss).await?;
+    }
+    let ms_per_step = (now_ms() - t1) / timed_steps.max(1) as f64;
+    Ok(BenchResult {
+        network,
+        batch_size,
+        first_step_ms,
+        warmup_steps,
+        timed_steps,
+        ms_per_step,
+        images_per_sec: batch_size as f64 * 1000.0 / ms_per_step.max(1e-9),
+    })
+}
+
+
+#[cfg(test)]
+mod tests {
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::testing::{cpu, toy_mnist};
+
+    #[test]
+    fn a_benchmark_reports_positive_times_for_the_steps_it_ran() {
+        let device = cpu().autodiff();
+        let mnist = toy_mnist(64, 8, 1);
+        let split = DeviceSplit::upload(&mnist.train, &device.clone().inner());
+        let r = block_on(measure(NetworkKind::Linear, &split, &mnist.stats, &device, 16, 2, 5)).unwrap();
+        assert_eq!((r.batch_size, r.warmup_steps, r.timed_steps), (16, 2, 5));
+        assert!(r.first_step_ms > 0.0 && r.ms_per_step > 0.0 && r.images_per_sec > 0.0);
+        let too_few = block_on(measure(NetworkKind::Linear, &split, &mnist.stats, &device, 128, 1, 1));
+        assert!(matches!(too_few, Err(TrainError::Config(_))));
+    }
+}

@@ -1,0 +1,84 @@
+// Benchmarks that print figures (never pass/fail): wasm sizes, time from navigation to
+// dataset ready (gzip vs raw), the page's memory, and training speed per network in the
+// browser on each backend. usage: node tests/e2e/bench.mjs dist [--no-train]
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { execSync } from 'node:child_process';
+import { startServer } from './server.mjs';
+import { launch, openPage } from './browser.mjs';
+
+const [root = 'dist', ...flags] = process.argv.slice(2);
+const RUNS = 3;
+
+function wasmSizes() {
+  console.log('\n## wasm size');
+  for (const f of fs.readdirSync(root).filter((f) => f.endsWith('.wasm')).sort()) {
+    const bytes = fs.readFileSync(path.join(root, f));
+    const gz = zlib.gzipSync(bytes, { level: 9 }).length;
+    console.log(`${f.padEnd(36)} ${(bytes.length / 1e6).toFixed(2).padStart(7)} MB raw  ${(gz / 1e6).toFixed(2).padStart(6)} MB gzip`);
+  }
+}
+
+/** Resident memory of Chromium's renderer processes (page + worker), in MB. */
+function rendererRss() {
+  try {
+    const out = execSync("ps -eo rss,args | grep -- '--type=renderer' | grep -v grep", { encoding: 'utf8' });
+    return out.trim().split('\n').reduce((sum, line) => sum + Number(line.trim().split(/\s+/)[0]) / 1024, 0);
+  } catch { return 0; }
+}
+
+async function loadTimes(browser, base) {
+  console.log('\n## navigation to dataset ready (median of 3, fresh context each)');
+  for (const [label, query] of [['gzip (11.6 MB)', ''], ['raw (55 MB)', '?raw']]) {
+    const times = [];
+    let peak = 0, loadMs = 0, heap = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const sampler = setInterval(() => { peak = Math.max(peak, rendererRss()); }, 100);
+      const t0 = Date.now();
+      const { page, context } = await openPage(browser, base + query);
+      await page.waitForSelector('#train-count', { timeout: 120_000 });
+      times.push(Date.now() - t0);
+      clearInterval(sampler);
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Performance.enable').catch(() => {});
+      const metrics = (await cdp.send('Performance.getMetrics').catch(() => ({ metrics: [] }))).metrics ?? [];
+      heap = Math.max(heap, (metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0) / 1e6);
+      loadMs = await page.$eval('#data-facts', (e) => e.textContent.match(/in ([\d.]+ m?s)/)?.[1] ?? '?');
+      await context.close();
+    }
+    times.sort((a, b) => a - b);
+    console.log(`${label.padEnd(16)} ${String(times[1]).padStart(6)} ms  (runs ${times.join(', ')} ms; worker's own fetch+parse ${loadMs}; page JS heap ${heap.toFixed(1)} MB; peak renderer RSS ${peak.toFixed(0)} MB)`);
+  }
+}
+
+async function trainingSpeed(browser, base) {
+  console.log('\n## training speed in the browser (batch 64; first step includes kernel compilation)');
+  const { page, context } = await openPage(browser, base);
+  await page.waitForSelector('#train-count', { timeout: 120_000 });
+  const adapter = await page.textContent('#gpu-status');
+  console.log(`adapter: ${adapter.trim()}`);
+  for (const backend of ['cpu', 'webgpu']) {
+    await page.selectOption('#backend', backend);
+    await page.waitForFunction((b) => document.querySelector('#backend').value === b, backend);
+    await page.$eval('#bench', (d) => { d.open = true; });
+    const before = await page.locator('#bench-results tbody tr').count().catch(() => 0);
+    await page.click('#bench-run');
+    await page.waitForFunction((n) => document.querySelectorAll('#bench-results tbody tr').length >= n + 5 && document.querySelector('#bench-run').textContent === 'Measure', before, { timeout: 1_800_000 });
+    const rows = await page.$$eval('#bench-results tbody tr', (rs) => rs.map((r) => ({ ...r.dataset })));
+    for (const r of rows.slice(before)) {
+      const ms = Number(r.ms);
+      console.log(`${r.backend.padEnd(24)} ${r.network.padEnd(14)} first step ${Number(r.firstMs).toFixed(0).padStart(7)} ms   ${ms.toFixed(2).padStart(9)} ms/step   ${(64000 / ms).toFixed(0).padStart(6)} images/s`);
+    }
+  }
+  await context.close();
+}
+
+wasmSizes();
+const server = await startServer(root);
+const base = `http://127.0.0.1:${server.address().port}/`;
+const browser = await launch();
+await loadTimes(browser, base);
+if (!flags.includes('--no-train')) await trainingSpeed(browser, base);
+await browser.close();
+server.close();
