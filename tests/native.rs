@@ -44,7 +44,7 @@ fn the_linear_network_passes_90_percent_after_one_epoch_on_real_mnist() {
     let config = TrainConfig::new(NetworkKind::Linear, Schedule::constant(1, 0.1), false);
     let data = TrainData::upload(&mnist, None, None, &device.clone().inner());
     let mut observer = Quiet(Vec::new());
-    let outcome = block_on(train(&config, &data, &device, &mut observer)).unwrap();
+    let outcome = block_on(train(&config, &data, &device, &mut observer, None)).unwrap();
     let epoch = &observer.0[0];
     assert!(epoch.test_accuracy >= 0.90, "{:.4}", epoch.test_accuracy);
     assert_eq!(outcome.best.unwrap().test_accuracy, epoch.test_accuracy);

@@ -69,7 +69,7 @@ async fn run(config: TrainConfig, recorder: &mut Recorder) -> train::Outcome {
     let mnist = load_mnist(&served(), |_| {}).await.unwrap();
     let device = gpu::init_device().await.unwrap();
     let data = TrainData::upload(&mnist, config.train_limit, config.test_limit, &device.clone().inner());
-    train::train(&config, &data, &device, recorder).await.unwrap()
+    train::train(&config, &data, &device, recorder, None).await.unwrap()
 }
 
 #[wasm_bindgen_test]

@@ -187,7 +187,7 @@ mod cli {
             "training {} on {} images, testing on {}, on {}",
             args.config.network.title(), data.train.len(), data.test.len(), if args.gpu { "the GPU (wgpu)" } else { "the CPU (flex)" }
         );
-        let outcome = block_on(train(&args.config, &data, &device, &mut Console { csv }))
+        let outcome = block_on(train(&args.config, &data, &device, &mut Console { csv }, None))
             .map_err(|e| e.to_string())?;
         println!("{}", outcome.end.describe());
         if let Some(best) = outcome.best {

@@ -15,5 +15,5 @@ pub mod schedule;
 
 pub use config::TrainConfig;
 pub use report::{Confusion, EpochReport, Misclassified, StepReport};
-pub use runner::{evaluate, train, BestModel, Flow, Observer, Outcome, RunEnd, TrainData, TrainError};
+pub use runner::{evaluate, train, BestModel, Flow, Observer, Outcome, Resume, RunEnd, TrainData, TrainError};
 pub use schedule::{Phase, Schedule};

@@ -90,6 +90,16 @@ pub struct BestModel {
     pub test_accuracy: f32,
 }
 
+/// Where a resumed run picks up: the weights of an earlier epoch (the best one kept).
+#[derive(Debug, Clone)]
+pub struct Resume {
+    /// In inference mode, as [`BestModel::model`] or a decoded weights file is.
+    pub model: Network,
+    /// 0-based epoch those weights come from; training continues with the next one.
+    pub epoch: usize,
+    pub test_accuracy: f32,
+}
+
 #[derive(Debug)]
 pub struct Outcome {
     pub end: RunEnd,
@@ -106,12 +116,14 @@ pub enum TrainError {
     Device(String),
 }
 
-/// Train `config.network` on `data`, on `device` (which must have autodiff enabled).
+/// Train `config.network` on `data`, on `device` (which must have autodiff enabled), from
+/// scratch or from `resume`.
 pub async fn train(
     config: &TrainConfig,
     data: &TrainData,
     device: &Device,
     observer: &mut impl Observer,
+    resume: Option<Resume>,
 ) -> Result<Outcome, TrainError> {
     config.validate().map_err(TrainError::Config)?;
     if data.train.is_empty() || data.test.is_empty() {
@@ -119,18 +131,34 @@ pub async fn train(
     }
     device.seed(config.seed);
     let mut rng = Rng::new(config.seed);
-    let mut model = config.network.config().init(device);
-    let mut optim = SgdConfig::new().init(); // plain SGD: no momentum, no weight decay
+    let n = data.train.len();
+    let epochs = config.schedule.epochs();
+    let (mut model, first_epoch, mut best) = match resume {
+        None => (config.network.config().init(device), 0, None),
+        Some(r) => {
+            if r.epoch + 1 >= epochs {
+                return Err(TrainError::Config(format!("epoch {} was the schedule's last: nothing left to train", r.epoch + 1)));
+            }
+            // Replay the generator through the epochs already trained, so a resumed run sees
+            // the same shuffles and augmentations an uninterrupted one would have.
+            for _ in 0..=r.epoch {
+                rng.permutation(n);
+                if config.augment {
+                    random_matrices(n, &AugmentRanges::default(), &mut rng);
+                }
+            }
+            let model = r.model.clone().to_device(device).train();
+            (model, r.epoch + 1, Some(BestModel { model: r.model, epoch: r.epoch, test_accuracy: r.test_accuracy }))
+        }
+    };
+    let mut optim = SgdConfig::new().init(); // plain SGD: no momentum, no weight decay, no state
     let data_device = device.clone().inner();
 
-    let n = data.train.len();
     let steps_per_epoch = n.div_ceil(config.batch_size);
-    let epochs = config.schedule.epochs();
-    let mut best: Option<BestModel> = None;
     let mut reports = Vec::with_capacity(epochs);
     let mut elapsed_ms = 0.0;
 
-    for epoch in 0..epochs {
+    for epoch in first_epoch..epochs {
         let lr = config.schedule.lr(epoch);
         let epoch_start = now_ms();
         // The epoch's order and augmentation go up once; batches are cut from them on the device.
@@ -276,6 +304,20 @@ pub async fn evaluate(model: &Network, split: &DeviceSplit, stats: &PixelStats, 
     Ok(Evaluation { loss, confusion: Confusion::from_predictions(labels, predictions), predictions: predictions.to_vec() })
 }
 
+/// A device error as one line for the page: burn's errors span several lines with
+/// "Caused by" chains and an empty backtrace; keep the distinct messages.
+fn device_error(e: impl std::fmt::Debug) -> TrainError {
+    let text = format!("{e:?}");
+    let mut parts: Vec<&str> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        let skip = line.is_empty() || line.starts_with("Caused by") || line.starts_with("Backtrace") || line.starts_with("No backtrace");
+        if !skip && !parts.contains(&line) {
+            parts.push(line);
+        }
+    }
+    TrainError::Device(parts.join(": "))
+}
+
 fn gallery(test: &Split, predictions: &[u8], size: usize) -> Vec<Misclassified> {
     test.labels()
         .iter()
@@ -294,14 +336,14 @@ fn gallery(test: &Split, predictions: &[u8], size: usize) -> Vec<Misclassified> 
 
 /// Read a float tensor asynchronously (the only kind of read a browser allows).
 pub async fn read_floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, TrainError> {
-    let data = t.into_data_async().await.map_err(|e| TrainError::Device(format!("{e:?}")))?;
-    data.convert::<f32>().try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))
+    let data = t.into_data_async().await.map_err(device_error)?;
+    data.convert::<f32>().try_to_vec::<f32>().map_err(device_error)
 }
 
 /// Read an int tensor asynchronously, as digits.
 async fn read_ints<const D: usize>(t: Tensor<D, Int>) -> Result<Vec<u8>, TrainError> {
-    let data = t.into_data_async().await.map_err(|e| TrainError::Device(format!("{e:?}")))?;
-    let values = data.convert::<i64>().try_to_vec::<i64>().map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    let data = t.into_data_async().await.map_err(device_error)?;
+    let values = data.convert::<i64>().try_to_vec::<i64>().map_err(device_error)?;
     Ok(values.into_iter().map(|v| v.clamp(0, 255) as u8).collect())
 }
 
@@ -317,7 +359,7 @@ mod tests {
     fn run(config: &TrainConfig, mnist: &Mnist, recorder: &mut Recorder) -> Outcome {
         let device = cpu().autodiff();
         let data = TrainData::upload(mnist, config.train_limit, config.test_limit, &device.clone().inner());
-        block_on(train(config, &data, &device, recorder)).unwrap()
+        block_on(train(config, &data, &device, recorder, None)).unwrap()
     }
 
     #[test]
@@ -410,5 +452,43 @@ mod tests {
         assert_eq!(inference, inference_again, "inference is deterministic");
         let diff: f32 = training.iter().zip(&inference).map(|(a, b)| (a - b).abs()).sum();
         assert!(diff > 1e-2, "batch statistics and dropout should change the output ({diff})");
+    }
+
+    #[test]
+    fn a_resumed_run_continues_from_the_kept_epoch_as_an_uninterrupted_one_would() {
+        let mnist = toy_mnist(320, 100, 8);
+        let config = TrainConfig::new(NetworkKind::Linear, Schedule::constant(3, 0.05), false).with_report_every(5);
+        let device = cpu().autodiff();
+        let data = TrainData::upload(&mnist, None, None, &device.clone().inner());
+
+        let mut whole = Recorder::default();
+        block_on(train(&config, &data, &device, &mut whole, None)).unwrap();
+
+        // Stop after the first epoch, then resume from what it kept.
+        let mut first = Recorder { stop_after: Some(6), ..Recorder::default() };
+        let stopped = block_on(train(&config, &data, &device, &mut first, None)).unwrap();
+        let best = stopped.best.expect("epoch 1 finished");
+        assert_eq!(best.epoch, 0);
+        let resume = Resume { model: best.model, epoch: best.epoch, test_accuracy: best.test_accuracy };
+        let mut rest = Recorder::default();
+        let outcome = block_on(train(&config, &data, &device, &mut rest, Some(resume))).unwrap();
+        assert_eq!(outcome.end, RunEnd::Completed);
+        assert_eq!(rest.epochs.iter().map(|e| e.epoch).collect::<Vec<_>>(), [1, 2]);
+        // Same shuffles, same start: the resumed epochs match the uninterrupted run's.
+        for (a, b) in rest.epochs.iter().zip(&whole.epochs[1..]) {
+            assert!((a.test_accuracy - b.test_accuracy).abs() < 1e-6 && (a.train_loss - b.train_loss).abs() < 1e-4, "{a:?}\n{b:?}");
+        }
+    }
+
+    #[test]
+    fn resuming_after_the_last_epoch_is_refused() {
+        let mnist = toy_mnist(64, 20, 9);
+        let config = TrainConfig::new(NetworkKind::Linear, Schedule::constant(1, 0.05), false);
+        let device = cpu().autodiff();
+        let data = TrainData::upload(&mnist, None, None, &device.clone().inner());
+        let model = NetworkKind::Linear.config().init(&device.clone().inner());
+        let resume = Resume { model, epoch: 0, test_accuracy: 0.5 };
+        let err = block_on(train(&config, &data, &device, &mut Recorder::default(), Some(resume))).unwrap_err();
+        assert!(matches!(err, TrainError::Config(_)));
     }
 }

@@ -104,6 +104,18 @@ pub struct Studio {
     pub listening: bool,
     /// Speed measurements, newest last.
     pub bench: Bench,
+    /// The user's saved weights (IndexedDB), and what happened to the last save or load.
+    pub saved: Option<WeightsMeta>,
+    pub weights_note: Option<WeightsNote>,
+    /// A weights file the worker sent for download, waiting for the page to hand it over.
+    pub download: Option<(WeightsMeta, Rc<Vec<u8>>)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WeightsNote {
+    Saved,
+    Restored,
+    Problem(String),
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -126,6 +138,9 @@ impl Default for Studio {
             crashed: None,
             listening: false,
             bench: Bench::default(),
+            saved: None,
+            weights_note: None,
+            download: None,
         }
     }
 }
@@ -140,6 +155,10 @@ pub enum Action {
     /// The drawing was cleared: forget its probabilities.
     DrawingCleared,
     BenchRequested,
+    /// The page has handed the downloaded file to the browser.
+    DownloadTaken,
+    /// A problem with a weights file found in the page, before the worker saw it.
+    WeightsProblem(String),
 }
 
 impl Reducible for Studio {
@@ -163,6 +182,8 @@ impl Reducible for Studio {
                 }
             }
             Action::DrawingCleared => s.prediction = None,
+            Action::DownloadTaken => s.download = None,
+            Action::WeightsProblem(reason) => s.weights_note = Some(WeightsNote::Problem(reason)),
             Action::BenchRequested => {
                 s.bench.running = true;
                 s.bench.error = None;
@@ -229,6 +250,18 @@ impl Studio {
             WorkerOutput::Prediction { id, probabilities } => {
                 self.prediction = Some((id, Rc::new(probabilities)));
             }
+            WorkerOutput::Saved(meta) => {
+                self.saved = Some(meta);
+                self.weights_note = Some(WeightsNote::Saved);
+            }
+            WorkerOutput::Restored(meta) => {
+                self.saved = Some(meta);
+                self.weights_note = Some(WeightsNote::Restored);
+            }
+            WorkerOutput::SaveFailed(reason) | WorkerOutput::LoadFailed(reason) => {
+                self.weights_note = Some(WeightsNote::Problem(reason));
+            }
+            WorkerOutput::WeightsFile { meta, bytes } => self.download = Some((meta, Rc::new(bytes))),
             WorkerOutput::BenchResult { backend, result } => self.bench.results.push((backend, result)),
             WorkerOutput::BenchEnded(error) => {
                 self.bench.running = false;

@@ -42,6 +42,17 @@ pub async fn probe() -> Result<GpuInfo, String> {
     })
 }
 
+thread_local! {
+    /// The wgpu device under burn's, kept to simulate a GPU loss in tests.
+    static RAW: std::cell::RefCell<Option<burn::tensor::wgpu::wgpu::Device>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Destroy the WebGPU device, as a driver reset would: every later operation on it fails.
+/// Returns whether there was one.
+pub fn lose_device() -> bool {
+    RAW.with_borrow(|raw| raw.as_ref().map(|d| d.destroy()).is_some())
+}
+
 /// burn's WebGPU device, with autodiff for training: created once per page or worker, then
 /// shared (burn refuses a second initialisation, so concurrent callers wait for the first).
 ///
@@ -71,9 +82,12 @@ pub async fn init_device() -> Result<Device, String> {
             None => {
                 let result = Device::wgpu_options()
                     .graphics_api(WgpuBackend::WebGpu)
-                    .init_async()
+                    .init_with_setup_async()
                     .await
-                    .map(|device| device.autodiff())
+                    .map(|(device, setup)| {
+                        RAW.with_borrow_mut(|raw| *raw = Some(setup.device));
+                        device.autodiff()
+                    })
                     .map_err(|e| format!("could not start burn's WebGPU device: {e:?}"));
                 STATE.with_borrow_mut(|state| *state = State::Done(result.clone()));
                 return result;

@@ -9,6 +9,8 @@ pub mod gpu;
 pub mod protocol;
 #[cfg(target_arch = "wasm32")]
 mod runtime;
+#[cfg(target_arch = "wasm32")]
+mod store;
 
 #[cfg(target_arch = "wasm32")]
 pub use runtime::start;

@@ -35,6 +35,9 @@ pub enum WorkerInput {
     /// Fetch and check MNIST (again, after a failure).
     LoadData(DataSource),
     Train(TrainConfig),
+    /// Continue training from the saved best weights (after a stop, a divergence or a lost
+    /// GPU): the configuration must be for the saved network.
+    TrainFromSaved(TrainConfig),
     Pause,
     Resume,
     Stop,
@@ -44,11 +47,16 @@ pub enum WorkerInput {
     Benchmark { networks: Vec<NetworkKind>, batch_size: usize, warmup_steps: usize, timed_steps: usize },
     /// Train and read on this backend from now on.
     SetBackend(Backend),
-    /// Use the network in this weights file for reading digits.
+    /// Use the network in this weights file (chosen by the user) for reading digits, and keep
+    /// it as the saved weights.
     LoadWeights {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
+    /// Send the saved weights back as a file.
+    ExportWeights,
+    /// Destroy the WebGPU device, as a driver reset would (for tests of what survives).
+    LoseDevice,
 }
 
 /// The GPU the worker found.
@@ -118,7 +126,21 @@ pub enum WorkerOutput {
     TrainFailed(String),
     /// The network now used for reading digits.
     Reader(WeightsMeta),
+    /// No network could be loaded for reading (the default is missing, say).
     ReaderFailed(String),
+    /// These weights are saved (IndexedDB) and will be restored on the next visit.
+    Saved(WeightsMeta),
+    /// Saved weights were found from an earlier visit and are in use.
+    Restored(WeightsMeta),
+    /// Weights could not be saved; they remain in memory for this visit.
+    SaveFailed(String),
+    /// A weights file the user chose was refused; the network in use is unchanged.
+    LoadFailed(String),
+    WeightsFile {
+        meta: WeightsMeta,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
     Prediction { id: u32, probabilities: Vec<f32> },
     /// One network measured (several follow one Benchmark request), on this backend.
     BenchResult { backend: Backend, result: BenchResult },

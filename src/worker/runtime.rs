@@ -10,13 +10,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use super::gpu;
+use super::{gpu, store};
 use super::protocol::{Backend, DataSource, DatasetSummary, Sample, WorkerInput, WorkerOutput};
 use crate::data::fetch::{fetch_bytes, load_mnist};
 use crate::data::{Mnist, IMAGE_SIDE};
 use crate::model::{Network, NetworkKind};
 use crate::platform::{now_ms, yield_to_events};
-use crate::train::{self, EpochReport, Flow, Observer, StepReport, TrainConfig, TrainData};
+use crate::train::{self, EpochReport, Flow, Observer, Resume, StepReport, TrainConfig, TrainData};
 use crate::weights::{self, WeightsMeta};
 
 /// Shipped with the app so digits can be read before anything is trained.
@@ -79,6 +79,9 @@ struct Worker {
     uploaded: RefCell<Option<(UploadKey, Rc<TrainData>)>>,
     control: Control,
     reader: RefCell<Option<Reader>>,
+    /// The user's weights: the best epoch of the latest run, or the file they loaded. Kept as
+    /// bytes, off the device, so a lost GPU cannot take them along.
+    saved: RefCell<Option<(WeightsMeta, Rc<Vec<u8>>)>>,
 }
 
 impl Worker {
@@ -93,6 +96,7 @@ impl Worker {
             uploaded: RefCell::new(None),
             control: Control::default(),
             reader: RefCell::new(None),
+            saved: RefCell::new(None),
         }
     }
 
@@ -135,13 +139,25 @@ impl Worker {
         *self.webgpu.borrow_mut() = state;
         self.backend.set(backend);
         self.post(&WorkerOutput::Started { gpu, backend, why });
-        self.load_default_reader().await;
+        if !self.restore().await {
+            self.load_default_reader().await;
+        }
     }
 
     fn receive(self: Rc<Self>, input: WorkerInput) {
         match input {
             WorkerInput::LoadData(source) => spawn_local(self.load_data(source)),
-            WorkerInput::Train(config) => spawn_local(self.train(config)),
+            WorkerInput::Train(config) => spawn_local(self.train(config, false)),
+            WorkerInput::TrainFromSaved(config) => spawn_local(self.train(config, true)),
+            WorkerInput::ExportWeights => match &*self.saved.borrow() {
+                Some((meta, bytes)) => self.post(&WorkerOutput::WeightsFile { meta: meta.clone(), bytes: bytes.to_vec() }),
+                None => self.post(&WorkerOutput::LoadFailed("there are no trained weights to download yet".into())),
+            },
+            WorkerInput::LoseDevice => {
+                if !gpu::lose_device() {
+                    web_sys::console::warn_1(&"worker: no WebGPU device to lose".into());
+                }
+            }
             WorkerInput::Pause => {
                 if self.control.running.get() && !self.control.paused.replace(true) {
                     self.post(&WorkerOutput::Paused);
@@ -159,7 +175,12 @@ impl Worker {
                 }
             }
             WorkerInput::Predict { id, pixels } => spawn_local(self.predict(id, pixels)),
-            WorkerInput::LoadWeights { bytes } => spawn_local(async move { self.use_weights(&bytes).await }),
+            WorkerInput::LoadWeights { bytes } => spawn_local(async move {
+                match self.use_weights(&bytes).await {
+                    Ok(meta) => self.keep(meta, Rc::new(bytes)).await,
+                    Err(e) => self.post(&WorkerOutput::LoadFailed(format!("That file was not loaded: {e}. The network in use is unchanged."))),
+                }
+            }),
             WorkerInput::Benchmark { networks, batch_size, warmup_steps, timed_steps } => {
                 spawn_local(self.benchmark(networks, batch_size, warmup_steps, timed_steps))
             }
@@ -217,14 +238,14 @@ impl Worker {
         }
     }
 
-    async fn train(self: Rc<Self>, config: TrainConfig) {
+    async fn train(self: Rc<Self>, config: TrainConfig, from_saved: bool) {
         if self.control.running.replace(true) {
             self.post(&WorkerOutput::TrainFailed("a run is already in progress".into()));
             return;
         }
         self.control.stop.set(false);
         self.control.paused.set(false);
-        let result = self.clone().run(config).await;
+        let result = self.clone().run(config, from_saved).await;
         self.control.running.set(false);
         self.control.paused.set(false);
         if let Err(e) = result {
@@ -232,10 +253,11 @@ impl Worker {
         }
     }
 
-    async fn run(self: Rc<Self>, config: TrainConfig) -> Result<(), String> {
+    async fn run(self: Rc<Self>, config: TrainConfig, from_saved: bool) -> Result<(), String> {
         config.validate()?;
         let device = self.device().await?;
         let mnist = self.mnist.borrow().clone().ok_or("the dataset is not loaded yet")?;
+        let resume = if from_saved { Some(self.resume_point(&config, &device)?) } else { None };
         let data = self.upload(&mnist, &config, &device);
         self.post(&WorkerOutput::TrainStarted {
             config: config.clone(),
@@ -249,7 +271,11 @@ impl Worker {
             stats: mnist.stats,
             device: device.clone().inner(),
         };
-        let outcome = train::train(&config, &data, &device, &mut observer).await.map_err(|e| e.to_string())?;
+        let outcome = match train::train(&config, &data, &device, &mut observer, resume).await {
+            Ok(outcome) => outcome,
+            Err(train::TrainError::Device(e)) if self.backend.get() == Backend::WebGpu => return Err(self.gpu_lost(&e)),
+            Err(e) => return Err(e.to_string()),
+        };
         let best = outcome.best.map(|best| {
             let meta = WeightsMeta {
                 network: config.network,
@@ -262,6 +288,63 @@ impl Worker {
         });
         self.post(&WorkerOutput::TrainEnded { end: outcome.end, best });
         Ok(())
+    }
+
+    /// The saved weights as a starting point for `config`.
+    fn resume_point(&self, config: &TrainConfig, device: &Device) -> Result<Resume, String> {
+        let saved = self.saved.borrow();
+        let (_, bytes) = saved.as_ref().ok_or("there are no saved weights to resume from")?;
+        let (model, meta) = weights::decode(bytes, Some(config.network), &device.clone().inner()).map_err(|e| e.to_string())?;
+        Ok(Resume { model, epoch: meta.epoch, test_accuracy: meta.test_accuracy })
+    }
+
+    /// The GPU failed mid-run: stop using it, keep the saved weights, and say what to do.
+    fn gpu_lost(&self, error: &str) -> String {
+        *self.webgpu.borrow_mut() = DeviceState::Failed(format!("the GPU was lost during training ({error})"));
+        *self.uploaded.borrow_mut() = None;
+        self.backend.set(Backend::Cpu);
+        self.post(&WorkerOutput::BackendChanged(Backend::Cpu));
+        let kept = match &*self.saved.borrow() {
+            Some((meta, _)) => format!(
+                " The best weights so far (epoch {}, test accuracy {:.2}%) are kept: resume from them on the CPU, or reload the page to try the GPU again.",
+                meta.epoch + 1,
+                meta.test_accuracy * 100.0
+            ),
+            None => " No epoch had finished, so there are no weights to keep.".into(),
+        };
+        format!("The GPU stopped working ({error}).{kept}")
+    }
+
+    /// Make `meta`/`bytes` the user's saved weights: in memory and in IndexedDB.
+    async fn keep(&self, meta: WeightsMeta, bytes: Rc<Vec<u8>>) {
+        *self.saved.borrow_mut() = Some((meta.clone(), bytes.clone()));
+        match store::put(store::BEST, &bytes).await {
+            Ok(()) => self.post(&WorkerOutput::Saved(meta)),
+            Err(e) => self.post(&WorkerOutput::SaveFailed(format!("the weights are kept for this visit but could not be saved: {e}"))),
+        }
+    }
+
+    /// Weights saved on an earlier visit, if any and if they pass every check.
+    async fn restore(&self) -> bool {
+        let bytes = match store::get(store::BEST).await {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return false,
+            Err(e) => {
+                web_sys::console::warn_1(&format!("worker: saved weights unreadable: {e}").into());
+                return false;
+            }
+        };
+        match self.use_weights(&bytes).await {
+            Ok(meta) => {
+                *self.saved.borrow_mut() = Some((meta.clone(), Rc::new(bytes)));
+                self.post(&WorkerOutput::Restored(meta));
+                true
+            }
+            Err(e) => {
+                web_sys::console::warn_1(&format!("worker: saved weights refused: {e}").into());
+                false
+            }
+        }
     }
 
     /// Measure each network in turn; refuses to run beside a training run (the figures would
@@ -326,22 +409,22 @@ impl Worker {
         }
     }
 
-    async fn use_weights(&self, bytes: &[u8]) {
-        let device = match self.device().await {
-            Ok(d) => d.inner(),
-            Err(e) => return self.post(&WorkerOutput::ReaderFailed(e)),
-        };
-        match weights::decode(bytes, None, &device) {
-            Ok((model, meta)) => self.set_reader(model, meta, device),
-            Err(e) => self.post(&WorkerOutput::ReaderFailed(e.to_string())),
-        }
+    /// Check a weights file and read digits with it; the current reader is untouched on error.
+    async fn use_weights(&self, bytes: &[u8]) -> Result<WeightsMeta, String> {
+        let device = self.device().await?.inner();
+        let (model, meta) = weights::decode(bytes, None, &device).map_err(|e| e.to_string())?;
+        self.set_reader(model, meta.clone(), device);
+        Ok(meta)
     }
 
     async fn load_default_reader(&self) {
         let url = self.relative_url(DEFAULT_WEIGHTS);
-        match fetch_bytes(&url, DEFAULT_WEIGHTS, |_, _| {}).await {
+        let loaded = match fetch_bytes(&url, DEFAULT_WEIGHTS, |_, _| {}).await {
             Ok(bytes) => self.use_weights(&bytes).await,
-            Err(e) => self.post(&WorkerOutput::ReaderFailed(format!("no default network: {e}"))),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = loaded {
+            self.post(&WorkerOutput::ReaderFailed(format!("the default network did not load ({e})")));
         }
     }
 
@@ -368,6 +451,20 @@ impl Observer for WorkerObserver {
 
     fn on_epoch(&mut self, report: &EpochReport, model: &Network) {
         self.worker.post(&WorkerOutput::Epoch(report.clone()));
+        if report.best_epoch == report.epoch {
+            // A new best: take it off the device and save it, while training goes on.
+            let (worker, model, network, stats) = (self.worker.clone(), model.clone(), self.config.network, self.stats);
+            let (epoch, accuracy) = (report.epoch, report.test_accuracy);
+            spawn_local(async move {
+                match weights::encode(&model, network, &stats, epoch, accuracy).await {
+                    Ok(bytes) => {
+                        let meta = WeightsMeta { network, stats, epoch, test_accuracy: accuracy };
+                        worker.keep(meta, Rc::new(bytes)).await;
+                    }
+                    Err(e) => worker.post(&WorkerOutput::SaveFailed(e.to_string())),
+                }
+            });
+        }
         // Let the person drawing see the network improve, epoch by epoch.
         let meta = WeightsMeta {
             network: self.config.network,

@@ -1,5 +1,6 @@
 // The end-to-end tests, by name. Each gets { browser, base, artifacts }.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { openPage, gpuProblems } from './browser.mjs';
 
@@ -142,6 +143,67 @@ export const tests = {
     await page.screenshot({ path: path.join(artifacts, 'drawn.png') });
     await page.click('#clear');
     await page.waitForSelector('#answer', { state: 'detached' });
+    await context.close();
+  },
+
+  async 'the best weights survive a reload, download as a file, and load back; bad files are refused'({ browser, base, artifacts }) {
+    const { page, context } = await openPage(browser, base);
+    await startRun(page, { backend: 'cpu', network: 'linear', subset: '500', epochs: '2', lr: '0.1' });
+    await page.waitForSelector('#run[data-status="completed"]', { timeout: 240_000 });
+    await page.waitForFunction(() => /Linear, epoch/.test(document.querySelector('#saved')?.textContent), null, { timeout: 30_000 });
+
+    // Reload: the weights come back from IndexedDB and read digits at once.
+    await page.reload();
+    await page.waitForSelector('#weights-note', { timeout: 60_000 });
+    assert.match(await page.textContent('#weights-note'), /Restored/);
+    await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network === 'linear', null, { timeout: 30_000 });
+
+    // Download.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    const file = path.join(artifacts, 'downloaded.weights');
+    await download.saveAs(file);
+    const bytes = fs.readFileSync(file);
+    assert.equal(bytes.subarray(0, 8).toString(), 'MNISTSTD');
+
+    // A fresh browser profile: load the file back.
+    const fresh = await openPage(browser, base);
+    await fresh.page.waitForFunction(() => document.querySelector('#reader')?.dataset.network === 'bn-dropout', null, { timeout: 60_000 });
+    const upload = async (name, buffer) => {
+      await fresh.page.setInputFiles('#upload', { name, mimeType: 'application/octet-stream', buffer });
+    };
+    await upload('truncated.weights', bytes.subarray(0, bytes.length >> 1));
+    await fresh.page.waitForSelector('#weights-note.error', { timeout: 30_000 });
+    assert.match(await fresh.page.textContent('#weights-note'), /not loaded: the file is damaged.*unchanged/);
+    await upload('random.bin', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)));
+    await fresh.page.waitForFunction(() => /not an MNIST Studio weights file/.test(document.querySelector('#weights-note')?.textContent), null, { timeout: 30_000 });
+    assert.equal(await fresh.page.$eval('#reader', (e) => e.dataset.network), 'bn-dropout', 'the current network is untouched');
+    await upload('mine.weights', bytes);
+    await fresh.page.waitForFunction(() => document.querySelector('#reader')?.dataset.network === 'linear', null, { timeout: 30_000 });
+    await fresh.page.waitForSelector('#weights-note.ok', { timeout: 30_000 });
+    await fresh.context.close();
+    await context.close();
+  },
+
+  async 'a GPU lost mid-training stops the run, keeps the best weights, and training resumes from them'({ browser, base, artifacts }) {
+    const { page, context, log } = await openPage(browser, base);
+    await startRun(page, { backend: 'webgpu', network: 'linear', subset: '500', epochs: '4', lr: '0.1' });
+    // Wait for the first epoch to be saved, then pull the GPU away.
+    await page.waitForFunction(() => /Linear, epoch 1/.test(document.querySelector('#saved')?.textContent), null, { timeout: 240_000 });
+    await page.$eval('#bench', (d) => { d.open = true; });
+    await page.click('#lose-gpu');
+    await page.waitForSelector('#run[data-status="failed"]', { timeout: 240_000 });
+    const message = await page.textContent('#run-status');
+    assert.match(message, /GPU stopped working.*best weights so far \(epoch \d+/, message);
+    assert.equal(await page.$eval('#backend', (s) => s.value), 'cpu', 'training moves to the CPU');
+    await page.screenshot({ path: path.join(artifacts, 'gpu-lost.png'), fullPage: true });
+    await page.click('#resume-saved');
+    await page.waitForSelector('#run[data-status="completed"]', { timeout: 240_000 });
+    const epochs = await page.$$eval('#epoch-log tbody tr td:first-child', (tds) => tds.map((td) => parseInt(td.textContent)));
+    assert.equal(epochs.at(-1), 4, `the resumed run finishes the schedule: ${epochs}`);
+    assert.ok(epochs[0] > 1, `it starts after the kept epoch: ${epochs}`);
+    // No panic anywhere: the loss is an error the app handled, not a crash.
+    assert.deepEqual(log.errors, []);
+    assert.equal(await page.locator('#crashed').count(), 0);
     await context.close();
   },
 };

@@ -8,6 +8,7 @@ use super::draw_panel::DrawPanel;
 use super::gpu_badge::{BackendPicker, GpuBadge};
 use super::run_view::RunView;
 use super::train_controls::TrainControls;
+use super::weights_panel::WeightsPanel;
 use crate::data::DataSource;
 use crate::model::NetworkKind;
 use crate::train::TrainConfig;
@@ -42,6 +43,13 @@ pub fn App() -> Html {
         Callback::from(move |config: TrainConfig| {
             dispatch.dispatch(Action::TrainRequested(config.clone()));
             send.emit(WorkerInput::Train(config));
+        })
+    };
+    let on_resume_saved = {
+        let (send, dispatch) = (send.clone(), studio.dispatcher());
+        Callback::from(move |config: TrainConfig| {
+            dispatch.dispatch(Action::TrainRequested(config.clone()));
+            send.emit(WorkerInput::TrainFromSaved(config));
         })
     };
     let on_stop = {
@@ -98,14 +106,20 @@ pub fn App() -> Html {
                             on_pause={send.reform(|()| WorkerInput::Pause)}
                             on_resume={send.reform(|()| WorkerInput::Resume)} />
                         if let Some(run) = &studio.run {
-                            <RunView run={run.clone()} />
+                            <RunView run={run.clone()} saved={studio.saved.clone()} on_resume_saved={on_resume_saved} />
                         }
                     </section>
-                    <BenchPanel bench={studio.bench.clone()} on_run={on_bench}
+                    <BenchPanel bench={studio.bench.clone()} on_run={on_bench} on_lose_gpu={send.reform(|()| WorkerInput::LoseDevice)}
                         can_run={ready && !studio.run.as_ref().is_some_and(|r| r.status.is_active())} />
                 </div>
                 <aside class="column side">
-                    <DrawPanel reader={studio.reader.clone()} prediction={studio.prediction.clone()} {on_read} {on_clear} />
+                    <DrawPanel reader={studio.reader.clone()} prediction={studio.prediction.clone()} {on_read} {on_clear}>
+                        <WeightsPanel saved={studio.saved.clone()} note={studio.weights_note.clone()} download={studio.download.clone()}
+                            on_export={send.reform(|()| WorkerInput::ExportWeights)}
+                            on_downloaded={{ let d = studio.dispatcher(); Callback::from(move |()| d.dispatch(Action::DownloadTaken)) }}
+                            on_load={send.reform(|bytes| WorkerInput::LoadWeights { bytes })}
+                            on_problem={{ let d = studio.dispatcher(); Callback::from(move |p| d.dispatch(Action::WeightsProblem(p))) }} />
+                    </DrawPanel>
                 </aside>
             </main>
             <footer>

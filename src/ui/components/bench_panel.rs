@@ -11,6 +11,8 @@ pub struct BenchPanelProps {
     /// Whether a measurement may start now (dataset loaded, nothing training).
     pub can_run: bool,
     pub on_run: Callback<()>,
+    /// Destroy the WebGPU device mid-run, to see that nothing is lost.
+    pub on_lose_gpu: Callback<()>,
 }
 
 #[component]
@@ -18,10 +20,14 @@ pub fn BenchPanel(props: &BenchPanelProps) -> Html {
     let b = &props.bench;
     html! {
         <details class="panel bench" id="bench">
-            <summary>{ "Measure training speed on this device" }</summary>
+            <summary>{ "Speed and robustness" }</summary>
             <p class="muted">{ "Times training steps of every network at batch 64: the first step (which compiles the kernels), then 20 steps after 3 warm-up steps." }</p>
             <button id="bench-run" onclick={props.on_run.reform(|_: MouseEvent| ())} disabled={!props.can_run || b.running}>
                 { if b.running { "Measuring…" } else { "Measure" } }
+            </button>
+            <button id="lose-gpu" class="danger" onclick={props.on_lose_gpu.reform(|_: MouseEvent| ())}
+                title="Destroys the WebGPU device as a driver reset would: the run stops, the best weights stay, and training can resume on the CPU.">
+                { "Simulate losing the GPU" }
             </button>
             if let Some(e) = &b.error {
                 <p class="error" role="alert">{ e.clone() }</p>

@@ -28,6 +28,9 @@ pub struct DrawPanelProps {
     /// Ask the worker to read 784 preprocessed pixels.
     pub on_read: Callback<(u32, Vec<f32>)>,
     pub on_clear: Callback<()>,
+    /// The weights controls, shown under the drawing.
+    #[prop_or_default]
+    pub children: Html,
 }
 
 #[derive(Default)]
@@ -197,6 +200,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
             if let Some(top) = top {
                 <p class="answer" id="answer">{ "Reads as " }<strong>{ top }</strong></p>
             }
+            { props.children.clone() }
         </section>
     }
 }

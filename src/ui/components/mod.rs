@@ -9,3 +9,4 @@ pub mod draw_panel;
 pub mod gpu_badge;
 pub mod run_view;
 pub mod train_controls;
+pub mod weights_panel;

@@ -8,12 +8,16 @@ use yew::prelude::*;
 use super::chart::{Chart, Series};
 use super::digit::Digit;
 use crate::format::{duration, percent, rate, thousands};
-use crate::train::{EpochReport, StepReport};
+use crate::train::{EpochReport, StepReport, TrainConfig};
+use crate::weights::WeightsMeta;
 use crate::ui::state::{Run, RunStatus};
 
 #[derive(Properties, PartialEq)]
 pub struct RunViewProps {
     pub run: Run,
+    /// The user's saved weights: a run that ended early can resume from them.
+    pub saved: Option<WeightsMeta>,
+    pub on_resume_saved: Callback<TrainConfig>,
 }
 
 #[component]
@@ -24,6 +28,12 @@ pub fn RunView(props: &RunViewProps) -> Html {
     html! {
         <div class="run" id="run" data-status={status_name(&run.status)}>
             { status_line(run) }
+            if let Some(meta) = resumable(run, props.saved.as_ref()) {
+                <button id="resume-saved" class="primary" onclick={{
+                    let (config, cb) = (run.config.clone(), props.on_resume_saved.clone());
+                    Callback::from(move |_: MouseEvent| cb.emit(config.clone()))
+                }}>{ format!("Resume from epoch {}", meta.epoch + 1) }</button>
+            }
             <div class="progress-grid">
                 <label for="epoch-progress">{ format!("Epoch {} of {epochs}", last.map_or(1, |s| s.epoch + 1)) }</label>
                 <progress id="epoch-progress" max="1" value={last.map_or(0.0, |s| s.step as f64 / s.steps_per_epoch.max(1) as f64).to_string()} />
@@ -45,6 +55,15 @@ pub fn RunView(props: &RunViewProps) -> Html {
             }
         </div>
     }
+}
+
+/// The saved weights a run that ended early can continue from: same network, epochs left.
+fn resumable<'a>(run: &Run, saved: Option<&'a WeightsMeta>) -> Option<&'a WeightsMeta> {
+    let ended_early = matches!(
+        run.status,
+        RunStatus::Failed(_) | RunStatus::Ended(crate::train::RunEnd::Stopped { .. } | crate::train::RunEnd::Diverged { .. })
+    );
+    saved.filter(|m| ended_early && m.network == run.config.network && m.epoch + 1 < run.config.schedule.epochs())
 }
 
 fn status_name(status: &RunStatus) -> &'static str {
