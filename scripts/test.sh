@@ -15,7 +15,8 @@ run() { stage "$@" || FAILED+=("$1"); }
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-280}
 
 run "native tests (cargo test)" cargo test --quiet
-run "browser tests (wasm-bindgen-test)" cargo test --quiet --target wasm32-unknown-unknown --test web
+# No --quiet: cargo would hand it to wasm-bindgen-test-runner, which rejects it.
+run "browser tests (wasm-bindgen-test)" cargo test --target wasm32-unknown-unknown --test web
 # A debug build shares every compiled dependency with the browser tests above: burn for
 # wasm is built once per CI run, not twice.
 run "trunk build (debug)" trunk build

@@ -6,6 +6,7 @@
 pub mod data;
 pub mod draw;
 pub mod format;
+mod hostile;
 pub mod model;
 pub mod platform;
 pub mod rng;
