@@ -49,3 +49,23 @@ fn the_linear_network_passes_90_percent_after_one_epoch_on_real_mnist() {
     assert!(epoch.test_accuracy >= 0.90, "{:.4}", epoch.test_accuracy);
     assert_eq!(outcome.best.unwrap().test_accuracy, epoch.test_accuracy);
 }
+
+/// The policy in the page's meta tag, the one Trunk serves as a header (the worker's), and
+/// what both allow: this origin only, no inline script.
+#[test]
+fn the_content_security_policy_is_the_same_in_the_page_and_the_served_header() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |file: &str| std::fs::read_to_string(root.join(file)).unwrap();
+    let between = |text: &str, start: &str, end: &str| -> String {
+        let from = text.find(start).unwrap_or_else(|| panic!("{start} not found")) + start.len();
+        text[from..from + text[from..].find(end).unwrap()].to_owned()
+    };
+    let page = between(&read("www/index.html"), "http-equiv=\"Content-Security-Policy\" content=\"", "\"");
+    let header = between(&read("Trunk.toml"), "\"Content-Security-Policy\" = \"", "\"");
+    assert_eq!(page, header);
+    let directives: Vec<&str> = page.split(';').map(str::trim).collect();
+    assert!(directives.contains(&"default-src 'self'"), "{page}");
+    assert!(directives.contains(&"script-src 'self' 'wasm-unsafe-eval'"), "{page}");
+    assert!(directives.contains(&"connect-src 'self'"), "{page}");
+    assert!(!page.contains("unsafe-inline") && !page.contains("http") && !page.contains('*'), "{page}");
+}

@@ -10,7 +10,7 @@ use crate::data::DataError;
 use crate::train::bench::BenchResult;
 use crate::train::{EpochReport, RunEnd, StepReport, TrainConfig};
 use crate::weights::WeightsMeta;
-use crate::worker::protocol::{Backend, DatasetSummary, GpuInfo, WorkerOutput};
+use crate::worker::protocol::{Backend, DatasetSummary, GpuInfo, MemorySample, WorkerOutput};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum GpuStatus {
@@ -53,6 +53,8 @@ pub struct Run {
     pub test_images: usize,
     pub steps: Vec<StepReport>,
     pub epochs: Vec<EpochReport>,
+    /// The worker's memory after each epoch, to show it stays flat.
+    pub memory: Vec<MemorySample>,
     pub status: RunStatus,
     pub best: Option<WeightsMeta>,
 }
@@ -66,6 +68,7 @@ impl Run {
             test_images: 0,
             steps: Vec::new(),
             epochs: Vec::new(),
+            memory: Vec::new(),
             status: RunStatus::Starting,
             best: None,
         }
@@ -229,6 +232,11 @@ impl Studio {
             WorkerOutput::Epoch(epoch) => {
                 if let Some(run) = &mut self.run {
                     run.epochs.push(epoch);
+                }
+            }
+            WorkerOutput::Memory(sample) => {
+                if let Some(run) = &mut self.run {
+                    run.memory.push(sample);
                 }
             }
             WorkerOutput::Paused => self.set_status(RunStatus::Paused),

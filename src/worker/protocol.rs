@@ -104,6 +104,28 @@ pub struct DatasetSummary {
     pub load_ms: f64,
 }
 
+/// The worker's memory at the end of one epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemorySample {
+    /// 0-based, as in [`EpochReport::epoch`].
+    pub epoch: usize,
+    /// The worker's WebAssembly memory: Rust's heap, where the CPU backend keeps its tensors.
+    /// It never shrinks, so any leak shows as growth here.
+    pub wasm_bytes: u64,
+    /// burn's GPU buffer pools, when training on WebGPU.
+    pub gpu: Option<GpuMemory>,
+}
+
+/// burn's (cubecl's) allocator on the GPU device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GpuMemory {
+    /// Bytes live tensors use.
+    pub in_use: u64,
+    /// Bytes of GPU buffers held, in use or kept for reuse.
+    pub reserved: u64,
+    pub allocations: u64,
+}
+
 /// Worker to page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum WorkerOutput {
@@ -120,6 +142,8 @@ pub enum WorkerOutput {
     TrainStarted { config: TrainConfig, steps_per_epoch: usize, train_images: usize, test_images: usize },
     Step(StepReport),
     Epoch(EpochReport),
+    /// What the worker held when an epoch ended: a long run must not grow it epoch by epoch.
+    Memory(MemorySample),
     Paused,
     Resumed,
     TrainEnded { end: RunEnd, best: Option<WeightsMeta> },

@@ -11,7 +11,7 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use super::{gpu, store};
-use super::protocol::{Backend, DataSource, DatasetSummary, Sample, WorkerInput, WorkerOutput};
+use super::protocol::{Backend, DataSource, DatasetSummary, GpuMemory, MemorySample, Sample, WorkerInput, WorkerOutput};
 use crate::data::fetch::{fetch_bytes, load_mnist};
 use crate::data::{Mnist, IMAGE_SIDE};
 use crate::model::{Network, NetworkKind};
@@ -451,6 +451,7 @@ impl Observer for WorkerObserver {
 
     fn on_epoch(&mut self, report: &EpochReport, model: &Network) {
         self.worker.post(&WorkerOutput::Epoch(report.clone()));
+        self.worker.post(&WorkerOutput::Memory(memory_sample(report.epoch, &self.device)));
         if report.best_epoch == report.epoch {
             // A new best: take it off the device and save it, while training goes on.
             let (worker, model, network, stats) = (self.worker.clone(), model.clone(), self.config.network, self.stats);
@@ -503,6 +504,20 @@ fn summarise(mnist: &Mnist, downloaded_bytes: u64, compressed: bool, load_ms: f6
         compressed,
         load_ms,
     }
+}
+
+fn memory_sample(epoch: usize, device: &Device) -> MemorySample {
+    let wasm_bytes = wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map(|m| m.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as u64)
+        .unwrap_or(0);
+    // `None` on the CPU backend, which keeps its tensors in the wasm heap measured above.
+    let gpu = device.memory_pool_usage().map(|u| GpuMemory {
+        in_use: u.bytes_in_use,
+        reserved: u.bytes_reserved,
+        allocations: u.number_allocs,
+    });
+    MemorySample { epoch, wasm_bytes, gpu }
 }
 
 async fn sleep_ms(ms: i32) {

@@ -1,6 +1,7 @@
 // Benchmarks that print figures (never pass/fail): wasm sizes, time from navigation to
 // dataset ready (gzip vs raw), the page's memory, and training speed per network in the
-// browser on each backend. usage: node tests/e2e/bench.mjs dist [--no-train]
+// browser on each backend, and memory over the epochs of a run.
+// usage: node tests/e2e/bench.mjs dist [--no-load] [--no-memory] [--no-train] [--gpu-vgg]
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -74,11 +75,63 @@ async function trainingSpeed(browser, base) {
   await context.close();
 }
 
+/**
+ * Memory over several epochs of one run: the worker's wasm memory and burn's GPU buffers
+ * (from the epoch log's memory cells), the page's JS heap (CDP) and the renderer processes'
+ * RSS, after each epoch. Flat after the first epoch means nothing leaks per epoch.
+ */
+async function memoryOverEpochs(browser, base, { backend, network, subset, epochs }) {
+  const { page, context } = await openPage(browser, base);
+  await page.waitForSelector('#train-count', { timeout: 120_000 });
+  await page.selectOption('#backend', backend);
+  await page.waitForFunction((b) => document.querySelector('#backend').value === b, backend);
+  await page.selectOption('#network', network);
+  await page.selectOption('#subset', subset);
+  await page.selectOption('#schedule', 'custom');
+  await page.fill('#epochs', String(epochs));
+  await page.dispatchEvent('#epochs', 'change');
+  await page.fill('#lr', '0.05');
+  await page.dispatchEvent('#lr', 'change');
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  await page.click('#start');
+  console.log(`\n${backend} · ${network} · ${subset} images · ${epochs} epochs`);
+  console.log('epoch   worker wasm MB   GPU in use MB   GPU held MB   page JS heap MB   renderer RSS MB');
+  const rows = [];
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    await page.waitForFunction((n) => document.querySelectorAll('#epoch-log td.memory').length >= n, epoch, { timeout: 1_800_000 });
+    const cell = await page.$eval(`#epoch-log tbody tr:nth-child(${epoch}) td.memory`, (td) => ({ ...td.dataset }));
+    const metrics = (await cdp.send('Performance.getMetrics')).metrics;
+    const row = {
+      wasm: Number(cell.wasm) / 1e6,
+      inUse: cell.gpuInUse ? Number(cell.gpuInUse) / 1e6 : NaN,
+      held: cell.gpuReserved ? Number(cell.gpuReserved) / 1e6 : NaN,
+      heap: metrics.find((m) => m.name === 'JSHeapUsedSize').value / 1e6,
+      rss: rendererRss(),
+    };
+    rows.push(row);
+    const f = (v) => (Number.isNaN(v) ? '-' : v.toFixed(1)).padStart(14);
+    console.log(`${String(epoch).padStart(5)} ${f(row.wasm)}   ${f(row.inUse)}  ${f(row.held)}  ${f(row.heap)}    ${f(row.rss)}`);
+  }
+  const [second, last] = [rows[1], rows.at(-1)];
+  const growth = (k) => (Number.isNaN(second[k]) ? '-' : (last[k] - second[k]).toFixed(1));
+  console.log(`growth from epoch 2 to ${epochs}: wasm ${growth('wasm')} MB, GPU in use ${growth('inUse')} MB, GPU held ${growth('held')} MB, JS heap ${growth('heap')} MB, RSS ${growth('rss')} MB`);
+  await context.close();
+}
+
+async function memory(browser, base) {
+  console.log('\n## memory over a run (after each epoch)');
+  await memoryOverEpochs(browser, base, { backend: 'cpu', network: 'vgg', subset: '500', epochs: 6 });
+  await memoryOverEpochs(browser, base, { backend: 'webgpu', network: 'linear', subset: '500', epochs: 6 });
+  if (flags.includes('--gpu-vgg')) await memoryOverEpochs(browser, base, { backend: 'webgpu', network: 'vgg', subset: '500', epochs: 4 });
+}
+
 wasmSizes();
 const server = await startServer(root);
 const base = `http://127.0.0.1:${server.address().port}/`;
 const browser = await launch();
-await loadTimes(browser, base);
+if (!flags.includes('--no-load')) await loadTimes(browser, base);
+if (!flags.includes('--no-memory')) await memory(browser, base);
 if (!flags.includes('--no-train')) await trainingSpeed(browser, base);
 await browser.close();
 server.close();

@@ -16,6 +16,13 @@ export async function launch() {
 }
 
 /**
+ * Every Content-Security-Policy violation any page or worker reported, for run.mjs to fail
+ * the test during which one appeared. Chromium logs each as a console error.
+ */
+export const cspViolations = [];
+const CSP = /Content Security Policy|Content-Security-Policy/i;
+
+/**
  * A page with everything it says recorded: console messages (worker included), page errors,
  * and every request it makes.
  */
@@ -23,7 +30,10 @@ export async function openPage(browser, url, { viewport = { width: 1400, height:
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const log = { console: [], errors: [], requests: [] };
-  const record = (where) => (msg) => log.console.push({ where, type: msg.type(), text: msg.text() });
+  const record = (where) => (msg) => {
+    log.console.push({ where, type: msg.type(), text: msg.text() });
+    if (CSP.test(msg.text())) cspViolations.push(`${where}: ${msg.text()}`);
+  };
   page.on('console', record('page'));
   page.on('worker', (worker) => worker.on('console', record('worker')));
   page.on('pageerror', (e) => log.errors.push(String(e)));

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startServer } from './server.mjs';
-import { launch } from './browser.mjs';
+import { cspViolations, launch } from './browser.mjs';
 import { tests } from './tests.mjs';
 
 const [root = 'dist', filter = ''] = process.argv.slice(2);
@@ -17,8 +17,11 @@ let failed = 0;
 for (const [name, test] of Object.entries(tests)) {
   if (!name.includes(filter)) continue;
   const started = Date.now();
+  const violationsBefore = cspViolations.length;
   try {
     await test({ browser, base, artifacts });
+    const violations = cspViolations.slice(violationsBefore);
+    if (violations.length) throw new Error(`Content-Security-Policy violations:\n${violations.join('\n')}`);
     console.log(`ok   ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   } catch (e) {
     failed += 1;

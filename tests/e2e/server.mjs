@@ -33,8 +33,20 @@ function corrupt(kind, name, raw) {
   }
 }
 
-export function startServer(dir, { port = 0, headers = {} } = {}) {
+/**
+ * The policy the built page declares in its meta tag, to send as a header too, as Trunk's
+ * server does: a worker takes its policy from its script's header, not from the page.
+ */
+export function pagePolicy(root) {
+  const html = fs.readFileSync(path.join(root, 'index.html'), 'utf8');
+  const policy = html.match(/http-equiv="Content-Security-Policy"\s+content="([^"]+)"/);
+  if (!policy) throw new Error(`${root}/index.html declares no Content-Security-Policy`);
+  return policy[1];
+}
+
+export function startServer(dir, { port = 0, headers } = {}) {
   const root = path.resolve(dir);
+  headers ??= { 'Content-Security-Policy': pagePolicy(root) };
   const seen = new Map(); // once404: how often each fault URL was asked for
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');

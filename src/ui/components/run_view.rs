@@ -11,6 +11,7 @@ use crate::format::{duration, percent, rate, thousands};
 use crate::train::{EpochReport, StepReport, TrainConfig};
 use crate::weights::WeightsMeta;
 use crate::ui::state::{Run, RunStatus};
+use crate::worker::protocol::MemorySample;
 
 #[derive(Properties, PartialEq)]
 pub struct RunViewProps {
@@ -49,7 +50,7 @@ pub fn RunView(props: &RunViewProps) -> Html {
                 <div><dt>{ "Time left" }</dt><dd id="eta">{ eta(run).map_or("—".into(), duration) }</dd></div>
             </dl>
             { charts(run) }
-            { epoch_table(&run.epochs) }
+            { epoch_table(&run.epochs, &run.memory) }
             if let Some(epoch) = run.epochs.last() {
                 { evaluation(epoch) }
             }
@@ -161,7 +162,7 @@ fn charts(run: &Run) -> Html {
     }
 }
 
-fn epoch_table(epochs: &[EpochReport]) -> Html {
+fn epoch_table(epochs: &[EpochReport], memory: &[MemorySample]) -> Html {
     if epochs.is_empty() {
         return Html::default();
     }
@@ -173,6 +174,7 @@ fn epoch_table(epochs: &[EpochReport]) -> Html {
                 <thead><tr>
                     <th scope="col">{ "Epoch" }</th><th scope="col">{ "lr" }</th><th scope="col">{ "loss" }</th><th scope="col">{ "acc" }</th>
                     <th scope="col">{ "test loss" }</th><th scope="col">{ "test acc" }</th><th scope="col">{ "seconds" }</th>
+                    <th scope="col" title="The worker's WebAssembly memory, and burn's GPU buffers in use / held, after the epoch: flat from epoch to epoch when nothing leaks">{ "memory (MB)" }</th>
                 </tr></thead>
                 <tbody>
                     { for epochs.iter().map(|e| html! {
@@ -184,11 +186,27 @@ fn epoch_table(epochs: &[EpochReport]) -> Html {
                             <td>{ format!("{:.4}", e.test_loss) }</td>
                             <td>{ format!("{:.4}", e.test_accuracy) }</td>
                             <td>{ format!("{:.1}", e.seconds) }</td>
+                            { memory_cell(memory.iter().find(|m| m.epoch == e.epoch)) }
                         </tr>
                     }) }
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// The cell carries the raw byte counts as data attributes, for the memory benchmark.
+fn memory_cell(sample: Option<&MemorySample>) -> Html {
+    let Some(m) = sample else { return html! { <td></td> } };
+    let mb = |bytes: u64| format!("{:.1}", bytes as f64 / 1e6);
+    let text = match m.gpu {
+        Some(g) => format!("wasm {} · GPU {} / {}", mb(m.wasm_bytes), mb(g.in_use), mb(g.reserved)),
+        None => format!("wasm {}", mb(m.wasm_bytes)),
+    };
+    html! {
+        <td class="memory" data-wasm={m.wasm_bytes.to_string()}
+            data-gpu-in-use={m.gpu.map(|g| g.in_use.to_string())}
+            data-gpu-reserved={m.gpu.map(|g| g.reserved.to_string())}>{ text }</td>
     }
 }
 
