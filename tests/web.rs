@@ -110,3 +110,145 @@ async fn stop_is_honoured_mid_epoch_on_webgpu() {
     assert_eq!(outcome.end, train::RunEnd::Stopped { epoch: 0, step: 3 });
     assert!(recorder.epochs.is_empty());
 }
+
+/// Components rendered on their own into the document, with the DOM checked after yew has
+/// rendered (it renders on its scheduler, so each check waits a moment first).
+mod components {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use mnist_studio::data::{DataError, FileProblem};
+    use mnist_studio::model::NetworkKind;
+    use mnist_studio::train::{Confusion, EpochReport, Misclassified, StepReport, TrainConfig};
+    use mnist_studio::ui::components::dataset_panel::{DatasetPanel, DatasetPanelProps};
+    use mnist_studio::ui::components::run_view::{RunView, RunViewProps};
+    use mnist_studio::ui::state::{DataStatus, Run, RunStatus};
+    use mnist_studio::worker::protocol::{GpuMemory, MemorySample, WorkerOutput};
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_test::*;
+    use yew::Callback;
+
+    fn root() -> web_sys::Element {
+        let document = gloo::utils::document();
+        let root = document.create_element("div").unwrap();
+        document.body().unwrap().append_child(&root).unwrap();
+        root
+    }
+
+    async fn rendered() {
+        gloo::timers::future::TimeoutFuture::new(20).await;
+    }
+
+    /// How many elements match (through JS: web-sys' NodeList is not among our features, and
+    /// adding one would rebuild wgpu).
+    fn count(root: &web_sys::Element, selector: &str) -> u32 {
+        let query: js_sys::Function = js_sys::Reflect::get(root, &"querySelectorAll".into()).unwrap().unchecked_into();
+        let list = query.call1(root, &selector.into()).unwrap();
+        js_sys::Reflect::get(&list, &"length".into()).unwrap().as_f64().unwrap() as u32
+    }
+
+    fn text(root: &web_sys::Element, selector: &str) -> String {
+        root.query_selector(selector).unwrap().unwrap_or_else(|| panic!("{selector} not rendered")).text_content().unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_failed_download_shows_the_file_and_what_is_wrong_and_retry_calls_back() {
+        let root = root();
+        let retried = Rc::new(Cell::new(false));
+        let error = DataError::File {
+            file: "t10k-labels-idx1-ubyte".into(),
+            problem: FileProblem::LabelOutOfRange { index: 1234, label: 12 },
+        };
+        let props = DatasetPanelProps {
+            status: DataStatus::Failed(error),
+            on_retry: Callback::from({
+                let retried = retried.clone();
+                move |()| retried.set(true)
+            }),
+        };
+        yew::Renderer::<DatasetPanel>::with_root_and_props(root.clone(), props).render();
+        rendered().await;
+        assert_eq!(root.query_selector("#dataset").unwrap().unwrap().get_attribute("data-state").as_deref(), Some("failed"));
+        let message = text(&root, "#data-error");
+        assert!(message.contains("t10k-labels-idx1-ubyte: label #1234 is 12, outside 0-9"), "{message}");
+        root.query_selector("#retry").unwrap().unwrap().unchecked_into::<web_sys::HtmlElement>().click();
+        assert!(retried.get(), "Retry calls back");
+    }
+
+    fn epoch(epoch: usize, test_accuracy: f32, best_epoch: usize) -> EpochReport {
+        let labels: Vec<u8> = (0..100).map(|i| (i % 10) as u8).collect();
+        let mut predictions = labels.clone();
+        predictions[3] = 5;
+        EpochReport {
+            epoch,
+            lr: 0.1,
+            train_loss: 0.5 / (epoch + 1) as f32,
+            train_accuracy: 0.9,
+            test_loss: 0.3,
+            test_accuracy,
+            seconds: 12.5,
+            confusion: Confusion::from_predictions(&labels, &predictions),
+            misclassified: vec![Misclassified { index: 3, label: 3, predicted: 5, pixels: vec![0; 784] }],
+            best_epoch,
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_run_shows_its_log_with_the_best_epoch_memory_confusion_and_mistakes() {
+        let root = root();
+        let mut run = Run::new(TrainConfig::notebook(NetworkKind::Linear));
+        run.steps_per_epoch = 10;
+        run.status = RunStatus::Running;
+        run.steps = (1..=20)
+            .map(|i| StepReport {
+                epoch: (i - 1) / 10,
+                epochs: 11,
+                step: (i - 1) % 10 + 1,
+                steps_per_epoch: 10,
+                lr: 0.1,
+                loss: 1.0 / i as f32,
+                accuracy: 0.5,
+                images_per_sec: 1000.0,
+                ms_per_step: 64.0,
+                elapsed_ms: 64.0 * i as f64,
+            })
+            .collect();
+        run.epochs = vec![epoch(0, 0.90, 0), epoch(1, 0.80, 0)];
+        run.memory = vec![
+            MemorySample { epoch: 0, wasm_bytes: 70_000_000, gpu: Some(GpuMemory { in_use: 500_000, reserved: 3_000_000, allocations: 9 }) },
+            MemorySample { epoch: 1, wasm_bytes: 70_000_000, gpu: None },
+        ];
+        let props = RunViewProps { run, saved: None, on_resume_saved: Callback::noop() };
+        yew::Renderer::<RunView>::with_root_and_props(root.clone(), props).render();
+        rendered().await;
+        assert_eq!(count(&root, "#epoch-log tbody tr"), 2);
+        let first = text(&root, "#epoch-log tbody tr:nth-child(1)");
+        assert!(first.starts_with("1 ★"), "the best epoch is marked: {first}");
+        assert!(first.contains("0.9000") && first.contains("wasm 70.0 · GPU 0.5 / 3.0"), "{first}");
+        assert!(text(&root, "#epoch-log tbody tr:nth-child(2)").contains("wasm 70.0"));
+        assert_eq!(count(&root, "#confusion tbody tr"), 10);
+        assert_eq!(count(&root, "#misclassified canvas"), 1);
+        assert!(root.query_selector("#loss-chart").unwrap().is_some(), "the loss chart is drawn");
+        assert_eq!(root.query_selector("#run").unwrap().unwrap().get_attribute("data-status").as_deref(), Some("running"));
+    }
+
+    /// A report crosses the page/worker boundary as the bridge sends it: serde_wasm_bindgen,
+    /// then the structured clone of postMessage (through a MessageChannel).
+    #[wasm_bindgen_test]
+    async fn worker_messages_survive_the_trip_through_post_message() {
+        let sent = WorkerOutput::Epoch(epoch(4, 0.99, 4));
+        let channel = web_sys::MessageChannel::new().unwrap();
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let tx = Rc::new(Cell::new(Some(tx)));
+        let on_message = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            if let Some(tx) = tx.take() {
+                let _ = tx.send(e.data());
+            }
+        });
+        channel.port2().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        channel.port1().post_message(&serde_wasm_bindgen::to_value(&sent).unwrap()).unwrap();
+        let received: WorkerOutput = serde_wasm_bindgen::from_value(rx.await.unwrap()).unwrap();
+        assert_eq!(received, sent);
+        drop(on_message);
+    }
+}

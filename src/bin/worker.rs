@@ -2,6 +2,7 @@
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
+    mnist_studio::platform::run_static_constructors();
     mnist_studio::worker::start();
 }
 

@@ -1,7 +1,8 @@
 // Benchmarks that print figures (never pass/fail): wasm sizes, time from navigation to
 // dataset ready (gzip vs raw), the page's memory, and training speed per network in the
-// browser on each backend, and memory over the epochs of a run.
-// usage: node tests/e2e/bench.mjs dist [--no-load] [--no-memory] [--no-train] [--gpu-vgg]
+// browser on each backend, drawing-to-prediction latency (idle and while training), and
+// memory over the epochs of a run.
+// usage: node tests/e2e/bench.mjs dist [--no-load] [--no-draw] [--no-memory] [--no-train] [--gpu-vgg]
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -126,11 +127,74 @@ async function memory(browser, base) {
   if (flags.includes('--gpu-vgg')) await memoryOverEpochs(browser, base, { backend: 'webgpu', network: 'vgg', subset: '500', epochs: 4 });
 }
 
+/**
+ * From the last pointer event of a stroke to the bars showing the network's reading: median
+ * and worst over `trials` strokes, dispatched as real PointerEvents on the pad in the page.
+ */
+async function strokeLatencies(page, trials) {
+  return page.evaluate(async (trials) => {
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    const pad = document.querySelector('#pad');
+    const out = [];
+    for (let t = 0; t < trials; t++) {
+      const clear = document.querySelector('#clear');
+      if (clear && !clear.disabled) clear.click();
+      await sleep(150);
+      const r = pad.getBoundingClientRect();
+      const fire = (type, fx, fy) => pad.dispatchEvent(new PointerEvent(type, {
+        clientX: r.left + fx * r.width, clientY: r.top + fy * r.height, pointerId: 1,
+        pointerType: 'pen', isPrimary: true, bubbles: true, buttons: type === 'pointerup' ? 0 : 1,
+      }));
+      const x = 0.3 + (t % 5) * 0.08;
+      let shown = 0;
+      const watch = new MutationObserver(() => { if (!shown) shown = performance.now(); });
+      watch.observe(document.querySelector('#draw'), { subtree: true, attributes: true, childList: true, characterData: true });
+      fire('pointerdown', x, 0.2);
+      for (let i = 1; i <= 10; i++) fire('pointermove', x + i * 0.01, 0.2 + i * 0.06);
+      fire('pointerup', x + 0.1, 0.8);
+      const t0 = performance.now();
+      shown = 0;
+      const deadline = t0 + 30_000;
+      while (!(shown && document.querySelector('#answer')) && performance.now() < deadline) await sleep(2);
+      watch.disconnect();
+      out.push(shown ? shown - t0 : NaN);
+    }
+    return out;
+  }, trials);
+}
+
+async function drawLatency(browser, base) {
+  console.log('\n## drawing to prediction (pointerup to the bars updated; median / worst of 20 strokes)');
+  const { page, context } = await openPage(browser, base);
+  await page.waitForSelector('#train-count', { timeout: 120_000 });
+  await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 60_000 });
+  const report = (label, ms) => {
+    const sorted = ms.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+    const lost = ms.length - sorted.length;
+    console.log(`${label.padEnd(44)} median ${sorted[sorted.length >> 1].toFixed(1).padStart(7)} ms   worst ${sorted.at(-1).toFixed(1).padStart(7)} ms${lost ? `   (${lost} never answered)` : ''}`);
+  };
+  report('idle (reading with the default network)', await strokeLatencies(page, 20));
+  for (const [backend, network] of [['cpu', 'linear'], ['cpu', 'vgg'], ['webgpu', 'linear']]) {
+    await page.selectOption('#backend', backend);
+    await page.waitForFunction((b) => document.querySelector('#backend').value === b, backend);
+    await page.selectOption('#network', network);
+    await page.selectOption('#subset', '0');
+    await page.selectOption('#schedule', 'notebook');
+    await page.click('#start');
+    await page.waitForFunction(() => document.querySelector('#run')?.dataset.status === 'running' && Number(document.querySelector('#epoch-progress')?.value) > 0.004, null, { timeout: 300_000 });
+    report(`while training ${network} on ${backend}`, await strokeLatencies(page, 20));
+    await page.click('#stop');
+    await page.waitForFunction(() => !['starting', 'running', 'stopping', 'paused'].includes(document.querySelector('#run')?.dataset.status), null, { timeout: 300_000 });
+  }
+  await context.close();
+}
+
 wasmSizes();
 const server = await startServer(root);
 const base = `http://127.0.0.1:${server.address().port}/`;
 const browser = await launch();
 if (!flags.includes('--no-load')) await loadTimes(browser, base);
+if (!flags.includes('--no-draw')) await drawLatency(browser, base);
 if (!flags.includes('--no-memory')) await memory(browser, base);
 if (!flags.includes('--no-train')) await trainingSpeed(browser, base);
 await browser.close();

@@ -26,8 +26,8 @@ const CSP = /Content Security Policy|Content-Security-Policy/i;
  * A page with everything it says recorded: console messages (worker included), page errors,
  * and every request it makes.
  */
-export async function openPage(browser, url, { viewport = { width: 1400, height: 1000 } } = {}) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+export async function openPage(browser, url, { viewport = { width: 1400, height: 1000 }, colorScheme = 'light', isMobile = false } = {}) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, colorScheme, isMobile, hasTouch: isMobile });
   const page = await context.newPage();
   const log = { console: [], errors: [], requests: [] };
   const record = (where) => (msg) => {

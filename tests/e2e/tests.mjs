@@ -76,6 +76,37 @@ export const tests = {
     await context.close();
   },
 
+  async 'on a phone in a dark system theme the page fits the screen and is dark'({ browser, base, artifacts }) {
+    const { page, context } = await openPage(browser, base, { viewport: { width: 390, height: 844 }, colorScheme: 'dark', isMobile: true });
+    await datasetReady(page);
+    await page.waitForSelector('#pad');
+    const layout = await page.evaluate(() => ({
+      overflow: document.documentElement.scrollWidth - window.innerWidth,
+      background: getComputedStyle(document.body).backgroundColor,
+      pad: document.querySelector('#pad').getBoundingClientRect().width,
+    }));
+    assert.ok(layout.overflow <= 0, `no sideways scrolling on a phone: ${layout.overflow}px too wide`);
+    const [r, g, b] = layout.background.match(/\d+/g).map(Number);
+    assert.ok(r + g + b < 150, `a dark background in the dark theme: ${layout.background}`);
+    assert.ok(layout.pad > 200 && layout.pad <= 390, `the drawing pad fits the phone: ${layout.pad}px`);
+    await page.screenshot({ path: path.join(artifacts, 'phone-dark.png'), fullPage: true });
+    await context.close();
+  },
+
+  async 'the served wasm runs its static constructors once, not on every call from JavaScript'({ base }) {
+    // wasm-ld wraps each export of a binary in a call to every static constructor unless the
+    // program calls __wasm_call_ctors itself (src/platform.rs); the wrappers are named
+    // "<export>.command_export" in the name section, which debug builds keep.
+    const html = await (await fetch(base)).text();
+    const app = html.match(/data-app-wasm="([^"]+)"/)[1];
+    for (const file of [app, '/worker_bg.wasm']) {
+      const bytes = Buffer.from(await (await fetch(new URL(file, base))).arrayBuffer());
+      const names = bytes.includes('mnist_studio');
+      if (!names) { console.log(`     (${file} has no name section: a release build; nothing to check)`); continue; }
+      assert.ok(!bytes.includes('.command_export'), `${file} wraps its exports in constructor calls`);
+    }
+  },
+
   async 'every kind of bad data file gives a clear error naming the file, with Retry'({ browser, base, artifacts }) {
     const cases = {
       '404': /train-images-idx3-ubyte.*HTTP 404/,
