@@ -1,0 +1,37 @@
+// The reference to beat: TensorFlow.js 4.22 training the same networks at batch 64 in the same
+// headless Chromium, on its WebGPU backend and its wasm (SIMD) CPU backend. Prints figures to
+// set beside bench.mjs's. Installs TensorFlow.js into tests/e2e/tfjs/node_modules on first use.
+// usage: node tests/e2e/bench-tfjs.mjs
+import { execSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from './server.mjs';
+import { launch, openPage } from './browser.mjs';
+
+const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tfjs');
+if (!fs.existsSync(path.join(dir, 'node_modules/@tensorflow/tfjs'))) {
+  execSync('npm install --no-audit --no-fund', { cwd: dir, stdio: 'inherit' });
+}
+const server = await startServer(dir, { headers: {} });
+const browser = await launch();
+const { page, context } = await openPage(browser, `http://127.0.0.1:${server.address().port}/`);
+await page.waitForFunction(() => typeof window.measure === 'function');
+const adapter = await page.evaluate(async () => {
+  const a = await navigator.gpu?.requestAdapter();
+  return a ? `${a.info?.vendor} ${a.info?.architecture} ${a.info?.description}`.trim() : 'none';
+});
+console.log(`\n## TensorFlow.js ${await page.evaluate(() => tf.version.tfjs)} training speed (batch 64; adapter: ${adapter})`);
+// wasm is TensorFlow.js's fast CPU backend but cannot train convolutions (no
+// Conv2DBackpropFilter kernel); cpu is its plain-JavaScript one.
+for (const backend of ['wasm', 'cpu', 'webgpu']) {
+  for (const kind of ['linear', 'vgg']) {
+    const r = await page.evaluate(([b, k]) => window.measure(b, k, 64, b === 'cpu' && k === 'vgg' ? 1 : 3, k === 'vgg' ? (b === 'cpu' ? 3 : 10) : 20).catch((e) => ({ error: String(e.message ?? e) })), [backend, kind])
+      .catch((e) => ({ error: `the page died (${String(e.message ?? e).split('\n')[0]})` }));
+    if (r.error) { console.log(`tfjs ${backend.padEnd(8)} ${kind.padEnd(8)} cannot train: ${r.error}`); continue; }
+    console.log(`tfjs ${r.backend.padEnd(8)} ${r.kind.padEnd(8)} first step ${r.firstMs.toFixed(0).padStart(7)} ms   ${r.ms.toFixed(2).padStart(9)} ms/step   ${(64000 / r.ms).toFixed(0).padStart(6)} images/s`);
+  }
+}
+await context.close().catch(() => {});
+await browser.close();
+server.close();
