@@ -146,14 +146,15 @@ async function strokeLatencies(page, trials) {
         pointerType: 'pen', isPrimary: true, bubbles: true, buttons: type === 'pointerup' ? 0 : 1,
       }));
       const x = 0.3 + (t % 5) * 0.08;
+      // The reading is shown when #answer appears (Clear removed it): earlier mutations are
+      // the pad's own re-render (Undo and Clear enabled), not the network's answer.
       let shown = 0;
-      const watch = new MutationObserver(() => { if (!shown) shown = performance.now(); });
+      const watch = new MutationObserver(() => { if (!shown && document.querySelector('#answer')) shown = performance.now(); });
       watch.observe(document.querySelector('#draw'), { subtree: true, attributes: true, childList: true, characterData: true });
       fire('pointerdown', x, 0.2);
       for (let i = 1; i <= 10; i++) fire('pointermove', x + i * 0.01, 0.2 + i * 0.06);
       fire('pointerup', x + 0.1, 0.8);
       const t0 = performance.now();
-      shown = 0;
       const deadline = t0 + 30_000;
       while (!(shown && document.querySelector('#answer')) && performance.now() < deadline) await sleep(2);
       watch.disconnect();
