@@ -44,20 +44,24 @@ pub async fn yield_to_events() {
 #[cfg(not(target_arch = "wasm32"))]
 pub async fn yield_to_events() {}
 
-/// Run the program's static constructors, once, before anything else in `main`.
+/// Run the program's static constructors, once; the first call does it, later calls do
+/// nothing. Both `main`s call it first; [`crate::worker::gpu::init_device`] calls it too, so
+/// any other binary linking the library (the wasm-bindgen-test one) gets them before cubecl
+/// reads what they register.
 ///
 /// Why: cubecl (through `pliron`) registers items with `inventory`, i.e. static constructors.
 /// When a wasm binary has constructors and never calls `__wasm_call_ctors` itself, wasm-ld
 /// makes it a "command": it wraps every export in a call to all the constructors. Every
 /// call from JavaScript into wasm (each event handler, each resolved promise, each message)
-/// then re-ran them all, which cost the page about a second per drawn stroke. Calling
+/// then re-ran them all, which cost the page about a second per drawn stroke. Referring to
 /// `__wasm_call_ctors` here tells the linker the program runs them itself, so it adds no
-/// wrappers (see lld's command-export wrappers).
+/// wrappers (see lld's command-export wrappers); the program must then really run them.
 #[cfg(target_arch = "wasm32")]
 pub fn run_static_constructors() {
     unsafe extern "C" {
         fn __wasm_call_ctors();
     }
-    // SAFETY: called once, first thing in `main`, as a reactor's `_initialize` would.
-    unsafe { __wasm_call_ctors() }
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: runs once, as a reactor's `_initialize` would, before cubecl is used.
+    ONCE.call_once(|| unsafe { __wasm_call_ctors() });
 }

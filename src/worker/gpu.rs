@@ -59,6 +59,7 @@ pub fn lose_device() -> bool {
 /// The graphics API is named explicitly: the options' default device is not the one
 /// `Device::default()` would create, and creating a second one lazily panics on wasm.
 pub async fn init_device() -> Result<Device, String> {
+    crate::platform::run_static_constructors();
     enum State {
         Empty,
         Starting,
