@@ -33,6 +33,8 @@ export const tests = {
     assert.match(gpu, /WebGPU/);
     await page.screenshot({ path: path.join(artifacts, 'ready.png'), fullPage: true });
     assert.deepEqual(gpuProblems(log), []);
+    // Not one error in the console, a missing favicon's 404 included.
+    assert.deepEqual(log.console.filter((m) => m.type === 'error').map((m) => `${m.where}: ${m.text}`), []);
     const foreign = log.requests.filter((u) => !u.startsWith(base) && !u.startsWith('data:') && !u.startsWith('blob:'));
     assert.deepEqual(foreign, [], 'no request leaves 127.0.0.1');
     await context.close();
