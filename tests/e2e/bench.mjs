@@ -9,6 +9,7 @@ import zlib from 'node:zlib';
 import { execSync } from 'node:child_process';
 import { startServer } from './server.mjs';
 import { launch, openPage } from './browser.mjs';
+import { chooseBackend, configureRun, datasetReady } from './studio.mjs';
 
 const [root = 'dist', ...flags] = process.argv.slice(2);
 const RUNS = 3;
@@ -57,12 +58,11 @@ async function loadTimes(browser, base) {
 async function trainingSpeed(browser, base) {
   console.log('\n## training speed in the browser (batch 64; first step includes kernel compilation)');
   const { page, context } = await openPage(browser, base);
-  await page.waitForSelector('#train-count', { timeout: 120_000 });
+  await datasetReady(page);
   const adapter = await page.textContent('#gpu-status');
   console.log(`adapter: ${adapter.trim()}`);
   for (const backend of ['cpu', 'webgpu']) {
-    await page.selectOption('#backend', backend);
-    await page.waitForFunction((b) => document.querySelector('#backend').value === b, backend);
+    await chooseBackend(page, backend);
     await page.$eval('#bench', (d) => { d.open = true; });
     const before = await page.locator('#bench-results tbody tr').count().catch(() => 0);
     await page.click('#bench-run');
@@ -83,16 +83,7 @@ async function trainingSpeed(browser, base) {
  */
 async function memoryOverEpochs(browser, base, { backend, network, subset, epochs }) {
   const { page, context } = await openPage(browser, base);
-  await page.waitForSelector('#train-count', { timeout: 120_000 });
-  await page.selectOption('#backend', backend);
-  await page.waitForFunction((b) => document.querySelector('#backend').value === b, backend);
-  await page.selectOption('#network', network);
-  await page.selectOption('#subset', subset);
-  await page.selectOption('#schedule', 'custom');
-  await page.fill('#epochs', String(epochs));
-  await page.dispatchEvent('#epochs', 'change');
-  await page.fill('#lr', '0.05');
-  await page.dispatchEvent('#lr', 'change');
+  await configureRun(page, { backend, network, subset, epochs, lr: 0.05 });
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
   await page.click('#start');
@@ -167,7 +158,7 @@ async function strokeLatencies(page, trials) {
 async function drawLatency(browser, base) {
   console.log('\n## drawing to prediction (pointerup to the bars updated; median / worst of 20 strokes)');
   const { page, context } = await openPage(browser, base);
-  await page.waitForSelector('#train-count', { timeout: 120_000 });
+  await datasetReady(page);
   await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 60_000 });
   const report = (label, ms) => {
     const sorted = ms.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
@@ -176,11 +167,7 @@ async function drawLatency(browser, base) {
   };
   report('idle (reading with the default network)', await strokeLatencies(page, 20));
   for (const [backend, network] of [['cpu', 'linear'], ['cpu', 'vgg'], ['webgpu', 'linear']]) {
-    await page.selectOption('#backend', backend);
-    await page.waitForFunction((b) => document.querySelector('#backend').value === b, backend);
-    await page.selectOption('#network', network);
-    await page.selectOption('#subset', '0');
-    await page.selectOption('#schedule', 'notebook');
+    await configureRun(page, { backend, network, subset: '0' });
     await page.click('#start');
     await page.waitForFunction(() => document.querySelector('#run')?.dataset.status === 'running' && Number(document.querySelector('#epoch-progress')?.value) > 0.004, null, { timeout: 300_000 });
     report(`while training ${network} on ${backend}`, await strokeLatencies(page, 20));

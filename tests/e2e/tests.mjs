@@ -3,15 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { openPage, gpuProblems, cspViolations } from './browser.mjs';
+import { configureRun, datasetReady } from './studio.mjs';
 
-const READY = '#dataset[data-state="ready"]';
 const FAILED = '#dataset[data-state="failed"]';
-
-async function datasetReady(page, timeout = 120_000) {
-  await page.waitForFunction(() => ['ready', 'failed'].includes(document.querySelector('#dataset')?.dataset.state), null, { timeout });
-  const error = await page.$(FAILED);
-  if (error) throw new Error(`dataset failed: ${await page.textContent('#data-error')}`);
-}
 
 export const tests = {
   async 'the page loads MNIST, shows its statistics and samples, and names the GPU'({ browser, base, artifacts }) {
@@ -290,20 +284,8 @@ export const tests = {
 };
 
 /** Load the page, wait for the dataset, choose settings and press Start. */
-async function startRun(page, { backend, network, subset, epochs, lr }) {
-  await datasetReady(page);
-  await page.waitForSelector('#backend', { timeout: 60_000 });
-  await page.selectOption('#backend', backend);
-  await page.waitForFunction((b) => document.querySelector('#backend').value === b, backend);
-  await page.selectOption('#network', network);
-  await page.selectOption('#subset', subset);
-  if (epochs) {
-    await page.selectOption('#schedule', 'custom');
-    await page.fill('#epochs', epochs);
-    await page.dispatchEvent('#epochs', 'change');
-    await page.fill('#lr', lr);
-    await page.dispatchEvent('#lr', 'change');
-  }
+async function startRun(page, settings) {
+  await configureRun(page, settings);
   await page.click('#start');
   await page.waitForSelector('#run', { timeout: 30_000 });
 }
