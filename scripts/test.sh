@@ -14,7 +14,10 @@ run() { stage "$@" || FAILED+=("$1"); }
 # The browser tests need WebGPU in headless Chromium: SwiftShader, on the CPU.
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-280}
 
-run "native tests (cargo test)" cargo test --quiet
+# One test at a time: burn's CPU backend has one random generator per process, and a test
+# that seeds it and then initialises a network (to compare two runs) races with every other
+# test drawing from it on another thread.
+run "native tests (cargo test)" cargo test --quiet -- --test-threads=1
 # No --quiet: cargo would hand it to wasm-bindgen-test-runner, which rejects it.
 run "browser tests (wasm-bindgen-test)" cargo test --target wasm32-unknown-unknown --test web
 # A debug build shares every compiled dependency with the browser tests above: burn for
