@@ -11,6 +11,9 @@ export CHROMIUM_BIN=${CHROMIUM_BIN:-/usr/bin/chromium}
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 
 TRUNK_VERSION=0.22.1
+# The threaded worker needs std rebuilt with atomics (-Z build-std), which needs nightly:
+# pinned, with rust-src (scripts/build-threaded-worker.sh).
+NIGHTLY_TOOLCHAIN=nightly-2026-05-20
 # wasm-bindgen-cli must equal the wasm-bindgen crate in Cargo.lock, byte for byte.
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
 

@@ -10,6 +10,12 @@ need_wasm_target() {
     || rustup target add wasm32-unknown-unknown
 }
 
+need_nightly() {
+  if rustup run "$NIGHTLY_TOOLCHAIN" rustc --version >/dev/null 2>&1 \
+     && rustup component list --toolchain "$NIGHTLY_TOOLCHAIN" --installed | grep -q '^rust-src'; then return 0; fi
+  rustup toolchain install "$NIGHTLY_TOOLCHAIN" --profile minimal --component rust-src
+}
+
 need_wasm_bindgen() {
   if wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; then return 0; fi
   # Not --locked: the lock file shipped with wasm-bindgen-cli 0.2.130 pins webpki-roots 1.0.11,
@@ -37,6 +43,7 @@ need_chromium() {
 }
 
 stage "rust target wasm32" need_wasm_target
+stage "rust $NIGHTLY_TOOLCHAIN + rust-src" need_nightly
 stage "wasm-bindgen-cli $WASM_BINDGEN_VERSION" need_wasm_bindgen
 stage "trunk $TRUNK_VERSION" need_trunk
 stage "npm packages" need_npm_packages

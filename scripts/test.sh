@@ -14,14 +14,15 @@ run() { stage "$@" || FAILED+=("$1"); }
 # The browser tests need WebGPU in headless Chromium: SwiftShader, on the CPU.
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-280}
 
-# One test at a time: burn's CPU backend has one random generator per process, and a test
-# that seeds it and then initialises a network (to compare two runs) races with every other
-# test drawing from it on another thread.
-run "native tests (cargo test)" cargo test --quiet -- --test-threads=1
+# Tests run in parallel: a run's weights come from its own seeded generator, not from burn's
+# process-wide one (src/model/init.rs), so two tests cannot disturb each other's start.
+run "native tests (cargo test)" cargo test --quiet
 # No --quiet: cargo would hand it to wasm-bindgen-test-runner, which rejects it.
 run "browser tests (wasm-bindgen-test)" cargo test --target wasm32-unknown-unknown --test web
 # A debug build shares every compiled dependency with the browser tests above: burn for
-# wasm is built once per CI run, not twice.
+# wasm is built once per CI run for the single-threaded worker and the page. Its post-build
+# hook builds the threaded worker (nightly, std with atomics): a second build of burn, in
+# target/threads.
 run "trunk build (debug)" trunk build
 run "end-to-end tests (playwright)" node tests/e2e/run.mjs dist
 

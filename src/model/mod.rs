@@ -10,6 +10,7 @@
 //! `Initializer::XavierUniform { gain: 1.0 }` (Glorot-uniform is Xavier-uniform) and its bias
 //! is replaced by zeros after init (burn would otherwise draw biases from the same range).
 
+mod conv;
 mod init;
 mod linear;
 mod vgg;
@@ -119,6 +120,12 @@ impl NetworkConfig {
             Self::Linear(c) => Network::Linear(c.init(device)),
             Self::Vgg(c) => Network::Vgg(c.init(device)),
         }
+    }
+
+    /// The network with its weights drawn from its own generator, seeded with `seed` (see
+    /// [`init::redraw_weights`]: the starting point then depends on nothing else).
+    pub fn init_seeded(&self, device: &Device, seed: u64) -> Network {
+        init::redraw_weights(self.init(device), &mut crate::rng::Rng::new(seed))
     }
 
     pub fn num_params(&self) -> usize {

@@ -40,7 +40,7 @@ pub async fn measure(
         return Err(TrainError::Config(format!("{} images cannot fill a batch of {batch_size}", split.len())));
     }
     device.seed(7);
-    let mut model = network.config().init(device);
+    let mut model = network.config().init_seeded(device, 7);
     let mut optim = SgdConfig::new().init();
     let data_device = device.clone().inner();
     let batches = split.len() / batch_size;

@@ -1,14 +1,56 @@
-//! The page's end of the worker: spawn it, post [`WorkerInput`], receive [`WorkerOutput`].
+//! The page's end of a worker: spawn it, post [`WorkerInput`], receive [`WorkerOutput`].
+//! Which worker serves what ([`WorkerKind`]) is decided here and in `hooks/use_worker.rs`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
 use crate::worker::protocol::{WorkerInput, WorkerOutput};
 
-/// Trunk's loader for the `worker` binary (index.html: `data-type="worker" data-loader-shim`).
-const WORKER_SCRIPT: &str = "./worker_loader.js";
+/// One of the page's workers: which build, and what for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerKind {
+    /// The single-threaded build (Trunk's `worker`): trains on WebGPU, or on the CPU on one
+    /// core. `prefer_webgpu`: on WebGPU even when the adapter is a software one.
+    Trainer { prefer_webgpu: bool },
+    /// The threaded build (`worker_mt`): trains on the CPU on `threads` cores. Only where the
+    /// page may share memory with its workers ([`shared_memory`]).
+    ThreadedTrainer { threads: usize },
+    /// The single-threaded build in the reader role: reads drawings, nothing else.
+    Reader,
+}
 
-/// What the page hears from the worker.
+impl WorkerKind {
+    /// The worker's script (Trunk's loader, or ours for the threaded build), with the role
+    /// and settings the worker reads from its URL.
+    fn script(self) -> String {
+        match self {
+            Self::Trainer { prefer_webgpu: false } => "./worker_loader.js".into(),
+            Self::Trainer { prefer_webgpu: true } => "./worker_loader.js?backend=webgpu".into(),
+            Self::ThreadedTrainer { threads } => format!("./worker_mt_loader.js?threads={threads}"),
+            Self::Reader => "./worker_loader.js?role=reader".into(),
+        }
+    }
+}
+
+/// Whether this page can give a worker threads: WebAssembly threads need `SharedArrayBuffer`,
+/// which browsers give only to cross-origin isolated pages (COOP `same-origin` + COEP
+/// `require-corp` headers).
+pub fn shared_memory() -> bool {
+    let global = js_sys::global();
+    let isolated = js_sys::Reflect::get(&global, &"crossOriginIsolated".into()).is_ok_and(|v| v.is_truthy());
+    let sab = js_sys::Reflect::get(&global, &"SharedArrayBuffer".into()).is_ok_and(|v| !v.is_undefined());
+    isolated && sab
+}
+
+/// Logical cores the browser reports (at least 1).
+pub fn cores() -> usize {
+    web_sys::window().map_or(1, |w| w.navigator().hardware_concurrency() as usize).max(1)
+}
+
+/// What the page hears from a worker.
 pub enum Heard {
     Output(WorkerOutput),
     /// The worker could not start, or crashed (a panic shows up here as an error event).
@@ -18,38 +60,55 @@ pub enum Heard {
 /// A running worker. Dropping the bridge terminates it.
 pub struct WorkerBridge {
     worker: Worker,
+    /// Messages sent before the worker said it listens: a message that arrives before its
+    /// wasm has set the handler would be lost, so they wait here.
+    waiting: Rc<RefCell<Option<Vec<JsValue>>>>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(ErrorEvent)>,
 }
 
 impl WorkerBridge {
-    pub fn spawn(on_heard: impl Fn(Heard) + 'static) -> Result<Self, String> {
-        let worker = Worker::new(WORKER_SCRIPT).map_err(|e| crate::data::fetch::describe(&e))?;
-        let on_heard = std::rc::Rc::new(on_heard);
+    pub fn spawn(kind: WorkerKind, on_heard: impl Fn(Heard) + 'static) -> Result<Self, String> {
+        let worker = Worker::new(&kind.script()).map_err(|e| crate::data::fetch::describe(&e))?;
+        let waiting: Rc<RefCell<Option<Vec<JsValue>>>> = Rc::new(RefCell::new(Some(Vec::new())));
+        let on_heard = Rc::new(on_heard);
         let heard = on_heard.clone();
+        let (flush, target) = (waiting.clone(), worker.clone());
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             match serde_wasm_bindgen::from_value::<WorkerOutput>(event.data()) {
-                Ok(output) => heard(Heard::Output(output)),
+                Ok(output) => {
+                    if output == WorkerOutput::Listening {
+                        for message in flush.borrow_mut().take().unwrap_or_default() {
+                            post(&target, &message);
+                        }
+                    }
+                    heard(Heard::Output(output))
+                }
                 Err(e) => heard(Heard::Crashed(format!("unreadable message from the worker: {e}"))),
             }
         });
         let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-            on_heard(Heard::Crashed(format!("the training worker failed: {}", event.message())));
+            on_heard(Heard::Crashed(format!("the worker failed: {}", event.message())));
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(Self { worker, _on_message: on_message, _on_error: on_error })
+        Ok(Self { worker, waiting, _on_message: on_message, _on_error: on_error })
     }
 
     pub fn send(&self, input: &WorkerInput) {
         match serde_wasm_bindgen::to_value(input) {
-            Ok(value) => {
-                if let Err(e) = self.worker.post_message(&value) {
-                    web_sys::console::error_2(&"page: postMessage failed".into(), &e);
-                }
-            }
+            Ok(value) => match &mut *self.waiting.borrow_mut() {
+                Some(queue) => queue.push(value),
+                None => post(&self.worker, &value),
+            },
             Err(e) => web_sys::console::error_1(&format!("page: cannot encode message: {e}").into()),
         }
+    }
+}
+
+fn post(worker: &Worker, message: &JsValue) {
+    if let Err(e) = worker.post_message(message) {
+        web_sys::console::error_2(&"page: postMessage failed".into(), &e);
     }
 }
 

@@ -9,6 +9,7 @@ use yew::Reducible;
 use crate::data::DataError;
 use crate::train::bench::BenchResult;
 use crate::train::{EpochReport, RunEnd, StepReport, TrainConfig};
+use crate::ui::bridge::WorkerKind;
 use crate::weights::WeightsMeta;
 use crate::worker::protocol::{Backend, DatasetSummary, GpuInfo, MemorySample, WorkerOutput};
 
@@ -96,6 +97,12 @@ pub struct Studio {
     pub backend: Option<Backend>,
     /// Why the worker chose the CPU, when it did.
     pub backend_note: Option<String>,
+    /// Which build trains: the page replaces it when the user's backend or thread count
+    /// needs the other one.
+    pub worker: WorkerKind,
+    /// CPU threads the training worker uses, once it has said; and why fewer than asked.
+    pub threads: Option<usize>,
+    pub threads_note: Option<String>,
     pub data: DataStatus,
     pub run: Option<Run>,
     pub reader: ReaderStatus,
@@ -124,7 +131,8 @@ pub enum WeightsNote {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Bench {
     pub running: bool,
-    pub results: Vec<(Backend, BenchResult)>,
+    /// Backend, CPU threads, figures.
+    pub results: Vec<(Backend, usize, BenchResult)>,
     pub error: Option<String>,
 }
 
@@ -134,6 +142,9 @@ impl Default for Studio {
             gpu: GpuStatus::Probing,
             backend: None,
             backend_note: None,
+            worker: WorkerKind::Trainer { prefer_webgpu: false },
+            threads: None,
+            threads_note: None,
             data: DataStatus::Loading { received: 0, total: None },
             run: None,
             reader: ReaderStatus::Loading,
@@ -162,6 +173,9 @@ pub enum Action {
     DownloadTaken,
     /// A problem with a weights file found in the page, before the worker saw it.
     WeightsProblem(String),
+    /// The training worker was replaced by one of this kind; the new one starts afresh (it
+    /// loads the dataset again, from the browser's cache, and restores the saved weights).
+    WorkerReplaced(WorkerKind),
 }
 
 impl Reducible for Studio {
@@ -187,6 +201,15 @@ impl Reducible for Studio {
             Action::DrawingCleared => s.prediction = None,
             Action::DownloadTaken => s.download = None,
             Action::WeightsProblem(reason) => s.weights_note = Some(WeightsNote::Problem(reason)),
+            Action::WorkerReplaced(kind) => {
+                s.worker = kind;
+                s.listening = false;
+                s.backend = None;
+                s.threads = None;
+                s.threads_note = None;
+                s.data = DataStatus::Loading { received: 0, total: None };
+                s.bench.running = false;
+            }
             Action::BenchRequested => {
                 s.bench.running = true;
                 s.bench.error = None;
@@ -200,13 +223,20 @@ impl Studio {
     fn hear(&mut self, output: WorkerOutput) {
         match output {
             WorkerOutput::Listening => self.listening = true,
-            WorkerOutput::Started { gpu, backend, why } => {
-                self.gpu = match gpu {
-                    Ok(info) => GpuStatus::Ready(info),
-                    Err(reason) => GpuStatus::Unavailable(reason),
-                };
+            WorkerOutput::Started { gpu, backend, why, threads, threads_note } => {
+                // The threaded build never looks for a GPU: what the first worker found stands.
+                match gpu {
+                    Some(Ok(info)) => self.gpu = GpuStatus::Ready(info),
+                    Some(Err(reason)) => self.gpu = GpuStatus::Unavailable(reason),
+                    None => {}
+                }
                 self.backend = Some(backend);
-                self.backend_note = why;
+                // A replaced worker keeps the reason the first one gave for the CPU.
+                if why.is_some() || gpu_reported(&self.worker) {
+                    self.backend_note = why;
+                }
+                self.threads = Some(threads);
+                self.threads_note = threads_note;
             }
             WorkerOutput::BackendChanged(backend) => self.backend = Some(backend),
             WorkerOutput::DataProgress { received, total } => {
@@ -248,6 +278,8 @@ impl Studio {
                 self.set_status(RunStatus::Ended(end));
             }
             WorkerOutput::TrainFailed(reason) => self.set_status(RunStatus::Failed(reason)),
+            // Handled by the page's hook: passed on to the reader worker.
+            WorkerOutput::ReaderWeights { .. } => {}
             WorkerOutput::Reader(meta) => self.reader = ReaderStatus::Ready(meta),
             WorkerOutput::ReaderFailed(reason) => {
                 // A failed load keeps the network already in use, if any.
@@ -270,7 +302,7 @@ impl Studio {
                 self.weights_note = Some(WeightsNote::Problem(reason));
             }
             WorkerOutput::WeightsFile { meta, bytes } => self.download = Some((meta, Rc::new(bytes))),
-            WorkerOutput::BenchResult { backend, result } => self.bench.results.push((backend, result)),
+            WorkerOutput::BenchResult { backend, threads, result } => self.bench.results.push((backend, threads, result)),
             WorkerOutput::BenchEnded(error) => {
                 self.bench.running = false;
                 self.bench.error = error;
@@ -283,4 +315,9 @@ impl Studio {
             run.status = status;
         }
     }
+}
+
+/// Whether this kind of worker reports on the GPU (the threaded build does not look).
+fn gpu_reported(kind: &WorkerKind) -> bool {
+    !matches!(kind, WorkerKind::ThreadedTrainer { .. })
 }

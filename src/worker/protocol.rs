@@ -16,7 +16,8 @@ use crate::weights::WeightsMeta;
 pub enum Backend {
     /// burn's wgpu backend on the browser's WebGPU.
     WebGpu,
-    /// burn's CPU backend (flex) inside the worker: one core, wasm SIMD.
+    /// burn's CPU backend (flex) inside the worker, wasm SIMD: on a pool of threads where the
+    /// page is cross-origin isolated, else on one core.
     Cpu,
 }
 
@@ -55,6 +56,12 @@ pub enum WorkerInput {
     },
     /// Send the saved weights back as a file.
     ExportWeights,
+    /// To the reader worker: read digits with the network in this weights file (the training
+    /// worker's [`WorkerOutput::ReaderWeights`], passed on by the page).
+    UseReader {
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
     /// Destroy the WebGPU device, as a driver reset would (for tests of what survives).
     LoseDevice,
 }
@@ -131,9 +138,16 @@ pub struct GpuMemory {
 pub enum WorkerOutput {
     /// The worker listens: messages sent before this could be lost, so the page waits for it.
     Listening,
-    /// The worker runs: its GPU (or why it has none), and the backend it chose, with the
-    /// reason when that is not WebGPU.
-    Started { gpu: Result<GpuInfo, String>, backend: Backend, why: Option<String> },
+    /// The worker runs: its GPU (or why it has none; `None` from the threaded build, which
+    /// never looks), the backend it chose, with the reason when that is not WebGPU, and the
+    /// threads its CPU backend uses, with the reason when fewer than asked for.
+    Started {
+        gpu: Option<Result<GpuInfo, String>>,
+        backend: Backend,
+        why: Option<String>,
+        threads: usize,
+        threads_note: Option<String>,
+    },
     /// The backend changed (at the user's request).
     BackendChanged(Backend),
     DataProgress { received: u64, total: Option<u64> },
@@ -148,7 +162,15 @@ pub enum WorkerOutput {
     Resumed,
     TrainEnded { end: RunEnd, best: Option<WeightsMeta> },
     TrainFailed(String),
-    /// The network now used for reading digits.
+    /// From the training worker: the network that should read digits now (a new best epoch,
+    /// the end of a run, a loaded or restored file, the default network), as a weights file
+    /// for the page to pass on to the reader worker ([`WorkerInput::UseReader`]).
+    ReaderWeights {
+        meta: WeightsMeta,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// From the reader worker: the network now used for reading digits.
     Reader(WeightsMeta),
     /// No network could be loaded for reading (the default is missing, say).
     ReaderFailed(String),
@@ -166,8 +188,9 @@ pub enum WorkerOutput {
         bytes: Vec<u8>,
     },
     Prediction { id: u32, probabilities: Vec<f32> },
-    /// One network measured (several follow one Benchmark request), on this backend.
-    BenchResult { backend: Backend, result: BenchResult },
+    /// One network measured (several follow one Benchmark request), on this backend with
+    /// this many CPU threads.
+    BenchResult { backend: Backend, threads: usize, result: BenchResult },
     /// The benchmark ended (`Some` reason if it could not run to the end).
     BenchEnded(Option<String>),
 }

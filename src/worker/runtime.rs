@@ -1,6 +1,13 @@
 //! The worker's event loop: receives [`WorkerInput`], runs the long jobs as local tasks, and
-//! posts [`WorkerOutput`]. Everything it awaits yields to the browser, so Pause, Stop and
-//! drawings to read are handled while a network trains.
+//! posts [`WorkerOutput`]. Everything it awaits yields to the browser, so Pause and Stop are
+//! handled while a network trains.
+//!
+//! One program, two roles, chosen by the page in the worker's URL (`?role=reader`):
+//! - the trainer (the default) owns the dataset, the device, the runs and the user's saved
+//!   weights, and says which network should read digits ([`WorkerOutput::ReaderWeights`]);
+//! - the reader holds only that network, on the CPU, and reads drawings. It is a worker of
+//!   its own so that a reading never queues behind a training step (a VGG step on the CPU
+//!   takes a few hundred milliseconds; a reading, a few).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -10,7 +17,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use super::{gpu, store};
+use super::{gpu, store, threads};
 use super::protocol::{Backend, DataSource, DatasetSummary, GpuMemory, MemorySample, Sample, WorkerInput, WorkerOutput};
 use crate::data::fetch::{fetch_bytes, load_mnist};
 use crate::data::{Mnist, IMAGE_SIDE};
@@ -24,11 +31,36 @@ const DEFAULT_WEIGHTS: &str = "models/default.weights";
 /// Sample digits shown per class in the page's grid.
 const SAMPLES_PER_CLASS: usize = 10;
 
-/// Start the worker: install the message handler and find the GPU.
+/// What the page asked of this worker in its URL.
+struct Launch {
+    reader: bool,
+    /// Train on WebGPU even if the adapter is a software one (the user chose it).
+    prefer_webgpu: bool,
+    /// CPU threads wanted (the threaded build only); default: every core.
+    threads: usize,
+}
+
+impl Launch {
+    fn from_url(scope: &DedicatedWorkerGlobalScope) -> Self {
+        let search = scope.location().search();
+        let params = web_sys::UrlSearchParams::new_with_str(&search).ok();
+        let get = |key: &str| params.as_ref().and_then(|p| p.get(key));
+        let cores = scope.navigator().hardware_concurrency() as usize;
+        Self {
+            reader: get("role").as_deref() == Some("reader"),
+            prefer_webgpu: get("backend").as_deref() == Some("webgpu"),
+            threads: get("threads").and_then(|t| t.parse().ok()).unwrap_or(cores).max(1),
+        }
+    }
+}
+
+/// Start the worker: install the message handler, start the CPU threads (threaded build),
+/// say it listens, then (trainer) find the GPU and the network to read with.
 pub fn start() {
     console_error_panic_hook::set_once();
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let worker = Rc::new(Worker::new(scope.clone()));
+    let launch = Launch::from_url(&scope);
+    let worker = Rc::new(Worker::new(scope.clone(), launch.prefer_webgpu));
     let receiver = worker.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         match serde_wasm_bindgen::from_value::<WorkerInput>(event.data()) {
@@ -39,8 +71,17 @@ pub fn start() {
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     // The handler lives as long as the worker.
     on_message.forget();
-    worker.post(&WorkerOutput::Listening);
-    spawn_local(worker.boot());
+    spawn_local(async move {
+        if launch.reader {
+            worker.post(&WorkerOutput::Listening);
+            return;
+        }
+        // Before anything can touch burn: see `threads`.
+        let (threads, note) = threads::start(launch.threads).await;
+        worker.threads.set(threads);
+        worker.post(&WorkerOutput::Listening);
+        worker.boot(note).await;
+    });
 }
 
 type UploadKey = (Backend, Option<usize>, Option<usize>);
@@ -59,7 +100,7 @@ struct Control {
     stop: Cell<bool>,
 }
 
-/// The network that reads drawn digits, with what it was trained on and where it lives.
+/// The reader's network, with what it was trained on and where it lives.
 struct Reader {
     model: Network,
     meta: WeightsMeta,
@@ -78,14 +119,21 @@ struct Worker {
     /// The last upload, keyed by backend and limits: a second run on the same data re-uses it.
     uploaded: RefCell<Option<(UploadKey, Rc<TrainData>)>>,
     control: Control,
+    /// The reader role's network.
     reader: RefCell<Option<Reader>>,
+    /// The trainer's count of networks handed to the reader: an encoding that finishes after a
+    /// newer one started is dropped, so the reader never goes back to an older network.
+    published: Cell<u64>,
+    prefer_webgpu: bool,
+    /// Threads of the CPU backend (1 unless this is the threaded build).
+    threads: Cell<usize>,
     /// The user's weights: the best epoch of the latest run, or the file they loaded. Kept as
     /// bytes, off the device, so a lost GPU cannot take them along.
     saved: RefCell<Option<(WeightsMeta, Rc<Vec<u8>>)>>,
 }
 
 impl Worker {
-    fn new(scope: DedicatedWorkerGlobalScope) -> Self {
+    fn new(scope: DedicatedWorkerGlobalScope, prefer_webgpu: bool) -> Self {
         Self {
             scope,
             webgpu: RefCell::new(DeviceState::Pending),
@@ -96,6 +144,9 @@ impl Worker {
             uploaded: RefCell::new(None),
             control: Control::default(),
             reader: RefCell::new(None),
+            published: Cell::new(0),
+            prefer_webgpu,
+            threads: Cell::new(1),
             saved: RefCell::new(None),
         }
     }
@@ -113,8 +164,9 @@ impl Worker {
 
     /// Find the GPU and choose the backend: WebGPU on a real GPU; the CPU when there is no
     /// WebGPU, or only a software adapter (SwiftShader runs these networks far slower than
-    /// burn's CPU backend does on one core).
-    async fn boot(self: Rc<Self>) {
+    /// burn's CPU backend does on one core), unless the page asked for WebGPU. The threaded
+    /// build has no WebGPU and trains on the CPU, as the page meant it to.
+    async fn boot(self: Rc<Self>, threads_note: Option<String>) {
         let gpu = gpu::probe().await;
         let state = match &gpu {
             Ok(_) => match gpu::init_device().await {
@@ -129,7 +181,7 @@ impl Worker {
                 Backend::Cpu,
                 Some(format!("{e} Training runs on the CPU instead.")),
             ),
-            (_, Ok(info)) if info.fallback => (
+            (_, Ok(info)) if info.fallback && !self.prefer_webgpu => (
                 Ok(info),
                 Backend::Cpu,
                 Some("Only a software WebGPU adapter is available; it is slower than the CPU for these networks, so training runs on the CPU. You can switch to WebGPU.".into()),
@@ -138,7 +190,8 @@ impl Worker {
         };
         *self.webgpu.borrow_mut() = state;
         self.backend.set(backend);
-        self.post(&WorkerOutput::Started { gpu, backend, why });
+        let (gpu, why) = if threads::THREADED { (None, None) } else { (Some(gpu), why) };
+        self.post(&WorkerOutput::Started { gpu, backend, why, threads: self.threads.get(), threads_note });
         if !self.restore().await {
             self.load_default_reader().await;
         }
@@ -175,6 +228,7 @@ impl Worker {
                 }
             }
             WorkerInput::Predict { id, pixels } => spawn_local(self.predict(id, pixels)),
+            WorkerInput::UseReader { bytes } => self.use_reader(&bytes),
             WorkerInput::LoadWeights { bytes } => spawn_local(async move {
                 match self.use_weights(&bytes).await {
                     Ok(meta) => self.keep(meta, Rc::new(bytes)).await,
@@ -283,7 +337,7 @@ impl Worker {
                 epoch: best.epoch,
                 test_accuracy: best.test_accuracy,
             };
-            self.set_reader(best.model, meta.clone(), device.clone().inner());
+            self.publish_model(best.model, meta.clone());
             meta
         });
         self.post(&WorkerOutput::TrainEnded { end: outcome.end, best });
@@ -364,7 +418,7 @@ impl Worker {
                 let result = train::bench::measure(network, &data.train, &data.stats, &device, batch, warmup, timed)
                     .await
                     .map_err(|e| e.to_string())?;
-                self.post(&WorkerOutput::BenchResult { backend: self.backend.get(), result });
+                self.post(&WorkerOutput::BenchResult { backend: self.backend.get(), threads: self.threads.get(), result });
             }
             Ok::<(), String>(())
         }
@@ -387,9 +441,53 @@ impl Worker {
         data
     }
 
-    fn set_reader(&self, model: Network, meta: WeightsMeta, device: Device) {
-        *self.reader.borrow_mut() = Some(Reader { model, meta: meta.clone(), device });
-        self.post(&WorkerOutput::Reader(meta));
+    /// Trainer: hand the page a weights file for the reader worker.
+    fn publish_bytes(&self, meta: WeightsMeta, bytes: Vec<u8>) {
+        self.published.set(self.published.get() + 1);
+        self.post(&WorkerOutput::ReaderWeights { meta, bytes });
+    }
+
+    /// Trainer: the same for a network on the device, taken off it first (asynchronously,
+    /// while training goes on); `also` gets the bytes too (to keep a new best epoch).
+    fn publish_model(self: &Rc<Self>, model: Network, meta: WeightsMeta) {
+        self.publish_model_and(model, meta, |_, _| async {});
+    }
+
+    fn publish_model_and<F, Fut>(self: &Rc<Self>, model: Network, meta: WeightsMeta, also: F)
+    where
+        F: FnOnce(Rc<Self>, Rc<Vec<u8>>) -> Fut + 'static,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let ticket = self.published.get() + 1;
+        self.published.set(ticket);
+        let worker = self.clone();
+        spawn_local(async move {
+            let encoded = weights::encode(&model, meta.network, &meta.stats, meta.epoch, meta.test_accuracy).await;
+            // Off the device now: let its buffers go before the slower work below (IndexedDB).
+            drop(model);
+            match encoded {
+                Ok(bytes) => {
+                    let bytes = Rc::new(bytes);
+                    if worker.published.get() == ticket {
+                        worker.post(&WorkerOutput::ReaderWeights { meta, bytes: bytes.to_vec() });
+                    }
+                    also(worker.clone(), bytes).await;
+                }
+                Err(e) => worker.post(&WorkerOutput::SaveFailed(e.to_string())),
+            }
+        });
+    }
+
+    /// Reader: read digits with the network in `bytes` from now on.
+    fn use_reader(&self, bytes: &[u8]) {
+        let device = Device::flex();
+        match weights::decode(bytes, None, &device) {
+            Ok((model, meta)) => {
+                *self.reader.borrow_mut() = Some(Reader { model, meta: meta.clone(), device });
+                self.post(&WorkerOutput::Reader(meta));
+            }
+            Err(e) => self.post(&WorkerOutput::ReaderFailed(format!("the network to read with was refused: {e}"))),
+        }
     }
 
     async fn predict(self: Rc<Self>, id: u32, pixels: Vec<f32>) {
@@ -409,11 +507,11 @@ impl Worker {
         }
     }
 
-    /// Check a weights file and read digits with it; the current reader is untouched on error.
+    /// Check a weights file and have the reader read digits with it; the network in use is
+    /// untouched on error. Checked here on the CPU, before the page passes it on.
     async fn use_weights(&self, bytes: &[u8]) -> Result<WeightsMeta, String> {
-        let device = self.device().await?.inner();
-        let (model, meta) = weights::decode(bytes, None, &device).map_err(|e| e.to_string())?;
-        self.set_reader(model, meta.clone(), device);
+        let (_, meta) = weights::decode(bytes, None, &Device::flex()).map_err(|e| e.to_string())?;
+        self.publish_bytes(meta.clone(), bytes.to_vec());
         Ok(meta)
     }
 
@@ -452,28 +550,20 @@ impl Observer for WorkerObserver {
     fn on_epoch(&mut self, report: &EpochReport, model: &Network) {
         self.worker.post(&WorkerOutput::Epoch(report.clone()));
         self.worker.post(&WorkerOutput::Memory(memory_sample(report.epoch, &self.device)));
-        if report.best_epoch == report.epoch {
-            // A new best: take it off the device and save it, while training goes on.
-            let (worker, model, network, stats) = (self.worker.clone(), model.clone(), self.config.network, self.stats);
-            let (epoch, accuracy) = (report.epoch, report.test_accuracy);
-            spawn_local(async move {
-                match weights::encode(&model, network, &stats, epoch, accuracy).await {
-                    Ok(bytes) => {
-                        let meta = WeightsMeta { network, stats, epoch, test_accuracy: accuracy };
-                        worker.keep(meta, Rc::new(bytes)).await;
-                    }
-                    Err(e) => worker.post(&WorkerOutput::SaveFailed(e.to_string())),
-                }
-            });
-        }
-        // Let the person drawing see the network improve, epoch by epoch.
+        // Let the person drawing see the network improve, epoch by epoch; a new best is also
+        // saved. Both from one copy taken off the device while training goes on.
         let meta = WeightsMeta {
             network: self.config.network,
             stats: self.stats,
             epoch: report.epoch,
             test_accuracy: report.test_accuracy,
         };
-        self.worker.set_reader(model.clone(), meta, self.device.clone());
+        if report.best_epoch == report.epoch {
+            let kept = meta.clone();
+            self.worker.publish_model_and(model.clone(), meta, move |worker, bytes| async move { worker.keep(kept, bytes).await });
+        } else {
+            self.worker.publish_model(model.clone(), meta);
+        }
     }
 
     async fn between_steps(&mut self) -> Flow {

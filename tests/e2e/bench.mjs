@@ -2,14 +2,18 @@
 // dataset ready (gzip vs raw), the page's memory, and training speed per network in the
 // browser on each backend, drawing-to-prediction latency (idle and while training), and
 // memory over the epochs of a run.
-// usage: node tests/e2e/bench.mjs dist [--no-load] [--no-draw] [--no-memory] [--no-train] [--gpu-vgg]
+// Training speed on the CPU is measured at 1 thread and at every thread count up to
+// navigator.hardwareConcurrency (the page is cross-origin isolated, as Trunk serves it), each
+// line naming its thread count, plus once on a page without isolation (the single-threaded
+// worker build).
+// usage: node tests/e2e/bench.mjs dist [--no-load] [--no-draw] [--no-memory] [--no-train] [--no-webgpu] [--gpu-vgg]
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { execSync } from 'node:child_process';
 import { startServer } from './server.mjs';
 import { launch, openPage } from './browser.mjs';
-import { chooseBackend, configureRun, datasetReady } from './studio.mjs';
+import { chooseBackend, chooseThreads, configureRun, datasetReady, settled } from './studio.mjs';
 
 const [root = 'dist', ...flags] = process.argv.slice(2);
 const RUNS = 3;
@@ -55,25 +59,41 @@ async function loadTimes(browser, base) {
   }
 }
 
+/** Press Measure in the Speed panel and print the rows it adds. */
+async function measure(page, label) {
+  await page.$eval('#bench', (d) => { d.open = true; });
+  const before = await page.locator('#bench-results tbody tr').count().catch(() => 0);
+  await page.click('#bench-run');
+  await page.waitForFunction((n) => document.querySelectorAll('#bench-results tbody tr').length >= n + 5 && document.querySelector('#bench-run').textContent === 'Measure', before, { timeout: 1_800_000 });
+  const rows = await page.$$eval('#bench-results tbody tr', (rs) => rs.map((r) => ({ ...r.dataset })));
+  for (const r of rows.slice(before)) {
+    const ms = Number(r.ms);
+    console.log(`${label.padEnd(22)} ${r.backend.padEnd(24)} ${r.threads.padStart(2)} thread(s)  ${r.network.padEnd(14)} first step ${Number(r.firstMs).toFixed(0).padStart(7)} ms   ${ms.toFixed(2).padStart(9)} ms/step   ${(64000 / ms).toFixed(0).padStart(6)} images/s`);
+  }
+}
+
 async function trainingSpeed(browser, base) {
   console.log('\n## training speed in the browser (batch 64; first step includes kernel compilation)');
   const { page, context } = await openPage(browser, base);
-  await datasetReady(page);
+  await settled(page);
   const adapter = await page.textContent('#gpu-status');
-  console.log(`adapter: ${adapter.trim()}`);
-  for (const backend of ['cpu', 'webgpu']) {
-    await chooseBackend(page, backend);
-    await page.$eval('#bench', (d) => { d.open = true; });
-    const before = await page.locator('#bench-results tbody tr').count().catch(() => 0);
-    await page.click('#bench-run');
-    await page.waitForFunction((n) => document.querySelectorAll('#bench-results tbody tr').length >= n + 5 && document.querySelector('#bench-run').textContent === 'Measure', before, { timeout: 1_800_000 });
-    const rows = await page.$$eval('#bench-results tbody tr', (rs) => rs.map((r) => ({ ...r.dataset })));
-    for (const r of rows.slice(before)) {
-      const ms = Number(r.ms);
-      console.log(`${r.backend.padEnd(24)} ${r.network.padEnd(14)} first step ${Number(r.firstMs).toFixed(0).padStart(7)} ms   ${ms.toFixed(2).padStart(9)} ms/step   ${(64000 / ms).toFixed(0).padStart(6)} images/s`);
-    }
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  console.log(`adapter: ${adapter.trim()}; navigator.hardwareConcurrency ${cores}`);
+  await chooseBackend(page, 'cpu');
+  for (let threads = 1; threads <= cores; threads++) {
+    await chooseThreads(page, threads);
+    await measure(page, 'isolated page');
+  }
+  if (!flags.includes('--no-webgpu')) {
+    await chooseBackend(page, 'webgpu');
+    await measure(page, 'isolated page');
   }
   await context.close();
+  // Without cross-origin isolation: the single-threaded worker build.
+  const plain = await openPage(browser, `${base}plain/`);
+  await chooseBackend(plain.page, 'cpu');
+  await measure(plain.page, 'not isolated');
+  await plain.context.close();
 }
 
 /**
@@ -158,7 +178,7 @@ async function strokeLatencies(page, trials) {
 async function drawLatency(browser, base) {
   console.log('\n## drawing to prediction (pointerup to the bars updated; median / worst of 20 strokes)');
   const { page, context } = await openPage(browser, base);
-  await datasetReady(page);
+  await settled(page);
   await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 60_000 });
   const report = (label, ms) => {
     const sorted = ms.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
@@ -166,11 +186,12 @@ async function drawLatency(browser, base) {
     console.log(`${label.padEnd(44)} median ${sorted[sorted.length >> 1].toFixed(1).padStart(7)} ms   worst ${sorted.at(-1).toFixed(1).padStart(7)} ms${lost ? `   (${lost} never answered)` : ''}`);
   };
   report('idle (reading with the default network)', await strokeLatencies(page, 20));
+  const threads = await page.evaluate(() => navigator.hardwareConcurrency);
   for (const [backend, network] of [['cpu', 'linear'], ['cpu', 'vgg'], ['webgpu', 'linear']]) {
     await configureRun(page, { backend, network, subset: '0' });
     await page.click('#start');
     await page.waitForFunction(() => document.querySelector('#run')?.dataset.status === 'running' && Number(document.querySelector('#epoch-progress')?.value) > 0.004, null, { timeout: 300_000 });
-    report(`while training ${network} on ${backend}`, await strokeLatencies(page, 20));
+    report(`while training ${network} on ${backend}${backend === 'cpu' ? ` (${threads} threads)` : ''}`, await strokeLatencies(page, 20));
     await page.click('#stop');
     await page.waitForFunction(() => !['starting', 'running', 'stopping', 'paused'].includes(document.querySelector('#run')?.dataset.status), null, { timeout: 300_000 });
   }

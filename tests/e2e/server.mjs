@@ -1,5 +1,8 @@
 // A static server for the built app (dist/), with broken variants of the MNIST files under
 // /faults/<kind>/ so the end-to-end tests can check every bad-input path in a real browser.
+// Like Trunk's server it sends the Content-Security-Policy and the two cross-origin isolation
+// headers; under /plain/ the same files come without the isolation headers, as from a static
+// host that was never told about them (the page must then train on one core and say so).
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,6 +47,9 @@ export function pagePolicy(root) {
   return policy[1];
 }
 
+/** What makes a page cross-origin isolated (and so allowed SharedArrayBuffer, for threads). */
+export const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 export function startServer(dir, { port = 0, headers } = {}) {
   const root = path.resolve(dir);
   headers ??= { 'Content-Security-Policy': pagePolicy(root) };
@@ -51,8 +57,11 @@ export function startServer(dir, { port = 0, headers } = {}) {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
     let pathname = decodeURIComponent(url.pathname);
+    const plain = pathname.startsWith('/plain/');
+    if (plain) pathname = pathname.slice('/plain'.length);
     const fault = pathname.match(/^\/faults\/([a-z0-9]+)\/(.+)$/);
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    if (!plain) for (const [k, v] of Object.entries(ISOLATION)) res.setHeader(k, v);
     if (fault) {
       const [, kind, file] = fault;
       const name = file.replace(/\.gz$/, '');

@@ -6,11 +6,33 @@ export async function datasetReady(page, timeout = 120_000) {
   if (await page.$('#dataset[data-state="failed"]')) throw new Error(`dataset failed: ${await page.textContent('#data-error')}`);
 }
 
-/** Pick the backend and wait until the worker has switched to it. */
+/**
+ * Wait until a training worker is up with the dataset loaded and its backend chosen. The
+ * page may replace its first worker by the threaded build (isolated page, CPU backend), or
+ * by another on the user's choice; `#training[data-ready]` is true only once the one that
+ * will train is ready.
+ */
+export async function settled(page, timeout = 120_000) {
+  await page.waitForFunction(() => document.querySelector('#training')?.dataset.ready === 'true'
+    || document.querySelector('#dataset')?.dataset.state === 'failed', null, { timeout });
+  await datasetReady(page, timeout);
+}
+
+/** Pick the backend and wait until a worker for it is ready. */
 export async function chooseBackend(page, backend) {
-  await page.waitForSelector('#backend', { timeout: 60_000 });
-  await page.selectOption('#backend', backend);
-  await page.waitForFunction((b) => document.querySelector('#backend').value === b, backend);
+  await settled(page);
+  if (await page.$eval('#backend', (s) => s.value) !== backend) await page.selectOption('#backend', backend);
+  await page.waitForFunction((b) => document.querySelector('#backend')?.value === b, backend, { timeout: 120_000 });
+  await settled(page);
+}
+
+/** Choose the CPU thread count (Speed and robustness panel) and wait for its worker. */
+export async function chooseThreads(page, threads) {
+  await page.$eval('#bench', (d) => { d.open = true; });
+  await page.waitForSelector('#threads:not([disabled])', { timeout: 120_000 });
+  await page.selectOption('#threads', String(threads));
+  await page.waitForFunction((n) => document.querySelector('#threads-status')?.dataset.threads === String(n), threads, { timeout: 120_000 });
+  await settled(page);
 }
 
 /**
@@ -18,7 +40,6 @@ export async function chooseBackend(page, backend) {
  * and, when `epochs` is given, a custom schedule of that many epochs at `lr`.
  */
 export async function configureRun(page, { backend, network, subset, epochs, lr }) {
-  await datasetReady(page);
   await chooseBackend(page, backend);
   await page.selectOption('#network', network);
   await page.selectOption('#subset', subset);

@@ -7,11 +7,13 @@ use super::dataset_panel::DatasetPanel;
 use super::draw_panel::DrawPanel;
 use super::gpu_badge::{BackendPicker, GpuBadge};
 use super::run_view::RunView;
+use super::threads_status::ThreadsStatus;
 use super::train_controls::TrainControls;
 use super::weights_panel::WeightsPanel;
 use crate::data::DataSource;
 use crate::model::NetworkKind;
 use crate::train::TrainConfig;
+use crate::ui::bridge::{cores, shared_memory, WorkerKind};
 use crate::ui::hooks::use_worker;
 use crate::ui::state::{Action, DataStatus, GpuStatus, Studio};
 use crate::worker::protocol::{Backend, WorkerInput};
@@ -19,13 +21,19 @@ use crate::worker::protocol::{Backend, WorkerInput};
 #[component]
 pub fn App() -> Html {
     let studio = use_reducer(Studio::default);
-    let send = use_worker(studio.dispatcher());
+    let workers = use_worker(studio.dispatcher());
+    let send = workers.send.clone();
+    let threads_possible = shared_memory() && cores() > 1;
     let source = use_memo((), |_| data_source());
 
+    // Load the dataset once the worker that will train listens. Where the page may replace its
+    // first worker by the threaded build (see `use_worker`), that is only known once the
+    // first has chosen its backend: loading earlier would fetch MNIST twice.
+    let want_data = studio.listening && (studio.backend.is_some() || !threads_possible);
     {
         let (send, source) = (send.clone(), source.clone());
-        use_effect_with(studio.listening, move |listening| {
-            if *listening {
+        use_effect_with(want_data, move |want| {
+            if *want {
                 send.emit(WorkerInput::LoadData((*source).clone()));
             }
         });
@@ -67,12 +75,27 @@ pub fn App() -> Html {
         })
     };
     let on_read = send.reform(|(id, pixels)| WorkerInput::Predict { id, pixels });
+    // WebGPU is the single-threaded build's; the CPU, where threads are possible, the
+    // threaded build's: a change between them replaces the training worker.
+    let on_backend = {
+        let (send, replace, kind) = (send.clone(), workers.replace.clone(), studio.worker);
+        Callback::from(move |backend: Backend| match (backend, kind) {
+            (Backend::Cpu, WorkerKind::Trainer { .. }) if threads_possible => {
+                replace.emit(WorkerKind::ThreadedTrainer { threads: cores() })
+            }
+            (Backend::WebGpu, WorkerKind::ThreadedTrainer { .. }) => replace.emit(WorkerKind::Trainer { prefer_webgpu: true }),
+            _ => send.emit(WorkerInput::SetBackend(backend)),
+        })
+    };
+    let on_threads = workers.replace.reform(|threads| WorkerKind::ThreadedTrainer { threads });
     let on_clear = {
         let dispatch = studio.dispatcher();
         Callback::from(move |()| dispatch.dispatch(Action::DrawingCleared))
     };
 
     let ready = matches!(studio.data, DataStatus::Ready(_)) && studio.backend.is_some();
+    let active = studio.run.as_ref().is_some_and(|r| r.status.is_active());
+    let on_cpu = studio.backend == Some(Backend::Cpu);
     // Suggest a subset where full epochs would take long: the CPU, or a software adapter.
     let slow = studio.backend == Some(Backend::Cpu) || matches!(&studio.gpu, GpuStatus::Ready(info) if info.fallback);
 
@@ -94,12 +117,16 @@ pub fn App() -> Html {
             <main class="layout">
                 <div class="column">
                     <DatasetPanel status={studio.data.clone()} {on_retry} />
-                    <section class="panel" id="training" aria-labelledby="training-title">
+                    <section class="panel" id="training" aria-labelledby="training-title"
+                        data-ready={ready.to_string()} data-worker={worker_name(studio.worker)}>
                         <h2 id="training-title">{ "Train" }</h2>
                         <BackendPicker backend={studio.backend} note={studio.backend_note.clone()}
                             gpu_usable={matches!(studio.gpu, GpuStatus::Ready(_))}
-                            disabled={studio.run.as_ref().is_some_and(|r| r.status.is_active())}
-                            on_change={send.reform(WorkerInput::SetBackend)} />
+                            disabled={active} on_change={on_backend} />
+                        if on_cpu {
+                            <ThreadsStatus threads={studio.threads} note={studio.threads_note.clone()}
+                                shared_memory={shared_memory()} cores={cores()} />
+                        }
                         <TrainControls ready={ready} slow_device={slow}
                             status={studio.run.as_ref().map(|r| r.status.clone())}
                             {on_start} {on_stop}
@@ -110,7 +137,11 @@ pub fn App() -> Html {
                         }
                     </section>
                     <BenchPanel bench={studio.bench.clone()} on_run={on_bench} on_lose_gpu={send.reform(|()| WorkerInput::LoseDevice)}
-                        can_run={ready && !studio.run.as_ref().is_some_and(|r| r.status.is_active())} />
+                        can_run={ready && !active}
+                        threads={on_cpu.then_some(studio.threads).flatten()}
+                        max_threads={if threads_possible { cores() } else { 1 }}
+                        can_set_threads={on_cpu && !active && !studio.bench.running && studio.threads.is_some()}
+                        {on_threads} />
                 </div>
                 <aside class="column side">
                     <DrawPanel reader={studio.reader.clone()} prediction={studio.prediction.clone()} {on_read} {on_clear}>
@@ -141,4 +172,12 @@ fn data_source() -> DataSource {
     let base_url = web_sys::Url::new_with_base(&folder, &href).map(|u| u.href()).unwrap_or(folder);
     let compressed = !params.as_ref().is_some_and(|p| p.has("raw"));
     DataSource { base_url, compressed }
+}
+
+/// Which build trains, for tests and benchmarks to wait on (`#training[data-worker]`).
+fn worker_name(kind: WorkerKind) -> &'static str {
+    match kind {
+        WorkerKind::ThreadedTrainer { .. } => "threaded",
+        WorkerKind::Trainer { .. } | WorkerKind::Reader => "single",
+    }
 }

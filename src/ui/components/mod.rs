@@ -8,5 +8,6 @@ pub mod digit;
 pub mod draw_panel;
 pub mod gpu_badge;
 pub mod run_view;
+pub mod threads_status;
 pub mod train_controls;
 pub mod weights_panel;

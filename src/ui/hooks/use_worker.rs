@@ -1,10 +1,18 @@
-//! `use_worker`: start the training worker once, feed what it says into the studio's
-//! reducer, and hand back a callback that sends it messages.
+//! `use_worker`: start the page's workers once, feed what they say into the studio's
+//! reducer, and hand back callbacks that send them messages and replace the trainer.
+//!
+//! Two workers: the trainer and the reader. Drawings go to the reader, which holds only the
+//! network that reads them, so a reading never waits for a training step; the trainer says
+//! which network that is ([`WorkerOutput::ReaderWeights`]) and this hook passes it on. The
+//! trainer is the single-threaded build until the CPU backend is chosen on a page that may
+//! share memory with its workers; then it is replaced by the threaded build (and back, for
+//! WebGPU): see [`WorkerKind`].
 //!
 //! ```ignore
 //! let studio = use_reducer(Studio::default);
-//! let send = use_worker(studio.dispatcher());
-//! send.emit(WorkerInput::Pause);
+//! let workers = use_worker(studio.dispatcher());
+//! workers.send.emit(WorkerInput::Pause);
+//! workers.replace.emit(WorkerKind::ThreadedTrainer { threads: 4 });
 //! ```
 
 use std::cell::RefCell;
@@ -12,35 +20,98 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::ui::bridge::{Heard, WorkerBridge};
+use crate::ui::bridge::{cores, shared_memory, Heard, WorkerBridge, WorkerKind};
 use crate::ui::state::{Action, Studio};
-use crate::worker::protocol::WorkerInput;
+use crate::worker::protocol::{Backend, WorkerInput, WorkerOutput};
+
+type Slot = Rc<RefCell<Option<WorkerBridge>>>;
+
+#[derive(Clone, PartialEq)]
+pub struct Workers {
+    /// To the worker that handles it: drawings to the reader, the rest to the trainer.
+    pub send: Callback<WorkerInput>,
+    /// Replace the trainer by a worker of this kind (not while a run is active).
+    pub replace: Callback<WorkerKind>,
+}
 
 #[hook]
-pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Callback<WorkerInput> {
-    let bridge: Rc<RefCell<Option<WorkerBridge>>> = use_mut_ref(|| None);
+pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Workers {
+    let trainer: Slot = use_mut_ref(|| None);
+    let reader: Slot = use_mut_ref(|| None);
     {
-        let bridge = bridge.clone();
+        let (trainer, reader, dispatch) = (trainer.clone(), reader.clone(), dispatch.clone());
         use_effect_with((), move |_| {
-            let heard = dispatch.clone();
-            let spawned = WorkerBridge::spawn(move |h| match h {
-                Heard::Output(output) => heard.dispatch(Action::Heard(output)),
-                Heard::Crashed(reason) => heard.dispatch(Action::Crashed(reason)),
-            });
-            match spawned {
-                Ok(b) => *bridge.borrow_mut() = Some(b),
-                Err(e) => dispatch.dispatch(Action::Crashed(format!("the training worker could not start: {e}"))),
+            spawn_reader(&reader, dispatch.clone());
+            replace_trainer(WorkerKind::Trainer { prefer_webgpu: false }, &trainer, &reader, dispatch);
+            move || {
+                drop(trainer.borrow_mut().take());
+                drop(reader.borrow_mut().take());
             }
-            move || drop(bridge.borrow_mut().take())
         });
     }
-    // One callback for the component's lifetime: the bridge it reaches is behind the RefCell.
-    let send = use_memo((), move |_| {
-        Callback::from(move |input: WorkerInput| {
-            if let Some(b) = &*bridge.borrow() {
+    // One set of callbacks for the component's lifetime: the bridges are behind the RefCells.
+    let callbacks = use_memo((), move |_| {
+        let (to_trainer, to_reader) = (trainer.clone(), reader.clone());
+        let send = Callback::from(move |input: WorkerInput| {
+            let slot = if matches!(input, WorkerInput::Predict { .. } | WorkerInput::UseReader { .. }) { &to_reader } else { &to_trainer };
+            if let Some(b) = &*slot.borrow() {
                 b.send(&input);
             }
-        })
+        });
+        let replace = Callback::from(move |kind: WorkerKind| replace_trainer(kind, &trainer, &reader, dispatch.clone()));
+        Workers { send, replace }
     });
-    (*send).clone()
+    (*callbacks).clone()
+}
+
+fn spawn_reader(slot: &Slot, dispatch: UseReducerDispatcher<Studio>) {
+    let heard = dispatch.clone();
+    let spawned = WorkerBridge::spawn(WorkerKind::Reader, move |h| match h {
+        // Its "listening" is the bridge's business; the dataset is the trainer's.
+        Heard::Output(WorkerOutput::Listening) => {}
+        Heard::Output(output) => heard.dispatch(Action::Heard(output)),
+        Heard::Crashed(reason) => heard.dispatch(Action::Heard(WorkerOutput::ReaderFailed(format!("the reader stopped: {reason}")))),
+    });
+    match spawned {
+        Ok(b) => *slot.borrow_mut() = Some(b),
+        Err(e) => dispatch.dispatch(Action::Heard(WorkerOutput::ReaderFailed(format!("the reader could not start: {e}")))),
+    }
+}
+
+/// Start a trainer of `kind` in `trainer`'s slot (terminating the one there).
+fn replace_trainer(kind: WorkerKind, trainer: &Slot, reader: &Slot, dispatch: UseReducerDispatcher<Studio>) {
+    dispatch.dispatch(Action::WorkerReplaced(kind));
+    drop(trainer.borrow_mut().take());
+    let (heard, slots) = (dispatch.clone(), (trainer.clone(), reader.clone()));
+    let spawned = WorkerBridge::spawn(kind, move |h| match h {
+        Heard::Output(WorkerOutput::ReaderWeights { bytes, .. }) => {
+            if let Some(reader) = &*slots.1.borrow() {
+                reader.send(&WorkerInput::UseReader { bytes });
+            }
+        }
+        Heard::Output(output) => {
+            let threaded = threaded_instead(kind, &output);
+            heard.dispatch(Action::Heard(output));
+            if let Some(threaded) = threaded {
+                // Said at once, so the page never looks ready with the worker about to go.
+                heard.dispatch(Action::WorkerReplaced(threaded));
+                // Not from inside this worker's own message handler, which replacing it drops.
+                let (slots, heard) = (slots.clone(), heard.clone());
+                wasm_bindgen_futures::spawn_local(async move { replace_trainer(threaded, &slots.0, &slots.1, heard) });
+            }
+        }
+        Heard::Crashed(reason) => heard.dispatch(Action::Crashed(reason)),
+    });
+    match spawned {
+        Ok(b) => *trainer.borrow_mut() = Some(b),
+        Err(e) => dispatch.dispatch(Action::Crashed(format!("the training worker could not start: {e}"))),
+    }
+}
+
+/// The first trainer chose the CPU on a page that can give it threads: the threaded build,
+/// on every core, trains instead.
+fn threaded_instead(kind: WorkerKind, output: &WorkerOutput) -> Option<WorkerKind> {
+    let chose_cpu = matches!(output, WorkerOutput::Started { backend: Backend::Cpu, .. });
+    let first = kind == WorkerKind::Trainer { prefer_webgpu: false };
+    (chose_cpu && first && shared_memory() && cores() > 1).then(|| WorkerKind::ThreadedTrainer { threads: cores() })
 }

@@ -1,0 +1,21 @@
+//! The threaded build's stand-in for [`super::gpu`]: no WebGPU. wgpu's WebGPU types are not
+//! `Send` once wasm has threads, so burn's wgpu backend cannot be built there; the page uses
+//! the single-threaded worker whenever the user trains on WebGPU (README, "Two worker builds").
+
+use burn::prelude::*;
+
+use super::protocol::GpuInfo;
+
+const WHY: &str = "this worker is the multi-threaded CPU build, which has no WebGPU";
+
+pub async fn probe() -> Result<GpuInfo, String> {
+    Err(WHY.into())
+}
+
+pub async fn init_device() -> Result<Device, String> {
+    Err(WHY.into())
+}
+
+pub fn lose_device() -> bool {
+    false
+}

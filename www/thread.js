@@ -1,0 +1,10 @@
+// One thread of the CPU backend's pool (src/worker/threads.rs): the threaded worker's own
+// wasm module, instantiated again here on the same shared memory. The training worker posts
+// [the module's script URL, the compiled module, the memory, this thread's queue]; the thread
+// says "ready" once its instance is up, then runs rayon's thread loop until the pool ends.
+self.onmessage = ({ data: [script, module, memory, queue] }) => {
+  importScripts(script);
+  wasm_bindgen.initSync({ module, memory });
+  postMessage('ready');
+  wasm_bindgen.mnist_pool_thread(queue);
+};
