@@ -10,7 +10,6 @@
 //! `Initializer::XavierUniform { gain: 1.0 }` (Glorot-uniform is Xavier-uniform) and its bias
 //! is replaced by zeros after init (burn would otherwise draw biases from the same range).
 
-mod conv;
 mod init;
 mod linear;
 mod vgg;

@@ -10,7 +10,6 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, Relu};
 use burn::prelude::*;
 
-use super::conv::conv3x3;
 use super::init::{zero_bias, GLOROT_UNIFORM};
 
 /// Keras' BatchNormalization defaults: moving averages with momentum 0.99 (burn counts the
@@ -133,7 +132,7 @@ impl VggNet {
 
     /// Conv, ReLU, then BatchNorm if present (the notebook's order).
     fn block(&self, x: Tensor<4>, conv: &Conv2d, bn: &Option<BatchNorm>) -> Tensor<4> {
-        normalise(self.relu.forward(conv3x3(conv, x)), bn)
+        normalise(self.relu.forward(conv.forward(x)), bn)
     }
 
     fn pool_and_drop(&self, x: Tensor<4>) -> Tensor<4> {

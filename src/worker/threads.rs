@@ -7,6 +7,12 @@
 //! same shared memory (`www/thread.js`). Built without it (stable, Trunk's worker), there is
 //! no shared memory and the CPU path runs on the worker's own thread: [`start`] reports one.
 //!
+//! The training worker's own thread is the pool's first thread (rayon's
+//! `use_current_thread`): for n threads, n - 1 Web Workers join it. It would otherwise sit
+//! blocked while the pool works, and every parallel operation would cost it a cross-thread
+//! wake-up: measured, a pool of one Web Worker trained VGG a third slower than the
+//! single-threaded build; one thread now means no Web Worker at all.
+//!
 //! How the pool starts, and why in this order: rayon's `build_global` blocks until every
 //! pool thread runs, and a Web Worker cannot start while its parent is blocked waiting for
 //! it. So the Web Workers are started first and each says "ready" once its instance is up
@@ -81,7 +87,8 @@ mod pool {
         let (send, receive) = mpsc::channel::<ThreadBuilder>();
         let queue: Arc<Queue> = Arc::new(Mutex::new(receive));
         let mut ready = Vec::with_capacity(threads);
-        for i in 0..threads {
+        // Thread 0 is this one.
+        for i in 1..threads {
             let options = WorkerOptions::new();
             options.set_type(WorkerType::Classic);
             options.set_name(&format!("cpu thread {i}"));
@@ -102,6 +109,7 @@ mod pool {
         }
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
+            .use_current_thread()
             .spawn_handler(move |thread| send.send(thread).map_err(|_| std::io::Error::other("no thread takes the queue")))
             .build_global()
             .map_err(|e| e.to_string())

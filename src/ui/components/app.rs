@@ -71,7 +71,7 @@ pub fn App() -> Html {
         let (send, dispatch) = (send.clone(), studio.dispatcher());
         Callback::from(move |()| {
             dispatch.dispatch(Action::BenchRequested);
-            send.emit(WorkerInput::Benchmark { networks: NetworkKind::ALL.to_vec(), batch_size: 64, warmup_steps: 3, timed_steps: 20 });
+            send.emit(WorkerInput::Benchmark { networks: bench_networks(), batch_size: 64, warmup_steps: 3, timed_steps: 20 });
         })
     };
     let on_read = send.reform(|(id, pixels)| WorkerInput::Predict { id, pixels });
@@ -158,6 +158,15 @@ pub fn App() -> Html {
             </footer>
         </>
     }
+}
+
+/// The networks "Measure" times: all of them, or those named in `?bench=vgg,linear` (for
+/// benchmark scripts that need only some; unknown ids are ignored).
+fn bench_networks() -> Vec<NetworkKind> {
+    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    let named = web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get("bench"));
+    let chosen: Vec<NetworkKind> = named.iter().flat_map(|n| n.split(',')).filter_map(NetworkKind::from_id).collect();
+    if chosen.is_empty() { NetworkKind::ALL.to_vec() } else { chosen }
 }
 
 /// Where to fetch MNIST: `data/` next to the page, gzip-compressed, unless the query says
