@@ -251,6 +251,7 @@ export const tests = {
     assert.match(await page.textContent('#threads-status'), /not cross-origin isolated.*one core/);
     await page.$eval('#bench', (d) => { d.open = true; });
     assert.equal(await page.locator('#threads').count(), 0, 'no thread count to choose');
+    assert.match(await page.textContent('#threads-fixed'), /CPU threads: 1/);
     await page.waitForSelector('#run[data-status="completed"]', { timeout: 240_000 });
     assert.deepEqual(log.console.filter((m) => m.type === 'error').map((m) => `${m.where}: ${m.text}`), []);
     await context.close();

@@ -41,6 +41,8 @@ pub fn BenchPanel(props: &BenchPanelProps) -> Html {
                     </select>
                     <span class="hint">{ " Changing it restarts the training worker (the dataset reloads from the browser's cache)." }</span>
                 </div>
+            } else if let Some(threads) = props.threads {
+                <p class="hint" id="threads-fixed">{ format!("CPU threads: {threads} (more need a cross-origin isolated page and more than one core).") }</p>
             }
             <button id="bench-run" onclick={props.on_run.reform(|_: MouseEvent| ())} disabled={!props.can_run || b.running}>
                 { if b.running { "Measuring…" } else { "Measure" } }
