@@ -179,6 +179,72 @@ mod components {
         }
     }
 
+    /// Set a field's value as a person would and fire the event the browser fires (bubbling,
+    /// as yew listens at the root).
+    fn enter(root: &web_sys::Element, selector: &str, value: &str, event: &str) {
+        let element = root.query_selector(selector).unwrap().unwrap_or_else(|| panic!("{selector} not rendered"));
+        js_sys::Reflect::set(&element, &"value".into(), &value.into()).unwrap();
+        let init = js_sys::Object::new();
+        js_sys::Reflect::set(&init, &"bubbles".into(), &true.into()).unwrap();
+        let constructor: js_sys::Function = js_sys::Reflect::get(&js_sys::global(), &"Event".into()).unwrap().unchecked_into();
+        let fired = js_sys::Reflect::construct(&constructor, &js_sys::Array::of2(&event.into(), &init)).unwrap();
+        element.dispatch_event(fired.unchecked_ref()).unwrap();
+    }
+
+    fn value(root: &web_sys::Element, selector: &str) -> String {
+        js_sys::Reflect::get(&root.query_selector(selector).unwrap().unwrap(), &"value".into()).unwrap().as_string().unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    async fn typed_settings_survive_a_rerender_and_start_trains_with_them() {
+        use mnist_studio::ui::components::train_controls::{TrainControls, TrainControlsProps};
+        use std::cell::RefCell;
+        let started = Rc::new(RefCell::new(None::<TrainConfig>));
+        // Fresh callbacks each time, as the page makes on every render.
+        let props = || TrainControlsProps {
+            ready: true,
+            status: None,
+            on_start: Callback::from({
+                let started = started.clone();
+                move |config| *started.borrow_mut() = Some(config)
+            }),
+            on_pause: Callback::noop(),
+            on_resume: Callback::noop(),
+            on_stop: Callback::noop(),
+            slow_device: false,
+        };
+        let root = root();
+        let mut app = yew::Renderer::<TrainControls>::with_root_and_props(root.clone(), props()).render();
+        rendered().await;
+        enter(&root, "#schedule", "custom", "change");
+        rendered().await;
+        enter(&root, "#epochs", "4", "input");
+        enter(&root, "#lr", "0.1", "input");
+        enter(&root, "#batch", "32", "input");
+        // A worker message re-renders the page before the field is left: what was typed stays.
+        app.update(props());
+        rendered().await;
+        assert_eq!(value(&root, "#epochs"), "4");
+        assert_eq!(value(&root, "#lr"), "0.1");
+        let click = |selector: &str| root.query_selector(selector).unwrap().unwrap().unchecked_into::<web_sys::HtmlElement>().click();
+        click("#start");
+        let config = started.borrow_mut().take().expect("Start calls back");
+        assert_eq!((config.schedule.epochs(), config.schedule.lr(3), config.batch_size), (4, 0.1, 32));
+
+        // What cannot be a setting is refused with a message, and nothing starts.
+        for (selector, typed, message) in [("#epochs", "four", "epochs must be a whole number"), ("#lr", "-1", "learning rate -1 is not a positive number")] {
+            enter(&root, selector, typed, "input");
+            rendered().await;
+            click("#start");
+            rendered().await;
+            assert!(started.borrow().is_none(), "{typed} started a run");
+            let shown = text(&root, "#train-controls .error");
+            assert!(shown.contains(message), "{shown}");
+            enter(&root, selector, if selector == "#lr" { "0.1" } else { "4" }, "input");
+        }
+        root.remove();
+    }
+
     #[wasm_bindgen_test]
     async fn a_failed_download_shows_the_file_and_what_is_wrong_and_retry_calls_back() {
         let root = root();

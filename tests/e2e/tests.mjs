@@ -358,4 +358,9 @@ async function startRun(page, settings) {
   await configureRun(page, settings);
   await page.click('#start');
   await page.waitForSelector('#run', { timeout: 30_000 });
+  // The run has the schedule that was typed (a field reset by a re-render once lost it).
+  if (settings.epochs) {
+    const label = await page.textContent('label[for="epoch-progress"]');
+    assert.match(label, new RegExp(`of ${settings.epochs}$`), label);
+  }
 }

@@ -34,9 +34,12 @@ pub struct TrainControlsProps {
 pub fn TrainControls(props: &TrainControlsProps) -> Html {
     let network = use_state(|| NetworkKind::Linear);
     let schedule = use_state(|| ScheduleChoice::Notebook);
-    let epochs = use_state(|| 3usize);
-    let lr = use_state(|| 0.05f64);
-    let batch = use_state(|| 64usize);
+    // The number fields keep the text as typed: the page re-renders on every worker message,
+    // and a field whose state lagged behind what was typed would be reset to the old value
+    // (yew writes its value back into the DOM on each render). Parsed when Start is pressed.
+    let epochs = use_state(|| "3".to_owned());
+    let lr = use_state(|| "0.05".to_owned());
+    let batch = use_state(|| "64".to_owned());
     let augment = use_state(|| false);
     let subset = use_state(|| 0usize);
     let error = use_state(|| None::<String>);
@@ -69,19 +72,8 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
             })
         })
     };
-    let number = |state: UseStateHandle<f64>| {
-        Callback::from(move |e: Event| {
-            if let Ok(v) = e.target_unchecked_into::<HtmlInputElement>().value().parse::<f64>() {
-                state.set(v);
-            }
-        })
-    };
-    let count = |state: UseStateHandle<usize>| {
-        Callback::from(move |e: Event| {
-            if let Ok(v) = e.target_unchecked_into::<HtmlInputElement>().value().parse::<usize>() {
-                state.set(v);
-            }
-        })
+    let typed = |state: UseStateHandle<String>| {
+        Callback::from(move |e: InputEvent| state.set(e.target_unchecked_into::<HtmlInputElement>().value()))
     };
     let on_augment = {
         let augment = augment.clone();
@@ -92,19 +84,22 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
             (network.clone(), schedule.clone(), epochs.clone(), lr.clone(), batch.clone(), augment.clone(), subset.clone(), error.clone());
         let on_start = props.on_start.clone();
         Callback::from(move |_: MouseEvent| {
-            let schedule = match *schedule {
-                ScheduleChoice::Notebook => Schedule::notebook(false),
-                ScheduleChoice::NotebookExtended => Schedule::notebook(true),
-                ScheduleChoice::Custom => Schedule::constant(*epochs, *lr),
-            };
-            let limit = (*subset > 0).then_some(*subset);
-            let config = TrainConfig::new(*network, schedule, *augment)
-                .with_batch_size(*batch)
-                .with_train_limit(limit)
-                .with_test_limit(limit.map(|n| (n / 5).max(100)))
-                .with_report_every(if limit.is_some() { 5 } else { 25 });
-            match config.validate() {
-                Ok(()) => {
+            let config = (|| {
+                let schedule = match *schedule {
+                    ScheduleChoice::Notebook => Schedule::notebook(false),
+                    ScheduleChoice::NotebookExtended => Schedule::notebook(true),
+                    ScheduleChoice::Custom => Schedule::constant(parse_count("epochs", &epochs)?, parse_lr(&lr)?),
+                };
+                let limit = (*subset > 0).then_some(*subset);
+                let config = TrainConfig::new(*network, schedule, *augment)
+                    .with_batch_size(parse_count("batch size", &batch)?)
+                    .with_train_limit(limit)
+                    .with_test_limit(limit.map(|n| (n / 5).max(100)))
+                    .with_report_every(if limit.is_some() { 5 } else { 25 });
+                config.validate().map(|()| config)
+            })();
+            match config {
+                Ok(config) => {
                     error.set(None);
                     on_start.emit(config);
                 }
@@ -139,16 +134,16 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
             if *schedule == ScheduleChoice::Custom {
                 <div class="field">
                     <label for="epochs">{ "Epochs" }</label>
-                    <input id="epochs" type="number" min="1" max="100" value={epochs.to_string()} onchange={count(epochs.clone())} disabled={active} />
+                    <input id="epochs" type="number" min="1" max="100" value={(*epochs).clone()} oninput={typed(epochs.clone())} disabled={active} />
                 </div>
                 <div class="field">
                     <label for="lr">{ "Learning rate" }</label>
-                    <input id="lr" type="number" min="0" step="any" value={lr.to_string()} onchange={number(lr.clone())} disabled={active} />
+                    <input id="lr" type="number" min="0" step="any" value={(*lr).clone()} oninput={typed(lr.clone())} disabled={active} />
                 </div>
             }
             <div class="field">
                 <label for="batch">{ "Batch size" }</label>
-                <input id="batch" type="number" min="1" max="4096" value={batch.to_string()} onchange={count(batch.clone())} disabled={active} />
+                <input id="batch" type="number" min="1" max="4096" value={(*batch).clone()} oninput={typed(batch.clone())} disabled={active} />
             </div>
             <div class="field">
                 <label for="subset">{ "Training images" }</label>
@@ -186,4 +181,14 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
             }
         </form>
     }
+}
+
+/// A whole number typed into the field called `what` (its range is checked by the config).
+fn parse_count(what: &str, text: &str) -> Result<usize, String> {
+    text.trim().parse().map_err(|_| format!("{what} must be a whole number, not \"{}\"", text.trim()))
+}
+
+/// Its sign and finiteness are the schedule's to check.
+fn parse_lr(text: &str) -> Result<f64, String> {
+    text.trim().parse().map_err(|_| format!("the learning rate must be a number, not \"{}\"", text.trim()))
 }
