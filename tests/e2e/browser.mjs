@@ -29,7 +29,12 @@ const CSP = /Content Security Policy|Content-Security-Policy/i;
 export async function openPage(browser, url, { viewport = { width: 1400, height: 1000 }, colorScheme = 'light', isMobile = false } = {}) {
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1, colorScheme, isMobile, hasTouch: isMobile });
   const page = await context.newPage();
-  const log = { console: [], errors: [], requests: [] };
+  const log = { console: [], errors: [], requests: [], browser: [] };
+  // What the browser itself says about the page (preloads, canvas read-backs, deprecations):
+  // not console calls, so only the DevTools protocol's Log domain carries them.
+  const cdp = await context.newCDPSession(page);
+  cdp.on('Log.entryAdded', ({ entry }) => log.browser.push({ level: entry.level, source: entry.source, text: entry.text, url: entry.url }));
+  await cdp.send('Log.enable');
   const record = (where) => (msg) => {
     log.console.push({ where, type: msg.type(), text: msg.text() });
     if (CSP.test(msg.text())) cspViolations.push(`${where}: ${msg.text()}`);

@@ -257,8 +257,8 @@ export const tests = {
     await context.close();
   },
 
-  async 'a drawn digit is preprocessed like MNIST and read by the network'({ browser, base, artifacts }) {
-    const { page, context } = await openPage(browser, base);
+  async 'a drawn digit is preprocessed like MNIST and read by the network, with a clean console'({ browser, base, artifacts }) {
+    const { page, context, log } = await openPage(browser, base);
     await page.waitForSelector('#reader', { timeout: 60_000 });
     await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 60_000 });
     await drawOne(page);
@@ -278,6 +278,21 @@ export const tests = {
     await page.screenshot({ path: path.join(artifacts, 'drawn.png') });
     await page.click('#clear');
     await page.waitForSelector('#answer', { state: 'detached' });
+    // Strokes are read back after each one: a second and third digit, then nothing in the
+    // console from the page, its workers or the browser about them (canvas read-backs, the
+    // wasm's initialisation, its preload) or about anything else.
+    for (let k = 0; k < 2; k++) {
+      await drawOne(page);
+      await page.waitForSelector('#answer', { timeout: 30_000 });
+      await page.click('#clear');
+    }
+    await datasetReady(page);
+    const noisy = [
+      ...log.console.filter((m) => m.type === 'warning' || m.type === 'error').map((m) => `${m.where}: ${m.text}`),
+      ...log.browser.filter((e) => e.level === 'warning' || e.level === 'error').map((e) => `browser (${e.source}): ${e.text}`),
+      ...log.errors,
+    ];
+    assert.deepEqual(noisy, [], 'the console stays clean');
     await context.close();
   },
 

@@ -218,7 +218,16 @@ fn reader_line(reader: &ReaderStatus) -> Html {
 }
 
 fn context(canvas: &NodeRef) -> Option<CanvasRenderingContext2d> {
-    canvas.cast::<HtmlCanvasElement>()?.get_context("2d").ok()??.dyn_into().ok()
+    pad_context(&canvas.cast::<HtmlCanvasElement>()?)
+}
+
+/// The pad's 2D context. Its pixels are read back after every stroke, so the browser is told
+/// so on the first call (which fixes the context's attributes): it then keeps the canvas in
+/// memory the CPU reads, instead of reading a GPU texture back each time and warning about it.
+fn pad_context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &"willReadFrequently".into(), &true.into()).ok()?;
+    canvas.get_context_with_context_options("2d", &options).ok()??.dyn_into().ok()
 }
 
 /// Draw a polyline with the pen.
@@ -252,7 +261,7 @@ fn redraw(canvas: &NodeRef, strokes: &[Stroke]) {
 /// The canvas' ink as intensities in [0, 1] (its alpha channel: the background is
 /// transparent, painted by CSS).
 fn ink_of(canvas: &HtmlCanvasElement) -> Option<Vec<f32>> {
-    let ctx: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+    let ctx = pad_context(canvas)?;
     let data = ctx.get_image_data(0.0, 0.0, SIZE, SIZE).ok()?.data();
     Some(data.chunks_exact(4).map(|px| px[3] as f32 / 255.0).collect())
 }
