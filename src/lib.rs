@@ -5,6 +5,7 @@
 
 pub mod data;
 pub mod draw;
+pub mod export;
 pub mod format;
 mod hostile;
 pub mod model;

@@ -58,7 +58,7 @@ pub enum WeightsError {
     Device(String),
 }
 
-type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
+pub(crate) type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
 
 /// Serialise an (inference-mode) network with its metadata.
 pub async fn encode(
@@ -109,13 +109,13 @@ fn write(meta: &WeightsMeta, tensors: &Tensors) -> Vec<u8> {
 
 /// Read only the metadata (checks the whole file first).
 pub fn read_meta(bytes: &[u8]) -> Result<WeightsMeta, WeightsError> {
-    parse(bytes).map(|(meta, _)| meta)
+    parse_file(bytes).map(|(meta, _)| meta)
 }
 
 /// Check a file and build its network on `device`. With `expected`, a file for another
 /// network is refused before anything is built.
 pub fn decode(bytes: &[u8], expected: Option<NetworkKind>, device: &Device) -> Result<(Network, WeightsMeta), WeightsError> {
-    let (meta, tensors) = parse(bytes)?;
+    let (meta, tensors) = parse_file(bytes)?;
     if let Some(expected) = expected.filter(|&e| e != meta.network) {
         return Err(WeightsError::WrongNetwork { expected: expected.id().into(), found: meta.network.id().into() });
     }
@@ -135,7 +135,8 @@ pub fn decode(bytes: &[u8], expected: Option<NetworkKind>, device: &Device) -> R
     Ok((fresh.map(&mut load), meta))
 }
 
-fn parse(bytes: &[u8]) -> Result<(WeightsMeta, Tensors), WeightsError> {
+/// Check a whole file and give its metadata and tensors (path, shape, values), in visit order.
+pub(crate) fn parse_file(bytes: &[u8]) -> Result<(WeightsMeta, Tensors), WeightsError> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(WeightsError::NotWeights);
     }
@@ -319,7 +320,7 @@ mod tests {
     fn a_file_whose_shapes_do_not_fit_its_network_is_refused() {
         // A well-formed file (valid checksum) claiming to be VGG but holding linear weights.
         let (_, bytes) = file(NetworkKind::Linear);
-        let (mut meta, tensors) = parse(&bytes).unwrap();
+        let (mut meta, tensors) = parse_file(&bytes).unwrap();
         meta.network = NetworkKind::Vgg;
         let forged = write(&meta, &tensors);
         let err = decode(&forged, None, &cpu()).unwrap_err();

@@ -3,6 +3,7 @@
 //!
 //! cargo run --release --bin train -- --network bn-dropout [--extended] [--out results/]
 //! cargo run --release --bin train -- --bench [--backend cpu|gpu]    (ms per training step)
+//! cargo run --release --bin train -- --export IN.weights OUT.safetensors   (for PyTorch)
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
@@ -27,6 +28,7 @@ mod cli {
     use mnist_studio::weights;
 
     const USAGE: &str = "usage: train --bench [--backend cpu|gpu] [--batch N]
+       train --export IN.weights OUT.safetensors
        train --network <linear|vgg|vgg-augmented|vgg-dropout|bn-dropout>
              [--extended] [--epochs N --lr X] [--batch N] [--seed N]
              [--train-limit N] [--test-limit N] [--data DIR] [--out DIR]
@@ -123,6 +125,18 @@ mod cli {
     }
 
     pub fn main() -> ExitCode {
+        let argv: Vec<String> = std::env::args().skip(1).collect();
+        if let [flag, input, output] = argv.as_slice() {
+            if flag == "--export" {
+                return match export(Path::new(input), Path::new(output)) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        ExitCode::FAILURE
+                    }
+                };
+            }
+        }
         let args = match parse() {
             Ok(a) => a,
             Err(e) => {
@@ -157,6 +171,15 @@ mod cli {
 
     /// Per network: the first training step (kernel compilation included), then the steady
     /// milliseconds per step over 20 steps after 3 warm-up steps, at the configured batch.
+    /// A weights file (downloaded from the page, or written by a run) as safetensors.
+    fn export(input: &Path, output: &Path) -> Result<(), String> {
+        let file = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
+        let bytes = mnist_studio::export::safetensors(&file).map_err(|e| format!("{}: {e}", input.display()))?;
+        std::fs::write(output, bytes).map_err(|e| format!("{}: {e}", output.display()))?;
+        println!("wrote {}", output.display());
+        Ok(())
+    }
+
     fn bench(args: &Args) -> Result<(), String> {
         let mnist = load_dir(&args.data).map_err(|e| e.to_string())?;
         let device = device(args.gpu)?.autodiff();

@@ -10,6 +10,7 @@ use crate::data::DataError;
 use crate::train::bench::BenchResult;
 use crate::train::{EpochReport, RunEnd, StepReport, TrainConfig};
 use crate::ui::bridge::WorkerKind;
+use crate::export::ExportFormat;
 use crate::weights::WeightsMeta;
 use crate::worker::protocol::{Backend, DatasetSummary, GpuInfo, MemorySample, WorkerOutput};
 
@@ -118,7 +119,7 @@ pub struct Studio {
     pub saved: Option<WeightsMeta>,
     pub weights_note: Option<WeightsNote>,
     /// A weights file the worker sent for download, waiting for the page to hand it over.
-    pub download: Option<(WeightsMeta, Rc<Vec<u8>>)>,
+    pub download: Option<(WeightsMeta, ExportFormat, Rc<Vec<u8>>)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -301,7 +302,7 @@ impl Studio {
             WorkerOutput::SaveFailed(reason) | WorkerOutput::LoadFailed(reason) => {
                 self.weights_note = Some(WeightsNote::Problem(reason));
             }
-            WorkerOutput::WeightsFile { meta, bytes } => self.download = Some((meta, Rc::new(bytes))),
+            WorkerOutput::WeightsFile { meta, format, bytes } => self.download = Some((meta, format, Rc::new(bytes))),
             WorkerOutput::BenchResult { backend, threads, result } => self.bench.results.push((backend, threads, result)),
             WorkerOutput::BenchEnded(error) => {
                 self.bench.running = false;

@@ -10,6 +10,7 @@ use crate::model::NetworkKind;
 use crate::train::bench::BenchResult;
 use crate::train::{EpochReport, RunEnd, StepReport, TrainConfig};
 use crate::weights::WeightsMeta;
+pub use crate::export::ExportFormat;
 
 /// Where the worker trains and reads digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,8 +55,8 @@ pub enum WorkerInput {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
-    /// Send the saved weights back as a file.
-    ExportWeights,
+    /// Send the saved weights back as a file, in this format.
+    ExportWeights(ExportFormat),
     /// To the reader worker: read digits with the network in this weights file (the training
     /// worker's [`WorkerOutput::ReaderWeights`], passed on by the page).
     UseReader {
@@ -184,6 +185,7 @@ pub enum WorkerOutput {
     LoadFailed(String),
     WeightsFile {
         meta: WeightsMeta,
+        format: ExportFormat,
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },

@@ -18,7 +18,7 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use super::{gpu, store, threads};
-use super::protocol::{Backend, DataSource, DatasetSummary, GpuMemory, MemorySample, Sample, WorkerInput, WorkerOutput};
+use super::protocol::{Backend, DataSource, DatasetSummary, ExportFormat, GpuMemory, MemorySample, Sample, WorkerInput, WorkerOutput};
 use crate::data::fetch::{fetch_bytes, load_mnist};
 use crate::data::{Mnist, IMAGE_SIDE};
 use crate::model::{Network, NetworkKind};
@@ -202,8 +202,14 @@ impl Worker {
             WorkerInput::LoadData(source) => spawn_local(self.load_data(source)),
             WorkerInput::Train(config) => spawn_local(self.train(config, false)),
             WorkerInput::TrainFromSaved(config) => spawn_local(self.train(config, true)),
-            WorkerInput::ExportWeights => match &*self.saved.borrow() {
-                Some((meta, bytes)) => self.post(&WorkerOutput::WeightsFile { meta: meta.clone(), bytes: bytes.to_vec() }),
+            WorkerInput::ExportWeights(format) => match &*self.saved.borrow() {
+                Some((meta, bytes)) => match format {
+                    ExportFormat::Studio => self.post(&WorkerOutput::WeightsFile { meta: meta.clone(), format, bytes: bytes.to_vec() }),
+                    ExportFormat::Safetensors => match crate::export::safetensors(bytes) {
+                        Ok(bytes) => self.post(&WorkerOutput::WeightsFile { meta: meta.clone(), format, bytes }),
+                        Err(e) => self.post(&WorkerOutput::LoadFailed(format!("the weights could not be exported: {e}"))),
+                    },
+                },
                 None => self.post(&WorkerOutput::LoadFailed("there are no trained weights to download yet".into())),
             },
             WorkerInput::LoseDevice => {

@@ -315,6 +315,17 @@ export const tests = {
     const bytes = fs.readFileSync(file);
     assert.equal(bytes.subarray(0, 8).toString(), 'MNISTSTD');
 
+    // For PyTorch: safetensors, the dense weight as nn.Linear holds it ([out, in]).
+    const [exported] = await Promise.all([page.waitForEvent('download'), page.click('#download-safetensors')]);
+    assert.match(exported.suggestedFilename(), /^mnist-linear-epoch\d+\.safetensors$/);
+    const st = fs.readFileSync(await exported.path());
+    const headerLength = Number(st.readBigUInt64LE(0));
+    const header = JSON.parse(st.subarray(8, 8 + headerLength).toString());
+    assert.deepEqual(header['dense.weight'].shape, [10, 784]);
+    assert.equal(header['dense.weight'].dtype, 'F32');
+    assert.equal(header.__metadata__.network, 'linear');
+    assert.equal(st.length, 8 + headerLength + (10 * 784 + 10) * 4, 'header and the two tensors, nothing else');
+
     // A fresh browser profile: load the file back.
     const fresh = await openPage(browser, base);
     await fresh.page.waitForFunction(() => document.querySelector('#reader')?.dataset.network === 'bn-dropout', null, { timeout: 60_000 });

@@ -146,7 +146,7 @@ pub fn App() -> Html {
                 <aside class="column side">
                     <DrawPanel reader={studio.reader.clone()} prediction={studio.prediction.clone()} {on_read} {on_clear}>
                         <WeightsPanel saved={studio.saved.clone()} note={studio.weights_note.clone()} download={studio.download.clone()}
-                            on_export={send.reform(|()| WorkerInput::ExportWeights)}
+                            on_export={send.reform(WorkerInput::ExportWeights)}
                             on_downloaded={{ let d = studio.dispatcher(); Callback::from(move |()| d.dispatch(Action::DownloadTaken)) }}
                             on_load={send.reform(|bytes| WorkerInput::LoadWeights { bytes })}
                             on_problem={{ let d = studio.dispatcher(); Callback::from(move |p| d.dispatch(Action::WeightsProblem(p))) }} />

@@ -9,6 +9,7 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, HtmlInputElement, Url};
 use yew::prelude::*;
 
+use crate::export::ExportFormat;
 use crate::format::percent;
 use crate::ui::state::WeightsNote;
 use crate::weights::WeightsMeta;
@@ -21,8 +22,8 @@ pub struct WeightsPanelProps {
     pub saved: Option<WeightsMeta>,
     pub note: Option<WeightsNote>,
     /// A file to hand to the browser as a download, once.
-    pub download: Option<(WeightsMeta, Rc<Vec<u8>>)>,
-    pub on_export: Callback<()>,
+    pub download: Option<(WeightsMeta, ExportFormat, Rc<Vec<u8>>)>,
+    pub on_export: Callback<ExportFormat>,
     pub on_downloaded: Callback<()>,
     pub on_load: Callback<Vec<u8>>,
     /// Report a problem found before the worker saw the file.
@@ -34,8 +35,8 @@ pub fn WeightsPanel(props: &WeightsPanelProps) -> Html {
     {
         let on_downloaded = props.on_downloaded.clone();
         use_effect_with(props.download.clone(), move |download| {
-            if let Some((meta, bytes)) = download {
-                save_as(&format!("mnist-{}-epoch{}.weights", meta.network.id(), meta.epoch + 1), bytes);
+            if let Some((meta, format, bytes)) = download {
+                save_as(&format!("mnist-{}-epoch{}.{}", meta.network.id(), meta.epoch + 1, format.extension()), bytes);
                 on_downloaded.emit(());
             }
         });
@@ -69,7 +70,9 @@ pub fn WeightsPanel(props: &WeightsPanelProps) -> Html {
                 } }
             </p>
             <div class="buttons">
-                <button id="download" onclick={props.on_export.reform(|_: MouseEvent| ())} disabled={props.saved.is_none()}>{ "Download weights" }</button>
+                <button id="download" onclick={props.on_export.reform(|_: MouseEvent| ExportFormat::Studio)} disabled={props.saved.is_none()}>{ "Download weights" }</button>
+                <button id="download-safetensors" title="safetensors with PyTorch's tensor names and layouts (see the README for the module)"
+                    onclick={props.on_export.reform(|_: MouseEvent| ExportFormat::Safetensors)} disabled={props.saved.is_none()}>{ "For PyTorch (.safetensors)" }</button>
                 <input id="upload" class="visually-hidden" type="file" accept=".weights,application/octet-stream" {onchange} />
                 <label class="button" for="upload">{ "Load weights file…" }</label>
             </div>
