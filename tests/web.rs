@@ -212,6 +212,8 @@ mod components {
             on_resume: Callback::noop(),
             on_stop: Callback::noop(),
             slow_device: false,
+            initial: Default::default(),
+            on_settings: Callback::noop(),
         };
         let root = root();
         let mut app = yew::Renderer::<TrainControls>::with_root_and_props(root.clone(), props()).render();
@@ -242,6 +244,52 @@ mod components {
             assert!(shown.contains(message), "{shown}");
             enter(&root, selector, if selector == "#lr" { "0.1" } else { "4" }, "input");
         }
+        root.remove();
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_link_fills_the_controls_and_what_the_user_changes_goes_back_to_it() {
+        use mnist_studio::link::{self, RunSettings, ScheduleChoice};
+        use mnist_studio::ui::components::train_controls::{TrainControls, TrainControlsProps};
+        use std::cell::RefCell;
+        let query = [("network", "bn-dropout"), ("schedule", "custom"), ("epochs", "7"), ("lr", "0.003"), ("batch", "<b>"), ("subset", "500"), ("seed", "9")];
+        let (initial, problems) = link::parse(|key| query.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string()));
+        assert_eq!(problems, vec!["batch=\"<b>\" (a whole number from 1 to 4096)".to_owned()]);
+        let reported = Rc::new(RefCell::new(Vec::<RunSettings>::new()));
+        let started = Rc::new(RefCell::new(None::<TrainConfig>));
+        let props = TrainControlsProps {
+            ready: true,
+            status: None,
+            on_start: Callback::from({
+                let started = started.clone();
+                move |config| *started.borrow_mut() = Some(config)
+            }),
+            on_pause: Callback::noop(),
+            on_resume: Callback::noop(),
+            on_stop: Callback::noop(),
+            // A slow device suggests a subset: the link's own wins.
+            slow_device: true,
+            initial,
+            on_settings: Callback::from({
+                let reported = reported.clone();
+                move |s| reported.borrow_mut().push(s)
+            }),
+        };
+        let root = root();
+        yew::Renderer::<TrainControls>::with_root_and_props(root.clone(), props).render();
+        rendered().await;
+        for (selector, want) in [("#network", "bn-dropout"), ("#schedule", "custom"), ("#epochs", "7"), ("#lr", "0.003"), ("#batch", "64"), ("#subset", "500"), ("#seed", "9")] {
+            assert_eq!(value(&root, selector), want, "{selector}");
+        }
+        assert!(reported.borrow().is_empty(), "what the page set up itself is not written back");
+        root.query_selector("#start").unwrap().unwrap().unchecked_into::<web_sys::HtmlElement>().click();
+        let config = started.borrow_mut().take().expect("Start calls back");
+        assert_eq!((config.network, config.schedule.epochs(), config.seed, config.train_limit), (mnist_studio::model::NetworkKind::VggBnDropout, 7, 9, Some(500)));
+
+        enter(&root, "#seed", "11", "input");
+        rendered().await;
+        let last = reported.borrow().last().cloned().expect("a change the user made is reported");
+        assert_eq!((last.seed, last.schedule, last.subset, last.augment), (11, ScheduleChoice::Custom, Some(500), Some(false)));
         root.remove();
     }
 

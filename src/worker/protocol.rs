@@ -23,6 +23,18 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// Stable identifier: the page's address (`?backend=`) and its backend picker.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::WebGpu => "webgpu",
+            Self::Cpu => "cpu",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Self> {
+        [Self::WebGpu, Self::Cpu].into_iter().find(|b| b.id() == id)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::WebGpu => "WebGPU",

@@ -296,6 +296,33 @@ export const tests = {
     await context.close();
   },
 
+  async 'a link restores the settings, says what it ignored, and follows what the user changes'({ browser, base, artifacts }) {
+    const link = '?network=vgg&schedule=custom&epochs=2&lr=0.02&subset=500&seed=5&batch=%3Cscript%3E&backend=webgpu';
+    const { page, context, log } = await openPage(browser, base + link);
+    await page.waitForFunction(() => document.querySelector('#backend')?.value === 'webgpu', null, { timeout: 120_000 });
+    await settled(page);
+    const values = await page.$$eval('#network, #schedule, #epochs, #lr, #batch, #subset, #seed', (els) => els.map((e) => e.value));
+    assert.deepEqual(values, ['vgg', 'custom', '2', '0.02', '64', '500', '5']);
+    const note = await page.textContent('#link-note');
+    assert.match(note, /batch="<script>" \(a whole number from 1 to 4096\)/, note);
+    // What the user changes goes to the address in place; the rest of it stays.
+    await page.selectOption('#network', 'linear');
+    await page.fill('#seed', '8');
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('seed') === '8');
+    const params = new URL(page.url()).searchParams;
+    assert.deepEqual(['network', 'schedule', 'epochs', 'lr', 'subset', 'seed', 'backend'].map((k) => params.get(k)), ['linear', 'custom', '2', '0.02', '500', '8', 'webgpu']);
+    assert.equal(params.get('batch'), '64', 'the bad value is replaced by the one in use');
+    await page.screenshot({ path: path.join(artifacts, 'link.png') });
+    // The address now reproduces the setup in a fresh browser.
+    const again = await openPage(browser, page.url());
+    await again.page.waitForFunction(() => document.querySelector('#backend')?.value === 'webgpu', null, { timeout: 120_000 });
+    assert.deepEqual(await again.page.$$eval('#network, #epochs, #seed', (els) => els.map((e) => e.value)), ['linear', '2', '8']);
+    assert.equal(await again.page.locator('#link-note').count(), 0);
+    assert.deepEqual(log.errors, []);
+    await again.context.close();
+    await context.close();
+  },
+
   async 'the best weights survive a reload, download as a file, and load back; bad files are refused'({ browser, base, artifacts }) {
     const { page, context } = await openPage(browser, base);
     await startRun(page, { backend: 'cpu', network: 'linear', subset: '500', epochs: '2', lr: '0.1' });

@@ -1,5 +1,6 @@
 //! The studio's layout and wiring: state down, callbacks up, messages to the worker.
 
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use super::bench_panel::BenchPanel;
@@ -11,6 +12,7 @@ use super::threads_status::ThreadsStatus;
 use super::train_controls::TrainControls;
 use super::weights_panel::WeightsPanel;
 use crate::data::DataSource;
+use crate::link::{self, RunSettings};
 use crate::model::NetworkKind;
 use crate::train::TrainConfig;
 use crate::ui::bridge::{cores, shared_memory, WorkerKind};
@@ -25,6 +27,8 @@ pub fn App() -> Html {
     let send = workers.send.clone();
     let threads_possible = shared_memory() && cores() > 1;
     let source = use_memo((), |_| data_source());
+    // The run's settings from the address (a shared link), read once.
+    let link = use_memo((), |_| link::parse(|key| search_params().and_then(|p| p.get(key))));
 
     // Load the dataset once the worker that will train listens. Where the page may replace its
     // first worker by the threaded build (see `use_worker`), that is only known once the
@@ -77,7 +81,7 @@ pub fn App() -> Html {
     let on_read = send.reform(|(id, pixels)| WorkerInput::Predict { id, pixels });
     // WebGPU is the single-threaded build's; the CPU, where threads are possible, the
     // threaded build's: a change between them replaces the training worker.
-    let on_backend = {
+    let choose_backend = {
         let (send, replace, kind) = (send.clone(), workers.replace.clone(), studio.worker);
         Callback::from(move |backend: Backend| match (backend, kind) {
             (Backend::Cpu, WorkerKind::Trainer { .. }) if threads_possible => {
@@ -87,6 +91,33 @@ pub fn App() -> Html {
             _ => send.emit(WorkerInput::SetBackend(backend)),
         })
     };
+    // The user's choice goes in the address; the page's own (on the first visit) does not, so
+    // a link never forces the sender's device's backend on someone else's.
+    let on_backend = choose_backend.reform(|backend: Backend| {
+        write_link(&[("backend", Some(backend.id().to_owned()))]);
+        backend
+    });
+    {
+        // A link's backend, once the first worker has chosen its own.
+        let (wanted, chosen) = (link.0.backend, studio.backend);
+        let applied = use_mut_ref(|| false);
+        use_effect_with(chosen, move |chosen| {
+            if let (Some(wanted), Some(chosen)) = (wanted, *chosen) {
+                if !std::mem::replace(&mut *applied.borrow_mut(), true) && wanted != chosen {
+                    choose_backend.emit(wanted);
+                }
+            }
+        });
+    }
+    let on_settings = Callback::from(|settings: RunSettings| {
+        let pairs = link::pairs(&settings);
+        let updates: Vec<(&str, Option<String>)> = link::KEYS
+            .iter()
+            .filter(|k| **k != "backend")
+            .map(|k| (*k, pairs.iter().find(|(p, _)| p == k).map(|(_, v)| v.clone())))
+            .collect();
+        write_link(&updates);
+    });
     let on_threads = workers.replace.reform(|threads| WorkerKind::ThreadedTrainer { threads });
     let on_clear = {
         let dispatch = studio.dispatcher();
@@ -127,7 +158,12 @@ pub fn App() -> Html {
                             <ThreadsStatus threads={studio.threads} note={studio.threads_note.clone()}
                                 shared_memory={shared_memory()} cores={cores()} />
                         }
-                        <TrainControls ready={ready} slow_device={slow}
+                        if !link.1.is_empty() {
+                            <p class="warning" role="status" id="link-note">
+                                { format!("Ignored from the address: {}. The rest of the link's settings apply.", link.1.join("; ")) }
+                            </p>
+                        }
+                        <TrainControls ready={ready} slow_device={slow} initial={link.0.clone()} {on_settings}
                             status={studio.run.as_ref().map(|r| r.status.clone())}
                             {on_start} {on_stop}
                             on_pause={send.reform(|()| WorkerInput::Pause)}
@@ -172,6 +208,35 @@ fn bench_networks() -> Vec<NetworkKind> {
 /// Where to fetch MNIST: `data/` next to the page, gzip-compressed, unless the query says
 /// otherwise (`?data=<folder>` to point elsewhere, `?raw` for the uncompressed files; used
 /// by the benchmark and the end-to-end tests).
+/// The page address's query.
+fn search_params() -> Option<web_sys::UrlSearchParams> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search).ok()
+}
+
+/// Set (`Some`) or remove (`None`) query keys in the address, in place: no navigation, no new
+/// history entry. Other keys (`raw`, `bench`, `data`) stay.
+fn write_link(updates: &[(&str, Option<String>)]) {
+    let Some(params) = search_params() else { return };
+    for (key, value) in updates {
+        match value {
+            Some(v) => params.set(key, v),
+            None => params.delete(key),
+        }
+    }
+    let Some(window) = web_sys::window() else { return };
+    let query = String::from(params.to_string());
+    let path = window.location().pathname().unwrap_or_default();
+    let url = if query.is_empty() { path } else { format!("{path}?{query}") };
+    // `history.replaceState` through JS: web-sys' History is not among our features, and
+    // adding one would rebuild wgpu.
+    let history = js_sys::Reflect::get(&window, &"history".into()).ok();
+    let replace = history.as_ref().and_then(|h| js_sys::Reflect::get(h, &"replaceState".into()).ok());
+    if let (Some(history), Some(replace)) = (history, replace.and_then(|f| f.dyn_into::<js_sys::Function>().ok())) {
+        let _ = replace.call3(&history, &wasm_bindgen::JsValue::NULL, &"".into(), &url.into());
+    }
+}
+
 fn data_source() -> DataSource {
     let location = web_sys::window().map(|w| w.location());
     let href = location.as_ref().and_then(|l| l.href().ok()).unwrap_or_default();

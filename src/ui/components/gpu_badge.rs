@@ -27,17 +27,14 @@ pub struct BackendPickerProps {
 pub fn BackendPicker(props: &BackendPickerProps) -> Html {
     let Some(backend) = props.backend else { return Html::default() };
     let onchange = props.on_change.reform(|e: Event| {
-        match e.target_unchecked_into::<HtmlSelectElement>().value().as_str() {
-            "webgpu" => Backend::WebGpu,
-            _ => Backend::Cpu,
-        }
+        Backend::from_id(&e.target_unchecked_into::<HtmlSelectElement>().value()).unwrap_or(Backend::Cpu)
     });
     html! {
         <div class="backend">
             <label for="backend">{ "Train on" }</label>
             <select id="backend" {onchange} disabled={props.disabled}>
-                <option value="webgpu" selected={backend == Backend::WebGpu} disabled={!props.gpu_usable}>{ Backend::WebGpu.label() }</option>
-                <option value="cpu" selected={backend == Backend::Cpu}>{ Backend::Cpu.label() }</option>
+                <option value={Backend::WebGpu.id()} selected={backend == Backend::WebGpu} disabled={!props.gpu_usable}>{ Backend::WebGpu.label() }</option>
+                <option value={Backend::Cpu.id()} selected={backend == Backend::Cpu}>{ Backend::Cpu.label() }</option>
             </select>
             if let Some(note) = &props.note {
                 <p class="hint" id="backend-note">{ note.clone() }</p>

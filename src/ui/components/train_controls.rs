@@ -5,16 +5,10 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::format::thousands;
+use crate::link::{RunSettings, ScheduleChoice, SUBSETS};
 use crate::model::NetworkKind;
 use crate::train::{Schedule, TrainConfig};
 use crate::ui::state::RunStatus;
-
-#[derive(Clone, Copy, PartialEq)]
-enum ScheduleChoice {
-    Notebook,
-    NotebookExtended,
-    Custom,
-}
 
 #[derive(Properties, PartialEq)]
 pub struct TrainControlsProps {
@@ -28,33 +22,75 @@ pub struct TrainControlsProps {
     /// Suggest a small subset (slow software adapter).
     #[prop_or_default]
     pub slow_device: bool,
+    /// Where the controls start (the page's address); read once, when they first render.
+    #[prop_or_default]
+    pub initial: RunSettings,
+    /// The settings after each change the user makes (not the page's own defaults), for the
+    /// address.
+    #[prop_or_default]
+    pub on_settings: Callback<RunSettings>,
 }
 
 #[component]
 pub fn TrainControls(props: &TrainControlsProps) -> Html {
-    let network = use_state(|| NetworkKind::Linear);
-    let schedule = use_state(|| ScheduleChoice::Notebook);
+    let initial = &props.initial;
+    let network = use_state(|| initial.network);
+    let schedule = use_state(|| initial.schedule);
     // The number fields keep the text as typed: the page re-renders on every worker message,
     // and a field whose state lagged behind what was typed would be reset to the old value
     // (yew writes its value back into the DOM on each render). Parsed when Start is pressed.
-    let epochs = use_state(|| "3".to_owned());
-    let lr = use_state(|| "0.05".to_owned());
-    let batch = use_state(|| "64".to_owned());
-    let augment = use_state(|| false);
-    let subset = use_state(|| 0usize);
+    let epochs = use_state(|| initial.epochs.to_string());
+    let lr = use_state(|| initial.lr.to_string());
+    let batch = use_state(|| initial.batch.to_string());
+    let seed = use_state(|| initial.seed.to_string());
+    let augment = use_state(|| initial.augment.unwrap_or(initial.network.augmented()));
+    let subset = use_state(|| initial.subset.unwrap_or(0));
     let error = use_state(|| None::<String>);
+    // Set by the user's own changes: only those go to the address, so a shared link never
+    // carries a default that depended on the sender's device.
+    let touched = use_mut_ref(|| false);
     {
-        // On a slow backend, start from a subset that trains in minutes, not hours.
-        let subset = subset.clone();
-        use_effect_with(props.slow_device, move |slow| subset.set(if *slow { 2_000 } else { 0 }));
+        // On a slow backend, start from a subset that trains in minutes, not hours (unless the
+        // address chose one).
+        let (subset, chosen) = (subset.clone(), initial.subset.is_some());
+        use_effect_with(props.slow_device, move |slow| {
+            if !chosen {
+                subset.set(if *slow { 2_000 } else { 0 })
+            }
+        });
     }
+    {
+        let (touched, on_settings) = (touched.clone(), props.on_settings.clone());
+        let current = (*network, *schedule, (*epochs).clone(), (*lr).clone(), (*batch).clone(), *subset, *augment, (*seed).clone());
+        use_effect_with(current, move |(network, schedule, epochs, lr, batch, subset, augment, seed)| {
+            let parsed = (epochs.trim().parse(), lr.trim().parse(), batch.trim().parse(), seed.trim().parse());
+            if let (true, Ok(epochs), Ok(lr), Ok(batch), Ok(seed)) = (*touched.borrow(), parsed.0, parsed.1, parsed.2, parsed.3) {
+                on_settings.emit(RunSettings {
+                    network: *network,
+                    schedule: *schedule,
+                    epochs,
+                    lr,
+                    batch,
+                    subset: Some(*subset),
+                    augment: Some(*augment),
+                    seed,
+                    backend: None,
+                });
+            }
+        });
+    }
+    let touch = {
+        let touched = touched.clone();
+        move || *touched.borrow_mut() = true
+    };
 
     let active = props.status.as_ref().is_some_and(|s| s.is_active());
     let paused = props.status == Some(RunStatus::Paused);
 
     let on_network = {
-        let (network, augment) = (network.clone(), augment.clone());
+        let (network, augment, touch) = (network.clone(), augment.clone(), touch.clone());
         Callback::from(move |e: Event| {
+            touch();
             let value = e.target_unchecked_into::<HtmlSelectElement>().value();
             if let Some(kind) = NetworkKind::from_id(&value) {
                 network.set(kind);
@@ -63,8 +99,9 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
         })
     };
     let on_schedule = {
-        let schedule = schedule.clone();
+        let (schedule, touch) = (schedule.clone(), touch.clone());
         Callback::from(move |e: Event| {
+            touch();
             schedule.set(match e.target_unchecked_into::<HtmlSelectElement>().value().as_str() {
                 "extended" => ScheduleChoice::NotebookExtended,
                 "custom" => ScheduleChoice::Custom,
@@ -73,15 +110,24 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
         })
     };
     let typed = |state: UseStateHandle<String>| {
-        Callback::from(move |e: InputEvent| state.set(e.target_unchecked_into::<HtmlInputElement>().value()))
+        let touch = touch.clone();
+        Callback::from(move |e: InputEvent| {
+            touch();
+            state.set(e.target_unchecked_into::<HtmlInputElement>().value())
+        })
     };
     let on_augment = {
-        let augment = augment.clone();
-        Callback::from(move |e: Event| augment.set(e.target_unchecked_into::<HtmlInputElement>().checked()))
+        let (augment, touch) = (augment.clone(), touch.clone());
+        Callback::from(move |e: Event| {
+            touch();
+            augment.set(e.target_unchecked_into::<HtmlInputElement>().checked())
+        })
     };
     let on_start = {
-        let (network, schedule, epochs, lr, batch, augment, subset, error) =
-            (network.clone(), schedule.clone(), epochs.clone(), lr.clone(), batch.clone(), augment.clone(), subset.clone(), error.clone());
+        let (network, schedule, epochs, lr, batch, augment, subset, seed, error) = (
+            network.clone(), schedule.clone(), epochs.clone(), lr.clone(), batch.clone(),
+            augment.clone(), subset.clone(), seed.clone(), error.clone(),
+        );
         let on_start = props.on_start.clone();
         Callback::from(move |_: MouseEvent| {
             let config = (|| {
@@ -93,6 +139,7 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
                 let limit = (*subset > 0).then_some(*subset);
                 let config = TrainConfig::new(*network, schedule, *augment)
                     .with_batch_size(parse_count("batch size", &batch)?)
+                    .with_seed(seed.trim().parse().map_err(|_| format!("the seed must be a whole number, not \"{}\"", seed.trim()))?)
                     .with_train_limit(limit)
                     .with_test_limit(limit.map(|n| (n / 5).max(100)))
                     .with_report_every(if limit.is_some() { 5 } else { 25 });
@@ -148,15 +195,23 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
             <div class="field">
                 <label for="subset">{ "Training images" }</label>
                 <select id="subset" disabled={active} onchange={{
-                    let subset = subset.clone();
-                    Callback::from(move |e: Event| subset.set(e.target_unchecked_into::<HtmlSelectElement>().value().parse().unwrap_or(0)))
+                    let (subset, touch) = (subset.clone(), touch.clone());
+                    Callback::from(move |e: Event| {
+                        touch();
+                        subset.set(e.target_unchecked_into::<HtmlSelectElement>().value().parse().unwrap_or(0))
+                    })
                 }}>
-                    { for [0usize, 10_000, 2_000, 500].iter().map(|&n| html! {
+                    { for SUBSETS.iter().map(|&n| html! {
                         <option value={n.to_string()} selected={*subset == n}>
                             { if n == 0 { "All 60,000".to_owned() } else { format!("First {}", thousands(n)) } }
                         </option>
                     }) }
                 </select>
+            </div>
+            <div class="field">
+                <label for="seed">{ "Seed" }</label>
+                <input id="seed" type="number" min="0" step="1" value={(*seed).clone()} oninput={typed(seed.clone())} disabled={active}
+                    title="Seeds the initial weights, dropout, shuffling and augmentation: the same seed and settings train the same network" />
             </div>
             <div class="field check">
                 <input id="augment" type="checkbox" checked={*augment} onchange={on_augment} disabled={active} />
