@@ -195,26 +195,34 @@ mod components {
         js_sys::Reflect::get(&root.query_selector(selector).unwrap().unwrap(), &"value".into()).unwrap().as_string().unwrap()
     }
 
-    #[wasm_bindgen_test]
-    async fn typed_settings_survive_a_rerender_and_start_trains_with_them() {
-        use mnist_studio::ui::components::train_controls::{TrainControls, TrainControlsProps};
-        use std::cell::RefCell;
-        let started = Rc::new(RefCell::new(None::<TrainConfig>));
-        // Fresh callbacks each time, as the page makes on every render.
-        let props = || TrainControlsProps {
+    /// Training controls, ready, whose Start puts the config in `started`.
+    fn controls(
+        started: &Rc<std::cell::RefCell<Option<TrainConfig>>>,
+        slow_device: bool,
+        initial: mnist_studio::link::RunSettings,
+        on_settings: Callback<mnist_studio::link::RunSettings>,
+    ) -> mnist_studio::ui::components::train_controls::TrainControlsProps {
+        let started = started.clone();
+        mnist_studio::ui::components::train_controls::TrainControlsProps {
             ready: true,
             status: None,
-            on_start: Callback::from({
-                let started = started.clone();
-                move |config| *started.borrow_mut() = Some(config)
-            }),
+            on_start: Callback::from(move |config| *started.borrow_mut() = Some(config)),
             on_pause: Callback::noop(),
             on_resume: Callback::noop(),
             on_stop: Callback::noop(),
-            slow_device: false,
-            initial: Default::default(),
-            on_settings: Callback::noop(),
-        };
+            slow_device,
+            initial,
+            on_settings,
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn typed_settings_survive_a_rerender_and_start_trains_with_them() {
+        use mnist_studio::ui::components::train_controls::TrainControls;
+        use std::cell::RefCell;
+        let started = Rc::new(RefCell::new(None::<TrainConfig>));
+        // Fresh callbacks each time, as the page makes on every render.
+        let props = || controls(&started, false, Default::default(), Callback::noop());
         let root = root();
         let mut app = yew::Renderer::<TrainControls>::with_root_and_props(root.clone(), props()).render();
         rendered().await;
@@ -250,31 +258,19 @@ mod components {
     #[wasm_bindgen_test]
     async fn a_link_fills_the_controls_and_what_the_user_changes_goes_back_to_it() {
         use mnist_studio::link::{self, RunSettings, ScheduleChoice};
-        use mnist_studio::ui::components::train_controls::{TrainControls, TrainControlsProps};
+        use mnist_studio::ui::components::train_controls::TrainControls;
         use std::cell::RefCell;
         let query = [("network", "bn-dropout"), ("schedule", "custom"), ("epochs", "7"), ("lr", "0.003"), ("batch", "<b>"), ("subset", "500"), ("seed", "9")];
         let (initial, problems) = link::parse(|key| query.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string()));
         assert_eq!(problems, vec!["batch=\"<b>\" (a whole number from 1 to 4096)".to_owned()]);
         let reported = Rc::new(RefCell::new(Vec::<RunSettings>::new()));
         let started = Rc::new(RefCell::new(None::<TrainConfig>));
-        let props = TrainControlsProps {
-            ready: true,
-            status: None,
-            on_start: Callback::from({
-                let started = started.clone();
-                move |config| *started.borrow_mut() = Some(config)
-            }),
-            on_pause: Callback::noop(),
-            on_resume: Callback::noop(),
-            on_stop: Callback::noop(),
-            // A slow device suggests a subset: the link's own wins.
-            slow_device: true,
-            initial,
-            on_settings: Callback::from({
-                let reported = reported.clone();
-                move |s| reported.borrow_mut().push(s)
-            }),
-        };
+        // A slow device suggests a subset: the link's own wins.
+        let on_settings = Callback::from({
+            let reported = reported.clone();
+            move |s| reported.borrow_mut().push(s)
+        });
+        let props = controls(&started, true, initial, on_settings);
         let root = root();
         yew::Renderer::<TrainControls>::with_root_and_props(root.clone(), props).render();
         rendered().await;
