@@ -296,6 +296,28 @@ export const tests = {
     await context.close();
   },
 
+  async 'on a laptop screen the draw pad, the training controls and the live charts need no scrolling'({ browser, base, artifacts }) {
+    for (const [width, height] of [[1280, 800], [1440, 900]]) {
+      const { page, context } = await openPage(browser, base, { viewport: { width, height } });
+      // Measured while the run is live (paused, so it stays live while the page is measured).
+      await startRun(page, { backend: 'cpu', network: 'vgg', subset: '500', epochs: '3', lr: '0.01' });
+      await page.waitForSelector('#loss-chart svg', { timeout: 120_000 });
+      await page.click('#pause');
+      await page.waitForSelector('#run[data-status="paused"]', { timeout: 60_000 });
+      const boxes = await page.$$eval('#pad, #network, #stop, #start, #loss-chart, #accuracy-chart', (els) =>
+        els.map((e) => ({ id: e.id, ...e.getBoundingClientRect().toJSON() })));
+      for (const b of boxes.filter((b) => b.height > 0)) {
+        assert.ok(b.top >= 0 && b.bottom <= height, `${width}x${height}: #${b.id} spans ${Math.round(b.top)}-${Math.round(b.bottom)}`);
+      }
+      assert.ok(boxes.some((b) => b.id === 'loss-chart') && boxes.some((b) => b.id === 'pad'), JSON.stringify(boxes));
+      // The dataset is one click away.
+      assert.equal(await page.$eval('#samples-details', (d) => d.open), false);
+      await page.screenshot({ path: path.join(artifacts, `laptop-${width}x${height}.png`) });
+      await page.click('#stop');
+      await context.close();
+    }
+  },
+
   async 'a link restores the settings, says what it ignored, and follows what the user changes'({ browser, base, artifacts }) {
     const link = '?network=vgg&schedule=custom&epochs=2&lr=0.02&subset=500&seed=5&batch=%3Cscript%3E&backend=webgpu';
     const { page, context, log } = await openPage(browser, base + link);

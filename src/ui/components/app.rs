@@ -124,7 +124,13 @@ pub fn App() -> Html {
         Callback::from(move |()| dispatch.dispatch(Action::DrawingCleared))
     };
 
-    let ready = matches!(studio.data, DataStatus::Ready(_)) && studio.backend.is_some();
+    let data_ready = matches!(studio.data, DataStatus::Ready(_));
+    let ready = data_ready && studio.backend.is_some();
+    // The dataset panel leads until MNIST has loaded once, and whenever loading fails; a
+    // replaced worker reloading it (from the browser's cache) does not move it back up.
+    let loaded_once = use_mut_ref(|| false);
+    *loaded_once.borrow_mut() |= data_ready;
+    let dataset_first = matches!(studio.data, DataStatus::Failed(_)) || !*loaded_once.borrow();
     let active = studio.run.as_ref().is_some_and(|r| r.status.is_active());
     let on_cpu = studio.backend == Some(Backend::Cpu);
     // Suggest a subset where full epochs would take long: the CPU, or a software adapter.
@@ -147,7 +153,12 @@ pub fn App() -> Html {
             }
             <main class="layout">
                 <div class="column">
-                    <DatasetPanel status={studio.data.clone()} {on_retry} />
+                    // Loading (or failed), the dataset comes first; once loaded, training does,
+                    // and the dataset's facts and samples follow it. (Both slots keep their
+                    // places, so the training controls are never rebuilt.)
+                    if dataset_first {
+                        <DatasetPanel status={studio.data.clone()} on_retry={on_retry.clone()} />
+                    }
                     <section class="panel" id="training" aria-labelledby="training-title"
                         data-ready={ready.to_string()} data-worker={worker_name(studio.worker)}>
                         <h2 id="training-title">{ "Train" }</h2>
@@ -172,6 +183,9 @@ pub fn App() -> Html {
                             <RunView run={run.clone()} saved={studio.saved.clone()} on_resume_saved={on_resume_saved} />
                         }
                     </section>
+                    if !dataset_first {
+                        <DatasetPanel status={studio.data.clone()} on_retry={on_retry.clone()} />
+                    }
                     <BenchPanel bench={studio.bench.clone()} on_run={on_bench} on_lose_gpu={send.reform(|()| WorkerInput::LoseDevice)}
                         can_run={ready && !active}
                         threads={on_cpu.then_some(studio.threads).flatten()}

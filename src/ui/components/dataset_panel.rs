@@ -76,14 +76,19 @@ fn ready(summary: &Rc<DatasetSummary>) -> Html {
                         if s.load_ms < 1000.0 { format!("{:.0} ms", s.load_ms) } else { duration(s.load_ms / 1000.0) }) }</dd>
                 </div>
             </dl>
-            <p class="muted">{ "Mean and std are computed from the training pixels on the [0, 1] scale; every network's input is normalised with them." }</p>
-            <div class="sample-grid" id="samples" aria-label="Sample training digits, ten of each class">
-                { for s.samples.iter().enumerate().map(|(i, sample)| html! {
-                    <Digit key={i} pixels={Rc::new(sample.pixels.clone())}
-                        caption={AttrValue::from(sample.label.to_string())}
-                        alt={AttrValue::from(format!("a handwritten {}", sample.label))} />
-                }) }
-            </div>
+            // One click away: on a laptop screen the grid would push training and its charts
+            // below the fold.
+            <details id="samples-details">
+                <summary>{ "100 sample digits, and how the input is normalised" }</summary>
+                <p class="muted">{ "Mean and std are computed from the training pixels on the [0, 1] scale; every network's input is normalised with them." }</p>
+                <div class="sample-grid" id="samples" aria-label="Sample training digits, ten of each class">
+                    { for s.samples.iter().enumerate().map(|(i, sample)| html! {
+                        <Digit key={i} pixels={Rc::new(sample.pixels.clone())}
+                            caption={AttrValue::from(sample.label.to_string())}
+                            alt={AttrValue::from(format!("a handwritten {}", sample.label))} />
+                    }) }
+                </div>
+            </details>
         </>
     }
 }

@@ -156,7 +156,9 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
     };
 
     html! {
-        <form class="controls" id="train-controls" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
+        // While a run is active its settings cannot change: the fields make way for the run's
+        // progress and charts (hidden, not removed, so what was typed stays).
+        <form class={classes!("controls", active.then_some("running"))} id="train-controls" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
             <div class="field wide">
                 <label for="network">{ "Network" }</label>
                 <select id="network" onchange={on_network} disabled={active}>
