@@ -213,6 +213,10 @@ mod components {
             slow_device,
             initial,
             on_settings,
+            measured: Default::default(),
+            measuring: false,
+            on_measure: Callback::noop(),
+            images: (60_000, 10_000),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod bench;
 pub mod loss;
 pub mod warp;
 pub mod config;
+pub mod estimate;
 pub mod report;
 pub mod runner;
 pub mod schedule;

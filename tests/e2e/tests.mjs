@@ -318,6 +318,28 @@ export const tests = {
     }
   },
 
+  async 'before Start the page says how long the run will take here, from a measured step'({ browser, base }) {
+    const { page, context, log } = await openPage(browser, base);
+    await settled(page);
+    // The linear network's step is measured by itself: the whole training set takes seconds
+    // on the CPU, so it is the default.
+    await page.waitForSelector('#estimate[data-seconds]', { timeout: 60_000 });
+    assert.match(await page.textContent('#estimate'), /^This run: about .+ here \(a training step of 64 images took [\d.]+ ms on this backend\)\.$/);
+    assert.equal(await page.$eval('#subset', (s) => s.value), '0', 'all 60,000 images where a run takes minutes');
+    const all = Number(await page.$eval('#estimate', (e) => e.dataset.seconds));
+    await page.selectOption('#subset', '2000');
+    await page.waitForFunction((all) => Number(document.querySelector('#estimate').dataset.seconds) < all / 10, all);
+    // Another network is measured on request, and its estimate follows the settings.
+    await page.selectOption('#network', 'vgg');
+    await page.click('#measure');
+    await page.waitForSelector('#estimate[data-seconds]', { timeout: 120_000 });
+    const vgg = Number(await page.$eval('#estimate', (e) => e.dataset.seconds));
+    assert.ok(vgg > 0 && Number.isFinite(vgg), `${vgg}`);
+    assert.equal(await page.$eval('#subset', (s) => s.value), '2000', 'a subset the user chose stays');
+    assert.deepEqual(log.errors, []);
+    await context.close();
+  },
+
   async 'a link restores the settings, says what it ignored, and follows what the user changes'({ browser, base, artifacts }) {
     const link = '?network=vgg&schedule=custom&epochs=2&lr=0.02&subset=500&seed=5&batch=%3Cscript%3E&backend=webgpu';
     const { page, context, log } = await openPage(browser, base + link);

@@ -1,5 +1,7 @@
 //! The studio's layout and wiring: state down, callbacks up, messages to the worker.
 
+use std::rc::Rc;
+
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
@@ -78,6 +80,15 @@ pub fn App() -> Html {
             send.emit(WorkerInput::Benchmark { networks: bench_networks(), batch_size: 64, warmup_steps: 3, timed_steps: 20 });
         })
     };
+    let measure = {
+        let (send, dispatch) = (send.clone(), studio.dispatcher());
+        Callback::from(move |(network, warmup_steps, timed_steps): (NetworkKind, usize, usize)| {
+            dispatch.dispatch(Action::BenchRequested);
+            send.emit(WorkerInput::Benchmark { networks: vec![network], batch_size: 64, warmup_steps, timed_steps });
+        })
+    };
+    // A step measured on demand: few steps, since on a software adapter one can take seconds.
+    let on_measure = measure.reform(|network: NetworkKind| (network, 1, 4));
     let on_read = send.reform(|(id, pixels)| WorkerInput::Predict { id, pixels });
     // WebGPU is the single-threaded build's; the CPU, where threads are possible, the
     // threaded build's: a change between them replaces the training worker.
@@ -130,8 +141,33 @@ pub fn App() -> Html {
     // replaced worker reloading it (from the browser's cache) does not move it back up.
     let loaded_once = use_mut_ref(|| false);
     *loaded_once.borrow_mut() |= data_ready;
-    let dataset_first = matches!(studio.data, DataStatus::Failed(_)) || !*loaded_once.borrow();
     let active = studio.run.as_ref().is_some_and(|r| r.status.is_active());
+    let dataset_first = matches!(studio.data, DataStatus::Failed(_)) || !*loaded_once.borrow();
+    // Steps measured on the backend and thread count in use, for the run's time estimate.
+    let measured: Rc<Vec<(NetworkKind, f64)>> = Rc::new(
+        studio.bench.results.iter()
+            .filter(|(backend, threads, _)| Some(*backend) == studio.backend && Some(*threads) == studio.threads)
+            .map(|(_, _, r)| (r.network, r.ms_per_step))
+            .collect(),
+    );
+    let images = match &studio.data {
+        DataStatus::Ready(summary) => (summary.train_images, summary.test_images),
+        _ => (60_000, 10_000),
+    };
+    {
+        // Once per backend and thread count, measure the linear network's step (a second at
+        // most, even on a software adapter): the estimate before Start, and the default subset.
+        let key = (studio.backend, studio.threads);
+        let idle = ready && !active && !studio.bench.running;
+        let done = use_mut_ref(Vec::new);
+        let measure = measure.clone();
+        use_effect_with((key, idle), move |(key, idle)| {
+            if *idle && !done.borrow().contains(key) {
+                done.borrow_mut().push(*key);
+                measure.emit((NetworkKind::Linear, 2, 10));
+            }
+        });
+    }
     let on_cpu = studio.backend == Some(Backend::Cpu);
     // Suggest a subset where full epochs would take long: the CPU, or a software adapter.
     let slow = studio.backend == Some(Backend::Cpu) || matches!(&studio.gpu, GpuStatus::Ready(info) if info.fallback);
@@ -174,7 +210,8 @@ pub fn App() -> Html {
                                 { format!("Ignored from the address: {}. The rest of the link's settings apply.", link.1.join("; ")) }
                             </p>
                         }
-                        <TrainControls ready={ready} slow_device={slow} initial={link.0.clone()} {on_settings}
+                        <TrainControls ready={ready && !studio.bench.running} slow_device={slow} initial={link.0.clone()} {on_settings}
+                            {measured} measuring={studio.bench.running} {on_measure} {images}
                             status={studio.run.as_ref().map(|r| r.status.clone())}
                             {on_start} {on_stop}
                             on_pause={send.reform(|()| WorkerInput::Pause)}
@@ -219,9 +256,6 @@ fn bench_networks() -> Vec<NetworkKind> {
     if chosen.is_empty() { NetworkKind::ALL.to_vec() } else { chosen }
 }
 
-/// Where to fetch MNIST: `data/` next to the page, gzip-compressed, unless the query says
-/// otherwise (`?data=<folder>` to point elsewhere, `?raw` for the uncompressed files; used
-/// by the benchmark and the end-to-end tests).
 /// The page address's query.
 fn search_params() -> Option<web_sys::UrlSearchParams> {
     let search = web_sys::window()?.location().search().ok()?;
@@ -251,6 +285,9 @@ fn write_link(updates: &[(&str, Option<String>)]) {
     }
 }
 
+/// Where to fetch MNIST: `data/` next to the page, gzip-compressed, unless the query says
+/// otherwise (`?data=<folder>` to point elsewhere, `?raw` for the uncompressed files; used
+/// by the benchmark and the end-to-end tests).
 fn data_source() -> DataSource {
     let location = web_sys::window().map(|w| w.location());
     let href = location.as_ref().and_then(|l| l.href().ok()).unwrap_or_default();

@@ -4,7 +4,10 @@
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::format::thousands;
+use std::rc::Rc;
+
+use crate::format::{duration, rate, thousands};
+use crate::train::estimate;
 use crate::link::{RunSettings, ScheduleChoice, SUBSETS};
 use crate::model::NetworkKind;
 use crate::train::{Schedule, TrainConfig};
@@ -29,6 +32,19 @@ pub struct TrainControlsProps {
     /// address.
     #[prop_or_default]
     pub on_settings: Callback<RunSettings>,
+    /// ms per training step of 64 images measured on the backend in use, by network (latest
+    /// last), for the estimate of how long a run takes.
+    #[prop_or_default]
+    pub measured: Rc<Vec<(NetworkKind, f64)>>,
+    /// A measurement is under way.
+    #[prop_or_default]
+    pub measuring: bool,
+    /// Measure this network's training step.
+    #[prop_or_default]
+    pub on_measure: Callback<NetworkKind>,
+    /// Training and test images in the dataset.
+    #[prop_or((60_000, 10_000))]
+    pub images: (usize, usize),
 }
 
 #[component]
@@ -49,13 +65,26 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
     // Set by the user's own changes: only those go to the address, so a shared link never
     // carries a default that depended on the sender's device.
     let touched = use_mut_ref(|| false);
+    // The user picked a subset: no default replaces it.
+    let subset_chosen = use_mut_ref(|| false);
     {
         // On a slow backend, start from a subset that trains in minutes, not hours (unless the
         // address chose one).
-        let (subset, chosen) = (subset.clone(), initial.subset.is_some());
-        use_effect_with(props.slow_device, move |slow| {
+        // Once a step has been measured: the whole training set when the notebook's schedule
+        // on it takes a few minutes at most here, else a subset that trains in minutes.
+        let full = props.measured.iter().rev().find(|(n, _)| *n == *network).map(|(_, ms)| {
+            let config = TrainConfig::notebook(*network);
+            estimate::run_seconds(&config, props.images.0, props.images.1, *ms)
+        });
+        let (subset, chosen) = (subset.clone(), initial.subset.is_some() || *subset_chosen.borrow());
+        use_effect_with((props.slow_device, full.map(|s| s <= estimate::FEW_MINUTES)), move |(slow, quick)| {
             if !chosen {
-                subset.set(if *slow { 2_000 } else { 0 })
+                subset.set(match quick {
+                    Some(true) => 0,
+                    Some(false) => 2_000,
+                    None if *slow => 2_000,
+                    None => 0,
+                })
             }
         });
     }
@@ -130,22 +159,8 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
         );
         let on_start = props.on_start.clone();
         Callback::from(move |_: MouseEvent| {
-            let config = (|| {
-                let schedule = match *schedule {
-                    ScheduleChoice::Notebook => Schedule::notebook(false),
-                    ScheduleChoice::NotebookExtended => Schedule::notebook(true),
-                    ScheduleChoice::Custom => Schedule::constant(parse_count("epochs", &epochs)?, parse_lr(&lr)?),
-                };
-                let limit = (*subset > 0).then_some(*subset);
-                let config = TrainConfig::new(*network, schedule, *augment)
-                    .with_batch_size(parse_count("batch size", &batch)?)
-                    .with_seed(seed.trim().parse().map_err(|_| format!("the seed must be a whole number, not \"{}\"", seed.trim()))?)
-                    .with_train_limit(limit)
-                    .with_test_limit(limit.map(|n| (n / 5).max(100)))
-                    .with_report_every(if limit.is_some() { 5 } else { 25 });
-                config.validate().map(|()| config)
-            })();
-            match config {
+            let typed = Typed { network: *network, schedule: *schedule, epochs: &epochs, lr: &lr, batch: &batch, subset: *subset, augment: *augment, seed: &seed };
+            match typed.config() {
                 Ok(config) => {
                     error.set(None);
                     on_start.emit(config);
@@ -154,6 +169,9 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
             }
         })
     };
+
+    let current = Typed { network: *network, schedule: *schedule, epochs: &epochs, lr: &lr, batch: &batch, subset: *subset, augment: *augment, seed: &seed };
+    let estimate = estimate_line(&current, props, active);
 
     html! {
         // While a run is active its settings cannot change: the fields make way for the run's
@@ -197,9 +215,10 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
             <div class="field">
                 <label for="subset">{ "Training images" }</label>
                 <select id="subset" disabled={active} onchange={{
-                    let (subset, touch) = (subset.clone(), touch.clone());
+                    let (subset, touch, chosen) = (subset.clone(), touch.clone(), subset_chosen.clone());
                     Callback::from(move |e: Event| {
                         touch();
+                        *chosen.borrow_mut() = true;
                         subset.set(e.target_unchecked_into::<HtmlSelectElement>().value().parse().unwrap_or(0))
                     })
                 }}>
@@ -233,6 +252,7 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
                         disabled={props.status == Some(RunStatus::Stopping)}>{ "Stop" }</button>
                 }
             </div>
+            { estimate }
             if let Some(e) = &*error {
                 <p class="error" role="alert">{ e.clone() }</p>
             }
@@ -248,4 +268,67 @@ fn parse_count(what: &str, text: &str) -> Result<usize, String> {
 /// Its sign and finiteness are the schedule's to check.
 fn parse_lr(text: &str) -> Result<f64, String> {
     text.trim().parse().map_err(|_| format!("the learning rate must be a number, not \"{}\"", text.trim()))
+}
+
+/// The settings as the fields hold them.
+struct Typed<'a> {
+    network: NetworkKind,
+    schedule: ScheduleChoice,
+    epochs: &'a str,
+    lr: &'a str,
+    batch: &'a str,
+    subset: usize,
+    augment: bool,
+    seed: &'a str,
+}
+
+impl Typed<'_> {
+    /// The run these settings describe, or what is wrong with them.
+    fn config(&self) -> Result<TrainConfig, String> {
+        let schedule = match self.schedule {
+            ScheduleChoice::Notebook => Schedule::notebook(false),
+            ScheduleChoice::NotebookExtended => Schedule::notebook(true),
+            ScheduleChoice::Custom => Schedule::constant(parse_count("epochs", self.epochs)?, parse_lr(self.lr)?),
+        };
+        let limit = (self.subset > 0).then_some(self.subset);
+        let seed = self.seed.trim().parse().map_err(|_| format!("the seed must be a whole number, not \"{}\"", self.seed.trim()))?;
+        let config = TrainConfig::new(self.network, schedule, self.augment)
+            .with_batch_size(parse_count("batch size", self.batch)?)
+            .with_seed(seed)
+            .with_train_limit(limit)
+            .with_test_limit(limit.map(|n| (n / 5).max(100)))
+            .with_report_every(if limit.is_some() { 5 } else { 25 });
+        config.validate().map(|()| config)
+    }
+}
+
+/// How long the chosen run will take here: from a measured step of this network on this
+/// backend, or an offer to measure one.
+fn estimate_line(typed: &Typed, props: &TrainControlsProps, active: bool) -> Html {
+    if active || !props.ready {
+        return Html::default();
+    }
+    let Ok(config) = typed.config() else { return Html::default() };
+    let (train_images, test_images) = props.images;
+    match props.measured.iter().rev().find(|(n, _)| *n == typed.network) {
+        Some((_, ms)) => {
+            let seconds = estimate::run_seconds(&config, train_images, test_images, *ms);
+            html! {
+                <p class="hint" id="estimate" data-seconds={format!("{seconds:.0}")}>
+                    { format!("This run: about {} here (a training step of {} images took {} ms on this backend).",
+                        duration(seconds), estimate::MEASURED_BATCH, rate(*ms)) }
+                </p>
+            }
+        }
+        None if props.measuring => html! { <p class="hint" id="estimate">{ "Measuring a few training steps to estimate how long runs take here…" }</p> },
+        None => html! {
+            <p class="hint" id="estimate">
+                { "How long will it take here? " }
+                <button type="button" id="measure" class="link" onclick={props.on_measure.reform({
+                    let network = typed.network;
+                    move |_: MouseEvent| network
+                })}>{ "Measure a few steps" }</button>
+            </p>
+        },
+    }
 }

@@ -1,0 +1,45 @@
+//! How long a run will take, before it starts, from one measured figure: ms per training
+//! step at batch 64 on the backend in use ([`super::bench`]).
+//!
+//! A step's cost is taken as proportional to its images (true once a batch fills the device;
+//! an estimate, said as one on the page). Evaluation after each epoch is a forward pass over
+//! the test images: about a third of a training step's cost per image (forward only, no
+//! backward, no update).
+
+use super::TrainConfig;
+
+/// The batch size the measurement is made at.
+pub const MEASURED_BATCH: usize = 64;
+/// Training sets that take longer than this are offered as a subset first.
+pub const FEW_MINUTES: f64 = 5.0 * 60.0;
+
+/// Seconds `config` will take on `train_images` and `test_images` (before its limits), if a
+/// training step of `MEASURED_BATCH` images takes `ms_per_step`.
+pub fn run_seconds(config: &TrainConfig, train_images: usize, test_images: usize, ms_per_step: f64) -> f64 {
+    let train = config.train_limit.map_or(train_images, |l| l.min(train_images));
+    let test = config.test_limit.map_or(test_images, |l| l.min(test_images));
+    let ms_per_image = ms_per_step / MEASURED_BATCH as f64;
+    let steps = train.div_ceil(config.batch_size.max(1));
+    let epoch_ms = steps as f64 * config.batch_size as f64 * ms_per_image + test as f64 * ms_per_image / 3.0;
+    config.schedule.epochs() as f64 * epoch_ms / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::NetworkKind;
+    use crate::train::Schedule;
+
+    #[test]
+    fn a_run_costs_its_steps_and_its_evaluations() {
+        let config = TrainConfig::new(NetworkKind::Linear, Schedule::constant(2, 0.1), false);
+        // 938 steps of 64 at 6.4 ms, plus 10,000 test images at a third of 0.1 ms, twice.
+        let seconds = run_seconds(&config, 60_000, 10_000, 6.4);
+        assert!((seconds - 2.0 * (938.0 * 6.4 + 10_000.0 * 0.1 / 3.0) / 1000.0).abs() < 1e-9, "{seconds}");
+        let subset = config.clone().with_train_limit(Some(2_000)).with_test_limit(Some(400));
+        assert!(run_seconds(&subset, 60_000, 10_000, 6.4) < seconds / 20.0);
+        // Twice the batch, half the steps: the same images, the same time.
+        let big = config.with_batch_size(128);
+        assert!((run_seconds(&big, 60_000, 10_000, 6.4) - seconds).abs() < 0.1);
+    }
+}
