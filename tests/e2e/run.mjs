@@ -19,7 +19,7 @@ for (const [name, test] of Object.entries(tests)) {
   const started = Date.now();
   const violationsBefore = cspViolations.length;
   try {
-    await test({ browser, base, artifacts });
+    await test({ browser, base, artifacts, root });
     const violations = cspViolations.slice(violationsBefore);
     if (violations.length) throw new Error(`Content-Security-Policy violations:\n${violations.join('\n')}`);
     console.log(`ok   ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);

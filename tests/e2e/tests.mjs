@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { openPage, gpuProblems, cspViolations } from './browser.mjs';
+import { startServer } from './server.mjs';
 import { chooseThreads, configureRun, datasetReady, settled } from './studio.mjs';
 
 const FAILED = '#dataset[data-state="failed"]';
@@ -364,6 +365,40 @@ export const tests = {
     assert.equal(await again.page.locator('#link-note').count(), 0);
     assert.deepEqual(log.errors, []);
     await again.context.close();
+    await context.close();
+  },
+
+  async 'after one visit the page opens, trains and reads a drawing with its server gone'({ browser, root, artifacts }) {
+    // A server of its own, to take away.
+    const server = await startServer(root);
+    const own = `http://127.0.0.1:${server.address().port}/`;
+    const { page, context, log } = await openPage(browser, own);
+    await settled(page);
+    // The service worker has kept every file of this build.
+    const files = fs.readFileSync(path.join(root, 'sw.js'), 'utf8').match(/^const FILES = (\[.*\]);$/m);
+    const expected = JSON.parse(files[1]).length;
+    assert.ok(expected > 10, `the build's service worker lists its files: ${expected}`);
+    const kept = async () => page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      const names = (await caches.keys()).filter((n) => n.startsWith('mnist-studio-'));
+      return names.length === 1 ? (await (await caches.open(names[0])).keys()).length : -names.length;
+    });
+    for (let t0 = Date.now(); await kept() < expected; await page.waitForTimeout(250)) {
+      assert.ok(Date.now() - t0 < 120_000, `the copy has ${await kept()} of ${expected} files`);
+    }
+    server.close();
+    server.closeAllConnections();
+
+    await page.reload();
+    await settled(page);
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'isolated offline too (threads)');
+    await startRun(page, { backend: 'cpu', network: 'linear', subset: '500', epochs: '1', lr: '0.1' });
+    await page.waitForSelector('#run[data-status="completed"]', { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 60_000 });
+    await drawOne(page);
+    await page.waitForSelector('#answer', { timeout: 30_000 });
+    await page.screenshot({ path: path.join(artifacts, 'offline.png') });
+    assert.deepEqual(log.errors, []);
     await context.close();
   },
 

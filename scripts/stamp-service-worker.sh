@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Write this build's file list and version into its service worker (www/sw.js, copied by
+# Trunk): the files it keeps for offline use, and a version that changes with any of them, so
+# a new build's service worker replaces the old copy. Trunk runs it after every build
+# (scripts/post-build.sh), in the staging folder it then publishes.
+# By hand: bash scripts/stamp-service-worker.sh [DIR]   (default dist)
+set -euo pipefail
+dir=${TRUNK_STAGING_DIR:-${1:-dist}}
+cd "$dir"
+# Everything but the raw MNIST files (the page fetches the gzip ones unless told ?raw) and the
+# service worker itself.
+mapfile -t app < <(find . -type f ! -name sw.js ! -path './data/*' | sed 's|^\./||' | LC_ALL=C sort)
+mapfile -t data < <(find data -type f -name '*.gz' 2>/dev/null | LC_ALL=C sort)
+version=$(sha256sum "${app[@]}" | sha256sum | cut -c1-16)
+list=$(printf '"%s",' "${app[@]}" "${data[@]}")
+sed -i "s|^const VERSION = .*|const VERSION = '$version';|; s|^const FILES = .*|const FILES = [${list%,}];|" sw.js
+echo "service worker: version $version, ${#app[@]} app files and ${#data[@]} data files"
