@@ -2,5 +2,6 @@
 //! in the UI only hands over pixels.
 
 pub mod preprocess;
+pub mod reading;
 
 pub use preprocess::{preprocess, Ink};

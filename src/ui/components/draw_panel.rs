@@ -9,6 +9,7 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use yew::prelude::*;
 
 use super::digit::paint;
+use crate::draw::reading::read;
 use crate::draw::{preprocess, Ink};
 use crate::format::percent;
 use crate::ui::state::ReaderStatus;
@@ -162,7 +163,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
     };
 
     let probabilities = props.prediction.as_ref().filter(|_| !*empty).map(|(_, p)| p.clone());
-    let top = probabilities.as_ref().and_then(|p| p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i));
+    let reading = probabilities.as_ref().and_then(|p| read(p));
 
     html! {
         <section class="panel" id="draw" aria-labelledby="draw-title">
@@ -188,7 +189,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
                     { for (0..10).map(|d| {
                         let p = probabilities.as_ref().map_or(0.0, |p| p.get(d).copied().unwrap_or(0.0));
                         html! {
-                            <li class={classes!((top == Some(d)).then_some("top"))} data-digit={d.to_string()}>
+                            <li class={classes!((reading.map(|r| r.digit) == Some(d)).then_some("top"))} data-digit={d.to_string()}>
                                 <span class="digit-label">{ d }</span>
                                 <meter class="bar" min="0" max="1" value={format!("{p:.4}")} aria-label={format!("probability of {d}")} />
                                 <span class="value">{ if probabilities.is_some() { percent(p as f64) } else { "—".into() } }</span>
@@ -197,8 +198,13 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
                     }) }
                 </ol>
             </div>
-            if let Some(top) = top {
-                <p class="answer" id="answer">{ "Reads as " }<strong>{ top }</strong></p>
+            if let Some(r) = reading {
+                <p class="answer" id="answer" data-or={r.or.map(|(d, _)| d.to_string())}>
+                    { "Reads as " }<strong>{ r.digit }</strong>{ format!(" ({})", percent(r.probability as f64)) }
+                    if let Some((digit, p)) = r.or {
+                        { ", or perhaps " }<strong>{ digit }</strong>{ format!(" ({}): the two are close.", percent(p as f64)) }
+                    }
+                </p>
             }
             { props.children.clone() }
         </section>
