@@ -456,10 +456,10 @@ impl Worker {
     /// Trainer: the same for a network on the device, taken off it first (asynchronously,
     /// while training goes on); `also` gets the bytes too (to keep a new best epoch).
     fn publish_model(self: &Rc<Self>, model: Network, meta: WeightsMeta) {
-        self.publish_model_and(model, meta, |_, _| async {});
+        self.publish_model_and(model, meta, None::<fn(Rc<Self>, Rc<Vec<u8>>) -> std::future::Ready<()>>);
     }
 
-    fn publish_model_and<F, Fut>(self: &Rc<Self>, model: Network, meta: WeightsMeta, also: F)
+    fn publish_model_and<F, Fut>(self: &Rc<Self>, model: Network, meta: WeightsMeta, also: Option<F>)
     where
         F: FnOnce(Rc<Self>, Rc<Vec<u8>>) -> Fut + 'static,
         Fut: std::future::Future<Output = ()>,
@@ -477,9 +477,14 @@ impl Worker {
                     if worker.published.get() == ticket {
                         worker.post(&WorkerOutput::ReaderWeights { meta, bytes: bytes.to_vec() });
                     }
-                    also(worker.clone(), bytes).await;
+                    if let Some(also) = also {
+                        also(worker.clone(), bytes).await;
+                    }
                 }
-                Err(e) => worker.post(&WorkerOutput::SaveFailed(e.to_string())),
+                // Only a network that was to be kept is a failed save; otherwise the reader
+                // just keeps the network it has (which `ReaderFailed` leaves in place).
+                Err(e) if also.is_some() => worker.post(&WorkerOutput::SaveFailed(format!("the weights of epoch {} could not be kept: {e}", meta.epoch + 1))),
+                Err(e) => worker.post(&WorkerOutput::ReaderFailed(format!("the network to read with was not updated: {e}"))),
             }
         });
     }
@@ -566,7 +571,7 @@ impl Observer for WorkerObserver {
         };
         if report.best_epoch == report.epoch {
             let kept = meta.clone();
-            self.worker.publish_model_and(model.clone(), meta, move |worker, bytes| async move { worker.keep(kept, bytes).await });
+            self.worker.publish_model_and(model.clone(), meta, Some(move |worker: Rc<Worker>, bytes| async move { worker.keep(kept, bytes).await }));
         } else {
             self.worker.publish_model(model.clone(), meta);
         }
