@@ -368,24 +368,39 @@ export const tests = {
     await context.close();
   },
 
-  async 'after one visit the page opens, trains and reads a drawing with its server gone'({ browser, root, artifacts }) {
-    // A server of its own, to take away.
-    const server = await startServer(root);
+  async 'after one visit the page opens, trains and reads a drawing with its server gone; a new build replaces the copy'({ browser, root, artifacts }) {
+    // A server of its own, to take away, serving a copy of the build, to change.
+    const copy = fs.mkdtempSync(path.join(artifacts, 'build-'));
+    fs.cpSync(root, copy, { recursive: true });
+    const server = await startServer(copy);
     const own = `http://127.0.0.1:${server.address().port}/`;
     const { page, context, log } = await openPage(browser, own);
     await settled(page);
     // The service worker has kept every file of this build.
-    const files = fs.readFileSync(path.join(root, 'sw.js'), 'utf8').match(/^const FILES = (\[.*\]);$/m);
+    const worker = fs.readFileSync(path.join(copy, 'sw.js'), 'utf8');
+    const files = worker.match(/^const FILES = (\[.*\]);$/m);
     const expected = JSON.parse(files[1]).length;
     assert.ok(expected > 10, `the build's service worker lists its files: ${expected}`);
-    const kept = async () => page.evaluate(async () => {
+    // How many files the one copy of `version` holds (negative: how many copies there are).
+    const kept = async (version) => page.evaluate(async (version) => {
       await navigator.serviceWorker.ready;
       const names = (await caches.keys()).filter((n) => n.startsWith('mnist-studio-'));
-      return names.length === 1 ? (await (await caches.open(names[0])).keys()).length : -names.length;
-    });
-    for (let t0 = Date.now(); await kept() < expected; await page.waitForTimeout(250)) {
-      assert.ok(Date.now() - t0 < 120_000, `the copy has ${await kept()} of ${expected} files`);
-    }
+      if (names.length !== 1) return -names.length;
+      return names[0] === `mnist-studio-${version}` ? (await (await caches.open(names[0])).keys()).length : 0;
+    }, version);
+    const complete = async (version) => {
+      for (let t0 = Date.now(); await kept(version) < expected; await page.waitForTimeout(250)) {
+        assert.ok(Date.now() - t0 < 120_000, `the copy of ${version} has ${await kept(version)} of ${expected} files`);
+      }
+    };
+    const version = worker.match(/^const VERSION = '(\w+)';$/m)[1];
+    await complete(version);
+
+    // A new build (its service worker has a new version): the next visit replaces the copy.
+    fs.writeFileSync(path.join(copy, 'sw.js'), worker.replace(`const VERSION = '${version}';`, `const VERSION = '${version}next';`));
+    await page.reload();
+    await settled(page);
+    await complete(`${version}next`);
     server.close();
     server.closeAllConnections();
 
@@ -400,6 +415,7 @@ export const tests = {
     await page.screenshot({ path: path.join(artifacts, 'offline.png') });
     assert.deepEqual(log.errors, []);
     await context.close();
+    fs.rmSync(copy, { recursive: true, force: true });
   },
 
   async 'the best weights survive a reload, download as a file, and load back; bad files are refused'({ browser, base, artifacts }) {
