@@ -126,25 +126,19 @@ mod cli {
 
     pub fn main() -> ExitCode {
         let argv: Vec<String> = std::env::args().skip(1).collect();
-        if let [flag, input, output] = argv.as_slice() {
-            if flag == "--export" {
-                return match export(Path::new(input), Path::new(output)) {
-                    Ok(()) => ExitCode::SUCCESS,
+        let result = match argv.as_slice() {
+            [flag, input, output] if flag == "--export" => export(Path::new(input), Path::new(output)),
+            _ => {
+                let args = match parse() {
+                    Ok(a) => a,
                     Err(e) => {
-                        eprintln!("error: {e}");
-                        ExitCode::FAILURE
+                        eprintln!("{e}\n{USAGE}");
+                        return ExitCode::from(2);
                     }
                 };
-            }
-        }
-        let args = match parse() {
-            Ok(a) => a,
-            Err(e) => {
-                eprintln!("{e}\n{USAGE}");
-                return ExitCode::from(2);
+                if args.bench { bench(&args) } else { run(&args) }
             }
         };
-        let result = if args.bench { bench(&args) } else { run(&args) };
         match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -169,8 +163,6 @@ mod cli {
         }
     }
 
-    /// Per network: the first training step (kernel compilation included), then the steady
-    /// milliseconds per step over 20 steps after 3 warm-up steps, at the configured batch.
     /// A weights file (downloaded from the page, or written by a run) as safetensors.
     fn export(input: &Path, output: &Path) -> Result<(), String> {
         let file = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
@@ -180,6 +172,8 @@ mod cli {
         Ok(())
     }
 
+    /// Per network: the first training step (kernel compilation included), then the steady
+    /// milliseconds per step over 20 steps after 3 warm-up steps, at the configured batch.
     fn bench(args: &Args) -> Result<(), String> {
         let mnist = load_dir(&args.data).map_err(|e| e.to_string())?;
         let device = device(args.gpu)?.autodiff();
