@@ -250,8 +250,7 @@ pub fn App() -> Html {
 /// The networks "Measure" times: all of them, or those named in `?bench=vgg,linear` (for
 /// benchmark scripts that need only some; unknown ids are ignored).
 fn bench_networks() -> Vec<NetworkKind> {
-    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-    let named = web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get("bench"));
+    let named = search_params().and_then(|p| p.get("bench"));
     let chosen: Vec<NetworkKind> = named.iter().flat_map(|n| n.split(',')).filter_map(NetworkKind::from_id).collect();
     if chosen.is_empty() { NetworkKind::ALL.to_vec() } else { chosen }
 }
@@ -289,10 +288,8 @@ fn write_link(updates: &[(&str, Option<String>)]) {
 /// otherwise (`?data=<folder>` to point elsewhere, `?raw` for the uncompressed files; used
 /// by the benchmark and the end-to-end tests).
 fn data_source() -> DataSource {
-    let location = web_sys::window().map(|w| w.location());
-    let href = location.as_ref().and_then(|l| l.href().ok()).unwrap_or_default();
-    let search = location.as_ref().and_then(|l| l.search().ok()).unwrap_or_default();
-    let params = web_sys::UrlSearchParams::new_with_str(&search).ok();
+    let href = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
+    let params = search_params();
     let folder = params.as_ref().and_then(|p| p.get("data")).unwrap_or_else(|| "data/".into());
     let base_url = web_sys::Url::new_with_base(&folder, &href).map(|u| u.href()).unwrap_or(folder);
     let compressed = !params.as_ref().is_some_and(|p| p.has("raw"));

@@ -72,9 +72,9 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
         // address chose one).
         // Once a step has been measured: the whole training set when the notebook's schedule
         // on it takes a few minutes at most here, else a subset that trains in minutes.
-        let full = props.measured.iter().rev().find(|(n, _)| *n == *network).map(|(_, ms)| {
+        let full = measured_ms(props, *network).map(|ms| {
             let config = TrainConfig::notebook(*network);
-            estimate::run_seconds(&config, props.images.0, props.images.1, *ms)
+            estimate::run_seconds(&config, props.images.0, props.images.1, ms)
         });
         let (subset, chosen) = (subset.clone(), initial.subset.is_some() || *subset_chosen.borrow());
         use_effect_with((props.slow_device, full.map(|s| s <= estimate::FEW_MINUTES)), move |(slow, quick)| {
@@ -88,23 +88,13 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
             }
         });
     }
+    let current = Typed { network: *network, schedule: *schedule, epochs: &epochs, lr: &lr, batch: &batch, subset: *subset, augment: *augment, seed: &seed };
     {
+        // What the fields say, once they all parse, to the address after each change.
         let (touched, on_settings) = (touched.clone(), props.on_settings.clone());
-        let current = (*network, *schedule, (*epochs).clone(), (*lr).clone(), (*batch).clone(), *subset, *augment, (*seed).clone());
-        use_effect_with(current, move |(network, schedule, epochs, lr, batch, subset, augment, seed)| {
-            let parsed = (epochs.trim().parse(), lr.trim().parse(), batch.trim().parse(), seed.trim().parse());
-            if let (true, Ok(epochs), Ok(lr), Ok(batch), Ok(seed)) = (*touched.borrow(), parsed.0, parsed.1, parsed.2, parsed.3) {
-                on_settings.emit(RunSettings {
-                    network: *network,
-                    schedule: *schedule,
-                    epochs,
-                    lr,
-                    batch,
-                    subset: Some(*subset),
-                    augment: Some(*augment),
-                    seed,
-                    backend: None,
-                });
+        use_effect_with(current.settings(), move |settings| {
+            if let (true, Some(settings)) = (*touched.borrow(), settings) {
+                on_settings.emit(settings.clone());
             }
         });
     }
@@ -131,11 +121,7 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
         let (schedule, touch) = (schedule.clone(), touch.clone());
         Callback::from(move |e: Event| {
             touch();
-            schedule.set(match e.target_unchecked_into::<HtmlSelectElement>().value().as_str() {
-                "extended" => ScheduleChoice::NotebookExtended,
-                "custom" => ScheduleChoice::Custom,
-                _ => ScheduleChoice::Notebook,
-            })
+            schedule.set(ScheduleChoice::from_id(&e.target_unchecked_into::<HtmlSelectElement>().value()).unwrap_or(ScheduleChoice::Notebook))
         })
     };
     let typed = |state: UseStateHandle<String>| {
@@ -170,7 +156,6 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
         })
     };
 
-    let current = Typed { network: *network, schedule: *schedule, epochs: &epochs, lr: &lr, batch: &batch, subset: *subset, augment: *augment, seed: &seed };
     let estimate = estimate_line(&current, props, active);
 
     html! {
@@ -193,9 +178,9 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
             <div class="field">
                 <label for="schedule">{ "Schedule" }</label>
                 <select id="schedule" onchange={on_schedule} disabled={active}>
-                    <option value="notebook" selected={*schedule == ScheduleChoice::Notebook}>{ "Notebook: 1 @ 0.01, 5 @ 0.1, 5 @ 0.01" }</option>
-                    <option value="extended" selected={*schedule == ScheduleChoice::NotebookExtended}>{ "Notebook + 5 @ 0.001" }</option>
-                    <option value="custom" selected={*schedule == ScheduleChoice::Custom}>{ "Custom" }</option>
+                    <option value={ScheduleChoice::Notebook.id()} selected={*schedule == ScheduleChoice::Notebook}>{ "Notebook: 1 @ 0.01, 5 @ 0.1, 5 @ 0.01" }</option>
+                    <option value={ScheduleChoice::NotebookExtended.id()} selected={*schedule == ScheduleChoice::NotebookExtended}>{ "Notebook + 5 @ 0.001" }</option>
+                    <option value={ScheduleChoice::Custom.id()} selected={*schedule == ScheduleChoice::Custom}>{ "Custom" }</option>
                 </select>
             </div>
             if *schedule == ScheduleChoice::Custom {
@@ -261,7 +246,7 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
 }
 
 /// A whole number typed into the field called `what` (its range is checked by the config).
-fn parse_count(what: &str, text: &str) -> Result<usize, String> {
+fn parse_whole<T: std::str::FromStr>(what: &str, text: &str) -> Result<T, String> {
     text.trim().parse().map_err(|_| format!("{what} must be a whole number, not \"{}\"", text.trim()))
 }
 
@@ -283,17 +268,33 @@ struct Typed<'a> {
 }
 
 impl Typed<'_> {
+    /// The settings for the address, when every field parses (its ranges are the link's to
+    /// check when it is read back).
+    fn settings(&self) -> Option<RunSettings> {
+        Some(RunSettings {
+            network: self.network,
+            schedule: self.schedule,
+            epochs: parse_whole("epochs", self.epochs).ok()?,
+            lr: parse_lr(self.lr).ok()?,
+            batch: parse_whole("batch size", self.batch).ok()?,
+            subset: Some(self.subset),
+            augment: Some(self.augment),
+            seed: parse_whole("the seed", self.seed).ok()?,
+            backend: None,
+        })
+    }
+
     /// The run these settings describe, or what is wrong with them.
     fn config(&self) -> Result<TrainConfig, String> {
         let schedule = match self.schedule {
             ScheduleChoice::Notebook => Schedule::notebook(false),
             ScheduleChoice::NotebookExtended => Schedule::notebook(true),
-            ScheduleChoice::Custom => Schedule::constant(parse_count("epochs", self.epochs)?, parse_lr(self.lr)?),
+            ScheduleChoice::Custom => Schedule::constant(parse_whole("epochs", self.epochs)?, parse_lr(self.lr)?),
         };
         let limit = (self.subset > 0).then_some(self.subset);
-        let seed = self.seed.trim().parse().map_err(|_| format!("the seed must be a whole number, not \"{}\"", self.seed.trim()))?;
+        let seed = parse_whole("the seed", self.seed)?;
         let config = TrainConfig::new(self.network, schedule, self.augment)
-            .with_batch_size(parse_count("batch size", self.batch)?)
+            .with_batch_size(parse_whole("batch size", self.batch)?)
             .with_seed(seed)
             .with_train_limit(limit)
             .with_test_limit(limit.map(|n| (n / 5).max(100)))
@@ -310,13 +311,13 @@ fn estimate_line(typed: &Typed, props: &TrainControlsProps, active: bool) -> Htm
     }
     let Ok(config) = typed.config() else { return Html::default() };
     let (train_images, test_images) = props.images;
-    match props.measured.iter().rev().find(|(n, _)| *n == typed.network) {
-        Some((_, ms)) => {
-            let seconds = estimate::run_seconds(&config, train_images, test_images, *ms);
+    match measured_ms(props, typed.network) {
+        Some(ms) => {
+            let seconds = estimate::run_seconds(&config, train_images, test_images, ms);
             html! {
                 <p class="hint" id="estimate" data-seconds={format!("{seconds:.0}")}>
                     { format!("This run: about {} here (a training step of {} images took {} ms on this backend).",
-                        duration(seconds), estimate::MEASURED_BATCH, rate(*ms)) }
+                        duration(seconds), estimate::MEASURED_BATCH, rate(ms)) }
                 </p>
             }
         }
@@ -331,4 +332,9 @@ fn estimate_line(typed: &Typed, props: &TrainControlsProps, active: bool) -> Htm
             </p>
         },
     }
+}
+
+/// The latest measured ms per step of `network` on the backend in use.
+fn measured_ms(props: &TrainControlsProps, network: NetworkKind) -> Option<f64> {
+    props.measured.iter().rev().find(|(n, _)| *n == network).map(|&(_, ms)| ms)
 }
