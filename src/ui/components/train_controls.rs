@@ -175,7 +175,7 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
                     { network.description() }{ format!(" Notebook test accuracy: {}.", network.notebook_accuracy()) }
                 </p>
             </div>
-            <div class="field">
+            <div class="field schedule">
                 <label for="schedule">{ "Schedule" }</label>
                 <select id="schedule" onchange={on_schedule} disabled={active}>
                     <option value={ScheduleChoice::Notebook.id()} selected={*schedule == ScheduleChoice::Notebook}>{ "Notebook: 1 @ 0.01, 5 @ 0.1, 5 @ 0.01" }</option>
