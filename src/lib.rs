@@ -9,6 +9,7 @@ pub mod export;
 pub mod format;
 pub mod link;
 mod hostile;
+pub mod kernels;
 pub mod model;
 pub mod platform;
 pub mod rng;

@@ -130,9 +130,10 @@ impl VggNet {
         self.head.forward(x) // [batch, 10]
     }
 
-    /// Conv, ReLU, then BatchNorm if present (the notebook's order).
+    /// Conv, ReLU, then BatchNorm if present (the notebook's order). On the CPU the
+    /// convolution runs on our kernels (`crate::kernels`), elsewhere on burn's.
     fn block(&self, x: Tensor<4>, conv: &Conv2d, bn: &Option<BatchNorm>) -> Tensor<4> {
-        normalise(self.relu.forward(conv.forward(x)), bn)
+        normalise(self.relu.forward(crate::kernels::conv2d_valid(x, conv)), bn)
     }
 
     fn pool_and_drop(&self, x: Tensor<4>) -> Tensor<4> {
@@ -142,7 +143,8 @@ impl VggNet {
 
 fn normalise<const D: usize>(x: Tensor<D>, bn: &Option<BatchNorm>) -> Tensor<D> {
     match bn {
-        Some(bn) => bn.forward(x),
+        // On the CPU while training, our kernels (`crate::kernels`); burn's elsewhere.
+        Some(bn) => crate::kernels::batch_norm(x, bn),
         None => x,
     }
 }

@@ -1,0 +1,345 @@
+//! [`super::conv`]'s and [`super::batch_norm`]'s kernels as burn operations with their own
+//! backward passes (burn's backend extension API), on burn's CPU backend (Flex) and on
+//! autodiff over it.
+//!
+//! The trait's default bodies are burn's own operations, so the gradients of the autodiff
+//! implementation stay defined on any backend; Flex overrides them with our kernels.
+//! Only CPU devices are routed here (see [`super::conv2d_valid`], [`super::batch_norm`]): on
+//! another backend the generated dispatch would panic.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::Autodiff;
+use burn::backend::ops::{ConvOptions, ConvTransposeOptions};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{backend_extension, AutodiffBackend, Backend, ExtensionType, Flex, TensorMetadata};
+use burn::tensor::{Bytes, DType, Shape};
+use burn_flex::{FlexTensor, Layout};
+
+use super::batch_norm;
+use super::conv::{self, Dims};
+
+const STRIDE_1: [usize; 2] = [1, 1];
+const NO_PADDING: [usize; 2] = [0, 0];
+
+#[backend_extension(Flex, Autodiff)]
+pub trait ValidConv: Backend {
+    /// `x` `[batch, c_in, h, w]`, `weight` `[c_out, c_in, kh, kw]`, `bias` `[c_out]` →
+    /// `[batch, c_out, h - kh + 1, w - kw + 1]`: stride 1, no padding, no groups.
+    fn valid_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        burns_conv::<Self>(x, weight, bias)
+    }
+
+    /// The gradient of [`ValidConv::valid_conv`] with respect to `x`, from the output's
+    /// gradient `dy`: the transposed convolution, whose output is exactly `x`'s size.
+    fn valid_conv_input_grad(weight: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        burns_input_grad::<Self>(weight, dy)
+    }
+
+    /// The gradient with respect to `weight`: `x` convolved by `dy`, batch and channels swapped.
+    fn valid_conv_weight_grad(x: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        burns_weight_grad::<Self>(x, dy)
+    }
+
+    /// The gradient with respect to `bias`: `dy` summed over batch and positions.
+    fn valid_conv_bias_grad(dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        burns_bias_grad::<Self>(dy)
+    }
+}
+
+impl ValidConv for Flex {
+    fn valid_conv(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
+        let d = dims(&x.shape(), &weight.shape());
+        match (contiguous(&x), contiguous(&weight), contiguous(&bias)) {
+            (Some(x), Some(w), Some(b)) => {
+                let y = conv::forward(values(&x), values(&w), Some(values(&b)), d);
+                tensor(y, [d.batch, d.c_out, d.out_height(), d.out_width()])
+            }
+            _ => burns_conv::<Flex>(x, weight, bias),
+        }
+    }
+
+    fn valid_conv_input_grad(weight: FlexTensor, dy: FlexTensor) -> FlexTensor {
+        let (ws, ys) = (weight.shape(), dy.shape());
+        let d = Dims {
+            batch: ys[0],
+            c_in: ws[1],
+            height: ys[2] + ws[2] - 1,
+            width: ys[3] + ws[3] - 1,
+            c_out: ws[0],
+            k_height: ws[2],
+            k_width: ws[3],
+        };
+        match (contiguous(&weight), contiguous(&dy)) {
+            (Some(w), Some(g)) => {
+                tensor(conv::backward_input(values(&w), values(&g), d), [d.batch, d.c_in, d.height, d.width])
+            }
+            _ => burns_input_grad::<Flex>(weight, dy),
+        }
+    }
+
+    fn valid_conv_weight_grad(x: FlexTensor, dy: FlexTensor) -> FlexTensor {
+        let (xs, ys) = (x.shape(), dy.shape());
+        let d = Dims {
+            batch: xs[0],
+            c_in: xs[1],
+            height: xs[2],
+            width: xs[3],
+            c_out: ys[1],
+            k_height: xs[2] + 1 - ys[2],
+            k_width: xs[3] + 1 - ys[3],
+        };
+        match (contiguous(&x), contiguous(&dy)) {
+            (Some(x), Some(g)) => {
+                tensor(conv::backward_weight(values(&x), values(&g), d), [d.c_out, d.c_in, d.k_height, d.k_width])
+            }
+            _ => burns_weight_grad::<Flex>(x, dy),
+        }
+    }
+
+    fn valid_conv_bias_grad(dy: FlexTensor) -> FlexTensor {
+        let ys = dy.shape();
+        let d = Dims { batch: ys[0], c_in: 0, height: ys[2], width: ys[3], c_out: ys[1], k_height: 1, k_width: 1 };
+        match contiguous(&dy) {
+            Some(g) => tensor(conv::backward_bias(values(&g), d), [d.c_out]),
+            None => burns_bias_grad::<Flex>(dy),
+        }
+    }
+}
+
+/// Autodiff: the forward on the inner backend, and a backward step that calls the inner
+/// backend's three gradient kernels for whichever inputs are tracked (the network's first
+/// convolution needs no input gradient: its input is the data).
+impl<B: Backend + ValidConv, C: CheckpointStrategy> ValidConv for Autodiff<B, C> {
+    fn valid_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct ValidConvBackward;
+
+        impl<B: Backend + ValidConv> Backward<B, 3> for ValidConvBackward {
+            type State = (FloatTensor<B>, FloatTensor<B>);
+
+            fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+                let [node_x, node_weight, node_bias] = ops.parents;
+                let dy = grads.consume::<B>(&ops.node);
+                let (x, weight) = ops.state;
+                if let Some(node) = node_x {
+                    grads.register::<B>(node.id, B::valid_conv_input_grad(weight, dy.clone()));
+                }
+                if let Some(node) = node_weight {
+                    grads.register::<B>(node.id, B::valid_conv_weight_grad(x, dy.clone()));
+                }
+                if let Some(node) = node_bias {
+                    grads.register::<B>(node.id, B::valid_conv_bias_grad(dy));
+                }
+            }
+        }
+
+        match ValidConvBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (x, weight, bias) = (x.into_primitive(), weight.into_primitive(), bias.into_primitive());
+                let output = B::valid_conv(x.clone(), weight.clone(), bias);
+                prep.finish((x, weight), output)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::valid_conv(x.into_primitive(), weight.into_primitive(), bias.into_primitive()))
+            }
+        }
+    }
+}
+
+// burn's own operations for the same results: the trait's default bodies, and Flex's path for
+// a dtype other than f32.
+
+fn burns_conv<B: Backend>(x: FloatTensor<B>, weight: FloatTensor<B>, bias: FloatTensor<B>) -> FloatTensor<B> {
+    B::conv2d(x, weight, Some(bias), ConvOptions::new(STRIDE_1, NO_PADDING, STRIDE_1, 1))
+}
+
+/// The transposed convolution, whose output is exactly the input's size.
+fn burns_input_grad<B: Backend>(weight: FloatTensor<B>, dy: FloatTensor<B>) -> FloatTensor<B> {
+    B::conv_transpose2d(dy, weight, None, ConvTransposeOptions::new(STRIDE_1, NO_PADDING, NO_PADDING, STRIDE_1, 1))
+}
+
+/// `x` convolved by `dy`, batch and channels swapped.
+fn burns_weight_grad<B: Backend>(x: FloatTensor<B>, dy: FloatTensor<B>) -> FloatTensor<B> {
+    let options = ConvOptions::new(STRIDE_1, NO_PADDING, STRIDE_1, 1);
+    let swapped = B::conv2d(B::float_swap_dims(x, 0, 1), B::float_swap_dims(dy, 0, 1), None, options);
+    B::float_swap_dims(swapped, 0, 1)
+}
+
+/// `dy` summed over batch and positions.
+fn burns_bias_grad<B: Backend>(dy: FloatTensor<B>) -> FloatTensor<B> {
+    let channels = dy.shape()[1];
+    let summed = B::float_sum_dim(B::float_sum_dim(B::float_sum_dim(dy, 3), 2), 0);
+    B::float_reshape(summed, Shape::new([channels]))
+}
+
+fn burns_batch_norm<B: Backend>(x: FloatTensor<B>, gamma: FloatTensor<B>, beta: FloatTensor<B>, epsilon: f64) -> Normalised<B> {
+    let result = B::batch_norm_train(x, gamma, beta, epsilon);
+    Normalised { output: result.output, mean: result.mean, variance: result.variance }
+}
+
+fn burns_batch_norm_backward<B: Backend>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    mean: FloatTensor<B>,
+    variance: FloatTensor<B>,
+    epsilon: f64,
+    dy: FloatTensor<B>,
+) -> NormGrads<B> {
+    let grads = B::batch_norm_train_backward(x, gamma, mean, variance, epsilon, dy);
+    NormGrads { x: grads.x_grad, gamma: grads.gamma_grad, beta: grads.beta_grad }
+}
+
+fn dims(x: &Shape, weight: &Shape) -> Dims {
+    Dims {
+        batch: x[0],
+        c_in: x[1],
+        height: x[2],
+        width: x[3],
+        c_out: weight[0],
+        k_height: weight[2],
+        k_width: weight[3],
+    }
+}
+
+/// `t` in row-major order if it holds f32 (a cheap clone when it already is); `None` for
+/// another dtype, which takes burn's own path.
+fn contiguous(t: &FlexTensor) -> Option<FlexTensor> {
+    (t.dtype() == DType::F32).then(|| t.to_contiguous())
+}
+
+fn values(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("a contiguous f32 tensor has a slice view")
+}
+
+fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
+    FlexTensor::new(Bytes::from_elems(values), Layout::contiguous(Shape::new(shape)), DType::F32)
+}
+
+/// What [`TrainBatchNorm::batch_norm_batch_stats`] returns: the output, and the batch's mean
+/// and biased variance per channel.
+#[derive(ExtensionType)]
+pub struct Normalised<B: Backend> {
+    pub output: FloatTensor<B>,
+    pub mean: FloatTensor<B>,
+    pub variance: FloatTensor<B>,
+}
+
+/// The gradients of [`TrainBatchNorm::batch_norm_batch_stats`] with respect to `x`, γ and β.
+#[derive(ExtensionType)]
+pub struct NormGrads<B: Backend> {
+    pub x: FloatTensor<B>,
+    pub gamma: FloatTensor<B>,
+    pub beta: FloatTensor<B>,
+}
+
+#[backend_extension(Flex, Autodiff)]
+pub trait TrainBatchNorm: Backend {
+    /// Batch normalisation with the batch's own statistics: burn's `batch_norm_train`.
+    fn batch_norm_batch_stats(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, epsilon: f64) -> Normalised<Self> {
+        burns_batch_norm::<Self>(x, gamma, beta, epsilon)
+    }
+
+    /// Its gradients, given the statistics it returned: burn's `batch_norm_train_backward`.
+    fn batch_norm_batch_stats_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        dy: FloatTensor<Self>,
+    ) -> NormGrads<Self> {
+        burns_batch_norm_backward::<Self>(x, gamma, mean, variance, epsilon, dy)
+    }
+}
+
+impl TrainBatchNorm for Flex {
+    fn batch_norm_batch_stats(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, epsilon: f64) -> Normalised<Self> {
+        match (contiguous(&x), contiguous(&gamma), contiguous(&beta)) {
+            (Some(xc), Some(g), Some(b)) => {
+                let shape = x.shape();
+                let d = norm_dims(&shape);
+                let out = batch_norm::forward(values(&xc), values(&g), values(&b), epsilon, d);
+                Normalised {
+                    output: FlexTensor::new(Bytes::from_elems(out.output), Layout::contiguous(shape), DType::F32),
+                    mean: tensor(out.mean, [d.channels]),
+                    variance: tensor(out.variance, [d.channels]),
+                }
+            }
+            _ => burns_batch_norm::<Flex>(x, gamma, beta, epsilon),
+        }
+    }
+
+    fn batch_norm_batch_stats_backward(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        mean: FlexTensor,
+        variance: FlexTensor,
+        epsilon: f64,
+        dy: FlexTensor,
+    ) -> NormGrads<Self> {
+        let all = (contiguous(&x), contiguous(&gamma), contiguous(&mean), contiguous(&variance), contiguous(&dy));
+        match all {
+            (Some(xc), Some(g), Some(m), Some(v), Some(dyc)) => {
+                let shape = x.shape();
+                let d = norm_dims(&shape);
+                let grads = batch_norm::backward(values(&xc), values(&g), values(&m), values(&v), epsilon, values(&dyc), d);
+                NormGrads {
+                    x: FlexTensor::new(Bytes::from_elems(grads.x), Layout::contiguous(shape), DType::F32),
+                    gamma: tensor(grads.gamma, [d.channels]),
+                    beta: tensor(grads.beta, [d.channels]),
+                }
+            }
+            _ => burns_batch_norm_backward::<Flex>(x, gamma, mean, variance, epsilon, dy),
+        }
+    }
+}
+
+/// Autodiff: the output is tracked, with a backward step calling the inner backend's
+/// gradient kernel; the statistics come back untracked (they feed running statistics only).
+impl<B: Backend + TrainBatchNorm, C: CheckpointStrategy> TrainBatchNorm for Autodiff<B, C> {
+    fn batch_norm_batch_stats(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, epsilon: f64) -> Normalised<Self> {
+        #[derive(Debug)]
+        struct BatchNormBackward;
+
+        impl<B: Backend + TrainBatchNorm> Backward<B, 3> for BatchNormBackward {
+            /// x, γ, the batch's mean and variance, ε.
+            type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, f64);
+
+            fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+                let [node_x, node_gamma, node_beta] = ops.parents;
+                let dy = grads.consume::<B>(&ops.node);
+                let (x, gamma, mean, variance, epsilon) = ops.state;
+                let g = B::batch_norm_batch_stats_backward(x, gamma, mean, variance, epsilon, dy);
+                if let Some(node) = node_x {
+                    grads.register::<B>(node.id, g.x);
+                }
+                if let Some(node) = node_gamma {
+                    grads.register::<B>(node.id, g.gamma);
+                }
+                if let Some(node) = node_beta {
+                    grads.register::<B>(node.id, g.beta);
+                }
+            }
+        }
+
+        let prepared = BatchNormBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful();
+        let (x, gamma, beta) = (x.into_primitive(), gamma.into_primitive(), beta.into_primitive());
+        let result = B::batch_norm_batch_stats(x.clone(), gamma.clone(), beta, epsilon);
+        let (mean, variance) = (Self::from_inner(result.mean.clone()), Self::from_inner(result.variance.clone()));
+        let output = match prepared {
+            OpsKind::Tracked(prep) => prep.finish((x, gamma, result.mean, result.variance, epsilon), result.output),
+            OpsKind::UnTracked(prep) => prep.finish(result.output),
+        };
+        Normalised { output, mean, variance }
+    }
+}
+
+/// `[batch, channels, ...]` as batch, channels and positions per channel.
+fn norm_dims(shape: &Shape) -> batch_norm::Dims {
+    let (batch, channels) = (shape[0], shape[1]);
+    let positions = shape.num_elements() / (batch * channels).max(1);
+    batch_norm::Dims { batch, channels, positions }
+}

@@ -1,0 +1,182 @@
+//! Operations of our own where burn's kernels for a backend do needless work.
+//!
+//! - [`conv`]: the valid, stride-1 convolution on the CPU as one matrix product per image,
+//!   forward and backward (the VGG-like network's four convolutions); why, how it was checked
+//!   and what it gained are in its `//!` paragraph.
+//! - [`batch_norm`]: batch normalisation with the batch's statistics on the CPU, forward and
+//!   backward (the BatchNorm network's five), two passes over the data each.
+//! - [`extension`]: those kernels as a burn backend extension with an autodiff backward.
+//! - [`parallel`]: the one place that knows whether this build has threads for them.
+//!
+//! [`conv2d_valid`] is what the networks call: it takes our kernels where they apply (a CPU
+//! device, a layer with stride 1, no padding, no dilation, no groups, a bias) and burn's
+//! `Conv2d::forward` everywhere else, WebGPU included; [`batch_norm`] likewise for
+//! `BatchNorm::forward` in training.
+
+pub mod batch_norm;
+pub mod conv;
+mod extension;
+mod parallel;
+
+use burn::nn::conv::Conv2d;
+use burn::nn::{BatchNorm, PaddingConfig2d};
+use burn::prelude::*;
+use burn::backend::{Dispatch, DispatchDevice};
+
+use extension::{TrainBatchNorm, ValidConv};
+
+/// `conv.forward(x)`, on our CPU kernels where they apply.
+///
+/// # Shapes
+/// - x: `[batch, c_in, h, w]`
+/// - output: `[batch, c_out, h - kh + 1, w - kw + 1]` (a valid convolution)
+pub fn conv2d_valid(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
+    let plain = conv.stride == [1, 1]
+        && conv.dilation == [1, 1]
+        && conv.groups == 1
+        && matches!(conv.padding, PaddingConfig2d::Valid);
+    match (&conv.bias, plain && on_the_cpu(&x.device())) {
+        (Some(bias), true) => Tensor::from_dispatch(<Dispatch as ValidConv>::valid_conv(
+            x.into_dispatch(),
+            conv.weight.val().into_dispatch(),
+            bias.val().into_dispatch(),
+        )),
+        _ => conv.forward(x),
+    }
+}
+
+/// `bn.forward(x)`, on our CPU kernels while training (batch statistics, running statistics
+/// updated exactly as burn's `BatchNorm` does); burn's own otherwise.
+///
+/// # Shapes
+/// - x: `[batch, channels, ...]`
+/// - output: the same
+pub fn batch_norm<const D: usize>(x: Tensor<D>, bn: &BatchNorm) -> Tensor<D> {
+    let device = x.device();
+    if !(device.is_autodiff() && bn.training.is_enabled() && on_the_cpu(&device)) {
+        return bn.forward(x);
+    }
+    let result = <Dispatch as TrainBatchNorm>::batch_norm_batch_stats(
+        x.into_dispatch(),
+        bn.gamma.val().into_dispatch(),
+        bn.beta.val().into_dispatch(),
+        bn.epsilon,
+    );
+    let (mean, variance) = (Tensor::<1>::from_dispatch(result.mean), Tensor::<1>::from_dispatch(result.variance));
+    // As burn-nn 0.22.1's `BatchNorm::forward_train`.
+    let momentum = bn.momentum;
+    let running_mean = bn.running_mean.value_sync().to_device(&device);
+    let running_var = bn.running_var.value_sync().to_device(&device);
+    let running_mean = running_mean.mul_scalar(1.0 - momentum).add(mean.detach().mul_scalar(momentum));
+    let running_var = running_var.mul_scalar(1.0 - momentum).add(variance.detach().mul_scalar(momentum));
+    bn.running_mean.update(running_mean.detach());
+    bn.running_var.update(running_var.detach());
+    Tensor::from_dispatch(result.output)
+}
+
+/// Whether `device` is burn's CPU backend (Flex), with or without autodiff.
+fn on_the_cpu(device: &Device) -> bool {
+    matches!(device.clone().inner().as_dispatch(), DispatchDevice::Flex(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::Distribution;
+
+    use super::*;
+    use crate::testing::{cpu, floats};
+
+    fn close(ours: Vec<f32>, burns: Vec<f32>, what: &str) {
+        assert_eq!(ours.len(), burns.len(), "{what}: lengths");
+        let scale = burns.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (i, (a, b)) in ours.iter().zip(&burns).enumerate() {
+            assert!((a - b).abs() <= 1e-4 * (1.0 + scale), "{what}[{i}]: ours {a}, burn's {b}");
+        }
+    }
+
+    #[test]
+    fn the_cpu_device_takes_our_kernels_with_and_without_autodiff() {
+        assert!(on_the_cpu(&cpu()));
+        assert!(on_the_cpu(&cpu().autodiff()));
+    }
+
+    /// Values and all three gradients against burn's own `Conv2d` on the same CPU device,
+    /// through autodiff, for the network's shapes and odd ones.
+    #[test]
+    fn matches_burns_convolution_and_its_gradients() {
+        let device = cpu().autodiff();
+        for (batch, c_in, h, w, c_out, k) in [(4, 1, 28, 28, 32, 3), (3, 32, 12, 12, 64, 3), (2, 3, 7, 5, 4, 2), (5, 2, 3, 3, 3, 3)] {
+            let conv = Conv2dConfig::new([c_in, c_out], [k, k]).init(&device);
+            let x = Tensor::<4>::random([batch, c_in, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+            let g = Tensor::<4>::random([batch, c_out, h + 1 - k, w + 1 - k], Distribution::Uniform(-1.0, 1.0), &device);
+            let run = |ours: bool| {
+                let x = x.clone().detach().require_grad();
+                let y = if ours { conv2d_valid(x.clone(), &conv) } else { conv.forward(x.clone()) };
+                let grads = (y.clone() * g.clone()).sum().backward();
+                let bias = conv.bias.as_ref().expect("a bias");
+                (
+                    floats(y.inner()),
+                    floats(x.grad(&grads).expect("x is tracked")),
+                    floats(conv.weight.grad(&grads).expect("weight is tracked")),
+                    floats(bias.grad(&grads).expect("bias is tracked")),
+                )
+            };
+            let (ours, burns) = (run(true), run(false));
+            let shape = format!("{batch}x{c_in}x{h}x{w} -> {c_out}, {k}x{k}");
+            close(ours.0, burns.0, &format!("output {shape}"));
+            close(ours.1, burns.1, &format!("input gradient {shape}"));
+            close(ours.2, burns.2, &format!("weight gradient {shape}"));
+            close(ours.3, burns.3, &format!("bias gradient {shape}"));
+        }
+    }
+
+    /// Output, all three gradients and the running statistics against burn's `BatchNorm`,
+    /// for a convolution's `[batch, channels, h, w]` and a dense layer's `[batch, features]`.
+    #[test]
+    fn batch_norm_matches_burns_with_its_gradients_and_running_statistics() {
+        check_batch_norm([8, 3, 5, 4]);
+        check_batch_norm([16, 7]);
+    }
+
+    fn check_batch_norm<const D: usize>(shape: [usize; D]) {
+        use burn::nn::BatchNormConfig;
+        let device = cpu().autodiff();
+        let gamma = Tensor::<1>::random([shape[1]], Distribution::Uniform(0.5, 2.0), &device);
+        let x = Tensor::<D>::random(shape, Distribution::Uniform(-2.0, 3.0), &device);
+        let g = Tensor::<D>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
+        let run = |ours: bool| {
+            // A module of its own per run: clones would share their running statistics.
+            let mut bn = BatchNormConfig::new(shape[1]).with_momentum(0.01).with_epsilon(1e-3).init(&device);
+            bn.gamma = burn::module::Param::from_tensor(gamma.clone());
+            let x = x.clone().detach().require_grad();
+            let y = if ours { batch_norm(x.clone(), &bn) } else { bn.forward(x.clone()) };
+            let grads = (y.clone() * g.clone()).sum().backward();
+            (
+                floats(y.inner()),
+                floats(x.grad(&grads).expect("x is tracked")),
+                floats(bn.gamma.grad(&grads).expect("gamma is tracked")),
+                floats(bn.beta.grad(&grads).expect("beta is tracked")),
+                floats(bn.running_mean.value_sync().inner()),
+                floats(bn.running_var.value_sync().inner()),
+            )
+        };
+        let (ours, burns) = (run(true), run(false));
+        let what = format!("{shape:?}");
+        close(ours.0, burns.0, &format!("output {what}"));
+        close(ours.1, burns.1, &format!("input gradient {what}"));
+        close(ours.2, burns.2, &format!("gamma gradient {what}"));
+        close(ours.3, burns.3, &format!("beta gradient {what}"));
+        close(ours.4, burns.4, &format!("running mean {what}"));
+        close(ours.5, burns.5, &format!("running variance {what}"));
+    }
+
+    #[test]
+    fn layers_it_does_not_cover_take_burns_path() {
+        let device = cpu();
+        let conv = Conv2dConfig::new([2, 3], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(&device);
+        let x = Tensor::<4>::random([2, 2, 5, 5], Distribution::Uniform(-1.0, 1.0), &device);
+        assert_eq!(conv2d_valid(x.clone(), &conv).dims(), [2, 3, 5, 5]);
+        close(floats(conv2d_valid(x.clone(), &conv)), floats(conv.forward(x)), "padded");
+    }
+}
