@@ -6,7 +6,8 @@
 //! ```text
 //! "MNISTSTD"  magic, 8 bytes
 //! u32         format version (1)
-//! u32 n, n bytes   header, JSON (network id, normalisation stats, epoch, accuracy)
+//! u32 n, n bytes   header, JSON (network id, normalisation stats, epoch, accuracy, and
+//!                  BatchNorm's epsilon for a network that has BatchNorm)
 //! u32 t       tensor count
 //! t times:    u16 n, n bytes path; u8 rank; rank x u32 dims; f32 values
 //! u32         CRC-32 of everything before it
@@ -33,6 +34,10 @@ const MAX_VALUES: usize = 4 << 20;
 /// What the file says about the network it holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WeightsMeta {
+    /// Written as the network's stable id (`NetworkKind::id`), so renaming a Rust variant
+    /// does not orphan saved files; files written before that hold the variant's name, and
+    /// are read too.
+    #[serde(with = "network_id")]
     pub network: NetworkKind,
     /// The training set's statistics the network was trained with: inputs are normalised
     /// with these, so they travel with the weights.
@@ -86,8 +91,20 @@ pub async fn encode(
     Ok(write(&WeightsMeta { network, stats: *stats, epoch, test_accuracy }, &tensors))
 }
 
+/// The file's JSON header: the metadata, and what the weights' meaning depends on.
+#[derive(Serialize, Deserialize)]
+struct Header {
+    #[serde(flatten)]
+    meta: WeightsMeta,
+    /// BatchNorm's epsilon, for a network with BatchNorm; absent in files written before it
+    /// was recorded, which are read as using the network's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    batch_norm_epsilon: Option<f64>,
+}
+
 fn write(meta: &WeightsMeta, tensors: &Tensors) -> Vec<u8> {
-    let header = serde_json::to_vec(meta).expect("metadata should serialise");
+    let header = Header { meta: meta.clone(), batch_norm_epsilon: meta.network.batch_norm_epsilon() };
+    let header = serde_json::to_vec(&header).expect("metadata should serialise");
     let values: usize = tensors.iter().map(|(_, _, v)| v.len()).sum();
     let mut out = Vec::with_capacity(values * 4 + header.len() + 4096);
     out.extend_from_slice(MAGIC);
@@ -146,19 +163,32 @@ pub(crate) fn parse_file(bytes: &[u8]) -> Result<(WeightsMeta, Tensors), Weights
     if body.len() < MAGIC.len() {
         return Err(damaged("too short"));
     }
+    // The checksum first: a damaged file says so, rather than whatever its damaged version
+    // field happens to say.
+    if crc32fast::hash(body) != u32::from_le_bytes(crc.try_into().expect("4 bytes")) {
+        return Err(damaged("its checksum does not match (truncated or altered)"));
+    }
     let version = r.u32()?;
     if version != VERSION {
         return Err(WeightsError::UnknownVersion(version));
-    }
-    if crc32fast::hash(body) != u32::from_le_bytes(crc.try_into().expect("4 bytes")) {
-        return Err(damaged("its checksum does not match (truncated or altered)"));
     }
     let header_len = r.u32()? as usize;
     if header_len > MAX_HEADER {
         return Err(damaged("header too large"));
     }
-    let meta: WeightsMeta =
+    let header: Header =
         serde_json::from_slice(r.take(header_len)?).map_err(|e| WeightsError::Damaged(format!("header: {e}")))?;
+    let meta = header.meta;
+    let epsilon = meta.network.batch_norm_epsilon();
+    if header.batch_norm_epsilon.is_some_and(|e| Some(e) != epsilon) {
+        return Err(WeightsError::Mismatch {
+            network: meta.network.id().into(),
+            detail: match epsilon {
+                Some(epsilon) => format!("BatchNorm epsilon {} where {epsilon} is used", header.batch_norm_epsilon.unwrap_or_default()),
+                None => "it records a BatchNorm epsilon, but the network has no BatchNorm".into(),
+            },
+        });
+    }
     if !(meta.stats.std.is_finite() && meta.stats.std > 0.0 && meta.stats.mean.is_finite()) {
         return Err(damaged("normalisation statistics are not usable"));
     }
@@ -194,12 +224,36 @@ pub(crate) fn parse_file(bytes: &[u8]) -> Result<(WeightsMeta, Tensors), Weights
         if values.iter().any(|v| !v.is_finite()) {
             return Err(damaged(&format!("{path} holds values that are not finite")));
         }
+        // A variance below zero passes every other check and then turns every reading into
+        // NaN (the square root of a negative number).
+        if path.ends_with("running_var") && values.iter().any(|&v| v < 0.0) {
+            return Err(damaged(&format!("{path} holds a negative variance")));
+        }
         tensors.push((path, shape, values));
     }
     if !r.bytes.is_empty() {
         return Err(damaged("unexpected bytes after the last tensor"));
     }
     Ok((meta, tensors))
+}
+
+/// [`NetworkKind`] as its stable id; reading also accepts the variant's name, which files
+/// written before the id was used hold.
+mod network_id {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::model::NetworkKind;
+
+    pub fn serialize<S: Serializer>(network: &NetworkKind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(network.id())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NetworkKind, D::Error> {
+        let name = String::deserialize(d)?;
+        NetworkKind::from_id(&name)
+            .or_else(|| NetworkKind::ALL.into_iter().find(|k| format!("{k:?}") == name))
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown network {name:?}")))
+    }
 }
 
 struct Reader<'a> {
@@ -326,4 +380,74 @@ mod tests {
         let err = decode(&forged, None, &cpu()).unwrap_err();
         assert!(matches!(err, WeightsError::Mismatch { .. }), "{err:?}");
     }
+
+    /// The file with its JSON header replaced by `edit(header)`, checksum recomputed.
+    fn with_header(bytes: &[u8], mut edit: impl FnMut(&mut serde_json::Value)) -> Vec<u8> {
+        let len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+        let mut header: serde_json::Value = serde_json::from_slice(&bytes[16..16 + len]).unwrap();
+        edit(&mut header);
+        let header = serde_json::to_vec(&header).unwrap();
+        let mut out = bytes[..12].to_vec();
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&bytes[16 + len..bytes.len() - 4]);
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn the_header_names_the_network_by_its_id_and_old_files_with_the_variant_name_still_read() {
+        let (_, bytes) = file(NetworkKind::VggBnDropout);
+        let mut header = serde_json::Value::Null;
+        let _ = with_header(&bytes, |h| header = h.clone());
+        assert_eq!(header["network"], "bn-dropout");
+        assert_eq!(header["batch_norm_epsilon"], 0.001);
+        let old = with_header(&bytes, |h| {
+            h["network"] = "VggBnDropout".into();
+            h.as_object_mut().unwrap().remove("batch_norm_epsilon");
+        });
+        assert_eq!(read_meta(&old).unwrap().network, NetworkKind::VggBnDropout);
+        let unknown = with_header(&bytes, |h| h["network"] = "resnet".into());
+        assert!(matches!(read_meta(&unknown), Err(WeightsError::Damaged(d)) if d.contains("unknown network")));
+        let (_, linear) = file(NetworkKind::Linear);
+        let mut header = serde_json::Value::Null;
+        let _ = with_header(&linear, |h| header = h.clone());
+        assert!(header.get("batch_norm_epsilon").is_none(), "no BatchNorm, no epsilon: {header}");
+    }
+
+    #[test]
+    fn a_batch_norm_epsilon_other_than_the_networks_is_refused() {
+        let (_, bytes) = file(NetworkKind::VggBnDropout);
+        let other = with_header(&bytes, |h| h["batch_norm_epsilon"] = 1e-5.into());
+        assert!(matches!(read_meta(&other), Err(WeightsError::Mismatch { detail, .. }) if detail.contains("epsilon")));
+        let (_, linear) = file(NetworkKind::Linear);
+        let claimed = with_header(&linear, |h| h["batch_norm_epsilon"] = 1e-3.into());
+        assert!(matches!(read_meta(&claimed), Err(WeightsError::Mismatch { .. })));
+    }
+
+    #[test]
+    fn a_negative_running_variance_is_refused() {
+        let (_, bytes) = file(NetworkKind::VggBnDropout);
+        let (meta, mut tensors) = parse_file(&bytes).unwrap();
+        let (path, _, values) = tensors.iter_mut().find(|(p, _, _)| p.ends_with("running_var")).expect("a BatchNorm layer");
+        values[0] = -0.5;
+        let path = path.clone();
+        let err = read_meta(&write(&meta, &tensors)).unwrap_err();
+        assert_eq!(err, WeightsError::Damaged(format!("{path} holds a negative variance")));
+    }
+
+    #[test]
+    fn a_damaged_version_field_reads_as_damage_and_a_real_newer_version_as_newer() {
+        let (_, bytes) = file(NetworkKind::Linear);
+        let mut damaged = bytes.clone();
+        damaged[8] ^= 0x40;
+        assert!(matches!(read_meta(&damaged), Err(WeightsError::Damaged(_))));
+        let mut newer = bytes[..bytes.len() - 4].to_vec();
+        newer[8..12].copy_from_slice(&2u32.to_le_bytes());
+        let crc = crc32fast::hash(&newer);
+        newer.extend_from_slice(&crc.to_le_bytes());
+        assert_eq!(read_meta(&newer).unwrap_err(), WeightsError::UnknownVersion(2));
+    }
+
 }

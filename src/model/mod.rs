@@ -104,6 +104,16 @@ impl NetworkKind {
     pub fn num_params(self) -> usize {
         self.config().num_params()
     }
+
+    /// The epsilon of its BatchNorm layers, `None` for a network without them: weights files
+    /// record it, since running statistics only mean something with the epsilon they were
+    /// normalised with.
+    pub fn batch_norm_epsilon(self) -> Option<f64> {
+        match self.config() {
+            NetworkConfig::Vgg(c) if c.batch_norm => Some(vgg::BN_EPSILON),
+            _ => None,
+        }
+    }
 }
 
 /// Which architecture to build, with its settings.

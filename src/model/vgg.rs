@@ -15,7 +15,7 @@ use super::init::{zero_bias, GLOROT_UNIFORM};
 /// Keras' BatchNormalization defaults: moving averages with momentum 0.99 (burn counts the
 /// other way: the weight of the new batch, 0.01) and epsilon 1e-3.
 const BN_MOMENTUM: f64 = 0.01;
-const BN_EPSILON: f64 = 1e-3;
+pub(crate) const BN_EPSILON: f64 = 1e-3;
 
 const CONV_CHANNELS: [usize; 4] = [32, 32, 64, 64];
 const HIDDEN: usize = 512;
