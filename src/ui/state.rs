@@ -299,7 +299,7 @@ impl Studio {
                 self.saved = Some(meta);
                 self.weights_note = Some(WeightsNote::Restored);
             }
-            WorkerOutput::SaveFailed(reason) | WorkerOutput::LoadFailed(reason) => {
+            WorkerOutput::SaveFailed(reason) | WorkerOutput::LoadFailed(reason) | WorkerOutput::RestoreFailed(reason) => {
                 self.weights_note = Some(WeightsNote::Problem(reason));
             }
             WorkerOutput::WeightsFile { meta, format, bytes } => self.download = Some((meta, format, Rc::new(bytes))),

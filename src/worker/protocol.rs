@@ -193,6 +193,9 @@ pub enum WorkerOutput {
     Restored(WeightsMeta),
     /// Weights could not be saved; they remain in memory for this visit.
     SaveFailed(String),
+    /// Weights saved on an earlier visit were found but failed their checks; the default
+    /// network is in use. One sentence for the user.
+    RestoreFailed(String),
     /// A weights file the user chose was refused; the network in use is unchanged.
     LoadFailed(String),
     WeightsFile {

@@ -401,7 +401,9 @@ impl Worker {
                 true
             }
             Err(e) => {
-                web_sys::console::warn_1(&format!("worker: saved weights refused: {e}").into());
+                // Said to the user, not only logged: otherwise their trained network would
+                // seem to have vanished without a word.
+                self.post(&WorkerOutput::RestoreFailed(restore_failed(&e)));
                 false
             }
         }
@@ -605,6 +607,12 @@ fn summarise(mnist: &Mnist, downloaded_bytes: u64, compressed: bool, load_ms: f6
         compressed,
         load_ms,
     }
+}
+
+/// What the page says when the weights saved on an earlier visit fail their checks.
+fn restore_failed(reason: &str) -> String {
+    // Dashes, not brackets: the reason often ends in brackets of its own.
+    format!("The network saved on an earlier visit could not be used — {reason} — so the default network is in use.")
 }
 
 fn memory_sample(epoch: usize, device: &Device) -> MemorySample {

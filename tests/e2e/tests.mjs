@@ -418,6 +418,35 @@ export const tests = {
     fs.rmSync(copy, { recursive: true, force: true });
   },
 
+  async 'weights saved on an earlier visit that fail their checks are reported in one sentence'({ browser, base, artifacts }) {
+    const { page, context } = await openPage(browser, base);
+    await datasetReady(page);
+    // What a damaged entry looks like to the next visit: bytes under the key the worker keeps.
+    await page.evaluate(async () => {
+      const db = await new Promise((resolve, reject) => {
+        const request = indexedDB.open('mnist-studio', 1);
+        request.onupgradeneeded = () => request.result.createObjectStore('weights');
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      await new Promise((resolve, reject) => {
+        const tx = db.transaction('weights', 'readwrite');
+        tx.objectStore('weights').put(new TextEncoder().encode('MNISTSTD, then nothing that checks out'), 'best');
+        tx.oncomplete = resolve;
+        tx.onerror = () => reject(tx.error);
+      });
+      db.close();
+    });
+    await page.reload();
+    await page.waitForSelector('#weights-note.error', { timeout: 60_000 });
+    assert.match(await page.textContent('#weights-note'),
+      /^The network saved on an earlier visit could not be used — the file is damaged: .+ — so the default network is in use\.$/);
+    await page.locator('#weights-note').locator('..').screenshot({ path: path.join(artifacts, 'restore-failed.png') });
+    // And the default network reads drawings.
+    await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network === 'bn-dropout', null, { timeout: 60_000 });
+    await context.close();
+  },
+
   async 'the best weights survive a reload, download as a file, and load back; bad files are refused'({ browser, base, artifacts }) {
     const { page, context } = await openPage(browser, base);
     await startRun(page, { backend: 'cpu', network: 'linear', subset: '500', epochs: '2', lr: '0.1' });
