@@ -12,6 +12,9 @@
 //! t times:    u16 n, n bytes path; u8 rank; rank x u32 dims; f32 values
 //! u32         CRC-32 of everything before it
 //! ```
+//! Every format version, present and future, ends with that CRC-32: it is checked before the
+//! version is read, so a damaged file says "damaged" rather than whatever its damaged version
+//! field happens to say.
 //! burn's own record format is not used because writing it reads tensors synchronously,
 //! which a browser forbids; here the parameters are read in one asynchronous transfer.
 

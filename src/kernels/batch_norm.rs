@@ -61,29 +61,22 @@ pub fn forward(x: &[f32], gamma: &[f32], beta: &[f32], epsilon: f64, d: Dims) ->
         let variance = channel(x, d, c).map(|v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
         (mean, variance)
     });
-    // y = x · scale + shift, per channel.
-    let (scale, shift): (Vec<f32>, Vec<f32>) = stats
-        .iter()
-        .zip(gamma.iter().zip(beta))
-        .map(|(&(mean, variance), (&g, &b))| {
-            let scale = g as f64 / (variance + epsilon).sqrt();
-            (scale as f32, (b as f64 - mean * scale) as f32)
-        })
-        .unzip();
+    // y = (x - mean) · scale + β, per channel. The mean is subtracted first, not folded into
+    // a shift: with a mean far from zero the two large terms would cancel in f32.
+    let scale: Vec<f32> =
+        stats.iter().zip(gamma).map(|(&(_, variance), &g)| (g as f64 / (variance + epsilon).sqrt()) as f32).collect();
+    let mean: Vec<f32> = stats.iter().map(|s| s.0 as f32).collect();
     let mut output = vec![0.0; d.len()];
     for_each_image(&mut output, d, |b, image| {
         let src = &x[b * d.channels * d.positions..][..d.channels * d.positions];
         for (c, (dst, src)) in image.chunks_exact_mut(d.positions).zip(src.chunks_exact(d.positions)).enumerate() {
+            let (m, k, b) = (mean[c], scale[c], beta[c]);
             for (y, &v) in dst.iter_mut().zip(src) {
-                *y = v * scale[c] + shift[c];
+                *y = (v - m) * k + b;
             }
         }
     });
-    Normalised {
-        output,
-        mean: stats.iter().map(|s| s.0 as f32).collect(),
-        variance: stats.iter().map(|s| s.1 as f32).collect(),
-    }
+    Normalised { output, mean, variance: stats.iter().map(|s| s.1 as f32).collect() }
 }
 
 pub fn backward(x: &[f32], gamma: &[f32], mean: &[f32], variance: &[f32], epsilon: f64, dy: &[f32], d: Dims) -> Gradients {
@@ -98,13 +91,14 @@ pub fn backward(x: &[f32], gamma: &[f32], mean: &[f32], variance: &[f32], epsilo
         })
     });
     let n = d.count();
-    // dx = dy · a + x · b + c per channel, from the formula above.
+    // dx = dy · k + (x - mean) · b + c per channel, from the formula above (the mean
+    // subtracted first, as in the forward pass).
     let coefficients: Vec<(f32, f32, f32)> = (0..d.channels)
         .map(|ch| {
             let (sum, sum_xhat) = sums[ch];
             let k = gamma[ch] as f64 * inv[ch];
             let b = -k * inv[ch] * sum_xhat / n;
-            let c = -k * sum / n - b * mean[ch] as f64;
+            let c = -k * sum / n;
             (k as f32, b as f32, c as f32)
         })
         .collect();
@@ -118,9 +112,9 @@ pub fn backward(x: &[f32], gamma: &[f32], mean: &[f32], variance: &[f32], epsilo
             .zip(gs.chunks_exact(d.positions))
             .enumerate()
         {
-            let (k, bx, cc) = coefficients[c];
+            let ((k, bx, cc), m) = (coefficients[c], mean[c]);
             for ((out, &v), &g) in dst.iter_mut().zip(xs).zip(gs) {
-                *out = g * k + v * bx + cc;
+                *out = g * k + (v - m) * bx + cc;
             }
         }
     });
@@ -168,6 +162,21 @@ mod tests {
             let mean = vals.iter().sum::<f64>() / vals.len() as f64;
             let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / vals.len() as f64;
             assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-4, "channel {c}: mean {mean}, variance {var}");
+        }
+    }
+
+    /// A mean far from zero with a small spread is still standardised (the mean is
+    /// subtracted before scaling, so no two large terms cancel).
+    #[test]
+    fn a_large_mean_with_a_small_spread_is_standardised() {
+        let d = Dims { batch: 4, channels: 1, positions: 2 };
+        let x: Vec<f32> = [-3.0, -1.0, 1.0, 3.0, -2.0, 2.0, 0.5, -0.5].iter().map(|v| 100.0 + 0.01 * v).collect();
+        let out = forward(&x, &[1.0], &[0.0], 0.0, d);
+        let exact: Vec<f64> = x.iter().map(|&v| (v as f64 - 100.0) / 0.01).collect();
+        let (mean, var) = (exact.iter().sum::<f64>() / 8.0, exact.iter().map(|v| v * v).sum::<f64>() / 8.0);
+        for (y, e) in out.output.iter().zip(&exact) {
+            let want = (e - mean) / (var - mean * mean).sqrt();
+            assert!((*y as f64 - want).abs() < 2e-2, "{y} vs {want}");
         }
     }
 

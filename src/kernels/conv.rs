@@ -93,9 +93,18 @@ impl Dims {
 /// `[c_out, c_in, kh, kw]` and `bias` `[c_out]`.
 pub fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, d: Dims) -> Vec<f32> {
     check(d, x.len(), weight.len(), None);
+    if let Some(bias) = bias {
+        assert_eq!(bias.len(), d.c_out, "bias of the wrong size");
+    }
     let (s, patch) = (d.spatial(), d.patch());
     let mut out = vec![0.0; d.output_len()];
-    if d.output_len() == 0 {
+    if d.output_len() == 0 || d.input_len() == 0 {
+        if let (Some(bias), false) = (bias, out.is_empty()) {
+            // No input channels: every output is its bias.
+            for (row, &v) in out.chunks_exact_mut(s).zip(bias.iter().cycle()) {
+                row.fill(v);
+            }
+        }
         return out;
     }
     parallel::for_each_chunk(&mut out, d.image_out(), || vec![0.0; patch * s], |col, b, y| {
@@ -116,7 +125,7 @@ pub fn backward_input(weight: &[f32], dy: &[f32], d: Dims) -> Vec<f32> {
     check(d, d.input_len(), weight.len(), Some(dy.len()));
     let (s, patch) = (d.spatial(), d.patch());
     let mut dx = vec![0.0; d.input_len()];
-    if d.output_len() == 0 {
+    if d.output_len() == 0 || d.input_len() == 0 {
         return dx;
     }
     parallel::for_each_chunk(&mut dx, d.image_in(), || vec![0.0; patch * s], |dcol, b, dx| {
@@ -354,6 +363,14 @@ mod tests {
             let (lhs, rhs) = (dot(&db, &eb), dot(&g, &reference(&zero_x, &w, Some(&eb), d)));
             assert!((lhs - rhs).abs() < 1e-3 * (1.0 + rhs.abs()), "bias gradient {lhs} vs {rhs}");
         }
+    }
+
+    #[test]
+    fn no_input_channels_give_the_bias_and_no_panic() {
+        let d = dims(2, 0, 4, 4, 3, 3);
+        let y = forward(&[], &[], Some(&[1.0, 2.0, 3.0]), d);
+        assert_eq!(y, [[1.0; 4], [2.0; 4], [3.0; 4]].concat().repeat(2));
+        assert!(backward_input(&[], &vec![1.0; d.output_len()], d).is_empty());
     }
 
     #[test]

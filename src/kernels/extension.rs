@@ -66,8 +66,8 @@ impl ValidConv for Flex {
         let d = Dims {
             batch: ys[0],
             c_in: ws[1],
-            height: ys[2] + ws[2] - 1,
-            width: ys[3] + ws[3] - 1,
+            height: (ys[2] + ws[2]).saturating_sub(1),
+            width: (ys[3] + ws[3]).saturating_sub(1),
             c_out: ws[0],
             k_height: ws[2],
             k_width: ws[3],
