@@ -98,13 +98,8 @@ pub fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, d: Dims) -> Vec<
     }
     let (s, patch) = (d.spatial(), d.patch());
     let mut out = vec![0.0; d.output_len()];
-    if d.output_len() == 0 || d.input_len() == 0 {
-        if let (Some(bias), false) = (bias, out.is_empty()) {
-            // No input channels: every output is its bias.
-            for (row, &v) in out.chunks_exact_mut(s).zip(bias.iter().cycle()) {
-                row.fill(v);
-            }
-        }
+    // No input channels need no special case: the product over zero terms leaves the bias.
+    if d.output_len() == 0 {
         return out;
     }
     parallel::for_each_chunk(&mut out, d.image_out(), || vec![0.0; patch * s], |col, b, y| {
@@ -125,6 +120,7 @@ pub fn backward_input(weight: &[f32], dy: &[f32], d: Dims) -> Vec<f32> {
     check(d, d.input_len(), weight.len(), Some(dy.len()));
     let (s, patch) = (d.spatial(), d.patch());
     let mut dx = vec![0.0; d.input_len()];
+    // Nothing to differentiate, and no image to chunk `dx` by.
     if d.output_len() == 0 || d.input_len() == 0 {
         return dx;
     }
