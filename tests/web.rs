@@ -394,3 +394,63 @@ mod components {
         drop(on_message);
     }
 }
+
+/// A tensor's values, read asynchronously (the only way on WebGPU).
+async fn read<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data_async().await.expect("a WebGPU tensor should read back").convert::<f32>().try_to_vec::<f32>().unwrap()
+}
+
+/// Our WebGPU convolution kernels (src/kernels/gpu_conv.rs) against burn's own convolution on
+/// the same device: the output and the gradients of input, weight and bias, for the
+/// network's four layer shapes at batch 1, 7 and 64, and odd ones (a 2x2 kernel, 3 output
+/// channels, a non-square image). Tolerance: relative to the largest magnitude, 1e-4 — f32
+/// sums of up to 36,864 terms in a different order.
+#[wasm_bindgen_test]
+async fn our_webgpu_convolution_matches_burns_values_and_gradients() {
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::Distribution;
+    use mnist_studio::kernels::conv2d_valid;
+
+    let device = gpu::init_device().await.expect("burn should start on WebGPU");
+    let cases = [
+        (1, 1, 28, 28, 32, 3),
+        (7, 32, 26, 26, 32, 3),
+        (64, 32, 12, 12, 64, 3),
+        (64, 64, 10, 10, 64, 3),
+        (64, 32, 26, 26, 32, 3),
+        (3, 2, 7, 5, 3, 2),
+        (2, 5, 4, 4, 17, 3),
+    ];
+    for (batch, c_in, h, w, c_out, k) in cases {
+        let conv = Conv2dConfig::new([c_in, c_out], [k, k]).init(&device);
+        let x = Tensor::<4>::random([batch, c_in, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+        let g = Tensor::<4>::random([batch, c_out, h + 1 - k, w + 1 - k], Distribution::Uniform(-1.0, 1.0), &device);
+        let mut results = Vec::new();
+        for ours in [true, false] {
+            let x = x.clone().detach().require_grad();
+            let y = if ours { conv2d_valid(x.clone(), &conv) } else { conv.forward(x.clone()) };
+            let grads = (y.clone() * g.clone()).sum().backward();
+            let bias = conv.bias.as_ref().expect("a bias");
+            results.push([
+                read(y.inner()).await,
+                read(x.grad(&grads).expect("x's gradient")).await,
+                read(conv.weight.val().grad(&grads).expect("the weight's gradient")).await,
+                read(bias.val().grad(&grads).expect("the bias's gradient").reshape([1, 1, 1, c_out])).await,
+            ]);
+        }
+        let burns = results.pop().unwrap();
+        let ours = results.pop().unwrap();
+        web_sys::console::log_1(&format!("convolution {:?} compared", (batch, c_in, h, w, c_out, k)).into());
+        for (what, (a, b)) in ["output", "input gradient", "weight gradient", "bias gradient"].iter().zip(ours.iter().zip(&burns)) {
+            assert_eq!(a.len(), b.len(), "{what} {:?}: lengths", (batch, c_in, h, w, c_out, k));
+            let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for (i, (p, q)) in a.iter().zip(b).enumerate() {
+                assert!(
+                    (p - q).abs() <= 1e-4 * (1.0 + scale),
+                    "{what} {:?}[{i}]: ours {p}, burn's {q}",
+                    (batch, c_in, h, w, c_out, k)
+                );
+            }
+        }
+    }
+}

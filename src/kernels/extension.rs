@@ -24,7 +24,7 @@ use super::conv::{self, Dims};
 const STRIDE_1: [usize; 2] = [1, 1];
 const NO_PADDING: [usize; 2] = [0, 0];
 
-#[backend_extension(Flex, Autodiff)]
+#[backend_extension(Flex, Autodiff, Cube: cfg(any(feature = "native-gpu", all(target_arch = "wasm32", not(target_feature = "atomics")))))]
 pub trait ValidConv: Backend {
     /// `x` `[batch, c_in, h, w]`, `weight` `[c_out, c_in, kh, kw]`, `bias` `[c_out]` →
     /// `[batch, c_out, h - kh + 1, w - kw + 1]`: stride 1, no padding, no groups.
@@ -105,6 +105,32 @@ impl ValidConv for Flex {
         match contiguous(&dy) {
             Some(g) => tensor(conv::backward_bias(values(&g), d), [d.c_out]),
             None => burns_bias_grad::<Flex>(dy),
+        }
+    }
+}
+
+/// WebGPU (and wgpu natively): [`super::gpu_conv`]'s kernels; the bias gradient stays burn's
+/// reduction.
+#[cfg(any(feature = "native-gpu", all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+impl ValidConv for burn_cubecl::CubeBackend {
+    fn valid_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        match super::gpu_conv::supports(x.dtype) {
+            true => super::gpu_conv::forward(x, weight, bias),
+            false => burns_conv::<Self>(x, weight, bias),
+        }
+    }
+
+    fn valid_conv_input_grad(weight: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        match super::gpu_conv::supports(dy.dtype) {
+            true => super::gpu_conv::input_grad(weight, dy),
+            false => burns_input_grad::<Self>(weight, dy),
+        }
+    }
+
+    fn valid_conv_weight_grad(x: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        match super::gpu_conv::supports(x.dtype) {
+            true => super::gpu_conv::weight_grad(x, dy),
+            false => burns_weight_grad::<Self>(x, dy),
         }
     }
 }

@@ -16,6 +16,8 @@
 pub mod batch_norm;
 pub mod conv;
 mod extension;
+#[cfg(any(feature = "native-gpu", all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+mod gpu_conv;
 mod parallel;
 
 use burn::nn::conv::Conv2d;
@@ -35,7 +37,7 @@ pub fn conv2d_valid(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
         && conv.dilation == [1, 1]
         && conv.groups == 1
         && matches!(conv.padding, PaddingConfig2d::Valid);
-    match (&conv.bias, plain && on_the_cpu(&x.device())) {
+    match (&conv.bias, plain && has_our_conv(&x.device())) {
         (Some(bias), true) => Tensor::from_dispatch(<Dispatch as ValidConv>::valid_conv(
             x.into_dispatch(),
             conv.weight.val().into_dispatch(),
@@ -73,6 +75,18 @@ pub fn batch_norm<const D: usize>(x: Tensor<D>, bn: &BatchNorm) -> Tensor<D> {
     bn.running_mean.update(running_mean.detach());
     bn.running_var.update(running_var.detach());
     Tensor::from_dispatch(result.output)
+}
+
+/// Whether our convolution kernels run on `device`: burn's CPU backend, and in builds with
+/// the cubecl backend (the single-threaded browser worker, `native-gpu`) WebGPU / wgpu.
+fn has_our_conv(device: &Device) -> bool {
+    match device.clone().inner().as_dispatch() {
+        DispatchDevice::Flex(_) => true,
+        #[cfg(any(feature = "native-gpu", all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+        DispatchDevice::Cube(_) => true,
+        #[allow(unreachable_patterns)]
+        _ => false,
+    }
 }
 
 /// Whether `device` is burn's CPU backend (Flex), with or without autodiff.

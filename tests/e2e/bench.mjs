@@ -74,21 +74,69 @@ async function measure(page, label) {
   await measureOnce(page, `${label} · pass 2`);
 }
 
+/**
+ * Counts WebGPU work in a worker: wraps `dispatchWorkgroups(Indirect)` and `GPUQueue.submit`
+ * (wasm-bindgen's glue looks methods up on the object at each call, so the wrappers see every
+ * call made after this runs). Evaluated in each worker through the DevTools protocol, which the
+ * page's Content-Security-Policy does not govern.
+ */
+function countGpuWork() {
+  if (self.__gpuWork || typeof GPUComputePassEncoder === 'undefined') return;
+  const counts = (self.__gpuWork = { dispatches: 0, submits: 0 });
+  const wrap = (proto, name, key) => {
+    const original = proto[name];
+    if (original) proto[name] = function (...args) { counts[key] += 1; return original.apply(this, args); };
+  };
+  wrap(GPUComputePassEncoder.prototype, 'dispatchWorkgroups', 'dispatches');
+  wrap(GPUComputePassEncoder.prototype, 'dispatchWorkgroupsIndirect', 'dispatches');
+  wrap(GPUQueue.prototype, 'submit', 'submits');
+}
+
+function watchGpuWork(page) {
+  const instrument = (worker) => worker.evaluate(countGpuWork).catch(() => {});
+  page.workers().forEach(instrument);
+  page.on('worker', instrument);
+}
+
+/** WebGPU dispatches and submits so far, summed over the page's workers. */
+async function gpuWork(page) {
+  const total = { dispatches: 0, submits: 0 };
+  for (const worker of page.workers()) {
+    const c = await worker.evaluate(() => self.__gpuWork ?? null).catch(() => null);
+    if (c) { total.dispatches += c.dispatches; total.submits += c.submits; }
+  }
+  return total;
+}
+
 async function measureOnce(page, label) {
   await page.$eval('#bench', (d) => { d.open = true; });
   const before = await page.locator('#bench-results tbody tr').count().catch(() => 0);
+  let work = await gpuWork(page);
   await page.click('#bench-run');
-  await page.waitForFunction((n) => document.querySelectorAll('#bench-results tbody tr').length >= n && document.querySelector('#bench-run').textContent === 'Measure', before + COUNT, { timeout: 1_800_000 });
-  const rows = await page.$$eval('#bench-results tbody tr', (rs) => rs.map((r) => ({ ...r.dataset })));
-  for (const r of rows.slice(before)) {
-    const ms = Number(r.ms);
-    console.log(`${label.padEnd(24)} ${r.backend.padEnd(24)} ${r.threads.padStart(2)} thread(s)  ${r.network.padEnd(14)} first step ${Number(r.firstMs).toFixed(0).padStart(7)} ms   ${ms.toFixed(2).padStart(9)} ms/step   ${(64000 / ms).toFixed(0).padStart(6)} images/s`);
+  // One snapshot of the WebGPU counters as each network's row appears: a measurement is 24
+  // steps (1 first, 3 warm-up, 20 timed) and 3 reads, so a row's share divided by 24 is the
+  // work per step (the next network's start may add a few dispatches to it).
+  const perStep = [];
+  for (let i = 1; i <= COUNT; i++) {
+    await page.waitForFunction((n) => document.querySelectorAll('#bench-results tbody tr').length >= n, before + i, { timeout: 1_800_000 });
+    const now = await gpuWork(page);
+    perStep.push({ dispatches: (now.dispatches - work.dispatches) / 24, submits: (now.submits - work.submits) / 24 });
+    work = now;
   }
+  await page.waitForFunction(() => document.querySelector('#bench-run').textContent === 'Measure', null, { timeout: 1_800_000 });
+  const rows = await page.$$eval('#bench-results tbody tr', (rs) => rs.map((r) => ({ ...r.dataset })));
+  rows.slice(before).forEach((r, i) => {
+    const ms = Number(r.ms);
+    const w = perStep[i];
+    const counted = w && w.dispatches > 0 ? `   ${w.dispatches.toFixed(0).padStart(5)} dispatches, ${w.submits.toFixed(1).padStart(5)} submits per step` : '';
+    console.log(`${label.padEnd(24)} ${r.backend.padEnd(24)} ${r.threads.padStart(2)} thread(s)  ${r.network.padEnd(14)} first step ${Number(r.firstMs).toFixed(0).padStart(7)} ms   ${ms.toFixed(2).padStart(9)} ms/step   ${(64000 / ms).toFixed(0).padStart(6)} images/s${counted}`);
+  });
 }
 
 async function trainingSpeed(browser, base) {
   console.log('\n## training speed in the browser (batch 64; first step includes kernel compilation)');
   const { page, context } = await openPage(browser, base + QUERY);
+  watchGpuWork(page);
   await settled(page);
   const adapter = await page.textContent('#gpu-status');
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);

@@ -1,0 +1,438 @@
+//! The valid, stride-1 convolution on WebGPU (burn's cubecl backend), forward and backward,
+//! each as one implicit matrix product: the GPU side of [`super::conv`].
+//!
+//! Why: built without `autotune` (whose subgroup kernels Chrome rejects, see the README),
+//! burn 0.22.1 runs its fallback kernels on WebGPU. Its weight gradient is a direct
+//! convolution of the input by the output gradient, one invocation per weight summing over
+//! the whole batch (for the second convolution 9,216 invocations of 36,864 products each: too
+//! few threads for a real GPU), and its forward and input gradient re-read every input value
+//! once per output channel.
+//!
+//! As matrix products (`P` output positions per image, `T` taps of the kernel):
+//! - forward: `y[b, co, p] = bias[co] + Σ_(ci,t) w[co, ci, t] · x[b, ci, p + t]`
+//!   (rows: c_out; columns: batch·P; sum: c_in·T);
+//! - input gradient: `dx[b, ci, q] = Σ_(co,t) w[co, ci, t] · dy[b, co, q - t]`, zero where
+//!   `q - t` falls outside `dy`: computed as the forward of `dy` padded with zeros by the
+//!   kernel turned around (rows: c_in; columns: batch·H·W; sum: c_out·T);
+//! - weight gradient: `dw[co, ci, t] = Σ_(b,p) dy[b, co, p] · x[b, ci, p + t]` (rows: c_out;
+//!   columns: c_in·T; sum: batch·P, a long one, so it is split by image over the workgroups'
+//!   z axis and the partial products are added by one reduction afterwards: a 32 x 288 result
+//!   then still occupies hundreds of workgroups).
+//!
+//! One kernel, [`conv_gemm`], does all three. Each invocation keeps an `rm x rn` block of sums
+//! in registers; its `rm` left values are the same for every invocation of the workgroup (one
+//! broadcast load each on a GPU) and its `rn` right values are consecutive across invocations
+//! (coalesced). No workgroup memory, no barrier, no subgroup or cooperative-matrix instruction:
+//! it runs wherever WebGPU does, within WebGPU's default limits (4 storage buffers).
+//!
+//! Shaped by measurement on SwiftShader (Chromium's software WebGPU on this repository's
+//! 2-core machines, `results/browser/bench-webgpu-conv.txt`), where a first version that
+//! staged 16-deep tiles in workgroup memory behind two barriers per step was 1.5 times
+//! *slower* than burn's direct kernels, and a register-only version with a branch around
+//! every load no faster; what made the difference:
+//! - no branch around any load in the inner loop (a tile's missing rows and columns read a
+//!   clamped address and are never stored; the input gradient reads a zero-padded copy of
+//!   `dy` rather than checking bounds),
+//!   since SwiftShader runs divergent code under a lane mask and takes its slow path for
+//!   masked loads;
+//! - 8 x 8 sums per invocation, each row's offset computed once: each value loaded serves
+//!   eight products;
+//! - the shared dimension walked as nested loops (channel, then the taps unrolled at compile
+//!   time; or image, row, column) rather than decoded from a flat index: no integer division
+//!   in the inner loop (SwiftShader scalarises them).
+//!
+//! Checked against burn's own convolution on the same WebGPU device, output and all three
+//! gradients, at the network's shapes and odd ones (`tests/web.rs`,
+//! `our_webgpu_convolution_matches_burns_values_and_gradients`).
+
+use burn::backend::cubecl::dtype_to_storage_type;
+use burn::backend::ops::FloatTensorOps;
+use burn::tensor::{DType, Shape};
+use burn_cubecl::cubecl;
+use burn_cubecl::cubecl::prelude::*;
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::ops::numeric::empty_device_dtype;
+use burn_cubecl::tensor::CubeTensor;
+use burn_cubecl::CubeBackend;
+
+const FORWARD: u32 = 0;
+const INPUT_GRAD: u32 = 1;
+const WEIGHT_GRAD: u32 = 2;
+
+/// The convolution's sizes, as the kernel reads them.
+#[derive(CubeLaunch, CubeType, Clone, Copy, Debug)]
+pub struct Geometry {
+    batch: u32,
+    c_in: u32,
+    height: u32,
+    width: u32,
+    c_out: u32,
+    out_height: u32,
+    out_width: u32,
+    /// Rows and columns of the product.
+    m: u32,
+    n: u32,
+    /// Images per workgroup along z (the weight gradient's split sum).
+    images_per_split: u32,
+}
+
+/// Adds `a[i] · b[j]` to every sum: `a` this step's left values (rows), `b` its right values
+/// (columns).
+#[cube]
+fn accumulate<F: Float>(acc: &mut Sequence<F>, a: &Sequence<F>, b: &Sequence<F>, #[comptime] rm: u32, #[comptime] rn: u32) {
+    #[unroll]
+    for i in 0..rm {
+        #[unroll]
+        for j in 0..rn {
+            let sum = acc.index_mut((i * rn + j) as usize);
+            *sum += *a.index(i as usize) * *b.index(j as usize);
+        }
+    }
+}
+
+/// This step's left values: `a[at + offsets[i]]` for the tile's rows `i`.
+#[cube]
+fn left_values<F: Float>(a: &Tensor<F>, at: u32, offsets: &Sequence<u32>, #[comptime] rm: u32) -> Sequence<F> {
+    let mut values = Sequence::<F>::new();
+    #[unroll]
+    for i in 0..rm {
+        values.push(a[(at + *offsets.index(i as usize)) as usize]);
+    }
+    values
+}
+
+/// Row `i`'s offset in the left matrix, `i·stride`; a row past `rows` (the last tile's missing
+/// ones) reads row `rows - 1`, so no branch surrounds the load.
+#[cube]
+fn row_offsets(rows: u32, stride: u32, #[comptime] rm: u32) -> Sequence<u32> {
+    let mut offsets = Sequence::<u32>::new();
+    #[unroll]
+    for i in 0..rm {
+        offsets.push(select(i < rows, i + 0 * rows, rows - 1) * stride);
+    }
+    offsets
+}
+
+/// This step's right values: `b[bases[j] + offset]` for the invocation's columns `j`.
+#[cube]
+fn right_values<F: Float>(b: &Tensor<F>, bases: &Sequence<u32>, offset: u32, #[comptime] rn: u32) -> Sequence<F> {
+    let mut values = Sequence::<F>::new();
+    #[unroll]
+    for j in 0..rn {
+        values.push(b[(*bases.index(j as usize) + offset) as usize]);
+    }
+    values
+}
+
+/// One `rm x (wide·rn)` tile of the product per workgroup of `wide` invocations (rows along
+/// the workgroup's y, columns along x, the weight gradient's image ranges along z); invocation
+/// `u` takes columns `u, u + wide, …`. `kh x kw` is the convolution's kernel.
+#[cube(launch)]
+fn conv_gemm<F: Float>(
+    a: &Tensor<F>,
+    b: &Tensor<F>,
+    bias: &Tensor<F>,
+    out: &mut Tensor<F>,
+    g: &Geometry,
+    #[comptime] mode: u32,
+    #[comptime] kh: u32,
+    #[comptime] kw: u32,
+    #[comptime] rm: u32,
+    #[comptime] rn: u32,
+    #[comptime] wide: u32,
+    #[comptime] with_bias: bool,
+    #[define(F)] _dtype: ElemType,
+) {
+    let taps = comptime![kh * kw];
+    // Each sum its own mutable variable (a pushed constant could not be added to).
+    let mut acc = Sequence::<F>::new();
+    #[unroll]
+    for _ in 0..rm * rn {
+        let mut zero = F::new(0.0);
+        zero += F::new(0.0);
+        acc.push(zero);
+    }
+    let row0 = CUBE_POS_Y * rm;
+    let col0 = CUBE_POS_X * wide * rn + UNIT_POS_X;
+    let split = CUBE_POS_Z;
+    let in_plane = g.height * g.width;
+    let out_plane = g.out_height * g.out_width;
+    // Rows of this tile that exist (`rm` except in a last, partial tile).
+    let rows = select(g.m - row0 < rm, g.m - row0, rm + 0 * g.m);
+
+    // Per column (clamped to the last one: a missing column computes a copy that is never
+    // stored): where its right values start.
+    let mut bases = Sequence::<u32>::new();
+    #[unroll]
+    for j in 0..rn {
+        let col = col0 + j * wide;
+        let c = select(col < g.n, col, g.n - 1);
+        if comptime![mode == WEIGHT_GRAD] {
+            let ci = c / taps;
+            let t = c - ci * taps;
+            let ky = t / kw;
+            bases.push(ci * in_plane + ky * g.width + t - ky * kw);
+        } else {
+            let img = c / out_plane;
+            let p = c - img * out_plane;
+            let oy = p / g.out_width;
+            bases.push(img * g.c_in * in_plane + oy * g.width + p - oy * g.out_width);
+        }
+    }
+
+    // Rows' offsets in the left matrix, once.
+    let row_stride = if comptime![mode == FORWARD] {
+        g.c_in * taps
+    } else if comptime![mode == INPUT_GRAD] {
+        taps + 0 * g.m
+    } else {
+        out_plane
+    };
+    let row_off = row_offsets(rows, row_stride, rm);
+
+    if comptime![mode != WEIGHT_GRAD] {
+        // Step (ci, ky, kx): right x[img, ci, oy + ky, ox + kx]; left w[row, ci, ky, kx] for
+        // the forward, and for the input gradient (x being dy padded, ci an output channel)
+        // the kernel turned around, w[ci, row, kh - 1 - ky, kw - 1 - kx].
+        for ci in 0..g.c_in {
+            #[unroll]
+            for t in 0..taps {
+                let (ky, kx) = comptime![(t / kw, t % kw)];
+                let at = if comptime![mode == FORWARD] {
+                    (row0 * g.c_in + ci) * taps + t
+                } else {
+                    (ci * g.c_out + row0) * taps + comptime![taps - 1 - t]
+                };
+                let av = left_values::<F>(a, at, &row_off, rm);
+                let bv = right_values::<F>(b, &bases, ci * in_plane + ky * g.width + kx, rn);
+                accumulate::<F>(&mut acc, &av, &bv, rm, rn);
+            }
+        }
+    } else {
+        // Step (img, oy, ox) over this split's images: left dy[img, row, oy, ox], right
+        // x[img, ci, oy + ky, ox + kx].
+        let img_begin = split * g.images_per_split;
+        let img_end = select(img_begin + g.images_per_split < g.batch, img_begin + g.images_per_split, g.batch);
+        for img in img_begin..img_end {
+            for oy in 0..g.out_height {
+                for ox in 0..g.out_width {
+                    let at = (img * g.c_out + row0) * out_plane + oy * g.out_width + ox;
+                    let av = left_values::<F>(a, at, &row_off, rm);
+                    let bv = right_values::<F>(b, &bases, img * g.c_in * in_plane + oy * g.width + ox, rn);
+                    accumulate::<F>(&mut acc, &av, &bv, rm, rn);
+                }
+            }
+        }
+    }
+
+    #[unroll]
+    for i in 0..rm {
+        let row = row0 + i;
+        #[unroll]
+        for j in 0..rn {
+            let col = col0 + j * wide;
+            if row < g.m && col < g.n {
+                let mut v = *acc.index((i * rn + j) as usize);
+                if comptime![with_bias] {
+                    v += bias[row as usize];
+                }
+                out[out_index(g, row, col, split, mode) as usize] = v;
+            }
+        }
+    }
+}
+
+/// Where output element `(row, col)` goes (for the weight gradient, in this split's slice).
+#[cube]
+fn out_index(g: &Geometry, row: u32, col: u32, split: u32, #[comptime] mode: u32) -> u32 {
+    if comptime![mode == WEIGHT_GRAD] {
+        (split * g.m + row) * g.n + col
+    } else {
+        let positions = g.out_height * g.out_width;
+        let img = col / positions;
+        (img * g.c_out + row) * positions + col - img * positions
+    }
+}
+
+/// Rows and columns per invocation and invocations per workgroup for an `m x n` product.
+/// 8 x 8 sums per invocation: each value loaded serves eight. A narrow product (the first
+/// layer's weight gradient has 9 columns) gets a narrow workgroup rather than idle
+/// invocations; the weight gradients' 288 and 576 columns take 16 invocations of 8 columns.
+/// Measured on SwiftShader against 2 and 4 columns and 16 rows
+/// (`results/browser/bench-webgpu-conv.txt`).
+fn tile(m: usize, n: usize) -> (u32, u32, u32) {
+    let rm = m.clamp(1, 8) as u32;
+    match n {
+        0..=16 => (rm, 1, 16),
+        17..=64 => (rm, 1, 64),
+        65..=1024 => (rm, 8, 16),
+        _ => (rm, 8, 64),
+    }
+}
+
+struct Launch {
+    geometry: Geometry,
+    mode: u32,
+    kernel: (usize, usize),
+    splits: usize,
+}
+
+fn launch(a: CubeTensor, b: CubeTensor, bias: Option<CubeTensor>, out: &CubeTensor, l: Launch) {
+    let g = l.geometry;
+    let (rm, rn, wide) = tile(g.m as usize, g.n as usize);
+    let cube_count = CubeCount::Static(g.n.div_ceil(wide * rn), g.m.div_ceil(rm), u(l.splits));
+    let dtype = dtype_to_storage_type(out.dtype);
+    let with_bias = bias.is_some();
+    // A kernel without a bias still binds a buffer there, never read: `a` is read-only.
+    let bias = bias.unwrap_or_else(|| a.clone());
+    conv_gemm::launch(
+        &out.client,
+        cube_count,
+        CubeDim::new_1d(wide),
+        a.into_tensor_arg(),
+        b.into_tensor_arg(),
+        bias.into_tensor_arg(),
+        out.clone().into_tensor_arg(),
+        GeometryLaunch::new(g.batch, g.c_in, g.height, g.width, g.c_out, g.out_height, g.out_width, g.m, g.n, g.images_per_split),
+        l.mode,
+        u(l.kernel.0),
+        u(l.kernel.1),
+        rm,
+        rn,
+        wide,
+        with_bias,
+        dtype,
+    );
+}
+
+fn output(like: &CubeTensor, shape: Shape) -> CubeTensor {
+    empty_device_dtype(like.client.clone(), like.device.clone(), shape, like.dtype)
+}
+
+fn u(v: usize) -> u32 {
+    u32::try_from(v).expect("a convolution's sizes should fit in 32 bits")
+}
+
+/// The sizes of a convolution of `[batch, c_in, height, width]` by a `k_height x k_width`
+/// kernel into `c_out` channels.
+#[allow(clippy::too_many_arguments)]
+fn geometry(batch: usize, c_in: usize, height: usize, width: usize, c_out: usize, kernel: (usize, usize), m: usize, n: usize) -> Geometry {
+    Geometry {
+        batch: u(batch),
+        c_in: u(c_in),
+        height: u(height),
+        width: u(width),
+        c_out: u(c_out),
+        out_height: u(height + 1 - kernel.0),
+        out_width: u(width + 1 - kernel.1),
+        m: u(m),
+        n: u(n),
+        images_per_split: u(batch),
+    }
+}
+
+/// `x` `[batch, c_in, h, w]`, `weight` `[c_out, c_in, kh, kw]`, `bias` `[c_out]` →
+/// `[batch, c_out, h - kh + 1, w - kw + 1]`.
+pub fn forward(x: CubeTensor, weight: CubeTensor, bias: CubeTensor) -> CubeTensor {
+    let (x, weight, bias) = (into_contiguous(x), into_contiguous(weight), into_contiguous(bias));
+    let ([batch, c_in, height, width], [c_out, _, kh, kw]) = (x.meta.shape().dims(), weight.meta.shape().dims());
+    let (oh, ow) = (height + 1 - kh, width + 1 - kw);
+    let out = output(&x, Shape::new([batch, c_out, oh, ow]));
+    let geometry = geometry(batch, c_in, height, width, c_out, (kh, kw), c_out, batch * oh * ow);
+    launch(weight, x, Some(bias), &out, Launch { geometry, mode: FORWARD, kernel: (kh, kw), splits: 1 });
+    out
+}
+
+/// The gradient with respect to the input, `[batch, c_in, h, w]`, from `weight` and the
+/// output's gradient `dy` `[batch, c_out, oh, ow]`: `dy` padded with `k - 1` zeros on every
+/// side, then a valid convolution of it by the kernel turned around, channels swapped (so the
+/// inner loop has no bounds to check).
+pub fn input_grad(weight: CubeTensor, dy: CubeTensor) -> CubeTensor {
+    let (weight, dy) = (into_contiguous(weight), into_contiguous(dy));
+    let ([c_out, c_in, kh, kw], [batch, _, oh, ow]) = (weight.meta.shape().dims(), dy.meta.shape().dims());
+    let (height, width) = (oh + kh - 1, ow + kw - 1);
+    let padded = pad(dy, (kh - 1, kw - 1));
+    let out = output(&padded, Shape::new([batch, c_in, height, width]));
+    // As a forward pass: input `padded` (c_out channels of (h + kh - 1) x (w + kw - 1)),
+    // output c_in channels of h x w.
+    let geometry = geometry(batch, c_out, height + kh - 1, width + kw - 1, c_in, (kh, kw), c_in, batch * height * width);
+    launch(weight, padded, None, &out, Launch { geometry, mode: INPUT_GRAD, kernel: (kh, kw), splits: 1 });
+    out
+}
+
+/// `t` `[.., h, w]` with `pad.0` rows of zeros above and below and `pad.1` columns left and
+/// right.
+fn pad(t: CubeTensor, pad: (usize, usize)) -> CubeTensor {
+    let dims = t.meta.shape().dims::<4>();
+    let (h, w) = (dims[2], dims[3]);
+    let (ph, pw) = (h + 2 * pad.0, w + 2 * pad.1);
+    let planes = dims[0] * dims[1];
+    let out = output(&t, Shape::new([dims[0], dims[1], ph, pw]));
+    let total = planes * ph * pw;
+    let groups = total.div_ceil(PAD_GROUP as usize);
+    // At most 65,535 workgroups per axis: the rest along y.
+    let (x, y) = (groups.min(32_768), groups.div_ceil(32_768));
+    pad_kernel::launch(
+        &t.client,
+        CubeCount::Static(u(x), u(y), 1),
+        CubeDim::new_1d(PAD_GROUP),
+        t.clone().into_tensor_arg(),
+        out.clone().into_tensor_arg(),
+        u(total),
+        u(h),
+        u(w),
+        u(pad.0),
+        u(pad.1),
+        dtype_to_storage_type(t.dtype),
+    );
+    out
+}
+
+const PAD_GROUP: u32 = 256;
+
+#[cube(launch)]
+fn pad_kernel<F: Float>(
+    input: &Tensor<F>,
+    out: &mut Tensor<F>,
+    total: u32,
+    h: u32,
+    w: u32,
+    pad_h: u32,
+    pad_w: u32,
+    #[define(F)] _dtype: ElemType,
+) {
+    let index = (CUBE_POS_Y * CUBE_COUNT_X + CUBE_POS_X) * PAD_GROUP + UNIT_POS_X;
+    if index < total {
+        let (ph, pw) = (h + 2 * pad_h, w + 2 * pad_w);
+        let plane = index / (ph * pw);
+        let r = index - plane * ph * pw;
+        let y = r / pw;
+        let x = r - y * pw;
+        let inside = y >= pad_h && y < pad_h + h && x >= pad_w && x < pad_w + w;
+        let at = select(inside, (plane * h + y - pad_h) * w + x - pad_w, 0u32);
+        out[index as usize] = select(inside, input[at as usize], F::new(0.0));
+    }
+}
+
+/// The gradient with respect to the weight, `[c_out, c_in, kh, kw]`, from the input `x` and
+/// the output's gradient `dy`: one partial product per image (at most 64 ranges of whole
+/// images), then their sum.
+pub fn weight_grad(x: CubeTensor, dy: CubeTensor) -> CubeTensor {
+    let (x, dy) = (into_contiguous(x), into_contiguous(dy));
+    let ([batch, c_in, height, width], [_, c_out, oh, ow]) = (x.meta.shape().dims(), dy.meta.shape().dims());
+    let (kh, kw) = (height + 1 - oh, width + 1 - ow);
+    let (m, n) = (c_out, c_in * kh * kw);
+    let images_per_split = batch.div_ceil(64).max(1);
+    let splits = batch.div_ceil(images_per_split).max(1);
+    let partial = output(&x, Shape::new([splits, m, n]));
+    let mut geometry = geometry(batch, c_in, height, width, c_out, (kh, kw), m, n);
+    geometry.images_per_split = u(images_per_split);
+    launch(dy, x, None, &partial, Launch { geometry, mode: WEIGHT_GRAD, kernel: (kh, kw), splits });
+    let summed = if splits == 1 { partial } else { CubeBackend::float_sum_dim(partial, 0) };
+    CubeBackend::float_reshape(summed, Shape::new([c_out, c_in, kh, kw]))
+}
+
+/// Whether these kernels take tensors of this type (f32; anything else takes burn's path).
+pub fn supports(dtype: DType) -> bool {
+    dtype == DType::F32
+}
