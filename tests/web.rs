@@ -86,8 +86,17 @@ async fn the_linear_network_learns_a_subset_on_webgpu() {
     assert!(recorder.steps.last().unwrap().loss < recorder.steps[0].loss);
 }
 
+/// On a WebGPU device holding WebGPU's default limits and nothing more (what many laptops
+/// report), through our convolution kernels.
 #[wasm_bindgen_test]
-async fn a_few_vgg_steps_lower_the_loss_on_webgpu() {
+async fn a_few_vgg_steps_lower_the_loss_on_webgpu_with_the_default_limits() {
+    gpu::init_device().await.expect("burn should start on WebGPU");
+    let limits = gpu::device_limits().expect("the WebGPU device is kept");
+    let defaults = burn::tensor::wgpu::wgpu::Limits::defaults();
+    assert_eq!(
+        (limits.max_storage_buffers_per_shader_stage, limits.max_compute_workgroup_storage_size, limits.max_storage_buffer_binding_size),
+        (defaults.max_storage_buffers_per_shader_stage, defaults.max_compute_workgroup_storage_size, defaults.max_storage_buffer_binding_size)
+    );
     let config = TrainConfig::new(NetworkKind::Vgg, Schedule::constant(1, 0.05), false)
         .with_batch_size(16)
         .with_train_limit(Some(16 * 8))

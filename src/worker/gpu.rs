@@ -2,7 +2,7 @@
 //! none, and the adapter's name), then burn's WebGPU device.
 
 use burn::prelude::*;
-use burn::tensor::wgpu::WgpuBackend;
+use burn::tensor::wgpu::{wgpu, WgpuSetup};
 use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -53,6 +53,42 @@ pub fn lose_device() -> bool {
     RAW.with_borrow(|raw| raw.as_ref().map(|d| d.destroy()).is_some())
 }
 
+/// The WebGPU device, asked for WebGPU's default limits and no optional feature: every
+/// kernel that runs (burn's and `kernels/gpu_conv.rs`) fits in them (at most 8 storage buffers
+/// per stage, 16 KiB of workgroup memory, 256 invocations per workgroup; the largest buffer,
+/// the packed training set, is 47 MB of the 128 MiB a binding may hold), so training works on
+/// any adapter, including the many laptops that report no more than the defaults. (cubecl,
+/// left to itself, asks for everything the adapter offers.)
+async fn request_setup() -> Result<WgpuSetup, String> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::BROWSER_WEBGPU,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    let adapter = instance
+        .request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| format!("no WebGPU adapter: {e}"))?;
+    let (device, queue) = adapter
+        .request_device(&wgpu::DeviceDescriptor {
+            label: Some("mnist-studio"),
+            required_features: wgpu::Features::empty(),
+            required_limits: wgpu::Limits::defaults(),
+            memory_hints: wgpu::MemoryHints::MemoryUsage,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| format!("the WebGPU adapter refused a device with the default limits: {e}"))?;
+    Ok(WgpuSetup { instance, adapter, device, queue, backend: wgpu::Backend::BrowserWebGpu })
+}
+
+/// The limits the WebGPU device was created with (for tests: WebGPU's defaults).
+pub fn device_limits() -> Option<wgpu::Limits> {
+    RAW.with_borrow(|raw| raw.as_ref().map(|d| d.limits()))
+}
+
 /// burn's WebGPU device, with autodiff for training: created once per page or worker, then
 /// shared (burn refuses a second initialisation, so concurrent callers wait for the first).
 ///
@@ -81,15 +117,20 @@ pub async fn init_device() -> Result<Device, String> {
             Some(Some(result)) => return result,
             Some(None) => gloo::timers::future::TimeoutFuture::new(20).await,
             None => {
-                let result = Device::wgpu_options()
-                    .graphics_api(WgpuBackend::WebGpu)
-                    .init_with_setup_async()
-                    .await
-                    .map(|(device, setup)| {
-                        RAW.with_borrow_mut(|raw| *raw = Some(setup.device));
-                        device.autodiff()
-                    })
-                    .map_err(|e| format!("could not start burn's WebGPU device: {e:?}"));
+                let result = match request_setup().await {
+                    Ok(setup) => {
+                        let raw = setup.device.clone();
+                        Device::wgpu_options()
+                            .setup(setup)
+                            .init()
+                            .map(|device| {
+                                RAW.with_borrow_mut(|r| *r = Some(raw));
+                                device.autodiff()
+                            })
+                            .map_err(|e| format!("could not start burn's WebGPU device: {e:?}"))
+                    }
+                    Err(e) => Err(e),
+                };
                 STATE.with_borrow_mut(|state| *state = State::Done(result.clone()));
                 return result;
             }
