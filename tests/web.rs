@@ -418,9 +418,10 @@ async fn read<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 async fn our_webgpu_convolution_matches_burns_values_and_gradients() {
     use burn::nn::conv::Conv2dConfig;
     use burn::tensor::Distribution;
-    use mnist_studio::kernels::conv2d_valid;
+    use mnist_studio::kernels::{conv2d_valid, has_our_conv};
 
     let device = gpu::init_device().await.expect("burn should start on WebGPU");
+    assert!(has_our_conv(&device), "this build should route WebGPU convolutions to our kernels");
     let cases = [
         (1, 1, 28, 28, 32, 3),
         (7, 32, 26, 26, 32, 3),

@@ -24,7 +24,7 @@ use super::conv::{self, Dims};
 const STRIDE_1: [usize; 2] = [1, 1];
 const NO_PADDING: [usize; 2] = [0, 0];
 
-#[backend_extension(Flex, Autodiff, Cube: cfg(any(feature = "native-gpu", all(target_arch = "wasm32", not(target_feature = "atomics")))))]
+#[backend_extension(Flex, Autodiff, Cube: cfg(cube_kernels))]
 pub trait ValidConv: Backend {
     /// `x` `[batch, c_in, h, w]`, `weight` `[c_out, c_in, kh, kw]`, `bias` `[c_out]` →
     /// `[batch, c_out, h - kh + 1, w - kw + 1]`: stride 1, no padding, no groups.
@@ -111,7 +111,7 @@ impl ValidConv for Flex {
 
 /// WebGPU (and wgpu natively): [`super::gpu_conv`]'s kernels; the bias gradient stays burn's
 /// reduction.
-#[cfg(any(feature = "native-gpu", all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+#[cfg(cube_kernels)]
 impl ValidConv for burn_cubecl::CubeBackend {
     fn valid_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
         match super::gpu_conv::supports(x.dtype) {

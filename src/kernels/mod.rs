@@ -16,7 +16,7 @@
 pub mod batch_norm;
 pub mod conv;
 mod extension;
-#[cfg(any(feature = "native-gpu", all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+#[cfg(cube_kernels)]
 mod gpu_conv;
 mod parallel;
 
@@ -79,10 +79,10 @@ pub fn batch_norm<const D: usize>(x: Tensor<D>, bn: &BatchNorm) -> Tensor<D> {
 
 /// Whether our convolution kernels run on `device`: burn's CPU backend, and in builds with
 /// the cubecl backend (the single-threaded browser worker, `native-gpu`) WebGPU / wgpu.
-fn has_our_conv(device: &Device) -> bool {
+pub fn has_our_conv(device: &Device) -> bool {
     match device.clone().inner().as_dispatch() {
         DispatchDevice::Flex(_) => true,
-        #[cfg(any(feature = "native-gpu", all(target_arch = "wasm32", not(target_feature = "atomics"))))]
+        #[cfg(cube_kernels)]
         DispatchDevice::Cube(_) => true,
         #[allow(unreachable_patterns)]
         _ => false,
