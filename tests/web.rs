@@ -464,3 +464,46 @@ async fn our_webgpu_convolution_matches_burns_values_and_gradients() {
         }
     }
 }
+
+/// Our WebGPU dense-layer kernel (src/kernels/gpu_dense.rs) against burn's `Linear` on the
+/// same device: the output and the gradients of input, weight and bias, at the networks' three
+/// dense layers (batch 64, and 7 and 1) and odd sizes; the forward's long products are split
+/// along their shared dimension, the gradients read transposed views. Tolerance as for the
+/// convolution: relative to the largest magnitude, 1e-4.
+#[wasm_bindgen_test]
+async fn our_webgpu_dense_layer_matches_burns_values_and_gradients() {
+    use burn::nn::LinearConfig;
+    use burn::tensor::Distribution;
+    use mnist_studio::kernels::{dense, has_our_dense};
+
+    let device = gpu::init_device().await.expect("burn should start on WebGPU");
+    assert!(has_our_dense(&device), "this build should route WebGPU dense layers to our kernel");
+    for (batch, d_in, d_out) in [(64, 1024, 512), (64, 512, 10), (64, 784, 10), (7, 784, 10), (1, 1024, 512), (3, 100, 17), (2, 5, 3)] {
+        let linear = LinearConfig::new(d_in, d_out).init(&device);
+        let x = Tensor::<2>::random([batch, d_in], Distribution::Uniform(-1.0, 1.0), &device);
+        let g = Tensor::<2>::random([batch, d_out], Distribution::Uniform(-1.0, 1.0), &device);
+        let mut results = Vec::new();
+        for ours in [true, false] {
+            let x = x.clone().detach().require_grad();
+            let y = if ours { dense(x.clone(), &linear) } else { linear.forward(x.clone()) };
+            let grads = (y.clone() * g.clone()).sum().backward();
+            let bias = linear.bias.as_ref().expect("a bias");
+            results.push([
+                read(y.inner()).await,
+                read(x.grad(&grads).expect("x's gradient")).await,
+                read(linear.weight.val().grad(&grads).expect("the weight's gradient")).await,
+                read(bias.val().grad(&grads).expect("the bias's gradient").reshape([1, d_out])).await,
+            ]);
+        }
+        let burns = results.pop().unwrap();
+        let ours = results.pop().unwrap();
+        let shape = (batch, d_in, d_out);
+        for (what, (a, b)) in ["output", "input gradient", "weight gradient", "bias gradient"].iter().zip(ours.iter().zip(&burns)) {
+            assert_eq!(a.len(), b.len(), "{what} {shape:?}: lengths");
+            let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for (i, (p, q)) in a.iter().zip(b).enumerate() {
+                assert!((p - q).abs() <= 1e-4 * (1.0 + scale), "{what} {shape:?}[{i}]: ours {p}, burn's {q}");
+            }
+        }
+    }
+}

@@ -1,6 +1,6 @@
-//! [`super::conv`]'s and [`super::batch_norm`]'s kernels as burn operations with their own
-//! backward passes (burn's backend extension API), on burn's CPU backend (Flex) and on
-//! autodiff over it.
+//! [`super::conv`]'s, [`super::batch_norm`]'s and the WebGPU kernels as burn operations with
+//! their own backward passes (burn's backend extension API), on burn's CPU backend (Flex), on
+//! burn's cubecl backend where the build has it, and on autodiff over them.
 //!
 //! The trait's default bodies are burn's own operations, so the gradients of the autodiff
 //! implementation stay defined on any backend; Flex overrides them with our kernels.
@@ -162,16 +162,95 @@ impl<B: Backend + ValidConv, C: CheckpointStrategy> ValidConv for Autodiff<B, C>
             }
         }
 
-        match ValidConvBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let (x, weight, bias) = (x.into_primitive(), weight.into_primitive(), bias.into_primitive());
-                let output = B::valid_conv(x.clone(), weight.clone(), bias);
-                prep.finish((x, weight), output)
-            }
-            OpsKind::UnTracked(prep) => {
-                prep.finish(B::valid_conv(x.into_primitive(), weight.into_primitive(), bias.into_primitive()))
+        layer::<B, C, _>(ValidConvBackward, [x, weight, bias], B::valid_conv)
+    }
+}
+
+#[backend_extension(Flex, Autodiff, Cube: cfg(cube_kernels))]
+pub trait Dense: Backend {
+    /// `x` `[batch, d_in]` · `weight` `[d_in, d_out]` + `bias` `[d_out]` → `[batch, d_out]`:
+    /// burn's `Linear` (whose weight is stored `[d_in, d_out]`).
+    fn dense(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        burns_dense::<Self>(x, weight, bias)
+    }
+
+    /// `a` `[m, k]` · `b` `[k, n]`: the gradients' products (`dy · wᵀ`, `xᵀ · dy`).
+    fn dense_product(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::float_matmul(a, b)
+    }
+}
+
+/// The CPU keeps burn's matrix product (`gemm`); only the extension's dispatch needs this.
+impl Dense for Flex {}
+
+/// WebGPU (and wgpu natively): [`super::gpu_dense`]'s kernel.
+#[cfg(cube_kernels)]
+impl Dense for burn_cubecl::CubeBackend {
+    fn dense(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        match super::gpu_dense::supports(x.dtype) {
+            true => super::gpu_dense::product(x, weight, Some(bias)),
+            false => burns_dense::<Self>(x, weight, bias),
+        }
+    }
+
+    fn dense_product(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        match super::gpu_dense::supports(a.dtype) {
+            true => super::gpu_dense::product(a, b, None),
+            false => burns_product::<Self>(a, b),
+        }
+    }
+}
+
+/// Autodiff: `dx = dy · wᵀ`, `dw = xᵀ · dy` (transposed views, not copies), `db = Σ_batch dy`,
+/// each only for a tracked input (the linear network's input is the data).
+impl<B: Backend + Dense, C: CheckpointStrategy> Dense for Autodiff<B, C> {
+    fn dense(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct DenseBackward;
+
+        impl<B: Backend + Dense> Backward<B, 3> for DenseBackward {
+            type State = (FloatTensor<B>, FloatTensor<B>);
+
+            fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+                let [node_x, node_weight, node_bias] = ops.parents;
+                let dy = grads.consume::<B>(&ops.node);
+                let (x, weight) = ops.state;
+                if let Some(node) = node_x {
+                    grads.register::<B>(node.id, B::dense_product(dy.clone(), B::float_transpose(weight)));
+                }
+                if let Some(node) = node_weight {
+                    grads.register::<B>(node.id, B::dense_product(B::float_transpose(x), dy.clone()));
+                }
+                if let Some(node) = node_bias {
+                    let d_out = dy.shape()[1];
+                    grads.register::<B>(node.id, B::float_reshape(B::float_sum_dim(dy, 0), Shape::new([d_out])));
+                }
             }
         }
+
+        layer::<B, C, _>(DenseBackward, [x, weight, bias], B::dense)
+    }
+}
+
+/// A layer `forward(x, weight, bias)` on autodiff: computed on the inner backend, and when any
+/// input is tracked, recorded with `backward`, which keeps `x` and `weight`.
+fn layer<B, C, K>(
+    backward: K,
+    [x, weight, bias]: [FloatTensor<Autodiff<B, C>>; 3],
+    forward: fn(FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) -> FloatTensor<B>,
+) -> FloatTensor<Autodiff<B, C>>
+where
+    B: Backend,
+    C: CheckpointStrategy,
+    K: Backward<B, 3, State = (FloatTensor<B>, FloatTensor<B>)>,
+{
+    match backward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => {
+            let (x, weight, bias) = (x.into_primitive(), weight.into_primitive(), bias.into_primitive());
+            let output = forward(x.clone(), weight.clone(), bias);
+            prep.finish((x, weight), output)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward(x.into_primitive(), weight.into_primitive(), bias.into_primitive())),
     }
 }
 
@@ -192,6 +271,16 @@ fn burns_weight_grad<B: Backend>(x: FloatTensor<B>, dy: FloatTensor<B>) -> Float
     let options = ConvOptions::new(STRIDE_1, NO_PADDING, STRIDE_1, 1);
     let swapped = B::conv2d(B::float_swap_dims(x, 0, 1), B::float_swap_dims(dy, 0, 1), None, options);
     B::float_swap_dims(swapped, 0, 1)
+}
+
+/// burn's `Linear`: the product, then the bias added on every row.
+fn burns_dense<B: Backend>(x: FloatTensor<B>, weight: FloatTensor<B>, bias: FloatTensor<B>) -> FloatTensor<B> {
+    let d_out = weight.shape()[1];
+    B::float_add(B::float_matmul(x, weight), B::float_reshape(bias, Shape::new([1, d_out])))
+}
+
+fn burns_product<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTensor<B> {
+    B::float_matmul(a, b)
 }
 
 /// `dy` summed over batch and positions.

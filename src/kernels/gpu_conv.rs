@@ -51,9 +51,10 @@ use burn::tensor::{DType, Shape};
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
 use burn_cubecl::kernel::into_contiguous;
-use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::CubeBackend;
+
+use super::gpu_tile::{accumulate, left_values, output, right_values, row_offsets, tile, tile_columns, tile_rows, u, zero_sums};
 
 const FORWARD: u32 = 0;
 const INPUT_GRAD: u32 = 1;
@@ -76,54 +77,6 @@ pub struct Geometry {
     images_per_split: u32,
 }
 
-/// Adds `a[i] · b[j]` to every sum: `a` this step's left values (rows), `b` its right values
-/// (columns).
-#[cube]
-fn accumulate<F: Float>(acc: &mut Sequence<F>, a: &Sequence<F>, b: &Sequence<F>, #[comptime] rm: u32, #[comptime] rn: u32) {
-    #[unroll]
-    for i in 0..rm {
-        #[unroll]
-        for j in 0..rn {
-            let sum = acc.index_mut((i * rn + j) as usize);
-            *sum += *a.index(i as usize) * *b.index(j as usize);
-        }
-    }
-}
-
-/// This step's left values: `a[at + offsets[i]]` for the tile's rows `i`.
-#[cube]
-fn left_values<F: Float>(a: &Tensor<F>, at: u32, offsets: &Sequence<u32>, #[comptime] rm: u32) -> Sequence<F> {
-    let mut values = Sequence::<F>::new();
-    #[unroll]
-    for i in 0..rm {
-        values.push(a[(at + *offsets.index(i as usize)) as usize]);
-    }
-    values
-}
-
-/// Row `i`'s offset in the left matrix, `i·stride`; a row past `rows` (the last tile's missing
-/// ones) reads row `rows - 1`, so no branch surrounds the load.
-#[cube]
-fn row_offsets(rows: u32, stride: u32, #[comptime] rm: u32) -> Sequence<u32> {
-    let mut offsets = Sequence::<u32>::new();
-    #[unroll]
-    for i in 0..rm {
-        offsets.push(select(i < rows, i + 0 * rows, rows - 1) * stride);
-    }
-    offsets
-}
-
-/// This step's right values: `b[bases[j] + offset]` for the invocation's columns `j`.
-#[cube]
-fn right_values<F: Float>(b: &Tensor<F>, bases: &Sequence<u32>, offset: u32, #[comptime] rn: u32) -> Sequence<F> {
-    let mut values = Sequence::<F>::new();
-    #[unroll]
-    for j in 0..rn {
-        values.push(b[(*bases.index(j as usize) + offset) as usize]);
-    }
-    values
-}
-
 /// One `rm x (wide·rn)` tile of the product per workgroup of `wide` invocations (rows along
 /// the workgroup's y, columns along x, the weight gradient's image ranges along z); invocation
 /// `u` takes columns `u, u + wide, …`. `kh x kw` is the convolution's kernel.
@@ -144,29 +97,20 @@ fn conv_gemm<F: Float>(
     #[define(F)] _dtype: ElemType,
 ) {
     let taps = comptime![kh * kw];
-    // Each sum its own mutable variable (a pushed constant could not be added to).
-    let mut acc = Sequence::<F>::new();
-    #[unroll]
-    for _ in 0..rm * rn {
-        let mut zero = F::new(0.0);
-        zero += F::new(0.0);
-        acc.push(zero);
-    }
+    let mut acc = zero_sums::<F>(rm * rn);
     let row0 = CUBE_POS_Y * rm;
     let col0 = CUBE_POS_X * wide * rn + UNIT_POS_X;
     let split = CUBE_POS_Z;
     let in_plane = g.height * g.width;
     let out_plane = g.out_height * g.out_width;
-    // Rows of this tile that exist (`rm` except in a last, partial tile).
-    let rows = select(g.m - row0 < rm, g.m - row0, rm + 0 * g.m);
+    let rows = tile_rows(g.m, row0, rm);
+    let columns = tile_columns(col0, g.n, wide, rn);
 
-    // Per column (clamped to the last one: a missing column computes a copy that is never
-    // stored): where its right values start.
+    // Per column: where its right values start.
     let mut bases = Sequence::<u32>::new();
     #[unroll]
     for j in 0..rn {
-        let col = col0 + j * wide;
-        let c = select(col < g.n, col, g.n - 1);
+        let c = *columns.index(j as usize);
         if comptime![mode == WEIGHT_GRAD] {
             let ci = c / taps;
             let t = c - ci * taps;
@@ -254,22 +198,6 @@ fn out_index(g: &Geometry, row: u32, col: u32, split: u32, #[comptime] mode: u32
     }
 }
 
-/// Rows and columns per invocation and invocations per workgroup for an `m x n` product.
-/// 8 x 8 sums per invocation: each value loaded serves eight. A narrow product (the first
-/// layer's weight gradient has 9 columns) gets a narrow workgroup rather than idle
-/// invocations; the weight gradients' 288 and 576 columns take 16 invocations of 8 columns.
-/// Measured on SwiftShader against 2 and 4 columns and 16 rows
-/// (`results/browser/bench-webgpu-conv.txt`).
-fn tile(m: usize, n: usize) -> (u32, u32, u32) {
-    let rm = m.clamp(1, 8) as u32;
-    match n {
-        0..=16 => (rm, 1, 16),
-        17..=64 => (rm, 1, 64),
-        65..=1024 => (rm, 8, 16),
-        _ => (rm, 8, 64),
-    }
-}
-
 struct Launch {
     geometry: Geometry,
     mode: u32,
@@ -303,14 +231,6 @@ fn launch(a: CubeTensor, b: CubeTensor, bias: Option<CubeTensor>, out: &CubeTens
         with_bias,
         dtype,
     );
-}
-
-fn output(like: &CubeTensor, shape: Shape) -> CubeTensor {
-    empty_device_dtype(like.client.clone(), like.device.clone(), shape, like.dtype)
-}
-
-fn u(v: usize) -> u32 {
-    u32::try_from(v).expect("a convolution's sizes should fit in 32 bits")
 }
 
 /// The sizes of a convolution of `[batch, c_in, height, width]` by a `k_height x k_width`

@@ -5,27 +5,34 @@
 //!   and what it gained are in its `//!` paragraph.
 //! - [`batch_norm`]: batch normalisation with the batch's statistics on the CPU, forward and
 //!   backward (the BatchNorm network's five), two passes over the data each.
+//! - [`gpu_conv`], [`gpu_dense`]: the convolution and the dense layer on WebGPU as cubecl
+//!   kernels, sharing [`gpu_tile`]'s register tile (builds with burn's cubecl backend only).
 //! - [`extension`]: those kernels as a burn backend extension with an autodiff backward.
 //! - [`parallel`]: the one place that knows whether this build has threads for them.
 //!
 //! [`conv2d_valid`] is what the networks call: it takes our kernels where they apply (a CPU
-//! device, a layer with stride 1, no padding, no dilation, no groups, a bias) and burn's
-//! `Conv2d::forward` everywhere else, WebGPU included; [`batch_norm`] likewise for
-//! `BatchNorm::forward` in training.
+//! or WebGPU device, a layer with stride 1, no padding, no dilation, no groups, a bias) and
+//! burn's `Conv2d::forward` everywhere else; [`batch_norm`] likewise for `BatchNorm::forward`
+//! in training (CPU only); [`dense`] for `Linear::forward` (WebGPU only: on the CPU burn's
+//! product is `gemm`'s, already fast).
 
 pub mod batch_norm;
 pub mod conv;
 mod extension;
 #[cfg(cube_kernels)]
 mod gpu_conv;
+#[cfg(cube_kernels)]
+mod gpu_dense;
+#[cfg(cube_kernels)]
+mod gpu_tile;
 mod parallel;
 
 use burn::nn::conv::Conv2d;
-use burn::nn::{BatchNorm, PaddingConfig2d};
+use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
 use burn::prelude::*;
 use burn::backend::{Dispatch, DispatchDevice};
 
-use extension::{TrainBatchNorm, ValidConv};
+use extension::{Dense, TrainBatchNorm, ValidConv};
 
 /// `conv.forward(x)`, on our CPU kernels where they apply.
 ///
@@ -44,6 +51,40 @@ pub fn conv2d_valid(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
             bias.val().into_dispatch(),
         )),
         _ => conv.forward(x),
+    }
+}
+
+/// `linear.forward(x)`, on our WebGPU kernel where the build has it (the bias added in the
+/// product's own pass; the gradients as two more products).
+///
+/// # Shapes
+/// - x: `[batch, d_in]`
+/// - output: `[batch, d_out]`
+pub fn dense(x: Tensor<2>, linear: &Linear) -> Tensor<2> {
+    match has_our_dense(&x.device()) {
+        true => through_extension(x, linear),
+        false => linear.forward(x),
+    }
+}
+
+/// `linear.forward(x)` through the [`Dense`] extension whatever the device (on the CPU its
+/// default bodies, burn's own operations, under our autodiff backward).
+fn through_extension(x: Tensor<2>, linear: &Linear) -> Tensor<2> {
+    let bias = match &linear.bias {
+        Some(bias) => bias.val(),
+        None => Tensor::zeros([linear.weight.dims()[1]], &x.device()),
+    };
+    Tensor::from_dispatch(<Dispatch as Dense>::dense(x.into_dispatch(), linear.weight.val().into_dispatch(), bias.into_dispatch()))
+}
+
+/// Whether our dense-layer kernel runs on `device`: WebGPU / wgpu in builds with the cubecl
+/// backend.
+pub fn has_our_dense(device: &Device) -> bool {
+    match device.clone().inner().as_dispatch() {
+        #[cfg(cube_kernels)]
+        DispatchDevice::Cube(_) => true,
+        #[allow(unreachable_patterns)]
+        _ => false,
     }
 }
 
@@ -184,6 +225,39 @@ mod tests {
         close(ours.3, burns.3, &format!("beta gradient {what}"));
         close(ours.4, burns.4, &format!("running mean {what}"));
         close(ours.5, burns.5, &format!("running variance {what}"));
+    }
+
+    /// The dense extension's forward and its autodiff backward (on the CPU, burn's products
+    /// under our backward) against burn's `Linear`: output and the three gradients. The
+    /// WebGPU kernel itself is compared in the browser (`tests/web.rs`).
+    #[test]
+    fn the_dense_extension_matches_burns_linear_and_its_gradients() {
+        use burn::nn::LinearConfig;
+        let device = cpu().autodiff();
+        assert!(!has_our_dense(&device), "the CPU keeps burn's product");
+        for (batch, d_in, d_out) in [(64, 1024, 512), (7, 784, 10), (1, 5, 3)] {
+            let linear = LinearConfig::new(d_in, d_out).init(&device);
+            let x = Tensor::<2>::random([batch, d_in], Distribution::Uniform(-1.0, 1.0), &device);
+            let g = Tensor::<2>::random([batch, d_out], Distribution::Uniform(-1.0, 1.0), &device);
+            let run = |ours: bool| {
+                let x = x.clone().detach().require_grad();
+                let y = if ours { through_extension(x.clone(), &linear) } else { linear.forward(x.clone()) };
+                let grads = (y.clone() * g.clone()).sum().backward();
+                let bias = linear.bias.as_ref().expect("a bias");
+                (
+                    floats(y.inner()),
+                    floats(x.grad(&grads).expect("x is tracked")),
+                    floats(linear.weight.grad(&grads).expect("weight is tracked")),
+                    floats(bias.grad(&grads).expect("bias is tracked")),
+                )
+            };
+            let (ours, burns) = (run(true), run(false));
+            let shape = format!("{batch}x{d_in} -> {d_out}");
+            close(ours.0, burns.0, &format!("output {shape}"));
+            close(ours.1, burns.1, &format!("input gradient {shape}"));
+            close(ours.2, burns.2, &format!("weight gradient {shape}"));
+            close(ours.3, burns.3, &format!("bias gradient {shape}"));
+        }
     }
 
     #[test]

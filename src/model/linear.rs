@@ -38,7 +38,7 @@ impl LinearNet {
     /// - output: `[batch, 10]`
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = images.flatten::<2>(1, 3); // [batch, 784]
-        self.dense.forward(x) // [batch, 10]
+        crate::kernels::dense(x, &self.dense) // [batch, 10]
     }
 }
 

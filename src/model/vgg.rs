@@ -124,10 +124,10 @@ impl VggNet {
         let x = self.block(x, &self.conv4, &self.bn4); // [batch, 64, 8, 8]
         let x = self.pool_and_drop(x); // [batch, 64, 4, 4]
         let x = x.flatten::<2>(1, 3); // [batch, 1024]
-        let x = self.relu.forward(self.dense.forward(x)); // [batch, 512]
+        let x = self.relu.forward(crate::kernels::dense(x, &self.dense)); // [batch, 512]
         let x = normalise(x, &self.bn_dense);
         let x = drop(x, &self.head_dropout);
-        self.head.forward(x) // [batch, 10]
+        crate::kernels::dense(x, &self.head) // [batch, 10]
     }
 
     /// Conv, ReLU, then BatchNorm if present (the notebook's order). On the CPU the

@@ -1,0 +1,119 @@
+//! The register tile shared by our WebGPU kernels ([`super::gpu_conv`], [`super::gpu_dense`]):
+//! each invocation keeps an `rm x rn` block of sums in registers and, per step of the shared
+//! dimension, loads `rm` left values and `rn` right values, each of which then serves `rn` or
+//! `rm` products. Loads never sit behind a branch (a missing row or column reads a clamped
+//! address and is never stored): on SwiftShader, which runs divergent code under a lane mask,
+//! masked loads take a slow path (`results/browser/bench-webgpu-conv.txt`).
+
+use burn::tensor::Shape;
+use burn_cubecl::cubecl;
+use burn_cubecl::cubecl::prelude::*;
+use burn_cubecl::ops::numeric::empty_device_dtype;
+use burn_cubecl::tensor::CubeTensor;
+
+/// `count` sums, each its own mutable variable starting at zero (a pushed constant could not
+/// be added to: the IR verifier rejects it).
+#[cube]
+pub fn zero_sums<F: Float>(#[comptime] count: u32) -> Sequence<F> {
+    let mut acc = Sequence::<F>::new();
+    #[unroll]
+    for _ in 0..count {
+        let mut zero = F::new(0.0);
+        zero += F::new(0.0);
+        acc.push(zero);
+    }
+    acc
+}
+
+/// Adds `a[i] · b[j]` to every sum: `a` this step's left values (rows), `b` its right values
+/// (columns).
+#[cube]
+pub fn accumulate<F: Float>(acc: &mut Sequence<F>, a: &Sequence<F>, b: &Sequence<F>, #[comptime] rm: u32, #[comptime] rn: u32) {
+    #[unroll]
+    for i in 0..rm {
+        #[unroll]
+        for j in 0..rn {
+            let sum = acc.index_mut((i * rn + j) as usize);
+            *sum += *a.index(i as usize) * *b.index(j as usize);
+        }
+    }
+}
+
+/// This step's left values: `a[at + offsets[i]]` for the tile's rows `i`.
+#[cube]
+pub fn left_values<F: Float>(a: &Tensor<F>, at: u32, offsets: &Sequence<u32>, #[comptime] rm: u32) -> Sequence<F> {
+    let mut values = Sequence::<F>::new();
+    #[unroll]
+    for i in 0..rm {
+        values.push(a[(at + *offsets.index(i as usize)) as usize]);
+    }
+    values
+}
+
+/// Row `i`'s offset in the left matrix, `i·stride`; a row past `rows` (the last tile's missing
+/// ones) reads row `rows - 1`, so no branch surrounds the load.
+#[cube]
+pub fn row_offsets(rows: u32, stride: u32, #[comptime] rm: u32) -> Sequence<u32> {
+    let mut offsets = Sequence::<u32>::new();
+    #[unroll]
+    for i in 0..rm {
+        offsets.push(select(i < rows, i + 0 * rows, rows - 1) * stride);
+    }
+    offsets
+}
+
+/// How many of the `rm` rows from `row0` on exist in an `m`-row product (`rm` except in a
+/// last, partial tile).
+#[cube]
+pub fn tile_rows(m: u32, row0: u32, #[comptime] rm: u32) -> u32 {
+    select(m - row0 < rm, m - row0, rm + 0 * m)
+}
+
+/// The invocation's `rn` columns, `col0 + j·wide`, each clamped to the last of `n` (a missing
+/// column computes a copy that is never stored).
+#[cube]
+pub fn tile_columns(col0: u32, n: u32, #[comptime] wide: u32, #[comptime] rn: u32) -> Sequence<u32> {
+    let mut columns = Sequence::<u32>::new();
+    #[unroll]
+    for j in 0..rn {
+        let col = col0 + j * wide;
+        columns.push(select(col < n, col, n - 1));
+    }
+    columns
+}
+
+/// This step's right values: `b[bases[j] + offset]` for the invocation's columns `j`.
+#[cube]
+pub fn right_values<F: Float>(b: &Tensor<F>, bases: &Sequence<u32>, offset: u32, #[comptime] rn: u32) -> Sequence<F> {
+    let mut values = Sequence::<F>::new();
+    #[unroll]
+    for j in 0..rn {
+        values.push(b[(*bases.index(j as usize) + offset) as usize]);
+    }
+    values
+}
+
+/// Rows and columns per invocation and invocations per workgroup for an `m x n` product.
+/// 8 x 8 sums per invocation: each value loaded serves eight. A narrow product (the first
+/// convolution's weight gradient has 9 columns, the last dense layer 10) gets a narrow
+/// workgroup rather than idle invocations; 288 to 1,024 columns take 16 invocations of 8
+/// columns. Measured on SwiftShader against 2 and 4 columns and 16 rows
+/// (`results/browser/bench-webgpu-conv.txt`).
+pub fn tile(m: usize, n: usize) -> (u32, u32, u32) {
+    let rm = m.clamp(1, 8) as u32;
+    match n {
+        0..=16 => (rm, 1, 16),
+        17..=64 => (rm, 1, 64),
+        65..=1024 => (rm, 8, 16),
+        _ => (rm, 8, 64),
+    }
+}
+
+pub fn u(v: usize) -> u32 {
+    u32::try_from(v).expect("a kernel's sizes should fit in 32 bits")
+}
+
+/// A new tensor of `shape` on `like`'s device, with its dtype; its values are undefined.
+pub fn output(like: &CubeTensor, shape: Shape) -> CubeTensor {
+    empty_device_dtype(like.client.clone(), like.device.clone(), shape, like.dtype)
+}
