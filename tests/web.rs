@@ -474,10 +474,10 @@ async fn our_webgpu_convolution_matches_burns_values_and_gradients() {
 async fn our_webgpu_dense_layer_matches_burns_values_and_gradients() {
     use burn::nn::LinearConfig;
     use burn::tensor::Distribution;
-    use mnist_studio::kernels::{dense, has_our_dense};
+    use mnist_studio::kernels::{dense, has_our_gpu_kernels};
 
     let device = gpu::init_device().await.expect("burn should start on WebGPU");
-    assert!(has_our_dense(&device), "this build should route WebGPU dense layers to our kernel");
+    assert!(has_our_gpu_kernels(&device), "this build should route WebGPU dense layers to our kernel");
     for (batch, d_in, d_out) in [(64, 1024, 512), (64, 512, 10), (64, 784, 10), (7, 784, 10), (1, 1024, 512), (3, 100, 17), (2, 5, 3)] {
         let linear = LinearConfig::new(d_in, d_out).init(&device);
         let x = Tensor::<2>::random([batch, d_in], Distribution::Uniform(-1.0, 1.0), &device);
@@ -503,6 +503,39 @@ async fn our_webgpu_dense_layer_matches_burns_values_and_gradients() {
             let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
             for (i, (p, q)) in a.iter().zip(b).enumerate() {
                 assert!((p - q).abs() <= 1e-4 * (1.0 + scale), "{what} {shape:?}[{i}]: ours {p}, burn's {q}");
+            }
+        }
+    }
+}
+
+/// Our WebGPU cross-entropy kernel (src/kernels/gpu_loss.rs) against burn's operations on the
+/// same device: the loss and the logits' gradient (with a gradient of 3 arriving from above),
+/// for logits large enough that an unshifted softmax would overflow. Tolerance 1e-4 relative.
+#[wasm_bindgen_test]
+async fn our_webgpu_cross_entropy_matches_burns_value_and_gradient() {
+    use burn::tensor::Distribution;
+    use mnist_studio::kernels::{has_our_gpu_kernels, mean_cross_entropy};
+    use mnist_studio::train::loss::cross_entropy_with_burn;
+
+    let device = gpu::init_device().await.expect("burn should start on WebGPU");
+    assert!(has_our_gpu_kernels(&device), "this build should route the WebGPU loss to our kernel");
+    for (batch, classes, spread) in [(64, 10, 4.0), (7, 10, 60.0), (1, 3, 1.0), (130, 10, 8.0)] {
+        let logits = Tensor::<2>::random([batch, classes], Distribution::Uniform(-spread, spread), &device);
+        let targets = Tensor::<1, Int>::arange(0..batch as i64, &device).remainder_scalar(classes as i64);
+        let mut results = Vec::new();
+        for ours in [true, false] {
+            let z = logits.clone().detach().require_grad();
+            let loss = if ours { mean_cross_entropy(z.clone(), targets.clone()) } else { cross_entropy_with_burn(z.clone(), targets.clone()) };
+            let grads = loss.clone().mul_scalar(3.0).backward();
+            results.push([read(loss.inner()).await, read(z.grad(&grads).expect("the logits' gradient")).await]);
+        }
+        let burns = results.pop().unwrap();
+        let ours = results.pop().unwrap();
+        for (what, (a, b)) in ["loss", "gradient"].iter().zip(ours.iter().zip(&burns)) {
+            assert_eq!(a.len(), b.len(), "{what} {batch}x{classes}: lengths");
+            let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for (i, (p, q)) in a.iter().zip(b).enumerate() {
+                assert!((p - q).abs() <= 1e-4 * (1.0 + scale), "{what} {batch}x{classes}[{i}]: ours {p}, burn's {q}");
             }
         }
     }

@@ -13,9 +13,9 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::Autodiff;
 use burn::backend::ops::{ConvOptions, ConvTransposeOptions};
-use burn::backend::tensor::FloatTensor;
+use burn::backend::tensor::{FloatTensor, IntTensor};
 use burn::backend::{backend_extension, AutodiffBackend, Backend, ExtensionType, Flex, TensorMetadata};
-use burn::tensor::{Bytes, DType, Shape};
+use burn::tensor::{Bytes, DType, FloatDType, IndexingUpdateOp, Shape};
 use burn_flex::{FlexTensor, Layout};
 
 use super::batch_norm;
@@ -232,6 +232,76 @@ impl<B: Backend + Dense, C: CheckpointStrategy> Dense for Autodiff<B, C> {
     }
 }
 
+/// What [`MeanCrossEntropy::cross_entropy_parts`] returns: each row's share of the mean loss,
+/// `[batch]`, and the mean's gradient with respect to the logits, `[batch, classes]`.
+#[derive(ExtensionType)]
+pub struct LossParts<B: Backend> {
+    pub shares: FloatTensor<B>,
+    pub grad: FloatTensor<B>,
+}
+
+#[backend_extension(Flex, Autodiff, Cube: cfg(cube_kernels))]
+pub trait MeanCrossEntropy: Backend {
+    /// The loss's parts for `logits` `[batch, classes]` and `targets` `[batch]`: burn's
+    /// operations (log-softmax, gather; softmax minus the one-hot targets).
+    fn cross_entropy_parts(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> LossParts<Self> {
+        burns_cross_entropy_parts::<Self>(logits, targets)
+    }
+
+    /// The mean cross-entropy, `[1]`: the rows' shares summed. On autodiff its backward step
+    /// scales the gradient computed with it.
+    fn mean_cross_entropy(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> FloatTensor<Self> {
+        Self::float_sum(Self::cross_entropy_parts(logits, targets).shares)
+    }
+}
+
+/// The CPU keeps burn's operations; only the extension's dispatch needs this.
+impl MeanCrossEntropy for Flex {}
+
+/// WebGPU (and wgpu natively): [`super::gpu_loss`]'s kernel.
+#[cfg(cube_kernels)]
+impl MeanCrossEntropy for burn_cubecl::CubeBackend {
+    fn cross_entropy_parts(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> LossParts<Self> {
+        match super::gpu_loss::supports(logits.dtype) {
+            true => {
+                let (shares, grad) = super::gpu_loss::cross_entropy(logits, targets);
+                LossParts { shares, grad }
+            }
+            false => burns_cross_entropy_parts::<Self>(logits, targets),
+        }
+    }
+}
+
+/// Autodiff: the loss and its gradient from one call on the inner backend; the backward step
+/// multiplies that gradient by the loss's own (1 when the loss is what is differentiated).
+impl<B: Backend + MeanCrossEntropy, C: CheckpointStrategy> MeanCrossEntropy for Autodiff<B, C> {
+    fn mean_cross_entropy(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct CrossEntropyBackward;
+
+        impl<B: Backend + MeanCrossEntropy> Backward<B, 1> for CrossEntropyBackward {
+            type State = FloatTensor<B>;
+
+            fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+                let [node_logits] = ops.parents;
+                let upstream = grads.consume::<B>(&ops.node);
+                if let Some(node) = node_logits {
+                    let upstream = B::float_reshape(upstream, Shape::new([1, 1]));
+                    grads.register::<B>(node.id, B::float_mul(ops.state, upstream));
+                }
+            }
+        }
+
+        let prepared = CrossEntropyBackward.prepare::<C>([logits.node()]).compute_bound().stateful();
+        let parts = B::cross_entropy_parts(logits.into_primitive(), targets);
+        let loss = B::float_sum(parts.shares);
+        match prepared {
+            OpsKind::Tracked(prep) => prep.finish(parts.grad, loss),
+            OpsKind::UnTracked(prep) => prep.finish(loss),
+        }
+    }
+}
+
 /// A layer `forward(x, weight, bias)` on autodiff: computed on the inner backend, and when any
 /// input is tracked, recorded with `backward`, which keeps `x` and `weight`.
 fn layer<B, C, K>(
@@ -281,6 +351,23 @@ fn burns_dense<B: Backend>(x: FloatTensor<B>, weight: FloatTensor<B>, bias: Floa
 
 fn burns_product<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTensor<B> {
     B::float_matmul(a, b)
+}
+
+/// Log-softmax (shifted by each row's maximum), the targets' entries gathered, negated and
+/// divided by the batch; the gradient as softmax minus the one-hot targets, divided likewise.
+fn burns_cross_entropy_parts<B: Backend>(logits: FloatTensor<B>, targets: IntTensor<B>) -> LossParts<B> {
+    let [batch, _] = logits.shape().dims::<2>();
+    let dtype = FloatDType::from(logits.dtype());
+    let device = logits.device();
+    let shifted = B::float_sub(logits.clone(), B::float_max_dim(logits, 1));
+    let log_sum = B::float_log(B::float_sum_dim(B::float_exp(shifted.clone()), 1));
+    let log_p = B::float_sub(shifted, log_sum);
+    let targets = B::int_reshape(targets, Shape::new([batch, 1]));
+    let picked = B::float_gather(1, log_p.clone(), targets.clone());
+    let shares = B::float_reshape(B::float_div_scalar(B::float_neg(picked), (batch as f64).into()), Shape::new([batch]));
+    let minus_one = B::float_full(Shape::new([batch, 1]), (-1.0).into(), &device, dtype);
+    let grad = B::float_scatter(1, B::float_exp(log_p), targets, minus_one, IndexingUpdateOp::Add);
+    LossParts { shares, grad: B::float_div_scalar(grad, (batch as f64).into()) }
 }
 
 /// `dy` summed over batch and positions.

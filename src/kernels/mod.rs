@@ -5,8 +5,9 @@
 //!   and what it gained are in its `//!` paragraph.
 //! - [`batch_norm`]: batch normalisation with the batch's statistics on the CPU, forward and
 //!   backward (the BatchNorm network's five), two passes over the data each.
-//! - [`gpu_conv`], [`gpu_dense`]: the convolution and the dense layer on WebGPU as cubecl
-//!   kernels, sharing [`gpu_tile`]'s register tile (builds with burn's cubecl backend only).
+//! - [`gpu_conv`], [`gpu_dense`], [`gpu_loss`]: the convolution, the dense layer and the
+//!   cross-entropy on WebGPU as cubecl kernels, the first two sharing [`gpu_tile`]'s register
+//!   tile (builds with burn's cubecl backend only).
 //! - [`extension`]: those kernels as a burn backend extension with an autodiff backward.
 //! - [`parallel`]: the one place that knows whether this build has threads for them.
 //!
@@ -14,7 +15,8 @@
 //! or WebGPU device, a layer with stride 1, no padding, no dilation, no groups, a bias) and
 //! burn's `Conv2d::forward` everywhere else; [`batch_norm`] likewise for `BatchNorm::forward`
 //! in training (CPU only); [`dense`] for `Linear::forward` (WebGPU only: on the CPU burn's
-//! product is `gemm`'s, already fast).
+//! product is `gemm`'s, already fast); [`mean_cross_entropy`] for the training loss (WebGPU
+//! only).
 
 pub mod batch_norm;
 pub mod conv;
@@ -24,6 +26,8 @@ mod gpu_conv;
 #[cfg(cube_kernels)]
 mod gpu_dense;
 #[cfg(cube_kernels)]
+mod gpu_loss;
+#[cfg(cube_kernels)]
 mod gpu_tile;
 mod parallel;
 
@@ -32,7 +36,7 @@ use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
 use burn::prelude::*;
 use burn::backend::{Dispatch, DispatchDevice};
 
-use extension::{Dense, TrainBatchNorm, ValidConv};
+use extension::{Dense, MeanCrossEntropy, TrainBatchNorm, ValidConv};
 
 /// `conv.forward(x)`, on our CPU kernels where they apply.
 ///
@@ -61,7 +65,7 @@ pub fn conv2d_valid(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
 /// - x: `[batch, d_in]`
 /// - output: `[batch, d_out]`
 pub fn dense(x: Tensor<2>, linear: &Linear) -> Tensor<2> {
-    match has_our_dense(&x.device()) {
+    match has_our_gpu_kernels(&x.device()) {
         true => through_extension(x, linear),
         false => linear.forward(x),
     }
@@ -77,9 +81,17 @@ fn through_extension(x: Tensor<2>, linear: &Linear) -> Tensor<2> {
     Tensor::from_dispatch(<Dispatch as Dense>::dense(x.into_dispatch(), linear.weight.val().into_dispatch(), bias.into_dispatch()))
 }
 
-/// Whether our dense-layer kernel runs on `device`: WebGPU / wgpu in builds with the cubecl
-/// backend.
-pub fn has_our_dense(device: &Device) -> bool {
+/// The mean cross-entropy of `logits` `[batch, classes]` against `targets` `[batch]`, `[1]`,
+/// as one kernel that also computes the gradient, where the build has it (see
+/// [`has_our_gpu_kernels`]); callers take burn's operations elsewhere
+/// (`train::loss::cross_entropy`).
+pub fn mean_cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+    Tensor::from_dispatch(<Dispatch as MeanCrossEntropy>::mean_cross_entropy(logits.into_dispatch(), targets.into_dispatch()))
+}
+
+/// Whether our WebGPU-only kernels (the dense layer, the loss) run on `device`: WebGPU / wgpu
+/// in builds with the cubecl backend.
+pub fn has_our_gpu_kernels(device: &Device) -> bool {
     match device.clone().inner().as_dispatch() {
         #[cfg(cube_kernels)]
         DispatchDevice::Cube(_) => true,
@@ -234,7 +246,7 @@ mod tests {
     fn the_dense_extension_matches_burns_linear_and_its_gradients() {
         use burn::nn::LinearConfig;
         let device = cpu().autodiff();
-        assert!(!has_our_dense(&device), "the CPU keeps burn's product");
+        assert!(!has_our_gpu_kernels(&device), "the CPU keeps burn's product");
         for (batch, d_in, d_out) in [(64, 1024, 512), (7, 784, 10), (1, 5, 3)] {
             let linear = LinearConfig::new(d_in, d_out).init(&device);
             let x = Tensor::<2>::random([batch, d_in], Distribution::Uniform(-1.0, 1.0), &device);
@@ -257,6 +269,31 @@ mod tests {
             close(ours.1, burns.1, &format!("input gradient {shape}"));
             close(ours.2, burns.2, &format!("weight gradient {shape}"));
             close(ours.3, burns.3, &format!("bias gradient {shape}"));
+        }
+    }
+
+    /// The loss extension (on the CPU its default body, burn's operations, under our
+    /// backward step) against `train::loss`'s cross-entropy: the loss and the logits'
+    /// gradient, also with a gradient other than 1 arriving from above.
+    #[test]
+    fn the_loss_extension_matches_burns_cross_entropy_and_its_gradient() {
+        let device = cpu().autodiff();
+        for (batch, classes) in [(64, 10), (7, 10), (1, 3)] {
+            let logits = Tensor::<2>::random([batch, classes], Distribution::Uniform(-8.0, 8.0), &device);
+            let targets = Tensor::<1, Int>::arange(0..batch as i64, &device).remainder_scalar(classes as i64);
+            let run = |ours: bool| {
+                let z = logits.clone().detach().require_grad();
+                let loss = if ours {
+                    mean_cross_entropy(z.clone(), targets.clone())
+                } else {
+                    crate::train::loss::cross_entropy_with_burn(z.clone(), targets.clone())
+                };
+                let grads = loss.clone().mul_scalar(3.0).backward();
+                (floats(loss.inner()), floats(z.grad(&grads).expect("logits are tracked")))
+            };
+            let (ours, burns) = (run(true), run(false));
+            close(ours.0, burns.0, &format!("loss {batch}x{classes}"));
+            close(ours.1, burns.1, &format!("gradient {batch}x{classes}"));
         }
     }
 

@@ -10,7 +10,17 @@ pub fn cross_entropy_sum(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1
 }
 
 /// Mean cross-entropy over the batch: the training loss (Keras' categorical_crossentropy).
+/// On WebGPU one kernel of ours computes it with its gradient
+/// ([`crate::kernels::mean_cross_entropy`]); elsewhere burn's operations.
 pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+    match crate::kernels::has_our_gpu_kernels(&logits.device()) {
+        true => crate::kernels::mean_cross_entropy(logits, targets),
+        false => cross_entropy_with_burn(logits, targets),
+    }
+}
+
+/// [`cross_entropy`] with burn's operations on any device.
+pub fn cross_entropy_with_burn(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
     let [batch, _] = logits.dims();
     cross_entropy_sum(logits, targets).div_scalar(batch as f32)
 }
