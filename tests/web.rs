@@ -540,3 +540,31 @@ async fn our_webgpu_cross_entropy_matches_burns_value_and_gradient() {
         }
     }
 }
+
+/// A batch gathered and unpacked on WebGPU by our kernel (src/kernels/gpu_batch.rs): every
+/// pixel equals the CPU's normalisation of the stored byte, for rows in a shuffled order, with
+/// bytes of every value (the top byte of a word included, where a signed shift would smear).
+#[wasm_bindgen_test]
+async fn a_batch_gathered_on_webgpu_is_the_normalised_images_in_index_order() {
+    use mnist_studio::data::{PixelStats, Split, IMAGE_PIXELS};
+    use mnist_studio::train::batch::DeviceSplit;
+
+    let device = gpu::init_device().await.expect("burn should start on WebGPU");
+    let images: Vec<u8> = (0..5 * IMAGE_PIXELS).map(|i| (i * 37 % 256) as u8).collect();
+    let split = Split::from_parts(images, vec![4, 0, 9, 1, 7]);
+    let stats = PixelStats { mean: 0.13, std: 0.31 };
+    let on_device = DeviceSplit::upload(&split, &device);
+    let order = [3usize, 0, 4, 4, 2];
+    let indices = Tensor::<1, Int>::from_data(TensorData::new(order.iter().map(|&i| i as i32).collect::<Vec<_>>(), [5]), &device);
+    let batch = on_device.batch(indices, &stats);
+    assert_eq!(batch.images.dims(), [5, 1, 28, 28]);
+    let pixels = read(batch.images).await;
+    for (k, &i) in order.iter().enumerate() {
+        for p in 0..IMAGE_PIXELS {
+            let expected = stats.normalise(split.image(i)[p]);
+            assert!((pixels[k * IMAGE_PIXELS + p] - expected).abs() < 1e-5, "row {k} (image {i}) pixel {p}: {} against {expected}", pixels[k * IMAGE_PIXELS + p]);
+        }
+    }
+    let labels = batch.labels.into_data_async().await.expect("labels read back").convert::<i64>().to_vec::<i64>().unwrap();
+    assert_eq!(labels, vec![1, 4, 7, 7, 9]);
+}

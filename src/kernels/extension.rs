@@ -302,6 +302,30 @@ impl<B: Backend + MeanCrossEntropy, C: CheckpointStrategy> MeanCrossEntropy for 
     }
 }
 
+#[backend_extension(Flex, Autodiff, Cube: cfg(cube_kernels))]
+pub trait GatherUnpack: Backend {
+    /// Rows `indices` (`[batch]`) of `packed` `[rows, words]`, each word's four bytes (lowest
+    /// first) as `byte·scale + offset`: `[batch, words·4]` f32. Burn's operations: a `select`,
+    /// a shift and mask per byte, a concatenation, a cast and a multiply-add.
+    fn gather_unpack(packed: IntTensor<Self>, indices: IntTensor<Self>, scale: f32, offset: f32) -> FloatTensor<Self> {
+        burns_gather_unpack::<Self>(packed, indices, scale, offset)
+    }
+}
+
+impl GatherUnpack for Flex {}
+
+/// Data carries no gradient: burn's operations on autodiff too (never routed here in
+/// practice, the trainer gathers on the inner device).
+impl<B: Backend, C: CheckpointStrategy> GatherUnpack for Autodiff<B, C> {}
+
+/// WebGPU (and wgpu natively): [`super::gpu_batch`]'s kernel.
+#[cfg(cube_kernels)]
+impl GatherUnpack for burn_cubecl::CubeBackend {
+    fn gather_unpack(packed: IntTensor<Self>, indices: IntTensor<Self>, scale: f32, offset: f32) -> FloatTensor<Self> {
+        super::gpu_batch::gather_unpack(packed, indices, scale, offset)
+    }
+}
+
 /// A layer `forward(x, weight, bias)` on autodiff: computed on the inner backend, and when any
 /// input is tracked, recorded with `backward`, which keeps `x` and `weight`.
 fn layer<B, C, K>(
@@ -368,6 +392,19 @@ fn burns_cross_entropy_parts<B: Backend>(logits: FloatTensor<B>, targets: IntTen
     let minus_one = B::float_full(Shape::new([batch, 1]), (-1.0).into(), &device, dtype);
     let grad = B::float_scatter(1, B::float_exp(log_p), targets, minus_one, IndexingUpdateOp::Add);
     LossParts { shares, grad: B::float_div_scalar(grad, (batch as f64).into()) }
+}
+
+fn burns_gather_unpack<B: Backend>(packed: IntTensor<B>, indices: IntTensor<B>, scale: f32, offset: f32) -> FloatTensor<B> {
+    let [_, words] = packed.shape().dims::<2>();
+    let rows = B::int_select(packed, 0, indices);
+    let batch = rows.shape()[0];
+    let as_column = |t: IntTensor<B>| B::int_reshape(t, Shape::new([batch, words, 1]));
+    let bytes = (0..4)
+        .map(|j| as_column(B::bitwise_and_scalar(B::bitwise_right_shift_scalar(rows.clone(), (8 * j).into()), 0xff.into())))
+        .collect();
+    let bytes = B::int_reshape(B::int_cat(bytes, 2), Shape::new([batch, words * 4]));
+    let values = B::int_into_float(bytes, FloatDType::F32);
+    B::float_add_scalar(B::float_mul_scalar(values, scale.into()), offset.into())
 }
 
 /// `dy` summed over batch and positions.

@@ -5,9 +5,9 @@
 //!   and what it gained are in its `//!` paragraph.
 //! - [`batch_norm`]: batch normalisation with the batch's statistics on the CPU, forward and
 //!   backward (the BatchNorm network's five), two passes over the data each.
-//! - [`gpu_conv`], [`gpu_dense`], [`gpu_loss`]: the convolution, the dense layer and the
-//!   cross-entropy on WebGPU as cubecl kernels, the first two sharing [`gpu_tile`]'s register
-//!   tile (builds with burn's cubecl backend only).
+//! - [`gpu_conv`], [`gpu_dense`], [`gpu_loss`], [`gpu_batch`]: the convolution, the dense
+//!   layer, the cross-entropy and the batch's unpacking on WebGPU as cubecl kernels, the first
+//!   two sharing [`gpu_tile`]'s register tile (builds with burn's cubecl backend only).
 //! - [`extension`]: those kernels as a burn backend extension with an autodiff backward.
 //! - [`parallel`]: the one place that knows whether this build has threads for them.
 //!
@@ -21,6 +21,8 @@
 pub mod batch_norm;
 pub mod conv;
 mod extension;
+#[cfg(cube_kernels)]
+mod gpu_batch;
 #[cfg(cube_kernels)]
 mod gpu_conv;
 #[cfg(cube_kernels)]
@@ -36,7 +38,7 @@ use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
 use burn::prelude::*;
 use burn::backend::{Dispatch, DispatchDevice};
 
-use extension::{Dense, MeanCrossEntropy, TrainBatchNorm, ValidConv};
+use extension::{Dense, GatherUnpack, MeanCrossEntropy, TrainBatchNorm, ValidConv};
 
 /// `conv.forward(x)`, on our CPU kernels where they apply.
 ///
@@ -87,6 +89,13 @@ fn through_extension(x: Tensor<2>, linear: &Linear) -> Tensor<2> {
 /// (`train::loss::cross_entropy`).
 pub fn mean_cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
     Tensor::from_dispatch(<Dispatch as MeanCrossEntropy>::mean_cross_entropy(logits.into_dispatch(), targets.into_dispatch()))
+}
+
+/// Rows `indices` (`[batch]`) of `packed` `[rows, words]` (four bytes to a word, the first in
+/// the low bits), each byte as `byte·scale + offset`: `[batch, words·4]`. One kernel on
+/// WebGPU; burn's operations elsewhere.
+pub fn gather_unpack(packed: Tensor<2, Int>, indices: Tensor<1, Int>, scale: f32, offset: f32) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as GatherUnpack>::gather_unpack(packed.into_dispatch(), indices.into_dispatch(), scale, offset))
 }
 
 /// Whether our WebGPU-only kernels (the dense layer, the loss) run on `device`: WebGPU / wgpu

@@ -58,35 +58,17 @@ impl DeviceSplit {
     /// Gather the examples at `indices` (`[batch]`, on the same device) and normalise them.
     pub fn batch(&self, indices: Tensor<1, Int>, stats: &PixelStats) -> Batch {
         let labels = self.labels.clone().select(0, indices.clone());
-        let images = unpack(self.packed.clone().select(0, indices), stats);
-        Batch { images, labels }
+        let [batch] = indices.dims();
+        // (p / 255 - mean) / std as one multiply-add, in the same pass as the unpacking.
+        let scale = 1.0 / (255.0 * stats.std);
+        let pixels = crate::kernels::gather_unpack(self.packed.clone(), indices, scale, -stats.mean / stats.std);
+        Batch { images: pixels.reshape([batch, 1, IMAGE_SIDE, IMAGE_SIDE]), labels }
     }
 
     /// Examples `start..end` in their stored order (evaluation).
     pub fn range(&self, start: usize, end: usize, stats: &PixelStats) -> Batch {
-        let labels = self.labels.clone().slice(start..end);
-        let images = unpack(self.packed.clone().slice([start..end, 0..WORDS]), stats);
-        Batch { images, labels }
+        self.batch(Tensor::arange(start as i64..end as i64, &self.labels.device()), stats)
     }
-}
-
-/// `[batch, 196]` packed words to `[batch, 1, 28, 28]` normalised floats.
-fn unpack(words: Tensor<2, Int>, stats: &PixelStats) -> Tensor<4> {
-    let [batch, _] = words.dims();
-    let device = words.device();
-    let shifts = Tensor::<1, Int>::from_data(TensorData::new(vec![0i32, 8, 16, 24], [4]), &device)
-        .reshape([1, 1, 4])
-        .repeat_dim(0, batch)
-        .repeat_dim(1, WORDS);
-    let bytes = words
-        .unsqueeze_dim::<3>(2) // [batch, 196, 1]
-        .repeat_dim(2, 4) // [batch, 196, 4]
-        .bitwise_right_shift(shifts)
-        .bitwise_and_scalar(0xff)
-        .reshape([batch, 1, IMAGE_SIDE, IMAGE_SIDE]);
-    // (p / 255 - mean) / std as one multiply-add.
-    let scale = 1.0 / (255.0 * stats.std);
-    bytes.float().mul_scalar(scale).sub_scalar(stats.mean / stats.std)
 }
 
 #[cfg(test)]
