@@ -418,27 +418,33 @@ async fn read<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 async fn our_webgpu_convolution_matches_burns_values_and_gradients() {
     use burn::nn::conv::Conv2dConfig;
     use burn::tensor::Distribution;
-    use mnist_studio::kernels::{conv2d_valid, has_our_conv};
+    use mnist_studio::kernels::{conv2d_valid, conv2d_valid_relu, has_our_conv};
 
     let device = gpu::init_device().await.expect("burn should start on WebGPU");
     assert!(has_our_conv(&device), "this build should route WebGPU convolutions to our kernels");
+    // The network's four layers with the ReLU they have there, fused into our kernel.
     let cases = [
-        (1, 1, 28, 28, 32, 3),
-        (7, 32, 26, 26, 32, 3),
-        (64, 32, 12, 12, 64, 3),
-        (64, 64, 10, 10, 64, 3),
-        (64, 32, 26, 26, 32, 3),
-        (3, 2, 7, 5, 3, 2),
-        (2, 5, 4, 4, 17, 3),
+        (1, 1, 28, 28, 32, 3, true),
+        (7, 32, 26, 26, 32, 3, true),
+        (64, 32, 12, 12, 64, 3, true),
+        (64, 64, 10, 10, 64, 3, false),
+        (64, 32, 26, 26, 32, 3, false),
+        (3, 2, 7, 5, 3, 2, true),
+        (2, 5, 4, 4, 17, 3, false),
     ];
-    for (batch, c_in, h, w, c_out, k) in cases {
+    for (batch, c_in, h, w, c_out, k, relu) in cases {
         let conv = Conv2dConfig::new([c_in, c_out], [k, k]).init(&device);
         let x = Tensor::<4>::random([batch, c_in, h, w], Distribution::Uniform(-1.0, 1.0), &device);
         let g = Tensor::<4>::random([batch, c_out, h + 1 - k, w + 1 - k], Distribution::Uniform(-1.0, 1.0), &device);
         let mut results = Vec::new();
         for ours in [true, false] {
             let x = x.clone().detach().require_grad();
-            let y = if ours { conv2d_valid(x.clone(), &conv) } else { conv.forward(x.clone()) };
+            let y = match (ours, relu) {
+                (true, true) => conv2d_valid_relu(x.clone(), &conv),
+                (true, false) => conv2d_valid(x.clone(), &conv),
+                (false, true) => burn::tensor::activation::relu(conv.forward(x.clone())),
+                (false, false) => conv.forward(x.clone()),
+            };
             let grads = (y.clone() * g.clone()).sum().backward();
             let bias = conv.bias.as_ref().expect("a bias");
             results.push([
@@ -450,15 +456,15 @@ async fn our_webgpu_convolution_matches_burns_values_and_gradients() {
         }
         let burns = results.pop().unwrap();
         let ours = results.pop().unwrap();
-        web_sys::console::log_1(&format!("convolution {:?} compared", (batch, c_in, h, w, c_out, k)).into());
+        web_sys::console::log_1(&format!("convolution {:?} compared", (batch, c_in, h, w, c_out, k, relu)).into());
         for (what, (a, b)) in ["output", "input gradient", "weight gradient", "bias gradient"].iter().zip(ours.iter().zip(&burns)) {
-            assert_eq!(a.len(), b.len(), "{what} {:?}: lengths", (batch, c_in, h, w, c_out, k));
+            assert_eq!(a.len(), b.len(), "{what} {:?}: lengths", (batch, c_in, h, w, c_out, k, relu));
             let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
             for (i, (p, q)) in a.iter().zip(b).enumerate() {
                 assert!(
                     (p - q).abs() <= 1e-4 * (1.0 + scale),
                     "{what} {:?}[{i}]: ours {p}, burn's {q}",
-                    (batch, c_in, h, w, c_out, k)
+                    (batch, c_in, h, w, c_out, k, relu)
                 );
             }
         }
@@ -474,18 +480,25 @@ async fn our_webgpu_convolution_matches_burns_values_and_gradients() {
 async fn our_webgpu_dense_layer_matches_burns_values_and_gradients() {
     use burn::nn::LinearConfig;
     use burn::tensor::Distribution;
-    use mnist_studio::kernels::{dense, has_our_gpu_kernels};
+    use mnist_studio::kernels::{dense, dense_relu, has_our_gpu_kernels};
 
     let device = gpu::init_device().await.expect("burn should start on WebGPU");
     assert!(has_our_gpu_kernels(&device), "this build should route WebGPU dense layers to our kernel");
-    for (batch, d_in, d_out) in [(64, 1024, 512), (64, 512, 10), (64, 784, 10), (7, 784, 10), (1, 1024, 512), (3, 100, 17), (2, 5, 3)] {
+    // With the ReLU fused where the network has one (the hidden layer), split or not.
+    let cases = [(64, 1024, 512, true), (64, 512, 10, false), (64, 784, 10, false), (7, 784, 10, true), (1, 1024, 512, true), (3, 100, 17, true), (2, 5, 3, false)];
+    for (batch, d_in, d_out, relu) in cases {
         let linear = LinearConfig::new(d_in, d_out).init(&device);
         let x = Tensor::<2>::random([batch, d_in], Distribution::Uniform(-1.0, 1.0), &device);
         let g = Tensor::<2>::random([batch, d_out], Distribution::Uniform(-1.0, 1.0), &device);
         let mut results = Vec::new();
         for ours in [true, false] {
             let x = x.clone().detach().require_grad();
-            let y = if ours { dense(x.clone(), &linear) } else { linear.forward(x.clone()) };
+            let y = match (ours, relu) {
+                (true, true) => dense_relu(x.clone(), &linear),
+                (true, false) => dense(x.clone(), &linear),
+                (false, true) => burn::tensor::activation::relu(linear.forward(x.clone())),
+                (false, false) => linear.forward(x.clone()),
+            };
             let grads = (y.clone() * g.clone()).sum().backward();
             let bias = linear.bias.as_ref().expect("a bias");
             results.push([
@@ -497,7 +510,7 @@ async fn our_webgpu_dense_layer_matches_burns_values_and_gradients() {
         }
         let burns = results.pop().unwrap();
         let ours = results.pop().unwrap();
-        let shape = (batch, d_in, d_out);
+        let shape = (batch, d_in, d_out, relu);
         for (what, (a, b)) in ["output", "input gradient", "weight gradient", "bias gradient"].iter().zip(ours.iter().zip(&burns)) {
             assert_eq!(a.len(), b.len(), "{what} {shape:?}: lengths");
             let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
@@ -567,4 +580,38 @@ async fn a_batch_gathered_on_webgpu_is_the_normalised_images_in_index_order() {
     }
     let labels = batch.labels.into_data_async().await.expect("labels read back").convert::<i64>().to_vec::<i64>().unwrap();
     assert_eq!(labels, vec![1, 4, 7, 7, 9]);
+}
+
+/// Our WebGPU 2x2 max pooling (src/kernels/gpu_pool.rs) against burn's `MaxPool2d` on the same
+/// device: the output and the input gradient, after a ReLU (so many windows are all zeros and
+/// the gradient must go to the first of them, as burn's does), at the network's two pooling
+/// shapes and an odd one whose last row and column belong to no window.
+#[wasm_bindgen_test]
+async fn our_webgpu_max_pooling_matches_burns_values_and_gradient() {
+    use burn::nn::pool::MaxPool2dConfig;
+    use burn::tensor::Distribution;
+    use mnist_studio::kernels::{has_our_gpu_kernels, max_pool};
+
+    let device = gpu::init_device().await.expect("burn should start on WebGPU");
+    assert!(has_our_gpu_kernels(&device), "this build should route WebGPU pooling to our kernels");
+    let pool = MaxPool2dConfig::new([2, 2]).init();
+    for shape in [[64, 32, 24, 24], [64, 64, 8, 8], [3, 2, 5, 7]] {
+        let x = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device).clamp_min(0.0);
+        let g = Tensor::<4>::random([shape[0], shape[1], shape[2] / 2, shape[3] / 2], Distribution::Uniform(-1.0, 1.0), &device);
+        let mut results = Vec::new();
+        for ours in [true, false] {
+            let x = x.clone().detach().require_grad();
+            let y = if ours { max_pool(x.clone(), &pool) } else { pool.forward(x.clone()) };
+            let grads = (y.clone() * g.clone()).sum().backward();
+            results.push([read(y.inner()).await, read(x.grad(&grads).expect("x's gradient")).await]);
+        }
+        let burns = results.pop().unwrap();
+        let ours = results.pop().unwrap();
+        for (what, (a, b)) in ["output", "input gradient"].iter().zip(ours.iter().zip(&burns)) {
+            assert_eq!(a.len(), b.len(), "{what} {shape:?}: lengths");
+            for (i, (p, q)) in a.iter().zip(b).enumerate() {
+                assert!(p == q, "{what} {shape:?}[{i}]: ours {p}, burn's {q}");
+            }
+        }
+    }
 }

@@ -15,7 +15,7 @@ use burn::backend::autodiff::Autodiff;
 use burn::backend::ops::{ConvOptions, ConvTransposeOptions};
 use burn::backend::tensor::{FloatTensor, IntTensor};
 use burn::backend::{backend_extension, AutodiffBackend, Backend, ExtensionType, Flex, TensorMetadata};
-use burn::tensor::{Bytes, DType, FloatDType, IndexingUpdateOp, Shape};
+use burn::tensor::{Bytes, DType, FloatDType, IndexingUpdateOp, IntDType, Shape};
 use burn_flex::{FlexTensor, Layout};
 
 use super::batch_norm;
@@ -27,9 +27,15 @@ const NO_PADDING: [usize; 2] = [0, 0];
 #[backend_extension(Flex, Autodiff, Cube: cfg(cube_kernels))]
 pub trait ValidConv: Backend {
     /// `x` `[batch, c_in, h, w]`, `weight` `[c_out, c_in, kh, kw]`, `bias` `[c_out]` →
-    /// `[batch, c_out, h - kh + 1, w - kw + 1]`: stride 1, no padding, no groups.
-    fn valid_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
-        burns_conv::<Self>(x, weight, bias)
+    /// `[batch, c_out, h - kh + 1, w - kw + 1]`: stride 1, no padding, no groups; with `relu`,
+    /// the ReLU of it.
+    fn valid_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, relu: bool) -> FloatTensor<Self> {
+        then_relu::<Self>(burns_conv::<Self>(x, weight, bias), relu)
+    }
+
+    /// ReLU's backward: `dy` where the ReLU's output `y` is positive, zero elsewhere.
+    fn valid_conv_relu_grad(y: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        burns_relu_grad::<Self>(y, dy)
     }
 
     /// The gradient of [`ValidConv::valid_conv`] with respect to `x`, from the output's
@@ -50,14 +56,17 @@ pub trait ValidConv: Backend {
 }
 
 impl ValidConv for Flex {
-    fn valid_conv(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
+    fn valid_conv(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, relu: bool) -> FlexTensor {
         let d = dims(&x.shape(), &weight.shape());
         match (contiguous(&x), contiguous(&weight), contiguous(&bias)) {
             (Some(x), Some(w), Some(b)) => {
-                let y = conv::forward(values(&x), values(&w), Some(values(&b)), d);
+                let mut y = conv::forward(values(&x), values(&w), Some(values(&b)), d);
+                if relu {
+                    y.iter_mut().for_each(|v| *v = v.max(0.0));
+                }
                 tensor(y, [d.batch, d.c_out, d.out_height(), d.out_width()])
             }
-            _ => burns_conv::<Flex>(x, weight, bias),
+            _ => then_relu::<Flex>(burns_conv::<Flex>(x, weight, bias), relu),
         }
     }
 
@@ -113,10 +122,17 @@ impl ValidConv for Flex {
 /// reduction.
 #[cfg(cube_kernels)]
 impl ValidConv for burn_cubecl::CubeBackend {
-    fn valid_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn valid_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, relu: bool) -> FloatTensor<Self> {
         match super::gpu_conv::supports(x.dtype) {
-            true => super::gpu_conv::forward(x, weight, bias),
-            false => burns_conv::<Self>(x, weight, bias),
+            true => super::gpu_conv::forward(x, weight, bias, relu),
+            false => then_relu::<Self>(burns_conv::<Self>(x, weight, bias), relu),
+        }
+    }
+
+    fn valid_conv_relu_grad(y: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        match super::gpu_tile::supports(y.dtype) {
+            true => super::gpu_tile::relu_grad(y, dy),
+            false => burns_relu_grad::<Self>(y, dy),
         }
     }
 
@@ -139,17 +155,21 @@ impl ValidConv for burn_cubecl::CubeBackend {
 /// backend's three gradient kernels for whichever inputs are tracked (the network's first
 /// convolution needs no input gradient: its input is the data).
 impl<B: Backend + ValidConv, C: CheckpointStrategy> ValidConv for Autodiff<B, C> {
-    fn valid_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn valid_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, relu: bool) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct ValidConvBackward;
 
         impl<B: Backend + ValidConv> Backward<B, 3> for ValidConvBackward {
-            type State = (FloatTensor<B>, FloatTensor<B>);
+            type State = LayerState<B>;
 
             fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
                 let [node_x, node_weight, node_bias] = ops.parents;
+                let (x, weight, relu_output) = ops.state;
                 let dy = grads.consume::<B>(&ops.node);
-                let (x, weight) = ops.state;
+                let dy = match relu_output {
+                    Some(y) => B::valid_conv_relu_grad(y, dy),
+                    None => dy,
+                };
                 if let Some(node) = node_x {
                     grads.register::<B>(node.id, B::valid_conv_input_grad(weight, dy.clone()));
                 }
@@ -162,16 +182,21 @@ impl<B: Backend + ValidConv, C: CheckpointStrategy> ValidConv for Autodiff<B, C>
             }
         }
 
-        layer::<B, C, _>(ValidConvBackward, [x, weight, bias], B::valid_conv)
+        layer::<B, C, _>(ValidConvBackward, [x, weight, bias], relu, B::valid_conv)
     }
 }
 
 #[backend_extension(Flex, Autodiff, Cube: cfg(cube_kernels))]
 pub trait Dense: Backend {
     /// `x` `[batch, d_in]` · `weight` `[d_in, d_out]` + `bias` `[d_out]` → `[batch, d_out]`:
-    /// burn's `Linear` (whose weight is stored `[d_in, d_out]`).
-    fn dense(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
-        burns_dense::<Self>(x, weight, bias)
+    /// burn's `Linear` (whose weight is stored `[d_in, d_out]`); with `relu`, the ReLU of it.
+    fn dense(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, relu: bool) -> FloatTensor<Self> {
+        then_relu::<Self>(burns_dense::<Self>(x, weight, bias), relu)
+    }
+
+    /// ReLU's backward: `dy` where the ReLU's output `y` is positive, zero elsewhere.
+    fn dense_relu_grad(y: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        burns_relu_grad::<Self>(y, dy)
     }
 
     /// `a` `[m, k]` · `b` `[k, n]`: the gradients' products (`dy · wᵀ`, `xᵀ · dy`).
@@ -186,16 +211,23 @@ impl Dense for Flex {}
 /// WebGPU (and wgpu natively): [`super::gpu_dense`]'s kernel.
 #[cfg(cube_kernels)]
 impl Dense for burn_cubecl::CubeBackend {
-    fn dense(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn dense(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, relu: bool) -> FloatTensor<Self> {
         match super::gpu_dense::supports(x.dtype) {
-            true => super::gpu_dense::product(x, weight, Some(bias)),
-            false => burns_dense::<Self>(x, weight, bias),
+            true => super::gpu_dense::product(x, weight, Some(bias), relu),
+            false => then_relu::<Self>(burns_dense::<Self>(x, weight, bias), relu),
+        }
+    }
+
+    fn dense_relu_grad(y: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        match super::gpu_tile::supports(y.dtype) {
+            true => super::gpu_tile::relu_grad(y, dy),
+            false => burns_relu_grad::<Self>(y, dy),
         }
     }
 
     fn dense_product(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
         match super::gpu_dense::supports(a.dtype) {
-            true => super::gpu_dense::product(a, b, None),
+            true => super::gpu_dense::product(a, b, None, false),
             false => burns_product::<Self>(a, b),
         }
     }
@@ -204,17 +236,21 @@ impl Dense for burn_cubecl::CubeBackend {
 /// Autodiff: `dx = dy · wᵀ`, `dw = xᵀ · dy` (transposed views, not copies), `db = Σ_batch dy`,
 /// each only for a tracked input (the linear network's input is the data).
 impl<B: Backend + Dense, C: CheckpointStrategy> Dense for Autodiff<B, C> {
-    fn dense(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn dense(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, relu: bool) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct DenseBackward;
 
         impl<B: Backend + Dense> Backward<B, 3> for DenseBackward {
-            type State = (FloatTensor<B>, FloatTensor<B>);
+            type State = LayerState<B>;
 
             fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
                 let [node_x, node_weight, node_bias] = ops.parents;
+                let (x, weight, relu_output) = ops.state;
                 let dy = grads.consume::<B>(&ops.node);
-                let (x, weight) = ops.state;
+                let dy = match relu_output {
+                    Some(y) => B::dense_relu_grad(y, dy),
+                    None => dy,
+                };
                 if let Some(node) = node_x {
                     grads.register::<B>(node.id, B::dense_product(dy.clone(), B::float_transpose(weight)));
                 }
@@ -228,7 +264,7 @@ impl<B: Backend + Dense, C: CheckpointStrategy> Dense for Autodiff<B, C> {
             }
         }
 
-        layer::<B, C, _>(DenseBackward, [x, weight, bias], B::dense)
+        layer::<B, C, _>(DenseBackward, [x, weight, bias], relu, B::dense)
     }
 }
 
@@ -326,25 +362,104 @@ impl GatherUnpack for burn_cubecl::CubeBackend {
     }
 }
 
-/// A layer `forward(x, weight, bias)` on autodiff: computed on the inner backend, and when any
-/// input is tracked, recorded with `backward`, which keeps `x` and `weight`.
+#[backend_extension(Flex, Autodiff, Cube: cfg(cube_kernels))]
+pub trait MaxPool2x2: Backend {
+    /// `x` `[batch, channels, h, w]` → `[batch, channels, h / 2, w / 2]`, the maximum of each
+    /// 2x2 window (stride 2, no padding): burn's `max_pool2d`.
+    fn max_pool_2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        burns_max_pool::<Self>(x)
+    }
+
+    /// Its gradient with respect to `x`, given the output's `dy`: each window's gradient goes
+    /// to its first maximum. Burn's `max_pool2d_with_indices` and its backward.
+    fn max_pool_2x2_backward(x: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        burns_max_pool_backward::<Self>(x, dy)
+    }
+}
+
+/// The CPU keeps burn's pooling; only the extension's dispatch needs this.
+impl MaxPool2x2 for Flex {}
+
+/// WebGPU (and wgpu natively): [`super::gpu_pool`]'s kernels.
+#[cfg(cube_kernels)]
+impl MaxPool2x2 for burn_cubecl::CubeBackend {
+    fn max_pool_2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match super::gpu_pool::supports(x.dtype) {
+            true => super::gpu_pool::forward(x),
+            false => burns_max_pool::<Self>(x),
+        }
+    }
+
+    fn max_pool_2x2_backward(x: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        match super::gpu_pool::supports(x.dtype) {
+            true => super::gpu_pool::backward(x, dy),
+            false => burns_max_pool_backward::<Self>(x, dy),
+        }
+    }
+}
+
+/// Autodiff: the forward on the inner backend, keeping `x`; the backward step finds each
+/// window's maximum again (no indices kept).
+impl<B: Backend + MaxPool2x2, C: CheckpointStrategy> MaxPool2x2 for Autodiff<B, C> {
+    fn max_pool_2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct MaxPoolBackward;
+
+        impl<B: Backend + MaxPool2x2> Backward<B, 1> for MaxPoolBackward {
+            type State = FloatTensor<B>;
+
+            fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+                let [node_x] = ops.parents;
+                let dy = grads.consume::<B>(&ops.node);
+                if let Some(node) = node_x {
+                    grads.register::<B>(node.id, B::max_pool_2x2_backward(ops.state, dy));
+                }
+            }
+        }
+
+        match MaxPoolBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let x = x.into_primitive();
+                let output = B::max_pool_2x2(x.clone());
+                prep.finish(x, output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::max_pool_2x2(x.into_primitive())),
+        }
+    }
+}
+
+/// What a layer's backward step keeps: `x`, `weight`, and with a fused ReLU its output (whose
+/// sign masks the gradient arriving from above).
+type LayerState<B> = (FloatTensor<B>, FloatTensor<B>, Option<FloatTensor<B>>);
+
+/// A layer `forward(x, weight, bias, relu)` on autodiff: computed on the inner backend, and when
+/// any input is tracked, recorded with `backward`.
 fn layer<B, C, K>(
     backward: K,
     [x, weight, bias]: [FloatTensor<Autodiff<B, C>>; 3],
-    forward: fn(FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) -> FloatTensor<B>,
+    relu: bool,
+    forward: fn(FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, bool) -> FloatTensor<B>,
 ) -> FloatTensor<Autodiff<B, C>>
 where
     B: Backend,
     C: CheckpointStrategy,
-    K: Backward<B, 3, State = (FloatTensor<B>, FloatTensor<B>)>,
+    K: Backward<B, 3, State = LayerState<B>>,
 {
     match backward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
         OpsKind::Tracked(prep) => {
             let (x, weight, bias) = (x.into_primitive(), weight.into_primitive(), bias.into_primitive());
-            let output = forward(x.clone(), weight.clone(), bias);
-            prep.finish((x, weight), output)
+            let output = forward(x.clone(), weight.clone(), bias, relu);
+            prep.finish((x, weight, relu.then(|| output.clone())), output)
         }
-        OpsKind::UnTracked(prep) => prep.finish(forward(x.into_primitive(), weight.into_primitive(), bias.into_primitive())),
+        OpsKind::UnTracked(prep) => prep.finish(forward(x.into_primitive(), weight.into_primitive(), bias.into_primitive(), relu)),
+    }
+}
+
+/// `t`, or its ReLU.
+fn then_relu<B: Backend>(t: FloatTensor<B>, relu: bool) -> FloatTensor<B> {
+    match relu {
+        true => B::relu(t),
+        false => t,
     }
 }
 
@@ -405,6 +520,22 @@ fn burns_gather_unpack<B: Backend>(packed: IntTensor<B>, indices: IntTensor<B>, 
     let bytes = B::int_reshape(B::int_cat(bytes, 2), Shape::new([batch, words * 4]));
     let values = B::int_into_float(bytes, FloatDType::F32);
     B::float_add_scalar(B::float_mul_scalar(values, scale.into()), offset.into())
+}
+
+fn burns_relu_grad<B: Backend>(y: FloatTensor<B>, dy: FloatTensor<B>) -> FloatTensor<B> {
+    B::relu_backward(y, dy)
+}
+
+const POOL: [usize; 2] = [2, 2];
+
+fn burns_max_pool<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+    B::max_pool2d(x, POOL, POOL, NO_PADDING, STRIDE_1, false)
+}
+
+/// The gradient through burn's pooling: its maxima's indices found again, then its backward.
+fn burns_max_pool_backward<B: Backend>(x: FloatTensor<B>, dy: FloatTensor<B>) -> FloatTensor<B> {
+    let pooled = B::max_pool2d_with_indices(x.clone(), POOL, POOL, NO_PADDING, STRIDE_1, false, IntDType::I32);
+    B::max_pool2d_with_indices_backward(x, POOL, POOL, NO_PADDING, STRIDE_1, false, dy, pooled.indices).x_grad
 }
 
 /// `dy` summed over batch and positions.

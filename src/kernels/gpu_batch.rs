@@ -16,11 +16,7 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
 
-use super::gpu_tile::u;
-
-const GROUP: u32 = 256;
-/// Workgroups along x before the rest go along y (WebGPU allows 65,535 per axis).
-const ROW_OF_GROUPS: u32 = 32_768;
+use super::gpu_tile::{elementwise_count, elementwise_position, u, ELEMENTWISE_GROUP};
 
 #[cube(launch)]
 fn gather_unpack_kernel<I: Int, F: Float>(
@@ -34,7 +30,7 @@ fn gather_unpack_kernel<I: Int, F: Float>(
     offset: f32,
     #[define(I, F)] _dtypes: [ElemType; 2],
 ) {
-    let at = (CUBE_POS_Y * ROW_OF_GROUPS + CUBE_POS_X) * GROUP + UNIT_POS_X;
+    let at = elementwise_position();
     if at < total {
         let values = words * 4;
         let image = at / values;
@@ -56,12 +52,11 @@ pub fn gather_unpack(packed: CubeTensor, indices: CubeTensor, scale: f32, offset
     let batch = indices.meta.shape().num_elements();
     let out = empty_device_dtype(packed.client.clone(), packed.device.clone(), Shape::new([batch, words * 4]), DType::F32);
     let total = batch * words * 4;
-    let groups = u(total.div_ceil(GROUP as usize));
     let dtypes = [dtype_to_storage_type(packed.dtype), dtype_to_storage_type(out.dtype)];
     gather_unpack_kernel::launch(
         &out.client,
-        CubeCount::Static(groups.min(ROW_OF_GROUPS), groups.div_ceil(ROW_OF_GROUPS), 1),
-        CubeDim::new_1d(GROUP),
+        elementwise_count(total),
+        CubeDim::new_1d(ELEMENTWISE_GROUP),
         packed.into_tensor_arg(),
         indices.into_tensor_arg(),
         out.clone().into_tensor_arg(),

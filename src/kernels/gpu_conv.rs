@@ -54,7 +54,10 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::CubeBackend;
 
-use super::gpu_tile::{accumulate, left_values, output, right_values, row_offsets, tile, tile_columns, tile_rows, u, zero_sums};
+use super::gpu_tile::{
+    accumulate, elementwise_count, elementwise_position, left_values, output, right_values, row_offsets, tile, tile_columns, tile_rows, u, zero_sums,
+    ELEMENTWISE_GROUP,
+};
 
 const FORWARD: u32 = 0;
 const INPUT_GRAD: u32 = 1;
@@ -94,6 +97,7 @@ fn conv_gemm<F: Float>(
     #[comptime] rn: u32,
     #[comptime] wide: u32,
     #[comptime] with_bias: bool,
+    #[comptime] relu: bool,
     #[define(F)] _dtype: ElemType,
 ) {
     let taps = comptime![kh * kw];
@@ -180,6 +184,9 @@ fn conv_gemm<F: Float>(
                 if comptime![with_bias] {
                     v += bias[row as usize];
                 }
+                if comptime![relu] {
+                    v = select(v > F::new(0.0), v, F::new(0.0));
+                }
                 out[out_index(g, row, col, split, mode) as usize] = v;
             }
         }
@@ -203,6 +210,7 @@ struct Launch {
     mode: u32,
     kernel: (usize, usize),
     splits: usize,
+    relu: bool,
 }
 
 fn launch(a: CubeTensor, b: CubeTensor, bias: Option<CubeTensor>, out: &CubeTensor, l: Launch) {
@@ -229,6 +237,7 @@ fn launch(a: CubeTensor, b: CubeTensor, bias: Option<CubeTensor>, out: &CubeTens
         rn,
         wide,
         with_bias,
+        l.relu,
         dtype,
     );
 }
@@ -252,14 +261,14 @@ fn geometry(batch: usize, c_in: usize, height: usize, width: usize, c_out: usize
 }
 
 /// `x` `[batch, c_in, h, w]`, `weight` `[c_out, c_in, kh, kw]`, `bias` `[c_out]` →
-/// `[batch, c_out, h - kh + 1, w - kw + 1]`.
-pub fn forward(x: CubeTensor, weight: CubeTensor, bias: CubeTensor) -> CubeTensor {
+/// `[batch, c_out, h - kh + 1, w - kw + 1]`; with `relu`, its ReLU, in the same pass.
+pub fn forward(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, relu: bool) -> CubeTensor {
     let (x, weight, bias) = (into_contiguous(x), into_contiguous(weight), into_contiguous(bias));
     let ([batch, c_in, height, width], [c_out, _, kh, kw]) = (x.meta.shape().dims(), weight.meta.shape().dims());
     let (oh, ow) = (height + 1 - kh, width + 1 - kw);
     let out = output(&x, Shape::new([batch, c_out, oh, ow]));
     let geometry = geometry(batch, c_in, height, width, c_out, (kh, kw), c_out, batch * oh * ow);
-    launch(weight, x, Some(bias), &out, Launch { geometry, mode: FORWARD, kernel: (kh, kw), splits: 1 });
+    launch(weight, x, Some(bias), &out, Launch { geometry, mode: FORWARD, kernel: (kh, kw), splits: 1, relu });
     out
 }
 
@@ -276,7 +285,7 @@ pub fn input_grad(weight: CubeTensor, dy: CubeTensor) -> CubeTensor {
     // As a forward pass: input `padded` (c_out channels of (h + kh - 1) x (w + kw - 1)),
     // output c_in channels of h x w.
     let geometry = geometry(batch, c_out, height + kh - 1, width + kw - 1, c_in, (kh, kw), c_in, batch * height * width);
-    launch(weight, padded, None, &out, Launch { geometry, mode: INPUT_GRAD, kernel: (kh, kw), splits: 1 });
+    launch(weight, padded, None, &out, Launch { geometry, mode: INPUT_GRAD, kernel: (kh, kw), splits: 1, relu: false });
     out
 }
 
@@ -289,13 +298,10 @@ fn pad(t: CubeTensor, pad: (usize, usize)) -> CubeTensor {
     let planes = dims[0] * dims[1];
     let out = output(&t, Shape::new([dims[0], dims[1], ph, pw]));
     let total = planes * ph * pw;
-    let groups = total.div_ceil(PAD_GROUP as usize);
-    // At most 65,535 workgroups per axis: the rest along y.
-    let (x, y) = (groups.min(32_768), groups.div_ceil(32_768));
     pad_kernel::launch(
         &t.client,
-        CubeCount::Static(u(x), u(y), 1),
-        CubeDim::new_1d(PAD_GROUP),
+        elementwise_count(total),
+        CubeDim::new_1d(ELEMENTWISE_GROUP),
         t.clone().into_tensor_arg(),
         out.clone().into_tensor_arg(),
         u(total),
@@ -308,8 +314,6 @@ fn pad(t: CubeTensor, pad: (usize, usize)) -> CubeTensor {
     out
 }
 
-const PAD_GROUP: u32 = 256;
-
 #[cube(launch)]
 fn pad_kernel<F: Float>(
     input: &Tensor<F>,
@@ -321,7 +325,7 @@ fn pad_kernel<F: Float>(
     pad_w: u32,
     #[define(F)] _dtype: ElemType,
 ) {
-    let index = (CUBE_POS_Y * CUBE_COUNT_X + CUBE_POS_X) * PAD_GROUP + UNIT_POS_X;
+    let index = elementwise_position();
     if index < total {
         let (ph, pw) = (h + 2 * pad_h, w + 2 * pad_w);
         let plane = index / (ph * pw);
@@ -347,7 +351,7 @@ pub fn weight_grad(x: CubeTensor, dy: CubeTensor) -> CubeTensor {
     let partial = output(&x, Shape::new([splits, m, n]));
     let mut geometry = geometry(batch, c_in, height, width, c_out, (kh, kw), m, n);
     geometry.images_per_split = u(images_per_split);
-    launch(dy, x, None, &partial, Launch { geometry, mode: WEIGHT_GRAD, kernel: (kh, kw), splits });
+    launch(dy, x, None, &partial, Launch { geometry, mode: WEIGHT_GRAD, kernel: (kh, kw), splits, relu: false });
     let summed = if splits == 1 { partial } else { CubeBackend::float_sum_dim(partial, 0) };
     CubeBackend::float_reshape(summed, Shape::new([c_out, c_in, kh, kw]))
 }

@@ -26,7 +26,7 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::CubeBackend;
 
-use super::gpu_tile::{accumulate, left_values, output, right_values, row_offsets, tile, tile_columns, tile_rows, u, zero_sums};
+use super::gpu_tile::{accumulate, relu_of, left_values, output, right_values, row_offsets, tile, tile_columns, tile_rows, u, zero_sums};
 
 /// The product's sizes and how its operands are laid out, as the kernel reads them.
 #[derive(CubeLaunch, CubeType, Clone, Copy, Debug)]
@@ -58,6 +58,7 @@ fn product_kernel<F: Float>(
     #[comptime] rn: u32,
     #[comptime] wide: u32,
     #[comptime] with_bias: bool,
+    #[comptime] relu: bool,
     #[define(F)] _dtype: ElemType,
 ) {
     let mut acc = zero_sums::<F>(rm * rn);
@@ -92,6 +93,9 @@ fn product_kernel<F: Float>(
                         v += bias[col as usize];
                     }
                 }
+                if comptime![relu] {
+                    v = select(v > F::new(0.0), v, F::new(0.0));
+                }
                 out[((split * p.m + row) * p.n + col) as usize] = v;
             }
         }
@@ -117,8 +121,9 @@ fn splits(invocations: usize, k: usize) -> usize {
     (4096 / invocations.max(1)).clamp(1, (k / 64).max(1))
 }
 
-/// `a` `[m, k]` · `b` `[k, n]` (+ `bias` `[n]` on every row) → `[m, n]`.
-pub fn product(a: CubeTensor, b: CubeTensor, bias: Option<CubeTensor>) -> CubeTensor {
+/// `a` `[m, k]` · `b` `[k, n]` (+ `bias` `[n]` on every row) → `[m, n]`; with `relu`, its
+/// ReLU (in the product's own pass unless the product is split, then after the sum).
+pub fn product(a: CubeTensor, b: CubeTensor, bias: Option<CubeTensor>, relu: bool) -> CubeTensor {
     let ([m, k], [_, n]) = (a.meta.shape().dims::<2>(), b.meta.shape().dims::<2>());
     let ((a, a_row, a_k), (b, b_k, b_col)) = (layout(a), layout(b));
     let (rm, rn, wide) = tile(m, n);
@@ -146,10 +151,17 @@ pub fn product(a: CubeTensor, b: CubeTensor, bias: Option<CubeTensor>) -> CubeTe
         rn,
         wide,
         with_bias,
+        relu && splits == 1,
         dtype_to_storage_type(out.dtype),
     );
-    let summed = if splits == 1 { out } else { CubeBackend::float_sum_dim(out, 0) };
-    CubeBackend::float_reshape(summed, Shape::new([m, n]))
+    if splits == 1 {
+        return CubeBackend::float_reshape(out, Shape::new([m, n]));
+    }
+    let summed = CubeBackend::float_reshape(CubeBackend::float_sum_dim(out, 0), Shape::new([m, n]));
+    match relu {
+        true => relu_of(summed),
+        false => summed,
+    }
 }
 
 /// Whether this kernel takes tensors of this type (f32; anything else takes burn's path).

@@ -1,15 +1,37 @@
-//! The register tile shared by our WebGPU kernels ([`super::gpu_conv`], [`super::gpu_dense`]):
+//! What our WebGPU kernels share: the grid of the element-wise ones (one invocation per value,
+//! [`ELEMENTWISE_GROUP`], [`elementwise_position`], [`elementwise_count`]), and the register
+//! tile of the two matrix-product ones ([`super::gpu_conv`], [`super::gpu_dense`]):
 //! each invocation keeps an `rm x rn` block of sums in registers and, per step of the shared
 //! dimension, loads `rm` left values and `rn` right values, each of which then serves `rn` or
 //! `rm` products. Loads never sit behind a branch (a missing row or column reads a clamped
 //! address and is never stored): on SwiftShader, which runs divergent code under a lane mask,
 //! masked loads take a slow path (`results/browser/bench-webgpu-conv.txt`).
 
-use burn::tensor::Shape;
+use burn::backend::cubecl::dtype_to_storage_type;
+use burn::tensor::{DType, Shape};
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
+use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
+
+/// Invocations per workgroup of an element-wise kernel.
+pub const ELEMENTWISE_GROUP: u32 = 256;
+/// Workgroups along x before the rest go along y (WebGPU allows 65,535 per axis).
+const ROW_OF_GROUPS: u32 = 32_768;
+
+/// The value this invocation of an element-wise kernel launched with
+/// [`elementwise_count`] handles (at or past the total in a last workgroup: check it).
+#[cube]
+pub fn elementwise_position() -> u32 {
+    (CUBE_POS_Y * ROW_OF_GROUPS + CUBE_POS_X) * ELEMENTWISE_GROUP + UNIT_POS_X
+}
+
+/// Workgroups of [`ELEMENTWISE_GROUP`] invocations for `total` values.
+pub fn elementwise_count(total: usize) -> CubeCount {
+    let groups = u(total.div_ceil(ELEMENTWISE_GROUP as usize));
+    CubeCount::Static(groups.min(ROW_OF_GROUPS), groups.div_ceil(ROW_OF_GROUPS), 1)
+}
 
 /// `count` sums, each its own mutable variable starting at zero (a pushed constant could not
 /// be added to: the IR verifier rejects it).
@@ -116,4 +138,51 @@ pub fn u(v: usize) -> u32 {
 /// A new tensor of `shape` on `like`'s device, with its dtype; its values are undefined.
 pub fn output(like: &CubeTensor, shape: Shape) -> CubeTensor {
     empty_device_dtype(like.client.clone(), like.device.clone(), shape, like.dtype)
+}
+
+/// ReLU's backward, `dz = dy` where `y > 0`, else 0; or, with `y` bound twice
+/// (`backward = false`), ReLU itself.
+#[cube(launch)]
+fn relu_kernel<F: Float>(y: &Tensor<F>, dy: &Tensor<F>, out: &mut Tensor<F>, total: u32, #[comptime] backward: bool, #[define(F)] _dtype: ElemType) {
+    let at = elementwise_position();
+    if at < total {
+        let v = y[at as usize];
+        let passed = if comptime![backward] { dy[at as usize] } else { v };
+        out[at as usize] = select(v > F::new(0.0), passed, F::new(0.0));
+    }
+}
+
+fn launch_relu(y: CubeTensor, dy: CubeTensor, backward: bool) -> CubeTensor {
+    let out = output(&y, y.meta.shape().clone());
+    let total = out.meta.shape().num_elements();
+    relu_kernel::launch(
+        &out.client,
+        elementwise_count(total),
+        CubeDim::new_1d(ELEMENTWISE_GROUP),
+        y.into_tensor_arg(),
+        dy.into_tensor_arg(),
+        out.clone().into_tensor_arg(),
+        u(total),
+        backward,
+        dtype_to_storage_type(out.dtype),
+    );
+    out
+}
+
+/// The gradient through a ReLU whose output was `y`: `dy` where `y` is positive, zero elsewhere
+/// (one pass; burn's is a comparison and a masked fill). The backward of our layers with a
+/// fused ReLU.
+pub fn relu_grad(y: CubeTensor, dy: CubeTensor) -> CubeTensor {
+    launch_relu(into_contiguous(y), into_contiguous(dy), true)
+}
+
+/// The ReLU of `t`, in one pass.
+pub fn relu_of(t: CubeTensor) -> CubeTensor {
+    let t = into_contiguous(t);
+    launch_relu(t.clone(), t, false)
+}
+
+/// Whether these kernels take tensors of this type (f32; anything else takes burn's path).
+pub fn supports(dtype: DType) -> bool {
+    dtype == DType::F32
 }

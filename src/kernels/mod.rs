@@ -5,9 +5,10 @@
 //!   and what it gained are in its `//!` paragraph.
 //! - [`batch_norm`]: batch normalisation with the batch's statistics on the CPU, forward and
 //!   backward (the BatchNorm network's five), two passes over the data each.
-//! - [`gpu_conv`], [`gpu_dense`], [`gpu_loss`], [`gpu_batch`]: the convolution, the dense
-//!   layer, the cross-entropy and the batch's unpacking on WebGPU as cubecl kernels, the first
-//!   two sharing [`gpu_tile`]'s register tile (builds with burn's cubecl backend only).
+//! - [`gpu_conv`], [`gpu_dense`], [`gpu_pool`], [`gpu_loss`], [`gpu_batch`]: the
+//!   convolution, the dense layer, 2x2 max pooling, the cross-entropy and the batch's
+//!   unpacking on WebGPU as cubecl kernels, the first two sharing [`gpu_tile`]'s register tile
+//!   (builds with burn's cubecl backend only).
 //! - [`extension`]: those kernels as a burn backend extension with an autodiff backward.
 //! - [`parallel`]: the one place that knows whether this build has threads for them.
 //!
@@ -15,8 +16,8 @@
 //! or WebGPU device, a layer with stride 1, no padding, no dilation, no groups, a bias) and
 //! burn's `Conv2d::forward` everywhere else; [`batch_norm`] likewise for `BatchNorm::forward`
 //! in training (CPU only); [`dense`] for `Linear::forward` (WebGPU only: on the CPU burn's
-//! product is `gemm`'s, already fast); [`mean_cross_entropy`] for the training loss (WebGPU
-//! only).
+//! product is `gemm`'s, already fast); [`max_pool`] for `MaxPool2d::forward` and
+//! [`mean_cross_entropy`] for the training loss (WebGPU only).
 
 pub mod batch_norm;
 pub mod conv;
@@ -30,15 +31,18 @@ mod gpu_dense;
 #[cfg(cube_kernels)]
 mod gpu_loss;
 #[cfg(cube_kernels)]
+mod gpu_pool;
+#[cfg(cube_kernels)]
 mod gpu_tile;
 mod parallel;
 
 use burn::nn::conv::Conv2d;
+use burn::nn::pool::MaxPool2d;
 use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
 use burn::prelude::*;
 use burn::backend::{Dispatch, DispatchDevice};
 
-use extension::{Dense, GatherUnpack, MeanCrossEntropy, TrainBatchNorm, ValidConv};
+use extension::{Dense, GatherUnpack, MaxPool2x2, MeanCrossEntropy, TrainBatchNorm, ValidConv};
 
 /// `conv.forward(x)`, on our CPU kernels where they apply.
 ///
@@ -46,6 +50,16 @@ use extension::{Dense, GatherUnpack, MeanCrossEntropy, TrainBatchNorm, ValidConv
 /// - x: `[batch, c_in, h, w]`
 /// - output: `[batch, c_out, h - kh + 1, w - kw + 1]` (a valid convolution)
 pub fn conv2d_valid(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
+    conv_maybe_relu(x, conv, false)
+}
+
+/// `relu(conv.forward(x))`, as [`conv2d_valid`], with the ReLU in the convolution's own pass
+/// on our kernels (and its backward one pass on WebGPU).
+pub fn conv2d_valid_relu(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
+    conv_maybe_relu(x, conv, true)
+}
+
+fn conv_maybe_relu(x: Tensor<4>, conv: &Conv2d, relu: bool) -> Tensor<4> {
     let plain = conv.stride == [1, 1]
         && conv.dilation == [1, 1]
         && conv.groups == 1
@@ -55,7 +69,9 @@ pub fn conv2d_valid(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
             x.into_dispatch(),
             conv.weight.val().into_dispatch(),
             bias.val().into_dispatch(),
+            relu,
         )),
+        _ if relu => burn::tensor::activation::relu(conv.forward(x)),
         _ => conv.forward(x),
     }
 }
@@ -68,19 +84,27 @@ pub fn conv2d_valid(x: Tensor<4>, conv: &Conv2d) -> Tensor<4> {
 /// - output: `[batch, d_out]`
 pub fn dense(x: Tensor<2>, linear: &Linear) -> Tensor<2> {
     match has_our_gpu_kernels(&x.device()) {
-        true => through_extension(x, linear),
+        true => dense_through_extension(x, linear, false),
         false => linear.forward(x),
+    }
+}
+
+/// `relu(linear.forward(x))`, as [`dense`], with the ReLU in the product's pass on WebGPU.
+pub fn dense_relu(x: Tensor<2>, linear: &Linear) -> Tensor<2> {
+    match has_our_gpu_kernels(&x.device()) {
+        true => dense_through_extension(x, linear, true),
+        false => burn::tensor::activation::relu(linear.forward(x)),
     }
 }
 
 /// `linear.forward(x)` through the [`Dense`] extension whatever the device (on the CPU its
 /// default bodies, burn's own operations, under our autodiff backward).
-fn through_extension(x: Tensor<2>, linear: &Linear) -> Tensor<2> {
+fn dense_through_extension(x: Tensor<2>, linear: &Linear, relu: bool) -> Tensor<2> {
     let bias = match &linear.bias {
         Some(bias) => bias.val(),
         None => Tensor::zeros([linear.weight.dims()[1]], &x.device()),
     };
-    Tensor::from_dispatch(<Dispatch as Dense>::dense(x.into_dispatch(), linear.weight.val().into_dispatch(), bias.into_dispatch()))
+    Tensor::from_dispatch(<Dispatch as Dense>::dense(x.into_dispatch(), linear.weight.val().into_dispatch(), bias.into_dispatch(), relu))
 }
 
 /// The mean cross-entropy of `logits` `[batch, classes]` against `targets` `[batch]`, `[1]`,
@@ -89,6 +113,33 @@ fn through_extension(x: Tensor<2>, linear: &Linear) -> Tensor<2> {
 /// (`train::loss::cross_entropy`).
 pub fn mean_cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
     Tensor::from_dispatch(<Dispatch as MeanCrossEntropy>::mean_cross_entropy(logits.into_dispatch(), targets.into_dispatch()))
+}
+
+/// `pool.forward(x)`, on our WebGPU kernels where the build has them and the pool is the
+/// networks' (2x2 windows, stride 2, no padding, no dilation, floor).
+///
+/// # Shapes
+/// - x: `[batch, channels, h, w]`
+/// - output: `[batch, channels, h / 2, w / 2]`
+pub fn max_pool(x: Tensor<4>, pool: &MaxPool2d) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    let plain = pool.kernel_size == [2, 2]
+        && pool.stride == [2, 2]
+        && pool.dilation == [1, 1]
+        && !pool.ceil_mode
+        && matches!(pool.padding, PaddingConfig2d::Valid)
+        && h >= 2
+        && w >= 2;
+    match plain && has_our_gpu_kernels(&x.device()) {
+        true => pool_through_extension(x),
+        false => pool.forward(x),
+    }
+}
+
+/// 2x2 max pooling through the [`MaxPool2x2`] extension whatever the device (on the CPU its
+/// default bodies, burn's own operations, under our autodiff backward).
+fn pool_through_extension(x: Tensor<4>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as MaxPool2x2>::max_pool_2x2(x.into_dispatch()))
 }
 
 /// Rows `indices` (`[batch]`) of `packed` `[rows, words]` (four bytes to a word, the first in
@@ -183,13 +234,19 @@ mod tests {
     #[test]
     fn matches_burns_convolution_and_its_gradients() {
         let device = cpu().autodiff();
-        for (batch, c_in, h, w, c_out, k) in [(4, 1, 28, 28, 32, 3), (3, 32, 12, 12, 64, 3), (2, 3, 7, 5, 4, 2), (5, 2, 3, 3, 3, 3)] {
+        let cases = [(4, 1, 28, 28, 32, 3, true), (3, 32, 12, 12, 64, 3, false), (2, 3, 7, 5, 4, 2, true), (5, 2, 3, 3, 3, 3, false)];
+        for (batch, c_in, h, w, c_out, k, relu) in cases {
             let conv = Conv2dConfig::new([c_in, c_out], [k, k]).init(&device);
             let x = Tensor::<4>::random([batch, c_in, h, w], Distribution::Uniform(-1.0, 1.0), &device);
             let g = Tensor::<4>::random([batch, c_out, h + 1 - k, w + 1 - k], Distribution::Uniform(-1.0, 1.0), &device);
             let run = |ours: bool| {
                 let x = x.clone().detach().require_grad();
-                let y = if ours { conv2d_valid(x.clone(), &conv) } else { conv.forward(x.clone()) };
+                let y = match (ours, relu) {
+                    (true, true) => conv2d_valid_relu(x.clone(), &conv),
+                    (true, false) => conv2d_valid(x.clone(), &conv),
+                    (false, true) => burn::tensor::activation::relu(conv.forward(x.clone())),
+                    (false, false) => conv.forward(x.clone()),
+                };
                 let grads = (y.clone() * g.clone()).sum().backward();
                 let bias = conv.bias.as_ref().expect("a bias");
                 (
@@ -200,7 +257,7 @@ mod tests {
                 )
             };
             let (ours, burns) = (run(true), run(false));
-            let shape = format!("{batch}x{c_in}x{h}x{w} -> {c_out}, {k}x{k}");
+            let shape = format!("{batch}x{c_in}x{h}x{w} -> {c_out}, {k}x{k}, relu {relu}");
             close(ours.0, burns.0, &format!("output {shape}"));
             close(ours.1, burns.1, &format!("input gradient {shape}"));
             close(ours.2, burns.2, &format!("weight gradient {shape}"));
@@ -256,13 +313,17 @@ mod tests {
         use burn::nn::LinearConfig;
         let device = cpu().autodiff();
         assert!(!has_our_gpu_kernels(&device), "the CPU keeps burn's product");
-        for (batch, d_in, d_out) in [(64, 1024, 512), (7, 784, 10), (1, 5, 3)] {
+        for (batch, d_in, d_out, relu) in [(64, 1024, 512, true), (7, 784, 10, false), (1, 5, 3, false), (3, 6, 5, true)] {
             let linear = LinearConfig::new(d_in, d_out).init(&device);
             let x = Tensor::<2>::random([batch, d_in], Distribution::Uniform(-1.0, 1.0), &device);
             let g = Tensor::<2>::random([batch, d_out], Distribution::Uniform(-1.0, 1.0), &device);
             let run = |ours: bool| {
                 let x = x.clone().detach().require_grad();
-                let y = if ours { through_extension(x.clone(), &linear) } else { linear.forward(x.clone()) };
+                let y = match (ours, relu) {
+                    (true, _) => dense_through_extension(x.clone(), &linear, relu),
+                    (false, true) => burn::tensor::activation::relu(linear.forward(x.clone())),
+                    (false, false) => linear.forward(x.clone()),
+                };
                 let grads = (y.clone() * g.clone()).sum().backward();
                 let bias = linear.bias.as_ref().expect("a bias");
                 (
@@ -273,7 +334,7 @@ mod tests {
                 )
             };
             let (ours, burns) = (run(true), run(false));
-            let shape = format!("{batch}x{d_in} -> {d_out}");
+            let shape = format!("{batch}x{d_in} -> {d_out}, relu {relu}");
             close(ours.0, burns.0, &format!("output {shape}"));
             close(ours.1, burns.1, &format!("input gradient {shape}"));
             close(ours.2, burns.2, &format!("weight gradient {shape}"));
@@ -303,6 +364,28 @@ mod tests {
             let (ours, burns) = (run(true), run(false));
             close(ours.0, burns.0, &format!("loss {batch}x{classes}"));
             close(ours.1, burns.1, &format!("gradient {batch}x{classes}"));
+        }
+    }
+
+    /// The pooling extension's forward and autodiff backward (on the CPU, burn's pooling under
+    /// our backward step) against burn's `MaxPool2d`, with ties (ReLU's zeros) and odd sizes.
+    #[test]
+    fn the_pooling_extension_matches_burns_max_pool_and_its_gradient() {
+        use burn::nn::pool::MaxPool2dConfig;
+        let device = cpu().autodiff();
+        let pool = MaxPool2dConfig::new([2, 2]).init();
+        for shape in [[4, 3, 24, 24], [2, 2, 5, 7]] {
+            let x = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device).clamp_min(0.0);
+            let g = Tensor::<4>::random([shape[0], shape[1], shape[2] / 2, shape[3] / 2], Distribution::Uniform(-1.0, 1.0), &device);
+            let run = |ours: bool| {
+                let x = x.clone().detach().require_grad();
+                let y = if ours { pool_through_extension(x.clone()) } else { pool.forward(x.clone()) };
+                let grads = (y.clone() * g.clone()).sum().backward();
+                (floats(y.inner()), floats(x.grad(&grads).expect("x is tracked")))
+            };
+            let (ours, burns) = (run(true), run(false));
+            close(ours.0, burns.0, &format!("output {shape:?}"));
+            close(ours.1, burns.1, &format!("input gradient {shape:?}"));
         }
     }
 

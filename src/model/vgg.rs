@@ -7,7 +7,7 @@
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, Relu};
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
 use super::init::{zero_bias, GLOROT_UNIFORM};
@@ -53,7 +53,6 @@ pub struct VggNet {
     bn_dense: Option<BatchNorm>,
     head_dropout: Option<Dropout>,
     head: Linear,
-    relu: Relu,
 }
 
 impl VggNetConfig {
@@ -95,7 +94,6 @@ impl VggNetConfig {
             bn_dense: bn(HIDDEN),
             head_dropout: dropout(self.head_dropout),
             head: dense(HIDDEN, self.classes),
-            relu: Relu::new(),
         }
     }
 
@@ -124,7 +122,7 @@ impl VggNet {
         let x = self.block(x, &self.conv4, &self.bn4); // [batch, 64, 8, 8]
         let x = self.pool_and_drop(x); // [batch, 64, 4, 4]
         let x = x.flatten::<2>(1, 3); // [batch, 1024]
-        let x = self.relu.forward(crate::kernels::dense(x, &self.dense)); // [batch, 512]
+        let x = crate::kernels::dense_relu(x, &self.dense); // [batch, 512]
         let x = normalise(x, &self.bn_dense);
         let x = drop(x, &self.head_dropout);
         crate::kernels::dense(x, &self.head) // [batch, 10]
@@ -133,11 +131,11 @@ impl VggNet {
     /// Conv, ReLU, then BatchNorm if present (the notebook's order). On the CPU the
     /// convolution runs on our kernels (`crate::kernels`), elsewhere on burn's.
     fn block(&self, x: Tensor<4>, conv: &Conv2d, bn: &Option<BatchNorm>) -> Tensor<4> {
-        normalise(self.relu.forward(crate::kernels::conv2d_valid(x, conv)), bn)
+        normalise(crate::kernels::conv2d_valid_relu(x, conv), bn)
     }
 
     fn pool_and_drop(&self, x: Tensor<4>) -> Tensor<4> {
-        drop(self.pool.forward(x), &self.pool_dropout)
+        drop(crate::kernels::max_pool(x, &self.pool), &self.pool_dropout)
     }
 }
 
