@@ -428,6 +428,32 @@ impl<B: Backend + MaxPool2x2, C: CheckpointStrategy> MaxPool2x2 for Autodiff<B, 
     }
 }
 
+#[backend_extension(Flex, Autodiff, Cube: cfg(cube_kernels))]
+pub trait SgdUpdate: Backend {
+    /// `param − lr·grad`: burn's `Sgd` without momentum or weight decay (a multiply, then a
+    /// subtraction).
+    fn sgd_update(param: FloatTensor<Self>, grad: FloatTensor<Self>, lr: f64) -> FloatTensor<Self> {
+        burns_sgd_update::<Self>(param, grad, lr)
+    }
+}
+
+impl SgdUpdate for Flex {}
+
+/// Parameters are updated on the inner backend (burn's optimizers see untracked tensors):
+/// burn's operations here too, never routed in practice.
+impl<B: Backend, C: CheckpointStrategy> SgdUpdate for Autodiff<B, C> {}
+
+/// WebGPU (and wgpu natively): [`super::gpu_sgd`]'s kernel.
+#[cfg(cube_kernels)]
+impl SgdUpdate for burn_cubecl::CubeBackend {
+    fn sgd_update(param: FloatTensor<Self>, grad: FloatTensor<Self>, lr: f64) -> FloatTensor<Self> {
+        match super::gpu_sgd::supports(param.dtype) {
+            true => super::gpu_sgd::update(param, grad, lr),
+            false => burns_sgd_update::<Self>(param, grad, lr),
+        }
+    }
+}
+
 /// What a layer's backward step keeps: `x`, `weight`, and with a fused ReLU its output (whose
 /// sign masks the gradient arriving from above).
 type LayerState<B> = (FloatTensor<B>, FloatTensor<B>, Option<FloatTensor<B>>);
@@ -520,6 +546,10 @@ fn burns_gather_unpack<B: Backend>(packed: IntTensor<B>, indices: IntTensor<B>, 
     let bytes = B::int_reshape(B::int_cat(bytes, 2), Shape::new([batch, words * 4]));
     let values = B::int_into_float(bytes, FloatDType::F32);
     B::float_add_scalar(B::float_mul_scalar(values, scale.into()), offset.into())
+}
+
+fn burns_sgd_update<B: Backend>(param: FloatTensor<B>, grad: FloatTensor<B>, lr: f64) -> FloatTensor<B> {
+    B::float_sub(param, B::float_mul_scalar(grad, lr.into()))
 }
 
 fn burns_relu_grad<B: Backend>(y: FloatTensor<B>, dy: FloatTensor<B>) -> FloatTensor<B> {

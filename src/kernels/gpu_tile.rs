@@ -118,17 +118,23 @@ pub fn right_values<F: Float>(b: &Tensor<F>, bases: &Sequence<u32>, offset: u32,
 /// Rows and columns per invocation and invocations per workgroup for an `m x n` product.
 /// 8 x 8 sums per invocation: each value loaded serves eight. A narrow product (the first
 /// convolution's weight gradient has 9 columns, the last dense layer 10) gets a narrow
-/// workgroup rather than idle invocations; 288 to 1,024 columns take 16 invocations of 8
-/// columns. Measured on SwiftShader against 2 and 4 columns and 16 rows
-/// (`results/browser/bench-webgpu-conv.txt`).
+/// workgroup rather than idle invocations. A wider one takes 8 columns per invocation and the
+/// workgroup width (a multiple of 4, SwiftShader's SIMD width) that wastes the fewest columns,
+/// 16 (or, past 1,024 columns, 64) when several fit: the weight gradients' 288 columns are 3
+/// workgroups of 12 invocations, not 3 of 16 with a quarter of them idle. Measured on
+/// SwiftShader against 2 and 4 columns and 16 rows (`results/browser/bench-webgpu-conv.txt`).
 pub fn tile(m: usize, n: usize) -> (u32, u32, u32) {
     let rm = m.clamp(1, 8) as u32;
-    match n {
-        0..=16 => (rm, 1, 16),
-        17..=64 => (rm, 1, 64),
-        65..=1024 => (rm, 8, 16),
-        _ => (rm, 8, 64),
-    }
+    let preferred: &[usize] = match n {
+        0..=16 => return (rm, 1, 16),
+        17..=64 => return (rm, 1, 64),
+        65..=1024 => &[16, 12, 20, 24, 28, 32, 8],
+        _ => &[64, 32, 48, 16, 24, 12, 20, 28, 8],
+    };
+    let units = n.div_ceil(8);
+    let waste = |wide: usize| units.div_ceil(wide) * wide - units;
+    let wide = preferred.iter().copied().min_by_key(|&w| waste(w)).unwrap_or(16);
+    (rm, 8, wide as u32)
 }
 
 pub fn u(v: usize) -> u32 {

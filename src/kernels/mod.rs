@@ -5,10 +5,10 @@
 //!   and what it gained are in its `//!` paragraph.
 //! - [`batch_norm`]: batch normalisation with the batch's statistics on the CPU, forward and
 //!   backward (the BatchNorm network's five), two passes over the data each.
-//! - [`gpu_conv`], [`gpu_dense`], [`gpu_pool`], [`gpu_loss`], [`gpu_batch`]: the
-//!   convolution, the dense layer, 2x2 max pooling, the cross-entropy and the batch's
-//!   unpacking on WebGPU as cubecl kernels, the first two sharing [`gpu_tile`]'s register tile
-//!   (builds with burn's cubecl backend only).
+//! - [`gpu_conv`], [`gpu_dense`], [`gpu_pool`], [`gpu_loss`], [`gpu_batch`], [`gpu_sgd`]: the
+//!   convolution, the dense layer, 2x2 max pooling, the cross-entropy, the batch's unpacking
+//!   and the SGD update on WebGPU as cubecl kernels, the first two sharing [`gpu_tile`]'s
+//!   register tile (builds with burn's cubecl backend only).
 //! - [`extension`]: those kernels as a burn backend extension with an autodiff backward.
 //! - [`parallel`]: the one place that knows whether this build has threads for them.
 //!
@@ -33,6 +33,8 @@ mod gpu_loss;
 #[cfg(cube_kernels)]
 mod gpu_pool;
 #[cfg(cube_kernels)]
+mod gpu_sgd;
+#[cfg(cube_kernels)]
 mod gpu_tile;
 mod parallel;
 
@@ -42,7 +44,7 @@ use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
 use burn::prelude::*;
 use burn::backend::{Dispatch, DispatchDevice};
 
-use extension::{Dense, GatherUnpack, MaxPool2x2, MeanCrossEntropy, TrainBatchNorm, ValidConv};
+use extension::{Dense, GatherUnpack, MaxPool2x2, MeanCrossEntropy, SgdUpdate, TrainBatchNorm, ValidConv};
 
 /// `conv.forward(x)`, on our CPU kernels where they apply.
 ///
@@ -140,6 +142,15 @@ pub fn max_pool(x: Tensor<4>, pool: &MaxPool2d) -> Tensor<4> {
 /// default bodies, burn's own operations, under our autodiff backward).
 fn pool_through_extension(x: Tensor<4>) -> Tensor<4> {
     Tensor::from_dispatch(<Dispatch as MaxPool2x2>::max_pool_2x2(x.into_dispatch()))
+}
+
+/// `param − lr·grad`: plain SGD's update of one parameter (`train::sgd`), one kernel on
+/// WebGPU; burn's operations elsewhere.
+pub fn sgd_update<const D: usize>(param: Tensor<D>, grad: Tensor<D>, lr: f64) -> Tensor<D> {
+    match has_our_gpu_kernels(&param.device()) {
+        true => Tensor::from_dispatch(<Dispatch as SgdUpdate>::sgd_update(param.into_dispatch(), grad.into_dispatch(), lr)),
+        false => param - grad.mul_scalar(lr),
+    }
 }
 
 /// Rows `indices` (`[batch]`) of `packed` `[rows, words]` (four bytes to a word, the first in
@@ -244,7 +255,10 @@ mod tests {
                 let y = match (ours, relu) {
                     (true, true) => conv2d_valid_relu(x.clone(), &conv),
                     (true, false) => conv2d_valid(x.clone(), &conv),
-                    (false, true) => burn::tensor::activation::relu(conv.forward(x.clone())),
+                    // Our plain convolution, then burn's ReLU: the same pre-activations, so
+                    // the same mask (burn's own convolution rounds differently, and a value
+                    // within rounding of zero would move a whole gradient entry).
+                    (false, true) => burn::tensor::activation::relu(conv2d_valid(x.clone(), &conv)),
                     (false, false) => conv.forward(x.clone()),
                 };
                 let grads = (y.clone() * g.clone()).sum().backward();
@@ -321,7 +335,7 @@ mod tests {
                 let x = x.clone().detach().require_grad();
                 let y = match (ours, relu) {
                     (true, _) => dense_through_extension(x.clone(), &linear, relu),
-                    (false, true) => burn::tensor::activation::relu(linear.forward(x.clone())),
+                    (false, true) => burn::tensor::activation::relu(dense_through_extension(x.clone(), &linear, false)),
                     (false, false) => linear.forward(x.clone()),
                 };
                 let grads = (y.clone() * g.clone()).sum().backward();

@@ -2,7 +2,7 @@
 //! compiling kernels) on its own, a few warm-up steps, then a timed stretch of steps ended by
 //! one read, so the figure is wall time per step with the device kept busy.
 
-use burn::optim::{GradientsParams, SgdConfig};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -41,7 +41,7 @@ pub async fn measure(
     }
     device.seed(7);
     let mut model = network.config().init_seeded(device, 7);
-    let mut optim = SgdConfig::new().init();
+    let mut optim = super::sgd::PlainSgd::for_network();
     let data_device = device.clone().inner();
     let batches = split.len() / batch_size;
     let mut step = |k: usize, model: Network| {

@@ -13,6 +13,7 @@ pub mod estimate;
 pub mod report;
 pub mod runner;
 pub mod schedule;
+pub mod sgd;
 
 pub use config::TrainConfig;
 pub use report::{Confusion, EpochReport, Misclassified, StepReport};

@@ -2,7 +2,7 @@
 //! which a browser forbids; here every read is an `await`, and there are few of them: one
 //! per `report_every` steps and two per evaluation.
 
-use burn::optim::{GradientsParams, SgdConfig};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -157,7 +157,7 @@ pub async fn train(
             (model, r.epoch + 1, Some(BestModel { model: r.model, epoch: r.epoch, test_accuracy: r.test_accuracy }))
         }
     };
-    let mut optim = SgdConfig::new().init(); // plain SGD: no momentum, no weight decay, no state
+    let mut optim = super::sgd::PlainSgd::for_network(); // plain SGD: no momentum, no weight decay, no state
     let data_device = device.clone().inner();
 
     let steps_per_epoch = n.div_ceil(config.batch_size);
