@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './server.mjs';
 import { launch, openPage } from './browser.mjs';
+import { countGpuWork } from './gpu-work.mjs';
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tfjs');
 if (!fs.existsSync(path.join(dir, 'node_modules/@tensorflow/tfjs'))) {
@@ -29,17 +30,8 @@ console.log(`\n## TensorFlow.js ${await page.evaluate(() => tf.version.tfjs)} tr
 const flags = process.argv.slice(2);
 const BACKENDS = flags.find((f) => f.startsWith('--backends='))?.slice('--backends='.length).split(',') ?? ['wasm', 'cpu', 'webgpu'];
 const VGG_STEPS = Number(flags.find((f) => f.startsWith('--vgg-steps='))?.slice('--vgg-steps='.length) ?? 0);
-await page.evaluate(() => {
-  const counts = (window.__gpuWork = { dispatches: 0, submits: 0 });
-  const wrap = (proto, name, key) => {
-    const original = proto?.[name];
-    if (original) proto[name] = function (...args) { counts[key] += 1; return original.apply(this, args); };
-  };
-  wrap(globalThis.GPUComputePassEncoder?.prototype, 'dispatchWorkgroups', 'dispatches');
-  wrap(globalThis.GPUComputePassEncoder?.prototype, 'dispatchWorkgroupsIndirect', 'dispatches');
-  wrap(globalThis.GPUQueue?.prototype, 'submit', 'submits');
-});
-const work = () => page.evaluate(() => ({ ...window.__gpuWork }));
+await page.evaluate(countGpuWork);
+const work = () => page.evaluate(() => ({ dispatches: 0, submits: 0, ...globalThis.__gpuWork }));
 for (const backend of BACKENDS) {
   for (const kind of ['linear', 'vgg']) {
     const warmup = backend === 'cpu' && kind === 'vgg' ? 1 : 3;

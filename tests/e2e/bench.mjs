@@ -15,6 +15,7 @@ import { execSync } from 'node:child_process';
 import { startServer } from './server.mjs';
 import { launch, openPage } from './browser.mjs';
 import { chooseBackend, chooseThreads, configureRun, datasetReady, settled } from './studio.mjs';
+import { countGpuWork } from './gpu-work.mjs';
 
 const [root = 'dist', ...flags] = process.argv.slice(2);
 const RUNS = 3;
@@ -80,18 +81,6 @@ async function measure(page, label) {
  * call made after this runs). Evaluated in each worker through the DevTools protocol, which the
  * page's Content-Security-Policy does not govern.
  */
-function countGpuWork() {
-  if (self.__gpuWork || typeof GPUComputePassEncoder === 'undefined') return;
-  const counts = (self.__gpuWork = { dispatches: 0, submits: 0 });
-  const wrap = (proto, name, key) => {
-    const original = proto[name];
-    if (original) proto[name] = function (...args) { counts[key] += 1; return original.apply(this, args); };
-  };
-  wrap(GPUComputePassEncoder.prototype, 'dispatchWorkgroups', 'dispatches');
-  wrap(GPUComputePassEncoder.prototype, 'dispatchWorkgroupsIndirect', 'dispatches');
-  wrap(GPUQueue.prototype, 'submit', 'submits');
-}
-
 function watchGpuWork(page) {
   const instrument = (worker) => worker.evaluate(countGpuWork).catch(() => {});
   page.workers().forEach(instrument);
@@ -102,7 +91,7 @@ function watchGpuWork(page) {
 async function gpuWork(page) {
   const total = { dispatches: 0, submits: 0 };
   for (const worker of page.workers()) {
-    const c = await worker.evaluate(() => self.__gpuWork ?? null).catch(() => null);
+    const c = await worker.evaluate(() => globalThis.__gpuWork ?? null).catch(() => null);
     if (c) { total.dispatches += c.dispatches; total.submits += c.submits; }
   }
   return total;

@@ -2,7 +2,8 @@
 // ours: batch 64, plain SGD, cross-entropy; the first step alone (kernel compilation), a few
 // warm-up steps, then timed steps ended by one read back, so the device is never idle
 // waiting for JavaScript. Driven by tests/e2e/bench-tfjs.mjs.
-tf.wasm.setWasmPaths('node_modules/@tensorflow/tfjs-backend-wasm/dist/');
+// (In Node, under tests/dawn/bench.mjs, there is no wasm backend to point at its files.)
+if (tf.wasm) tf.wasm.setWasmPaths('node_modules/@tensorflow/tfjs-backend-wasm/dist/');
 
 function network(kind) {
   const m = tf.sequential();
