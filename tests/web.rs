@@ -87,7 +87,8 @@ async fn the_linear_network_learns_a_subset_on_webgpu() {
 }
 
 /// On a WebGPU device holding WebGPU's default limits and nothing more (what many laptops
-/// report), through our convolution kernels.
+/// report), through our kernels: the VGG-like network, and the BatchNorm + dropout one (the
+/// shipped recipe, with our batch normalisation).
 #[wasm_bindgen_test]
 async fn a_few_vgg_steps_lower_the_loss_on_webgpu_with_the_default_limits() {
     gpu::init_device().await.expect("burn should start on WebGPU");
@@ -97,15 +98,17 @@ async fn a_few_vgg_steps_lower_the_loss_on_webgpu_with_the_default_limits() {
         (limits.max_storage_buffers_per_shader_stage, limits.max_compute_workgroup_storage_size, limits.max_storage_buffer_binding_size),
         (defaults.max_storage_buffers_per_shader_stage, defaults.max_compute_workgroup_storage_size, defaults.max_storage_buffer_binding_size)
     );
-    let config = TrainConfig::new(NetworkKind::Vgg, Schedule::constant(1, 0.05), false)
-        .with_batch_size(16)
-        .with_train_limit(Some(16 * 8))
-        .with_test_limit(Some(16))
-        .with_report_every(4);
-    let mut recorder = Recorder::default();
-    run(config, &mut recorder).await;
-    assert_eq!(recorder.steps.len(), 2);
-    assert!(recorder.steps[1].loss < recorder.steps[0].loss, "{:?}", recorder.steps);
+    for network in [NetworkKind::Vgg, NetworkKind::VggBnDropout] {
+        let config = TrainConfig::new(network, Schedule::constant(1, 0.05), false)
+            .with_batch_size(16)
+            .with_train_limit(Some(16 * 8))
+            .with_test_limit(Some(16))
+            .with_report_every(4);
+        let mut recorder = Recorder::default();
+        run(config, &mut recorder).await;
+        assert_eq!(recorder.steps.len(), 2, "{network:?}");
+        assert!(recorder.steps[1].loss < recorder.steps[0].loss, "{network:?}: {:?}", recorder.steps);
+    }
 }
 
 #[wasm_bindgen_test]
@@ -659,5 +662,66 @@ async fn our_webgpu_sgd_update_matches_burns() {
     }
     for (i, (a, b)) in outputs[0].iter().zip(&outputs[1]).enumerate() {
         assert!((a - b).abs() <= 1e-5, "after two steps, logit {i}: ours {a}, burn's {b}");
+    }
+}
+
+/// Our WebGPU batch normalisation (src/kernels/gpu_batch_norm.rs) against burn's `BatchNorm`
+/// in training on the same device: the output, the gradients of input, γ and β, and the
+/// running statistics, for the network's first convolution's output, its dense layer's, and
+/// odd sizes (a channel of fewer values than a workgroup has invocations, one that is not a
+/// multiple of it), with a mean far from zero. Tolerance 1e-4 relative.
+#[wasm_bindgen_test]
+async fn our_webgpu_batch_norm_matches_burns_with_gradients_and_running_statistics() {
+    use burn::nn::BatchNormConfig;
+    use burn::tensor::Distribution;
+    use mnist_studio::kernels::{batch_norm, has_our_gpu_kernels};
+
+    let device = gpu::init_device().await.expect("burn should start on WebGPU");
+    assert!(has_our_gpu_kernels(&device), "this build should route WebGPU batch normalisation to our kernels");
+    for shape in [vec![64, 32, 26, 26], vec![64, 512], vec![3, 5, 7, 2], vec![7, 3, 37]] {
+        let channels = shape[1];
+        let gamma = Tensor::<1>::random([channels], Distribution::Uniform(0.5, 2.0), &device);
+        let dims: [usize; 4] = match shape.len() {
+            2 => [shape[0], shape[1], 1, 1],
+            3 => [shape[0], shape[1], shape[2], 1],
+            _ => [shape[0], shape[1], shape[2], shape[3]],
+        };
+        let x = Tensor::<4>::random(dims, Distribution::Uniform(2.0, 5.0), &device);
+        let g = Tensor::<4>::random(dims, Distribution::Uniform(-1.0, 1.0), &device);
+        let mut results = Vec::new();
+        for ours in [true, false] {
+            let mut bn = BatchNormConfig::new(channels).with_momentum(0.01).with_epsilon(1e-3).init(&device);
+            bn.gamma = burn::module::Param::from_tensor(gamma.clone());
+            let x = x.clone().detach().require_grad();
+            // The dense layer's `[batch, features]` as burn's BatchNorm takes it, the rest 4-D.
+            let y = if shape.len() == 2 {
+                let flat = x.clone().reshape([dims[0], dims[1]]);
+                let y = if ours { batch_norm(flat, &bn) } else { bn.forward(flat) };
+                y.reshape(dims)
+            } else if ours {
+                batch_norm(x.clone(), &bn)
+            } else {
+                bn.forward(x.clone())
+            };
+            let grads = (y.clone() * g.clone()).sum().backward();
+            results.push([
+                read(y.inner()).await,
+                read(x.grad(&grads).expect("x's gradient")).await,
+                read(bn.gamma.val().grad(&grads).expect("γ's gradient").reshape([1, 1, 1, channels])).await,
+                read(bn.beta.val().grad(&grads).expect("β's gradient").reshape([1, 1, 1, channels])).await,
+                read(bn.running_mean.value_sync().inner().reshape([1, 1, 1, channels])).await,
+                read(bn.running_var.value_sync().inner().reshape([1, 1, 1, channels])).await,
+            ]);
+        }
+        let burns = results.pop().unwrap();
+        let ours = results.pop().unwrap();
+        let names = ["output", "input gradient", "γ gradient", "β gradient", "running mean", "running variance"];
+        for (what, (a, b)) in names.iter().zip(ours.iter().zip(&burns)) {
+            assert_eq!(a.len(), b.len(), "{what} {shape:?}: lengths");
+            let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for (i, (p, q)) in a.iter().zip(b).enumerate() {
+                assert!((p - q).abs() <= 1e-4 * (1.0 + scale), "{what} {shape:?}[{i}]: ours {p}, burn's {q}");
+            }
+        }
     }
 }

@@ -635,7 +635,7 @@ pub struct NormGrads<B: Backend> {
     pub beta: FloatTensor<B>,
 }
 
-#[backend_extension(Flex, Autodiff)]
+#[backend_extension(Flex, Autodiff, Cube: cfg(cube_kernels))]
 pub trait TrainBatchNorm: Backend {
     /// Batch normalisation with the batch's own statistics: burn's `batch_norm_train`.
     fn batch_norm_batch_stats(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, epsilon: f64) -> Normalised<Self> {
@@ -693,6 +693,37 @@ impl TrainBatchNorm for Flex {
                 }
             }
             _ => burns_batch_norm_backward::<Flex>(x, gamma, mean, variance, epsilon, dy),
+        }
+    }
+}
+
+/// WebGPU (and wgpu natively): [`super::gpu_batch_norm`]'s kernels.
+#[cfg(cube_kernels)]
+impl TrainBatchNorm for burn_cubecl::CubeBackend {
+    fn batch_norm_batch_stats(x: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, epsilon: f64) -> Normalised<Self> {
+        match super::gpu_batch_norm::supports(x.dtype) {
+            true => {
+                let (output, mean, variance) = super::gpu_batch_norm::forward(x, gamma, beta, epsilon);
+                Normalised { output, mean, variance }
+            }
+            false => burns_batch_norm::<Self>(x, gamma, beta, epsilon),
+        }
+    }
+
+    fn batch_norm_batch_stats_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        dy: FloatTensor<Self>,
+    ) -> NormGrads<Self> {
+        match super::gpu_batch_norm::supports(x.dtype) {
+            true => {
+                let (x, gamma, beta) = super::gpu_batch_norm::backward(x, gamma, mean, variance, epsilon, dy);
+                NormGrads { x, gamma, beta }
+            }
+            false => burns_batch_norm_backward::<Self>(x, gamma, mean, variance, epsilon, dy),
         }
     }
 }

@@ -5,17 +5,18 @@
 //!   and what it gained are in its `//!` paragraph.
 //! - [`batch_norm`]: batch normalisation with the batch's statistics on the CPU, forward and
 //!   backward (the BatchNorm network's five), two passes over the data each.
-//! - [`gpu_conv`], [`gpu_dense`], [`gpu_pool`], [`gpu_loss`], [`gpu_batch`], [`gpu_sgd`]: the
-//!   convolution, the dense layer, 2x2 max pooling, the cross-entropy, the batch's unpacking
-//!   and the SGD update on WebGPU as cubecl kernels, the first two sharing [`gpu_tile`]'s
-//!   register tile (builds with burn's cubecl backend only).
+//! - [`gpu_conv`], [`gpu_dense`], [`gpu_pool`], [`gpu_batch_norm`], [`gpu_loss`],
+//!   [`gpu_batch`], [`gpu_sgd`]: the convolution, the dense layer, 2x2 max pooling, batch
+//!   normalisation, the cross-entropy, the batch's unpacking and the SGD update on WebGPU as
+//!   cubecl kernels, the first two sharing [`gpu_tile`]'s register tile (builds with burn's
+//!   cubecl backend only).
 //! - [`extension`]: those kernels as a burn backend extension with an autodiff backward.
 //! - [`parallel`]: the one place that knows whether this build has threads for them.
 //!
 //! [`conv2d_valid`] is what the networks call: it takes our kernels where they apply (a CPU
 //! or WebGPU device, a layer with stride 1, no padding, no dilation, no groups, a bias) and
 //! burn's `Conv2d::forward` everywhere else; [`batch_norm`] likewise for `BatchNorm::forward`
-//! in training (CPU only); [`dense`] for `Linear::forward` (WebGPU only: on the CPU burn's
+//! in training; [`dense`] for `Linear::forward` (WebGPU only: on the CPU burn's
 //! product is `gemm`'s, already fast); [`max_pool`] for `MaxPool2d::forward` and
 //! [`mean_cross_entropy`] for the training loss (WebGPU only).
 
@@ -24,6 +25,8 @@ pub mod conv;
 mod extension;
 #[cfg(cube_kernels)]
 mod gpu_batch;
+#[cfg(cube_kernels)]
+mod gpu_batch_norm;
 #[cfg(cube_kernels)]
 mod gpu_conv;
 #[cfg(cube_kernels)]
@@ -171,8 +174,8 @@ pub fn has_our_gpu_kernels(device: &Device) -> bool {
     }
 }
 
-/// `bn.forward(x)`, on our CPU kernels while training (batch statistics, running statistics
-/// updated exactly as burn's `BatchNorm` does); burn's own otherwise.
+/// `bn.forward(x)`, on our CPU or WebGPU kernels while training (batch statistics, running
+/// statistics updated exactly as burn's `BatchNorm` does); burn's own otherwise.
 ///
 /// # Shapes
 /// - x: `[batch, channels, ...]`
@@ -180,7 +183,8 @@ pub fn has_our_gpu_kernels(device: &Device) -> bool {
 pub fn batch_norm<const D: usize>(x: Tensor<D>, bn: &BatchNorm) -> Tensor<D> {
     let device = x.device();
     // Anything unusual (a rank below 2 included) takes burn's path, with burn's checks.
-    if !(D >= 2 && device.is_autodiff() && bn.training.is_enabled() && on_the_cpu(&device)) {
+    let ours = on_the_cpu(&device) || has_our_gpu_kernels(&device);
+    if !(D >= 2 && device.is_autodiff() && bn.training.is_enabled() && ours) {
         return bn.forward(x);
     }
     let result = <Dispatch as TrainBatchNorm>::batch_norm_batch_stats(

@@ -1,0 +1,231 @@
+//! Batch normalisation in training mode on WebGPU (burn's cubecl backend), forward and
+//! backward, one kernel each: the GPU side of [`super::batch_norm`].
+//!
+//! Why: burn-nn's `BatchNorm` builds the training-mode normalisation from general tensor
+//! operations (means over swapped dimensions, a chain of broadcast element-wise operations,
+//! and their gradients), about two dozen dispatches per layer and step. The BatchNorm network
+//! has five such layers: natively through wgpu on SwiftShader its step took 2,719 ms against
+//! 1,541 for the same network without them (`results/browser/
+//! bench-webgpu-kernels-tfjs-dawn-native.log`).
+//!
+//! One workgroup per channel, [`GROUP`] invocations, each walking a strided share of the
+//! channel's `batch x positions` values; sums are added across the workgroup in workgroup
+//! memory (a tree, one barrier per level). Forward: the mean, then the biased variance from it
+//! (two passes: a mean far from zero would cancel `Σx²` against `(Σx)²` in f32), then the
+//! output, `(x - mean) · γ / sqrt(var + ε) + β`. Backward, with `x̂ = (x - mean) / sqrt(var + ε)`:
+//! `dβ = Σ dy`, `dγ = Σ dy · x̂`, then `dx = γ / sqrt(var + ε) · (dy - dβ / n - x̂ · dγ / n)`.
+//! The same formulas as the CPU kernel, [`super::batch_norm`].
+
+use burn::backend::cubecl::dtype_to_storage_type;
+use burn::backend::ops::FloatTensorOps;
+use burn::tensor::{DType, Shape, Slice};
+use burn_cubecl::cubecl;
+use burn_cubecl::cubecl::prelude::*;
+use burn_cubecl::kernel::into_contiguous;
+use burn_cubecl::tensor::CubeTensor;
+use burn_cubecl::CubeBackend;
+
+use super::gpu_tile::{output, u};
+
+/// Invocations per channel.
+const GROUP: u32 = 256;
+/// log2(GROUP): the levels of the sum's tree.
+const LEVELS: u32 = 8;
+
+/// `[batch, channels, positions]`, as the kernels read them.
+#[derive(CubeLaunch, CubeType, Clone, Copy, Debug)]
+pub struct Layout {
+    channels: u32,
+    positions: u32,
+    /// batch x positions: the values per channel.
+    count: u32,
+}
+
+/// Where this channel's `i`-th value (image after image) is.
+#[cube]
+fn at(l: &Layout, channel: u32, i: u32) -> u32 {
+    let image = i / l.positions;
+    (image * l.channels + channel) * l.positions + i - image * l.positions
+}
+
+/// How many of the channel's values this invocation walks (`i = UNIT_POS_X + k·GROUP`).
+#[cube]
+fn share(l: &Layout) -> u32 {
+    (l.count + GROUP - 1 - UNIT_POS_X) / GROUP
+}
+
+/// The sum of every invocation's `value`, returned to all of them.
+#[cube]
+fn workgroup_sum<F: Float>(sums: &mut Shared<[F]>, value: F) -> F {
+    sums[UNIT_POS_X as usize] = value;
+    sync_cube();
+    #[unroll]
+    for level in 0..LEVELS {
+        let half = comptime![GROUP >> (level + 1)];
+        if UNIT_POS_X < half {
+            let other = sums[(UNIT_POS_X + half) as usize];
+            sums[UNIT_POS_X as usize] += other;
+        }
+        sync_cube();
+    }
+    let total = sums[0];
+    // Every invocation reads the total before the memory is used again.
+    sync_cube();
+    total
+}
+
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+fn forward_kernel<F: Float>(
+    x: &Tensor<F>,
+    gamma: &Tensor<F>,
+    beta: &Tensor<F>,
+    y: &mut Tensor<F>,
+    mean_out: &mut Tensor<F>,
+    var_out: &mut Tensor<F>,
+    l: &Layout,
+    epsilon: f32,
+    #[define(F)] _dtype: ElemType,
+) {
+    let channel = CUBE_POS_X;
+    let mut sums = Shared::<[F]>::new_slice(GROUP as usize);
+    let n = F::cast_from(l.count);
+    let steps = share(l);
+    let mut sum = F::new(0.0);
+    for k in 0..steps {
+        sum += x[at(l, channel, UNIT_POS_X + k * GROUP) as usize];
+    }
+    let mean = workgroup_sum::<F>(&mut sums, sum) / n;
+    let mut squares = F::new(0.0);
+    for k in 0..steps {
+        let d = x[at(l, channel, UNIT_POS_X + k * GROUP) as usize] - mean;
+        squares += d * d;
+    }
+    let variance = workgroup_sum::<F>(&mut sums, squares) / n;
+    let scale = gamma[channel as usize] * F::inverse_sqrt(variance + F::cast_from(epsilon));
+    let shift = beta[channel as usize];
+    for k in 0..steps {
+        let index = at(l, channel, UNIT_POS_X + k * GROUP) as usize;
+        y[index] = (x[index] - mean) * scale + shift;
+    }
+    if UNIT_POS_X == 0 {
+        mean_out[channel as usize] = mean;
+        var_out[channel as usize] = variance;
+    }
+}
+
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+fn backward_kernel<F: Float>(
+    x: &Tensor<F>,
+    gamma: &Tensor<F>,
+    mean: &Tensor<F>,
+    variance: &Tensor<F>,
+    dy: &Tensor<F>,
+    dx: &mut Tensor<F>,
+    // dγ then dβ, one tensor: WebGPU's default limits allow 8 storage buffers per kernel and
+    // cubecl binds one of its own.
+    dgamma_dbeta: &mut Tensor<F>,
+    l: &Layout,
+    epsilon: f32,
+    #[define(F)] _dtype: ElemType,
+) {
+    let channel = CUBE_POS_X;
+    let mut sums = Shared::<[F]>::new_slice(GROUP as usize);
+    let n = F::cast_from(l.count);
+    let steps = share(l);
+    let m = mean[channel as usize];
+    let inv = F::inverse_sqrt(variance[channel as usize] + F::cast_from(epsilon));
+    let mut sum = F::new(0.0);
+    let mut sum_xhat = F::new(0.0);
+    for k in 0..steps {
+        let index = at(l, channel, UNIT_POS_X + k * GROUP) as usize;
+        let g = dy[index];
+        sum += g;
+        sum_xhat += g * (x[index] - m) * inv;
+    }
+    let total = workgroup_sum::<F>(&mut sums, sum);
+    let total_xhat = workgroup_sum::<F>(&mut sums, sum_xhat);
+    let k_dy = gamma[channel as usize] * inv;
+    for k in 0..steps {
+        let index = at(l, channel, UNIT_POS_X + k * GROUP) as usize;
+        let xhat = (x[index] - m) * inv;
+        dx[index] = k_dy * (dy[index] - total / n - xhat * total_xhat / n);
+    }
+    if UNIT_POS_X == 0 {
+        dgamma_dbeta[channel as usize] = total_xhat;
+        dgamma_dbeta[(l.channels + channel) as usize] = total;
+    }
+}
+
+/// `[batch, channels, ...]` as the kernels' layout.
+fn layout(x: &CubeTensor) -> (usize, LayoutLaunch) {
+    let shape = x.meta.shape();
+    let (batch, channels) = (shape[0], shape[1]);
+    let positions = shape.num_elements() / (batch * channels).max(1);
+    (channels, LayoutLaunch::new(u(channels), u(positions), u(batch * positions)))
+}
+
+/// The output, and the batch's mean and biased variance per channel.
+pub fn forward(x: CubeTensor, gamma: CubeTensor, beta: CubeTensor, epsilon: f64) -> (CubeTensor, CubeTensor, CubeTensor) {
+    let (x, gamma, beta) = (into_contiguous(x), into_contiguous(gamma), into_contiguous(beta));
+    let (channels, l) = layout(&x);
+    let y = output(&x, x.meta.shape().clone());
+    let (mean, variance) = (output(&x, Shape::new([channels])), output(&x, Shape::new([channels])));
+    forward_kernel::launch(
+        &y.client,
+        CubeCount::Static(u(channels), 1, 1),
+        CubeDim::new_1d(GROUP),
+        x.into_tensor_arg(),
+        gamma.into_tensor_arg(),
+        beta.into_tensor_arg(),
+        y.clone().into_tensor_arg(),
+        mean.clone().into_tensor_arg(),
+        variance.clone().into_tensor_arg(),
+        l,
+        epsilon as f32,
+        dtype_to_storage_type(y.dtype),
+    );
+    (y, mean, variance)
+}
+
+/// The gradients with respect to `x`, γ and β.
+pub fn backward(
+    x: CubeTensor,
+    gamma: CubeTensor,
+    mean: CubeTensor,
+    variance: CubeTensor,
+    epsilon: f64,
+    dy: CubeTensor,
+) -> (CubeTensor, CubeTensor, CubeTensor) {
+    let (x, gamma, dy) = (into_contiguous(x), into_contiguous(gamma), into_contiguous(dy));
+    let (mean, variance) = (into_contiguous(mean), into_contiguous(variance));
+    let (channels, l) = layout(&x);
+    let dx = output(&x, x.meta.shape().clone());
+    let dgamma_dbeta = output(&x, Shape::new([2 * channels]));
+    backward_kernel::launch(
+        &dx.client,
+        CubeCount::Static(u(channels), 1, 1),
+        CubeDim::new_1d(GROUP),
+        x.into_tensor_arg(),
+        gamma.into_tensor_arg(),
+        mean.into_tensor_arg(),
+        variance.into_tensor_arg(),
+        dy.into_tensor_arg(),
+        dx.clone().into_tensor_arg(),
+        dgamma_dbeta.clone().into_tensor_arg(),
+        l,
+        epsilon as f32,
+        dtype_to_storage_type(dx.dtype),
+    );
+    let half = |i: usize| {
+        let range = Slice::new((i * channels) as isize, Some(((i + 1) * channels) as isize), 1);
+        CubeBackend::float_slice(dgamma_dbeta.clone(), &[range])
+    };
+    (dx, half(0), half(1))
+}
+
+/// Whether these kernels take tensors of this type (f32; anything else takes burn's path).
+pub fn supports(dtype: DType) -> bool {
+    dtype == DType::F32
+}
