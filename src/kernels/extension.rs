@@ -268,11 +268,11 @@ impl<B: Backend + Dense, C: CheckpointStrategy> Dense for Autodiff<B, C> {
     }
 }
 
-/// What [`MeanCrossEntropy::cross_entropy_parts`] returns: each row's share of the mean loss,
-/// `[batch]`, and the mean's gradient with respect to the logits, `[batch, classes]`.
+/// What [`MeanCrossEntropy::cross_entropy_parts`] returns: the mean loss, `[1]`, and its
+/// gradient with respect to the logits, `[batch, classes]`.
 #[derive(ExtensionType)]
 pub struct LossParts<B: Backend> {
-    pub shares: FloatTensor<B>,
+    pub loss: FloatTensor<B>,
     pub grad: FloatTensor<B>,
 }
 
@@ -284,10 +284,10 @@ pub trait MeanCrossEntropy: Backend {
         burns_cross_entropy_parts::<Self>(logits, targets)
     }
 
-    /// The mean cross-entropy, `[1]`: the rows' shares summed. On autodiff its backward step
-    /// scales the gradient computed with it.
+    /// The mean cross-entropy, `[1]`. On autodiff its backward step scales the gradient
+    /// computed with it.
     fn mean_cross_entropy(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> FloatTensor<Self> {
-        Self::float_sum(Self::cross_entropy_parts(logits, targets).shares)
+        Self::cross_entropy_parts(logits, targets).loss
     }
 }
 
@@ -300,8 +300,8 @@ impl MeanCrossEntropy for burn_cubecl::CubeBackend {
     fn cross_entropy_parts(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> LossParts<Self> {
         match super::gpu_loss::supports(logits.dtype) {
             true => {
-                let (shares, grad) = super::gpu_loss::cross_entropy(logits, targets);
-                LossParts { shares, grad }
+                let (loss, grad) = super::gpu_loss::cross_entropy(logits, targets);
+                LossParts { loss, grad }
             }
             false => burns_cross_entropy_parts::<Self>(logits, targets),
         }
@@ -330,7 +330,7 @@ impl<B: Backend + MeanCrossEntropy, C: CheckpointStrategy> MeanCrossEntropy for 
 
         let prepared = CrossEntropyBackward.prepare::<C>([logits.node()]).compute_bound().stateful();
         let parts = B::cross_entropy_parts(logits.into_primitive(), targets);
-        let loss = B::float_sum(parts.shares);
+        let loss = parts.loss;
         match prepared {
             OpsKind::Tracked(prep) => prep.finish(parts.grad, loss),
             OpsKind::UnTracked(prep) => prep.finish(loss),
@@ -532,7 +532,7 @@ fn burns_cross_entropy_parts<B: Backend>(logits: FloatTensor<B>, targets: IntTen
     let shares = B::float_reshape(B::float_div_scalar(B::float_neg(picked), (batch as f64).into()), Shape::new([batch]));
     let minus_one = B::float_full(Shape::new([batch, 1]), (-1.0).into(), &device, dtype);
     let grad = B::float_scatter(1, B::float_exp(log_p), targets, minus_one, IndexingUpdateOp::Add);
-    LossParts { shares, grad: B::float_div_scalar(grad, (batch as f64).into()) }
+    LossParts { loss: B::float_sum(shares), grad: B::float_div_scalar(grad, (batch as f64).into()) }
 }
 
 fn burns_gather_unpack<B: Backend>(packed: IntTensor<B>, indices: IntTensor<B>, scale: f32, offset: f32) -> FloatTensor<B> {

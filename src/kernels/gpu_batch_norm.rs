@@ -25,12 +25,12 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::CubeBackend;
 
-use super::gpu_tile::{output, u};
+use super::gpu_tile::{output, u, workgroup_sum};
 
-/// Invocations per channel.
-const GROUP: u32 = 256;
-/// log2(GROUP): the levels of the sum's tree.
+/// log2 of the invocations per channel.
 const LEVELS: u32 = 8;
+/// Invocations per channel.
+const GROUP: u32 = 1 << LEVELS;
 
 /// `[batch, channels, positions]`, as the kernels read them.
 #[derive(CubeLaunch, CubeType, Clone, Copy, Debug)]
@@ -54,26 +54,6 @@ fn share(l: &Layout) -> u32 {
     (l.count + GROUP - 1 - UNIT_POS_X) / GROUP
 }
 
-/// The sum of every invocation's `value`, returned to all of them.
-#[cube]
-fn workgroup_sum<F: Float>(sums: &mut Shared<[F]>, value: F) -> F {
-    sums[UNIT_POS_X as usize] = value;
-    sync_cube();
-    #[unroll]
-    for level in 0..LEVELS {
-        let half = comptime![GROUP >> (level + 1)];
-        if UNIT_POS_X < half {
-            let other = sums[(UNIT_POS_X + half) as usize];
-            sums[UNIT_POS_X as usize] += other;
-        }
-        sync_cube();
-    }
-    let total = sums[0];
-    // Every invocation reads the total before the memory is used again.
-    sync_cube();
-    total
-}
-
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 fn forward_kernel<F: Float>(
@@ -95,13 +75,13 @@ fn forward_kernel<F: Float>(
     for k in 0..steps {
         sum += x[at(l, channel, UNIT_POS_X + k * GROUP) as usize];
     }
-    let mean = workgroup_sum::<F>(&mut sums, sum) / n;
+    let mean = workgroup_sum::<F>(&mut sums, sum, LEVELS) / n;
     let mut squares = F::new(0.0);
     for k in 0..steps {
         let d = x[at(l, channel, UNIT_POS_X + k * GROUP) as usize] - mean;
         squares += d * d;
     }
-    let variance = workgroup_sum::<F>(&mut sums, squares) / n;
+    let variance = workgroup_sum::<F>(&mut sums, squares, LEVELS) / n;
     let scale = gamma[channel as usize] * F::inverse_sqrt(variance + F::cast_from(epsilon));
     let shift = beta[channel as usize];
     for k in 0..steps {
@@ -144,8 +124,8 @@ fn backward_kernel<F: Float>(
         sum += g;
         sum_xhat += g * (x[index] - m) * inv;
     }
-    let total = workgroup_sum::<F>(&mut sums, sum);
-    let total_xhat = workgroup_sum::<F>(&mut sums, sum_xhat);
+    let total = workgroup_sum::<F>(&mut sums, sum, LEVELS);
+    let total_xhat = workgroup_sum::<F>(&mut sums, sum_xhat, LEVELS);
     let k_dy = gamma[channel as usize] * inv;
     for k in 0..steps {
         let index = at(l, channel, UNIT_POS_X + k * GROUP) as usize;

@@ -116,8 +116,13 @@ fn layout(t: CubeTensor) -> (CubeTensor, usize, usize) {
 
 /// How many ranges to split a product's `k` steps into: enough that about 4,096 invocations
 /// run (a real GPU's many cores; on SwiftShader's few, more splits only add a reduction),
-/// each range at least 64 steps long.
-fn splits(invocations: usize, k: usize) -> usize {
+/// each range at least 64 steps long. A product under 4 million multiply-adds (the linear
+/// network's 64 x 784 x 10) is not split: it is over in microseconds on a GPU either way, and
+/// the reduction is one more dispatch, which costs more than that.
+fn splits(invocations: usize, m: usize, n: usize, k: usize) -> usize {
+    if m * n * k < 4 << 20 {
+        return 1;
+    }
     (4096 / invocations.max(1)).clamp(1, (k / 64).max(1))
 }
 
@@ -128,7 +133,7 @@ pub fn product(a: CubeTensor, b: CubeTensor, bias: Option<CubeTensor>, relu: boo
     let ((a, a_row, a_k), (b, b_k, b_col)) = (layout(a), layout(b));
     let (rm, rn, wide) = tile(m, n);
     let (groups_x, groups_y) = (u(n).div_ceil(wide * rn), u(m).div_ceil(rm));
-    let splits = splits((groups_x * groups_y * wide) as usize, k);
+    let splits = splits((groups_x * groups_y * wide) as usize, m, n, k);
     let k_per_split = k.div_ceil(splits);
     let splits = k.div_ceil(k_per_split.max(1)).max(1);
     let out = output(&a, Shape::new([splits, m, n]));

@@ -4,11 +4,13 @@
 //! Why: written with burn's operations (log-softmax, gather, sum, negate, divide) the loss is
 //! about a dozen dispatches forward and as many backward; on a small network each dispatch
 //! costs as much as the arithmetic (about 0.5 ms on SwiftShader,
-//! `results/browser/bench-linear-webgpu-breakdown.txt`). Here one invocation per row computes
-//! its share of the loss, `(log Σ_c e^(z_c) − z_target) / batch` (shifted by the row's maximum,
+//! `results/browser/bench-linear-webgpu-breakdown.txt`). Here an invocation computes, per row,
+//! the row's share of the loss, `(log Σ_c e^(z_c) − z_target) / batch` (shifted by the row's maximum,
 //! so nothing overflows), and the gradient of the mean with respect to its logits,
 //! `(softmax(z) − onehot(target)) / batch`, which the backward step only has to scale by the
-//! gradient arriving from above; the rows' shares are then summed by one reduction.
+//! gradient arriving from above. One workgroup does it all, its invocations taking rows in
+//! turn, and adds the rows' shares in workgroup memory: one dispatch (a batch is tens to
+//! hundreds of rows of ten classes).
 
 use burn::backend::cubecl::dtype_to_storage_type;
 use burn::tensor::{DType, Shape};
@@ -17,22 +19,27 @@ use burn_cubecl::cubecl::prelude::*;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 
-use super::gpu_tile::{output, u};
+use super::gpu_tile::{output, u, workgroup_sum};
 
-const ROWS_PER_GROUP: u32 = 64;
+/// log2 of the invocations of the one workgroup: each takes rows `u, u + 64, …`.
+const LEVELS: u32 = 6;
+const GROUP: u32 = 1 << LEVELS;
 
 #[cube(launch)]
 fn cross_entropy_kernel<F: Float, I: Int>(
     logits: &Tensor<F>,
     targets: &Tensor<I>,
-    shares: &mut Tensor<F>,
+    loss: &mut Tensor<F>,
     grad: &mut Tensor<F>,
     batch: u32,
     classes: u32,
     #[define(F, I)] _dtypes: [ElemType; 2],
 ) {
-    let row = CUBE_POS_X * ROWS_PER_GROUP + UNIT_POS_X;
-    if row < batch {
+    let mut sums = Shared::<[F]>::new_slice(GROUP as usize);
+    let per_row = F::new(1.0) / F::cast_from(batch);
+    let mut share = F::new(0.0);
+    for k in 0..(batch + GROUP - 1 - UNIT_POS_X) / GROUP {
+        let row = UNIT_POS_X + k * GROUP;
         let base = row * classes;
         let mut max = logits[base as usize];
         for c in 1..classes {
@@ -48,36 +55,39 @@ fn cross_entropy_kernel<F: Float, I: Int>(
         // of bounds.
         let label = u32::cast_from(targets[row as usize]);
         let target = select(label < classes, label, classes - 1);
-        let per_row = F::new(1.0) / F::cast_from(batch);
-        shares[row as usize] = (log_sum - logits[(base + target) as usize]) * per_row;
+        share += (log_sum - logits[(base + target) as usize]) * per_row;
         for c in 0..classes {
             let p = F::exp(logits[(base + c) as usize] - log_sum);
             grad[(base + c) as usize] = (p - select(c == target, F::new(1.0), F::new(0.0))) * per_row;
         }
     }
+    let total = workgroup_sum::<F>(&mut sums, share, LEVELS);
+    if UNIT_POS_X == 0 {
+        loss[0] = total;
+    }
 }
 
-/// Each row's share of the mean cross-entropy, `[batch]`, and the mean's gradient with respect
-/// to `logits`, `[batch, classes]`.
+/// The mean cross-entropy, `[1]`, and its gradient with respect to `logits`,
+/// `[batch, classes]`, from one workgroup.
 pub fn cross_entropy(logits: CubeTensor, targets: CubeTensor) -> (CubeTensor, CubeTensor) {
     let (logits, targets) = (into_contiguous(logits), into_contiguous(targets));
     let [batch, classes] = logits.meta.shape().dims::<2>();
-    let shares = output(&logits, Shape::new([batch]));
+    let loss = output(&logits, Shape::new([1]));
     let grad = output(&logits, Shape::new([batch, classes]));
     let dtypes = [dtype_to_storage_type(logits.dtype), dtype_to_storage_type(targets.dtype)];
     cross_entropy_kernel::launch(
         &logits.client,
-        CubeCount::Static(u(batch).div_ceil(ROWS_PER_GROUP), 1, 1),
-        CubeDim::new_1d(ROWS_PER_GROUP),
+        CubeCount::Static(1, 1, 1),
+        CubeDim::new_1d(GROUP),
         logits.clone().into_tensor_arg(),
         targets.into_tensor_arg(),
-        shares.clone().into_tensor_arg(),
+        loss.clone().into_tensor_arg(),
         grad.clone().into_tensor_arg(),
         u(batch),
         u(classes),
         dtypes,
     );
-    (shares, grad)
+    (loss, grad)
 }
 
 /// Whether this kernel takes logits of this type (f32; anything else takes burn's path).

@@ -33,6 +33,28 @@ pub fn elementwise_count(total: usize) -> CubeCount {
     CubeCount::Static(groups.min(ROW_OF_GROUPS), groups.div_ceil(ROW_OF_GROUPS), 1)
 }
 
+/// The sum of every invocation's `value` in a workgroup of `1 << levels` invocations along x,
+/// returned to all of them: a tree in workgroup memory `sums` (one value per invocation), one
+/// barrier per level.
+#[cube]
+pub fn workgroup_sum<F: Float>(sums: &mut Shared<[F]>, value: F, #[comptime] levels: u32) -> F {
+    sums[UNIT_POS_X as usize] = value;
+    sync_cube();
+    #[unroll]
+    for level in 0..levels {
+        let half = comptime![1u32 << (levels - 1 - level)];
+        if UNIT_POS_X < half {
+            let other = sums[(UNIT_POS_X + half) as usize];
+            sums[UNIT_POS_X as usize] += other;
+        }
+        sync_cube();
+    }
+    let total = sums[0];
+    // Every invocation reads the total before the memory is used again.
+    sync_cube();
+    total
+}
+
 /// `count` sums, each its own mutable variable starting at zero (a pushed constant could not
 /// be added to: the IR verifier rejects it).
 #[cube]
