@@ -33,11 +33,6 @@ pub trait ValidConv: Backend {
         then_relu::<Self>(burns_conv::<Self>(x, weight, bias), relu)
     }
 
-    /// ReLU's backward: `dy` where the ReLU's output `y` is positive, zero elsewhere.
-    fn valid_conv_relu_grad(y: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
-        burns_relu_grad::<Self>(y, dy)
-    }
-
     /// The gradient of [`ValidConv::valid_conv`] with respect to `x`, from the output's
     /// gradient `dy`: the transposed convolution, whose output is exactly `x`'s size.
     fn valid_conv_input_grad(weight: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -129,13 +124,6 @@ impl ValidConv for burn_cubecl::CubeBackend {
         }
     }
 
-    fn valid_conv_relu_grad(y: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
-        match super::gpu_tile::supports(y.dtype) {
-            true => super::gpu_tile::relu_grad(y, dy),
-            false => burns_relu_grad::<Self>(y, dy),
-        }
-    }
-
     fn valid_conv_input_grad(weight: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
         match super::gpu_conv::supports(dy.dtype) {
             true => super::gpu_conv::input_grad(weight, dy),
@@ -154,22 +142,18 @@ impl ValidConv for burn_cubecl::CubeBackend {
 /// Autodiff: the forward on the inner backend, and a backward step that calls the inner
 /// backend's three gradient kernels for whichever inputs are tracked (the network's first
 /// convolution needs no input gradient: its input is the data).
-impl<B: Backend + ValidConv, C: CheckpointStrategy> ValidConv for Autodiff<B, C> {
+impl<B: Backend + ValidConv + ReluGrad, C: CheckpointStrategy> ValidConv for Autodiff<B, C> {
     fn valid_conv(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, relu: bool) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct ValidConvBackward;
 
-        impl<B: Backend + ValidConv> Backward<B, 3> for ValidConvBackward {
+        impl<B: Backend + ValidConv + ReluGrad> Backward<B, 3> for ValidConvBackward {
             type State = LayerState<B>;
 
             fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
                 let [node_x, node_weight, node_bias] = ops.parents;
                 let (x, weight, relu_output) = ops.state;
-                let dy = grads.consume::<B>(&ops.node);
-                let dy = match relu_output {
-                    Some(y) => B::valid_conv_relu_grad(y, dy),
-                    None => dy,
-                };
+                let dy = through_relu::<B>(relu_output, grads.consume::<B>(&ops.node));
                 if let Some(node) = node_x {
                     grads.register::<B>(node.id, B::valid_conv_input_grad(weight, dy.clone()));
                 }
@@ -194,11 +178,6 @@ pub trait Dense: Backend {
         then_relu::<Self>(burns_dense::<Self>(x, weight, bias), relu)
     }
 
-    /// ReLU's backward: `dy` where the ReLU's output `y` is positive, zero elsewhere.
-    fn dense_relu_grad(y: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
-        burns_relu_grad::<Self>(y, dy)
-    }
-
     /// `a` `[m, k]` · `b` `[k, n]`: the gradients' products (`dy · wᵀ`, `xᵀ · dy`).
     fn dense_product(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
         Self::float_matmul(a, b)
@@ -218,13 +197,6 @@ impl Dense for burn_cubecl::CubeBackend {
         }
     }
 
-    fn dense_relu_grad(y: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
-        match super::gpu_tile::supports(y.dtype) {
-            true => super::gpu_tile::relu_grad(y, dy),
-            false => burns_relu_grad::<Self>(y, dy),
-        }
-    }
-
     fn dense_product(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
         match super::gpu_dense::supports(a.dtype) {
             true => super::gpu_dense::product(a, b, None, false),
@@ -235,22 +207,18 @@ impl Dense for burn_cubecl::CubeBackend {
 
 /// Autodiff: `dx = dy · wᵀ`, `dw = xᵀ · dy` (transposed views, not copies), `db = Σ_batch dy`,
 /// each only for a tracked input (the linear network's input is the data).
-impl<B: Backend + Dense, C: CheckpointStrategy> Dense for Autodiff<B, C> {
+impl<B: Backend + Dense + ReluGrad, C: CheckpointStrategy> Dense for Autodiff<B, C> {
     fn dense(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, relu: bool) -> FloatTensor<Self> {
         #[derive(Debug)]
         struct DenseBackward;
 
-        impl<B: Backend + Dense> Backward<B, 3> for DenseBackward {
+        impl<B: Backend + Dense + ReluGrad> Backward<B, 3> for DenseBackward {
             type State = LayerState<B>;
 
             fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
                 let [node_x, node_weight, node_bias] = ops.parents;
                 let (x, weight, relu_output) = ops.state;
-                let dy = grads.consume::<B>(&ops.node);
-                let dy = match relu_output {
-                    Some(y) => B::dense_relu_grad(y, dy),
-                    None => dy,
-                };
+                let dy = through_relu::<B>(relu_output, grads.consume::<B>(&ops.node));
                 if let Some(node) = node_x {
                     grads.register::<B>(node.id, B::dense_product(dy.clone(), B::float_transpose(weight)));
                 }
@@ -451,6 +419,41 @@ impl SgdUpdate for burn_cubecl::CubeBackend {
             true => super::gpu_sgd::update(param, grad, lr),
             false => burns_sgd_update::<Self>(param, grad, lr),
         }
+    }
+}
+
+/// The backward of a ReLU fused into a layer (the convolution's, the dense layer's): what
+/// their autodiff backward steps call before their own gradients.
+#[backend_extension(Flex, Autodiff, Cube: cfg(cube_kernels))]
+pub trait ReluGrad: Backend {
+    /// `dy` where the ReLU's output `y` is positive, zero elsewhere: burn's `relu_backward`.
+    fn relu_grad(y: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        burns_relu_grad::<Self>(y, dy)
+    }
+}
+
+impl ReluGrad for Flex {}
+
+/// Gradients are computed on the inner backend: never routed here in practice.
+impl<B: Backend, C: CheckpointStrategy> ReluGrad for Autodiff<B, C> {}
+
+/// WebGPU (and wgpu natively): one pass ([`super::gpu_tile::relu_grad`]) instead of a
+/// comparison and a masked fill.
+#[cfg(cube_kernels)]
+impl ReluGrad for burn_cubecl::CubeBackend {
+    fn relu_grad(y: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        match super::gpu_tile::supports(y.dtype) {
+            true => super::gpu_tile::relu_grad(y, dy),
+            false => burns_relu_grad::<Self>(y, dy),
+        }
+    }
+}
+
+/// `dy` through the layer's fused ReLU, if it has one (its output kept for this).
+fn through_relu<B: Backend + ReluGrad>(relu_output: Option<FloatTensor<B>>, dy: FloatTensor<B>) -> FloatTensor<B> {
+    match relu_output {
+        Some(y) => B::relu_grad(y, dy),
+        None => dy,
     }
 }
 
