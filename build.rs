@@ -1,5 +1,5 @@
 //! One cfg, `cube_kernels`, for "this build compiles burn's cubecl backend, so our WebGPU
-//! kernels (src/kernels/gpu_conv.rs) exist": the single-threaded browser worker (wasm32
+//! kernels (src/kernels/gpu_*.rs) exist": the single-threaded browser worker (wasm32
 //! without the `atomics` target feature, whose burn has `webgpu`) and natively the
 //! `native-gpu` feature. Decided here once, so the code that depends on it names the reason
 //! rather than repeating the target test.

@@ -54,7 +54,7 @@ pub fn lose_device() -> bool {
 }
 
 /// The WebGPU device, asked for WebGPU's default limits and no optional feature: every
-/// kernel that runs (burn's and `kernels/gpu_conv.rs`) fits in them (at most 8 storage buffers
+/// kernel that runs (burn's and ours, `kernels/gpu_*.rs`) fits in them (at most 8 storage buffers
 /// per stage, 16 KiB of workgroup memory, 256 invocations per workgroup; the largest buffer,
 /// the packed training set, is 47 MB of the 128 MiB a binding may hold), so training works on
 /// any adapter, including the many laptops that report no more than the defaults. (cubecl,
