@@ -88,7 +88,10 @@ pub fn safetensors(file: &[u8]) -> Result<Vec<u8>, WeightsError> {
         ("input_std".to_owned(), meta.stats.std.to_string()),
         ("input".to_owned(), "[batch, 1, 28, 28]: pixels / 255, minus input_mean, divided by input_std".to_owned()),
         ("epoch".to_owned(), (meta.epoch + 1).to_string()),
-        ("test_accuracy".to_owned(), meta.test_accuracy.to_string()),
+        ("test_accuracy".to_owned(), meta.test_accuracy.map_or(String::new(), |a| a.to_string())),
+        ("validation_accuracy".to_owned(), meta.validation_accuracy.map_or(String::new(), |a| a.to_string())),
+        ("temperature".to_owned(), meta.temperature().to_string()),
+        ("probabilities".to_owned(), "softmax(logits / temperature): calibrated on held-out images".to_owned()),
         ("written_by".to_owned(), "MNIST Studio".to_owned()),
     ]);
     header.insert("__metadata__".to_owned(), serde_json::to_value(metadata).expect("plain data"));
@@ -142,7 +145,7 @@ mod tests {
         let stats = PixelStats { mean: 0.1307, std: 0.3081 };
         for kind in [NetworkKind::Linear, NetworkKind::VggBnDropout] {
             let model = kind.config().init_seeded(&cpu(), 5);
-            let file = block_on(weights::encode(&model, kind, &stats, 3, 0.9912)).unwrap();
+            let file = block_on(weights::encode(&model, &weights::WeightsMeta::new(kind, stats, 3, 0.9912))).unwrap();
             let studio = studio_tensors(&file);
             let exported = safetensors(&file).unwrap();
             let read = SafeTensors::deserialize(&exported).unwrap();

@@ -74,7 +74,7 @@ mod tests {
         let device = burn::prelude::Device::flex();
         let net = NetworkKind::Linear.config().init(&device);
         let stats = PixelStats { mean: 0.13, std: 0.31 };
-        futures::executor::block_on(weights::encode(&net, NetworkKind::Linear, &stats, 0, 0.9)).unwrap()
+        futures::executor::block_on(weights::encode(&net, &weights::WeightsMeta::new(NetworkKind::Linear, stats, 0, 0.9))).unwrap()
     }
 
     proptest! {

@@ -1,11 +1,13 @@
 //! A run's settings in the page's address, so a link reproduces a setup: network, schedule
-//! (with epochs and learning rate when custom), batch size, subset, augmentation, seed and
+//! (with epochs and learning rate when custom), batch size, subset, augmentation, what chooses
+//! the best epoch (held-out validation images or the test set), seed and
 //! backend. Anyone can type an address: every value is checked, and one that does not fit is
 //! ignored with a message saying which and why; the others still apply.
 //!
-//! `?network=bn-dropout&schedule=custom&epochs=3&lr=0.05&batch=64&subset=2000&augment=1&seed=7&backend=cpu`
+//! `?network=bn-dropout&schedule=custom&epochs=3&lr=0.05&batch=64&subset=2000&augment=1&choose=test&seed=7&backend=cpu`
 
 use crate::model::NetworkKind;
+use crate::train::Selection;
 use crate::worker::protocol::Backend;
 
 /// The schedules the page offers.
@@ -50,6 +52,8 @@ pub struct RunSettings {
     pub batch: usize,
     pub subset: Option<usize>,
     pub augment: Option<bool>,
+    /// What chooses the best epoch; `None`: held-out validation images.
+    pub selection: Option<Selection>,
     pub seed: u64,
     pub backend: Option<Backend>,
 }
@@ -64,6 +68,7 @@ impl Default for RunSettings {
             batch: 64,
             subset: None,
             augment: None,
+            selection: None,
             seed: 42,
             backend: None,
         }
@@ -71,7 +76,7 @@ impl Default for RunSettings {
 }
 
 /// The address's query keys this module owns; others (`raw`, `bench`, `data`) are left alone.
-pub const KEYS: [&str; 9] = ["network", "schedule", "epochs", "lr", "batch", "subset", "augment", "seed", "backend"];
+pub const KEYS: [&str; 10] = ["network", "schedule", "epochs", "lr", "batch", "subset", "augment", "choose", "seed", "backend"];
 
 /// Read the settings through `get` (a query lookup: the first value of a key, decoded).
 /// Returns them with one message per value that was ignored.
@@ -122,6 +127,13 @@ fn apply(s: &mut RunSettings, key: &str, value: &str) -> Result<(), String> {
                 _ => return Err("1 or 0".into()),
             })
         }
+        "choose" => {
+            s.selection = Some(match value {
+                "validation" => Selection::Validation,
+                "test" => Selection::TestSet,
+                _ => return Err("validation or test".into()),
+            })
+        }
         "seed" => s.seed = value.parse().map_err(|_| "a whole number from 0 to 18446744073709551615")?,
         "backend" => s.backend = Some(Backend::from_id(value).ok_or("cpu or webgpu")?),
         _ => {}
@@ -146,6 +158,9 @@ pub fn pairs(s: &RunSettings) -> Vec<(&'static str, String)> {
     }
     if let Some(a) = s.augment {
         out.push(("augment", if a { "1" } else { "0" }.into()));
+    }
+    if let Some(c) = s.selection {
+        out.push(("choose", c.name().into()));
     }
     out.push(("seed", s.seed.to_string()));
     if let Some(b) = s.backend {
@@ -174,6 +189,7 @@ mod tests {
             batch: 128,
             subset: Some(2_000),
             augment: Some(true),
+            selection: Some(Selection::TestSet),
             seed: 9,
             backend: Some(Backend::WebGpu),
         };
@@ -198,11 +214,13 @@ mod tests {
             ("batch", "99999"),
             ("subset", "123"),
             ("augment", "maybe"),
+            ("choose", "train"),
             ("seed", "-1"),
             ("backend", "cuda"),
         ]);
         assert_eq!(got, RunSettings { schedule: ScheduleChoice::Custom, ..RunSettings::default() });
-        assert_eq!(problems.len(), 8, "{problems:?}");
+        assert_eq!(problems.len(), 9, "{problems:?}");
+        assert!(problems.contains(&"choose=\"train\" (validation or test)".to_owned()), "{problems:?}");
         assert!(problems[0].starts_with("network=\"resnet\" (one of linear, vgg,"), "{}", problems[0]);
         assert!(problems.contains(&"epochs=\"0\" (a whole number from 1 to 100)".to_owned()), "{problems:?}");
         assert!(problems.contains(&"lr=\"NaN\" (a number above 0 and at most 10)".to_owned()), "{problems:?}");
@@ -222,7 +240,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn any_address_gives_valid_settings(values in proptest::collection::vec(".{0,40}", 9)) {
+        fn any_address_gives_valid_settings(values in proptest::collection::vec(".{0,40}", KEYS.len())) {
             let (s, problems) = parse(|key| KEYS.iter().position(|k| *k == key).map(|i| values[i].clone()));
             prop_assert!((1..=MAX_EPOCHS).contains(&s.epochs) && (1..=MAX_BATCH).contains(&s.batch));
             prop_assert!(s.lr.is_finite() && s.lr > 0.0 && s.lr <= MAX_LR);

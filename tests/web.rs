@@ -68,7 +68,7 @@ impl Observer for Recorder {
 async fn run(config: TrainConfig, recorder: &mut Recorder) -> train::Outcome {
     let mnist = load_mnist(&served(), |_| {}).await.unwrap();
     let device = gpu::init_device().await.unwrap();
-    let data = TrainData::upload(&mnist, config.train_limit, config.test_limit, &device.clone().inner());
+    let data = TrainData::upload(&mnist, config.train_limit, config.test_limit, config.selection, &device.clone().inner());
     train::train(&config, &data, &device, recorder, None).await.unwrap()
 }
 
@@ -81,8 +81,10 @@ async fn the_linear_network_learns_a_subset_on_webgpu() {
     let mut recorder = Recorder::default();
     let outcome = run(config, &mut recorder).await;
     assert_eq!(outcome.end, train::RunEnd::Completed);
-    let accuracies: Vec<f32> = recorder.epochs.iter().map(|e| e.test_accuracy).collect();
-    assert!(accuracies[1] > 0.85, "test accuracy per epoch {accuracies:?}");
+    let accuracies: Vec<f32> = recorder.epochs.iter().map(|e| e.held_out_accuracy).collect();
+    assert!(accuracies[1] > 0.85, "validation accuracy per epoch {accuracies:?}");
+    let best = outcome.best.expect("two epochs finished");
+    assert!(best.test_accuracy > 0.85 && best.temperature.is_finite() && best.temperature > 0.0, "{best:?}");
     assert!(recorder.steps.last().unwrap().loss < recorder.steps[0].loss);
 }
 
@@ -329,7 +331,7 @@ mod components {
         assert!(retried.get(), "Retry calls back");
     }
 
-    fn epoch(epoch: usize, test_accuracy: f32, best_epoch: usize) -> EpochReport {
+    fn epoch(epoch: usize, held_out_accuracy: f32, best_epoch: usize) -> EpochReport {
         let labels: Vec<u8> = (0..100).map(|i| (i % 10) as u8).collect();
         let mut predictions = labels.clone();
         predictions[3] = 5;
@@ -338,8 +340,11 @@ mod components {
             lr: 0.1,
             train_loss: 0.5 / (epoch + 1) as f32,
             train_accuracy: 0.9,
-            test_loss: 0.3,
-            test_accuracy,
+            evaluated_on: mnist_studio::train::Selection::Validation,
+            held_out_loss: 0.3,
+            held_out_accuracy,
+            test_accuracy: (epoch == best_epoch).then_some(0.95),
+            temperature: 1.3,
             seconds: 12.5,
             confusion: Confusion::from_predictions(&labels, &predictions),
             misclassified: vec![Misclassified { index: 3, label: 3, predicted: 5, pixels: vec![0; 784] }],
@@ -384,6 +389,48 @@ mod components {
         assert_eq!(count(&root, "#misclassified canvas"), 1);
         assert!(root.query_selector("#loss-chart").unwrap().is_some(), "the loss chart is drawn");
         assert_eq!(root.query_selector("#run").unwrap().unwrap().get_attribute("data-status").as_deref(), Some("running"));
+    }
+
+    /// A diverged run offers to resume from the kept epoch as it was, or at a tenth of the
+    /// learning rate from there on; a stopped run only as it was.
+    #[wasm_bindgen_test]
+    async fn a_diverged_run_offers_to_resume_at_a_tenth_of_the_learning_rate() {
+        use mnist_studio::train::RunEnd;
+        use mnist_studio::weights::WeightsMeta;
+        use std::cell::RefCell;
+        let resumed = Rc::new(RefCell::new(Vec::<TrainConfig>::new()));
+        let saved = WeightsMeta::new(NetworkKind::VggAugmented, mnist_studio::data::PixelStats { mean: 0.1307, std: 0.3081 }, 0, 0.97);
+        for (end, buttons) in [
+            (RunEnd::Diverged { epoch: 1, step: 100, loss: f32::NAN }, 2),
+            (RunEnd::Stopped { epoch: 1, step: 100 }, 1),
+        ] {
+            let root = root();
+            let mut run = Run::new(TrainConfig::notebook(NetworkKind::VggAugmented));
+            run.status = RunStatus::Ended(end);
+            let on_resume_saved = {
+                let resumed = resumed.clone();
+                Callback::from(move |config| resumed.borrow_mut().push(config))
+            };
+            let props = RunViewProps { run, saved: Some(saved.clone()), on_resume_saved };
+            yew::Renderer::<RunView>::with_root_and_props(root.clone(), props).render();
+            rendered().await;
+            assert_eq!(count(&root, ".resume-choices button"), buttons);
+            if buttons == 2 {
+                let gentler = text(&root, "#resume-gentler");
+                assert_eq!(gentler, "Resume from epoch 1 at a tenth of the learning rate");
+                root.query_selector("#resume-gentler").unwrap().unwrap().unchecked_into::<web_sys::HtmlElement>().click();
+                rendered().await;
+                let config = resumed.borrow_mut().pop().expect("the gentler resume was asked for");
+                let lrs: Vec<f64> = (0..11).map(|e| config.schedule.lr(e)).collect();
+                let expected = [0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.001, 0.001, 0.001, 0.001, 0.001];
+                assert!(lrs.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-12), "{lrs:?}");
+                assert_eq!((config.network, config.augment, config.seed), (NetworkKind::VggAugmented, true, 42));
+            }
+            root.query_selector("#resume-saved").unwrap().unwrap().unchecked_into::<web_sys::HtmlElement>().click();
+            rendered().await;
+            assert_eq!(resumed.borrow_mut().pop(), Some(TrainConfig::notebook(NetworkKind::VggAugmented)), "as it was");
+            root.remove();
+        }
     }
 
     /// A report crosses the page/worker boundary as the bridge sends it: serde_wasm_bindgen,
@@ -532,7 +579,8 @@ async fn our_webgpu_dense_layer_matches_burns_values_and_gradients() {
 
 /// Our WebGPU cross-entropy kernel (src/kernels/gpu_loss.rs) against burn's operations on the
 /// same device: the loss and the logits' gradient (with a gradient of 3 arriving from above),
-/// for logits large enough that an unshifted softmax would overflow. Tolerance 1e-4 relative.
+/// for logits large enough that an unshifted softmax would overflow (and rows that Keras' clip
+/// cuts off). Tolerance 1e-4 relative.
 #[wasm_bindgen_test]
 async fn our_webgpu_cross_entropy_matches_burns_value_and_gradient() {
     use burn::tensor::Distribution;
@@ -561,6 +609,17 @@ async fn our_webgpu_cross_entropy_matches_burns_value_and_gradient() {
             }
         }
     }
+    // Keras' clip in our kernel: a hopeless row costs -ln 1e-7 and a certain one -ln(1 - 1e-7),
+    // and neither has a gradient; the reasonable row between them keeps softmax - onehot.
+    let z = Tensor::<2>::from_floats([[-40.0, 0.0, 0.0], [1.0, 0.0, 0.0], [40.0, 0.0, 0.0]], &device).require_grad();
+    let loss = mean_cross_entropy(z.clone(), Tensor::from_ints([0, 0, 0], &device));
+    let grad = read(z.grad(&loss.backward()).expect("the logits' gradient")).await;
+    let value = read(loss.inner()).await[0];
+    let e = std::f32::consts::E;
+    let p = e / (e + 2.0);
+    assert!((value - (16.118_095 - p.ln() + 1e-7) / 3.0).abs() < 1e-5, "{value}");
+    assert_eq!((&grad[0..3], &grad[6..9]), (&[0.0; 3][..], &[0.0; 3][..]), "{grad:?}");
+    assert!((grad[3] - (p - 1.0) / 3.0).abs() < 1e-6, "{grad:?}");
 }
 
 /// A batch gathered and unpacked on WebGPU by our kernel (src/kernels/gpu_batch.rs): every

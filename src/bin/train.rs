@@ -24,7 +24,8 @@ mod cli {
     use futures::executor::block_on;
     use mnist_studio::data::files::{load_dir, DEFAULT_DIR};
     use mnist_studio::model::{Network, NetworkKind};
-    use mnist_studio::train::{train, EpochReport, Flow, Observer, Schedule, StepReport, TrainConfig, TrainData};
+    use mnist_studio::train::calibrate::expected_calibration_error;
+    use mnist_studio::train::{evaluate, train, EpochReport, Flow, Observer, Schedule, Selection, StepReport, TrainConfig, TrainData};
     use mnist_studio::weights;
 
     const USAGE: &str = "usage: train --bench [--backend cpu|gpu] [--batch N]
@@ -32,6 +33,10 @@ mod cli {
        train --network <linear|vgg|vgg-augmented|vgg-dropout|bn-dropout>
              [--extended] [--epochs N --lr X] [--batch N] [--seed N]
              [--train-limit N] [--test-limit N] [--data DIR] [--out DIR]
+             [--augment on|off]   (default: on for vgg-augmented only, as in the notebook)
+             [--choose-on validation|test]   (what picks the best epoch: the held-out
+                                             5,000 training images, or the test set as the notebook did)
+             [--report-every STEPS]   (progress lines: mean loss over that many steps)
              [--backend cpu|gpu]   (gpu needs --features native-gpu)";
 
     struct Args {
@@ -46,6 +51,9 @@ mod cli {
         let mut args = std::env::args().skip(1);
         let (mut network, mut extended, mut epochs, mut lr) = (None, false, None, None);
         let (mut batch, mut seed, mut train_limit, mut test_limit) = (64, 42, None, None);
+        let mut report_every = 100;
+        let mut selection = Selection::Validation;
+        let mut augment = None;
         let (mut data, mut out) = (PathBuf::from(DEFAULT_DIR), PathBuf::from("results"));
         let (mut gpu, mut bench) = (false, false);
         while let Some(flag) = args.next() {
@@ -62,6 +70,17 @@ mod cli {
                 "--lr" => lr = Some(number(value()?)?),
                 "--batch" => batch = number(value()?)? as usize,
                 "--seed" => seed = number(value()?)? as u64,
+                "--augment" => augment = match value()?.as_str() {
+                    "on" => Some(true),
+                    "off" => Some(false),
+                    other => return Err(format!("--augment takes on or off, not {other}")),
+                },
+                "--choose-on" => selection = match value()?.as_str() {
+                    "validation" => Selection::Validation,
+                    "test" => Selection::TestSet,
+                    other => return Err(format!("--choose-on takes validation or test, not {other}")),
+                },
+                "--report-every" => report_every = (number(value()?)? as usize).max(1),
                 "--train-limit" => train_limit = Some(number(value()?)? as usize),
                 "--test-limit" => test_limit = Some(number(value()?)? as usize),
                 "--data" => data = value()?.into(),
@@ -84,10 +103,11 @@ mod cli {
             (Some(e), Some(lr)) => Schedule::constant(e, lr),
             _ => return Err("--epochs and --lr go together".into()),
         };
-        let config = TrainConfig::new(network, schedule, network.augmented())
+        let config = TrainConfig::new(network, schedule, augment.unwrap_or(network.augmented()))
             .with_batch_size(batch)
             .with_seed(seed)
-            .with_report_every(100)
+            .with_report_every(report_every)
+            .with_selection(selection)
             .with_train_limit(train_limit)
             .with_test_limit(test_limit);
         Ok(Args { config, data, out, gpu, bench })
@@ -108,14 +128,17 @@ mod cli {
         }
 
         fn on_epoch(&mut self, r: &EpochReport, _: &Network) {
+            let held = r.evaluated_on.name();
+            let test = r.test_accuracy.filter(|_| r.evaluated_on == Selection::Validation).map_or(String::new(), |t| format!("  test acc {t:.4}"));
             println!(
-                "epoch {:>2}  lr {:<6} loss {:.4}  acc {:.4}  test loss {:.4}  test acc {:.4}  {:.0}s  (best: epoch {})",
-                r.epoch + 1, r.lr, r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy, r.seconds, r.best_epoch + 1
+                "epoch {:>2}  lr {:<6} loss {:.4}  acc {:.4}  {held} loss {:.4}  {held} acc {:.4}{test}  T {:.3}  {:.0}s  (best: epoch {})",
+                r.epoch + 1, r.lr, r.train_loss, r.train_accuracy, r.held_out_loss, r.held_out_accuracy, r.temperature, r.seconds, r.best_epoch + 1
             );
             let _ = writeln!(
                 self.csv,
-                "{},{},{:.5},{:.5},{:.5},{:.5},{:.1}",
-                r.epoch + 1, r.lr, r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy, r.seconds
+                "{},{},{:.5},{:.5},{},{:.5},{:.5},{},{:.4},{:.1}",
+                r.epoch + 1, r.lr, r.train_loss, r.train_accuracy, held, r.held_out_loss, r.held_out_accuracy,
+                r.test_accuracy.map_or(String::new(), |t| format!("{t:.5}")), r.temperature, r.seconds
             );
         }
 
@@ -196,21 +219,35 @@ mod cli {
         let id = args.config.network.id();
         let csv_path = args.out.join(format!("{id}.csv"));
         let mut csv = std::fs::File::create(&csv_path).map_err(|e| e.to_string())?;
-        writeln!(csv, "epoch,lr,loss,acc,test_loss,test_acc,seconds").map_err(|e| e.to_string())?;
+        writeln!(csv, "epoch,lr,loss,acc,held_out,held_out_loss,held_out_acc,test_acc,temperature,seconds").map_err(|e| e.to_string())?;
 
         let device = device(args.gpu)?.autodiff();
-        let data = TrainData::upload(&mnist, args.config.train_limit, args.config.test_limit, &device.clone().inner());
+        let data = TrainData::upload(&mnist, args.config.train_limit, args.config.test_limit, args.config.selection, &device.clone().inner());
         println!(
-            "training {} on {} images, testing on {}, on {}",
-            args.config.network.title(), data.train.len(), data.test.len(), if args.gpu { "the GPU (wgpu)" } else { "the CPU (flex)" }
+            "training {} on {} images, choosing on {} {} images, testing on {}, on {}",
+            args.config.network.title(), data.train.len(), data.held_out.len(), data.selection.name(), data.test_len(),
+            if args.gpu { "the GPU (wgpu)" } else { "the CPU (flex)" }
         );
         let outcome = block_on(train(&args.config, &data, &device, &mut Console { csv }, None))
             .map_err(|e| e.to_string())?;
         println!("{}", outcome.end.describe());
         if let Some(best) = outcome.best {
-            println!("best epoch {} with test accuracy {:.4}", best.epoch + 1, best.test_accuracy);
-            let bytes = block_on(weights::encode(&best.model, args.config.network, &mnist.stats, best.epoch, best.test_accuracy))
-                .map_err(|e| e.to_string())?;
+            println!(
+                "best epoch {} ({} accuracy {:.4}) with test accuracy {:.4}, temperature {:.3}",
+                best.epoch + 1, args.config.selection.name(), best.held_out_accuracy, best.test_accuracy, best.temperature
+            );
+            let eval = block_on(evaluate(&best.model, &data.held_out, &data.stats, args.config.eval_batch)).map_err(|e| e.to_string())?;
+            let ece = |t| expected_calibration_error(&eval.logits, &eval.labels, t, 15);
+            println!(
+                "{} expected calibration error (15 bins): {:.4} at T = 1, {:.4} at T = {:.3}",
+                args.config.selection.name(), ece(1.0), ece(best.temperature), best.temperature
+            );
+            let meta = weights::WeightsMeta {
+                validation_accuracy: (args.config.selection == Selection::Validation).then_some(best.held_out_accuracy),
+                temperature: Some(best.temperature),
+                ..weights::WeightsMeta::new(args.config.network, mnist.stats, best.epoch, best.test_accuracy)
+            };
+            let bytes = block_on(weights::encode(&best.model, &meta)).map_err(|e| e.to_string())?;
             let path = args.out.join(format!("{id}.weights"));
             std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
             println!("wrote {} and {}", csv_path.display(), Path::new(&path).display());

@@ -87,6 +87,13 @@ impl Split {
         Self { images: self.images[..n * IMAGE_PIXELS].to_vec(), labels: self.labels[..n].to_vec() }
     }
 
+    /// Examples `start..end` (clamped to the split): the held-out validation images.
+    pub fn rows(&self, start: usize, end: usize) -> Self {
+        let end = end.min(self.len());
+        let start = start.min(end);
+        Self { images: self.images[start * IMAGE_PIXELS..end * IMAGE_PIXELS].to_vec(), labels: self.labels[start..end].to_vec() }
+    }
+
     /// How many examples of each digit.
     pub fn label_counts(&self) -> [u32; 10] {
         let mut counts = [0; 10];

@@ -1,8 +1,14 @@
-//! What the page says a drawing reads as: the most likely digit, and the runner-up too when
-//! the network nearly chose it, so an ambiguous drawing is not shown as a certainty.
+//! What the page says a drawing reads as: the most likely digit, "not sure" when the network
+//! is not, and the runner-up too when the network nearly chose it, so an ambiguous drawing is
+//! not shown as a certainty. The probabilities are calibrated (the weights' temperature,
+//! `train::calibrate`), so "80%" means right about four times in five.
 
 /// The runner-up is named when its probability is at least this share of the top one's.
 pub const CLOSE: f32 = 1.0 / 3.0;
+
+/// Below this calibrated probability the answer says "not sure": wrong one time in five or
+/// more often.
+pub const SURE: f32 = 0.8;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reading {
@@ -10,6 +16,13 @@ pub struct Reading {
     pub probability: f32,
     /// The second most likely digit and its probability, when close to the first.
     pub or: Option<(usize, f32)>,
+}
+
+impl Reading {
+    /// Whether the network is sure enough to say "reads as" rather than "perhaps".
+    pub fn sure(&self) -> bool {
+        self.probability >= SURE
+    }
 }
 
 /// `None` for an empty or non-finite set of probabilities.
@@ -42,6 +55,14 @@ mod tests {
         // A third of the top one's probability is the line.
         assert!(read(&probabilities(&[(1, 0.6), (7, 0.21)])).unwrap().or.is_some());
         assert!(read(&probabilities(&[(1, 0.6), (7, 0.19)])).unwrap().or.is_none());
+    }
+
+    #[test]
+    fn under_four_in_five_is_not_sure() {
+        assert!(read(&probabilities(&[(4, 0.8), (9, 0.2)])).unwrap().sure());
+        assert!(!read(&probabilities(&[(4, 0.79), (9, 0.21)])).unwrap().sure());
+        // A sure reading never has a close runner-up: 0.8 leaves at most 0.2 < 0.8 / 3.
+        assert!(read(&probabilities(&[(4, 0.8), (9, 0.2)])).unwrap().or.is_none());
     }
 
     #[test]

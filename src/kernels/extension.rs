@@ -246,8 +246,9 @@ pub struct LossParts<B: Backend> {
 
 #[backend_extension(Flex, Autodiff, Cube: cfg(cube_kernels))]
 pub trait MeanCrossEntropy: Backend {
-    /// The loss's parts for `logits` `[batch, classes]` and `targets` `[batch]`: burn's
-    /// operations (log-softmax, gather; softmax minus the one-hot targets).
+    /// The loss's parts for `logits` `[batch, classes]` and `targets` `[batch]`, with Keras'
+    /// clip (`train::loss`): burn's operations (log-softmax, gather, clamp; softmax minus the
+    /// one-hot targets, zero for a clipped row).
     fn cross_entropy_parts(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> LossParts<Self> {
         burns_cross_entropy_parts::<Self>(logits, targets)
     }
@@ -524,7 +525,7 @@ fn burns_product<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTenso
 /// Log-softmax (shifted by each row's maximum), the targets' entries gathered, negated and
 /// divided by the batch; the gradient as softmax minus the one-hot targets, divided likewise.
 fn burns_cross_entropy_parts<B: Backend>(logits: FloatTensor<B>, targets: IntTensor<B>) -> LossParts<B> {
-    let [batch, _] = logits.shape().dims::<2>();
+    let [batch, classes] = logits.shape().dims::<2>();
     let dtype = FloatDType::from(logits.dtype());
     let device = logits.device();
     let shifted = B::float_sub(logits.clone(), B::float_max_dim(logits, 1));
@@ -532,9 +533,19 @@ fn burns_cross_entropy_parts<B: Backend>(logits: FloatTensor<B>, targets: IntTen
     let log_p = B::float_sub(shifted, log_sum);
     let targets = B::int_reshape(targets, Shape::new([batch, 1]));
     let picked = B::float_gather(1, log_p.clone(), targets.clone());
+    // Keras' clip (train::loss): a log-probability outside [ln ε, ln(1 − ε)] costs the bound
+    // and its row gets no gradient; a NaN is in neither mask, so it still shows.
+    let (low, high) = (crate::train::loss::LOG_LOW, crate::train::loss::LOG_HIGH);
+    let bools = burn::backend::get_or_init_device_settings::<B>(&device).bool_dtype;
+    let clipped = B::bool_or(
+        B::float_lower_elem(picked.clone(), low.into(), bools),
+        B::float_greater_elem(picked.clone(), high.into(), bools),
+    );
+    let picked = B::float_clamp(picked, low.into(), high.into());
     let shares = B::float_reshape(B::float_div_scalar(B::float_neg(picked), (batch as f64).into()), Shape::new([batch]));
     let minus_one = B::float_full(Shape::new([batch, 1]), (-1.0).into(), &device, dtype);
     let grad = B::float_scatter(1, B::float_exp(log_p), targets, minus_one, IndexingUpdateOp::Add);
+    let grad = B::float_mask_fill(grad, B::bool_expand(clipped, Shape::new([batch, classes])), 0.0.into());
     LossParts { loss: B::float_sum(shares), grad: B::float_div_scalar(grad, (batch as f64).into()) }
 }
 

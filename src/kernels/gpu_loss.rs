@@ -5,12 +5,12 @@
 //! about a dozen dispatches forward and as many backward; on a small network each dispatch
 //! costs as much as the arithmetic (about 0.5 ms on SwiftShader,
 //! `results/browser/bench-linear-webgpu-breakdown.txt`). Here an invocation computes, per row,
-//! the row's share of the loss, `(log Σ_c e^(z_c) − z_target) / batch` (shifted by the row's maximum,
-//! so nothing overflows), and the gradient of the mean with respect to its logits,
-//! `(softmax(z) − onehot(target)) / batch`, which the backward step only has to scale by the
-//! gradient arriving from above. One workgroup does it all, its invocations taking rows in
-//! turn, and adds the rows' shares in workgroup memory: one dispatch (a batch is tens to
-//! hundreds of rows of ten classes).
+//! the row's share of the loss, `(log Σ_c e^(z_c) − z_target) / batch` (shifted by the row's
+//! maximum, so nothing overflows; clipped as Keras clips, see `train::loss`), and the gradient
+//! of the mean with respect to its logits, `(softmax(z) − onehot(target)) / batch` (zero for a
+//! clipped row), which the backward step only has to scale by the gradient arriving from above.
+//! One workgroup does it all, its invocations taking rows in turn, and adds the rows' shares in
+//! workgroup memory: one dispatch (a batch is tens to hundreds of rows of ten classes).
 
 use burn::backend::cubecl::dtype_to_storage_type;
 use burn::tensor::{DType, Shape};
@@ -20,6 +20,7 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 
 use super::gpu_tile::{output, u, workgroup_sum};
+use crate::train::loss::{LOG_HIGH, LOG_LOW};
 
 /// log2 of the invocations of the one workgroup: each takes rows `u, u + 64, …`.
 const LEVELS: u32 = 6;
@@ -55,10 +56,16 @@ fn cross_entropy_kernel<F: Float, I: Int>(
         // of bounds.
         let label = u32::cast_from(targets[row as usize]);
         let target = select(label < classes, label, classes - 1);
-        share += (log_sum - logits[(base + target) as usize]) * per_row;
+        // Keras' clip (train::loss): outside [ln ε, ln(1 − ε)] the row costs the bound and
+        // gets no gradient. A NaN fails both tests, so it reaches the loss.
+        let log_p = logits[(base + target) as usize] - log_sum;
+        let below = log_p < F::new(LOG_LOW);
+        let above = log_p > F::new(LOG_HIGH);
+        share -= select(below, F::new(LOG_LOW), select(above, F::new(LOG_HIGH), log_p)) * per_row;
+        let weight = select(below || above, F::new(0.0), per_row);
         for c in 0..classes {
             let p = F::exp(logits[(base + c) as usize] - log_sum);
-            grad[(base + c) as usize] = (p - select(c == target, F::new(1.0), F::new(0.0))) * per_row;
+            grad[(base + c) as usize] = (p - select(c == target, F::new(1.0), F::new(0.0))) * weight;
         }
     }
     let total = workgroup_sum::<F>(&mut sums, share, LEVELS);

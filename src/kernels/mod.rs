@@ -362,12 +362,13 @@ mod tests {
 
     /// The loss extension (on the CPU its default body, burn's operations, under our
     /// backward step) against `train::loss`'s cross-entropy: the loss and the logits'
-    /// gradient, also with a gradient other than 1 arriving from above.
+    /// gradient, also with a gradient other than 1 arriving from above. The widest logits
+    /// make hopeless and certain rows, which both must clip as Keras does.
     #[test]
     fn the_loss_extension_matches_burns_cross_entropy_and_its_gradient() {
         let device = cpu().autodiff();
-        for (batch, classes) in [(64, 10), (7, 10), (1, 3)] {
-            let logits = Tensor::<2>::random([batch, classes], Distribution::Uniform(-8.0, 8.0), &device);
+        for (batch, classes, spread) in [(64, 10, 8.0), (7, 10, 8.0), (1, 3, 8.0), (32, 10, 40.0)] {
+            let logits = Tensor::<2>::random([batch, classes], Distribution::Uniform(-spread, spread), &device);
             let targets = Tensor::<1, Int>::arange(0..batch as i64, &device).remainder_scalar(classes as i64);
             let run = |ours: bool| {
                 let z = logits.clone().detach().require_grad();

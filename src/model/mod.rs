@@ -155,17 +155,13 @@ pub enum Network {
 impl Network {
     /// # Shapes
     /// - images: `[batch, 1, 28, 28]`, normalised with the training set's mean and std
-    /// - output: `[batch, 10]` logits (softmax is applied by the loss or by [`Self::probabilities`])
+    /// - output: `[batch, 10]` logits (softmax is applied by the loss, or by the reader after
+    ///   dividing by the weights' temperature: `train::calibrate::probabilities`)
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         match self {
             Self::Linear(net) => net.forward(images),
             Self::Vgg(net) => net.forward(images),
         }
-    }
-
-    /// Class probabilities `[batch, 10]`.
-    pub fn probabilities(&self, images: Tensor<4>) -> Tensor<2> {
-        burn::tensor::activation::softmax(self.forward(images), 1)
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod bench;
+pub mod calibrate;
 pub mod loss;
 pub mod warp;
 pub mod config;
@@ -15,7 +16,7 @@ pub mod runner;
 pub mod schedule;
 pub mod sgd;
 
-pub use config::TrainConfig;
+pub use config::{Selection, TrainConfig};
 pub use report::{Confusion, EpochReport, Misclassified, StepReport};
 pub use runner::{evaluate, train, BestModel, Flow, Observer, Outcome, Resume, RunEnd, TrainData, TrainError};
 pub use schedule::{Phase, Schedule};

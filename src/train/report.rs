@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::config::Selection;
 use crate::model::CLASSES;
 
 /// Training progress over the last few steps (one device read's worth).
@@ -62,10 +63,10 @@ impl Confusion {
     }
 }
 
-/// A test digit the network got wrong.
+/// A held-out digit the network got wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Misclassified {
-    /// Index in the test set.
+    /// Index in the held-out split.
     pub index: u32,
     pub label: u8,
     pub predicted: u8,
@@ -81,8 +82,15 @@ pub struct EpochReport {
     pub lr: f64,
     pub train_loss: f32,
     pub train_accuracy: f32,
-    pub test_loss: f32,
-    pub test_accuracy: f32,
+    /// What `held_out_*`, the confusion matrix and the mistakes are measured on.
+    pub evaluated_on: Selection,
+    pub held_out_loss: f32,
+    pub held_out_accuracy: f32,
+    /// This epoch's test accuracy, measured only when the epoch is the best so far (with
+    /// validation choosing; with the test set choosing it is `held_out_accuracy`).
+    pub test_accuracy: Option<f32>,
+    /// The temperature fitted on the held-out images' logits ([`super::calibrate`]).
+    pub temperature: f32,
     /// Wall time of the epoch, evaluation included.
     pub seconds: f64,
     pub confusion: Confusion,

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::batch::{Batch, DeviceSplit};
 use super::config::TrainConfig;
-use super::loss::{correct, cross_entropy, cross_entropy_sum};
+use super::calibrate::fit_temperature;
+use super::config::Selection;
+use super::loss::{correct, cross_entropy, cross_entropy_sum, DEAD_LOSS};
 use super::report::{Confusion, EpochReport, Misclassified, StepReport};
 use super::warp::warp;
 use crate::data::augment::{random_matrices, AugmentRanges};
@@ -21,26 +23,49 @@ use crate::rng::Rng;
 /// shuffles and augments (which a resumed run replays epoch by epoch).
 const INIT_STREAM: u64 = 0x5EED_0F_1417;
 
-/// The dataset as a run uses it: both splits on the device, plus the test split on the CPU
-/// for the galleries of misclassified digits.
+/// The dataset as a run uses it: the splits on the device, plus the held-out split on the
+/// CPU for the galleries of misclassified digits.
 pub struct TrainData {
     pub train: DeviceSplit,
-    pub test: DeviceSplit,
+    /// What every epoch is evaluated on and the best epoch chosen by: the held-out validation
+    /// images, or the test set ([`Selection`]).
+    pub held_out: DeviceSplit,
+    pub selection: Selection,
+    /// The test set when it is not the held-out split: evaluated only for a new best epoch.
+    pub test: Option<DeviceSplit>,
     pub stats: PixelStats,
-    test_cpu: Split,
+    held_out_cpu: Split,
 }
 
 impl TrainData {
-    /// Upload (the first `train_limit` / `test_limit` of) each split once.
-    pub fn upload(mnist: &Mnist, train_limit: Option<usize>, test_limit: Option<usize>, device: &Device) -> Self {
-        let train = mnist.train.head(train_limit.unwrap_or(usize::MAX));
-        let test_cpu = mnist.test.head(test_limit.unwrap_or(usize::MAX));
+    /// Upload each split once: the training images (the first `train_limit` of those not
+    /// held out), the held-out ones (the first `test_limit` of the training file's last twelfth,
+    /// with validation choosing), and the first `test_limit` test images.
+    pub fn upload(mnist: &Mnist, train_limit: Option<usize>, test_limit: Option<usize>, selection: Selection, device: &Device) -> Self {
+        let all = mnist.train.len();
+        let kept = all - selection.held_out(all);
+        let train = mnist.train.rows(0, kept.min(train_limit.unwrap_or(usize::MAX)));
+        let test = mnist.test.head(test_limit.unwrap_or(usize::MAX));
+        let (held_out_cpu, test) = match selection {
+            Selection::Validation => {
+                let end = kept.saturating_add(test_limit.unwrap_or(usize::MAX)).min(all);
+                (mnist.train.rows(kept, end), Some(DeviceSplit::upload(&test, device)))
+            }
+            Selection::TestSet => (test, None),
+        };
         Self {
             train: DeviceSplit::upload(&train, device),
-            test: DeviceSplit::upload(&test_cpu, device),
+            held_out: DeviceSplit::upload(&held_out_cpu, device),
+            selection,
+            test,
             stats: mnist.stats,
-            test_cpu,
+            held_out_cpu,
         }
+    }
+
+    /// How many test images a run reports on.
+    pub fn test_len(&self) -> usize {
+        self.test.as_ref().unwrap_or(&self.held_out).len()
     }
 }
 
@@ -67,7 +92,8 @@ pub trait Observer {
 pub enum RunEnd {
     Completed,
     Stopped { epoch: usize, step: usize },
-    /// The loss stopped being a finite number.
+    /// The loss stopped being a finite number, or reached [`DEAD_LOSS`], where the clipped
+    /// loss leaves the network nothing to learn from.
     Diverged { epoch: usize, step: usize, loss: f32 },
 }
 
@@ -77,8 +103,12 @@ impl RunEnd {
         match self {
             Self::Completed => "Training finished.".into(),
             Self::Stopped { epoch, step } => format!("Stopped at epoch {}, step {step}.", epoch + 1),
-            Self::Diverged { epoch, step, loss } => format!(
+            Self::Diverged { epoch, step, loss } if !loss.is_finite() => format!(
                 "Training stopped: the loss became {loss} at epoch {}, step {step}. The learning rate is probably too high; try a smaller one.",
+                epoch + 1
+            ),
+            Self::Diverged { epoch, step, loss } => format!(
+                "Training stopped: the loss reached {loss:.1} at epoch {}, step {step}: the network is confidently wrong on most images, and those give the loss no gradient to learn from. The learning rate is probably too high; try a smaller one.",
                 epoch + 1
             ),
         }
@@ -91,7 +121,11 @@ pub struct BestModel {
     /// In inference mode (BatchNorm uses its running statistics, no dropout).
     pub model: Network,
     pub epoch: usize,
+    /// On the held-out images: what made it the best.
+    pub held_out_accuracy: f32,
     pub test_accuracy: f32,
+    /// Fitted on the held-out images ([`super::calibrate`]).
+    pub temperature: f32,
 }
 
 /// Where a resumed run picks up: the weights of an earlier epoch (the best one kept).
@@ -101,7 +135,6 @@ pub struct Resume {
     pub model: Network,
     /// 0-based epoch those weights come from; training continues with the next one.
     pub epoch: usize,
-    pub test_accuracy: f32,
 }
 
 #[derive(Debug)]
@@ -130,7 +163,7 @@ pub async fn train(
     resume: Option<Resume>,
 ) -> Result<Outcome, TrainError> {
     config.validate().map_err(TrainError::Config)?;
-    if data.train.is_empty() || data.test.is_empty() {
+    if data.train.is_empty() || data.held_out.is_empty() || data.test.as_ref().is_some_and(|t| t.is_empty()) {
         return Err(TrainError::Config("there are no images to train or test on".into()));
     }
     // The backend's generator still draws dropout masks; the weights come from the run's own
@@ -154,7 +187,21 @@ pub async fn train(
                 }
             }
             let model = r.model.clone().to_device(device).train();
-            (model, r.epoch + 1, Some(BestModel { model: r.model, epoch: r.epoch, test_accuracy: r.test_accuracy }))
+            // What the kept epoch scores on this run's held-out images is measured, not taken
+            // from the file: it may have been chosen another way.
+            let eval = evaluate(&r.model, &data.held_out, &data.stats, config.eval_batch).await?;
+            let test_accuracy = match &data.test {
+                Some(test) => evaluate(&r.model, test, &data.stats, config.eval_batch).await?.confusion.accuracy(),
+                None => eval.confusion.accuracy(),
+            };
+            let best = BestModel {
+                epoch: r.epoch,
+                held_out_accuracy: eval.confusion.accuracy(),
+                test_accuracy,
+                temperature: fit_temperature(&eval.logits, &eval.labels),
+                model: r.model,
+            };
+            (model, r.epoch + 1, Some(best))
         }
     };
     let mut optim = super::sgd::PlainSgd::for_network(); // plain SGD: no momentum, no weight decay, no state
@@ -196,7 +243,7 @@ pub async fn train(
                 elapsed_ms += ms;
                 let mean_loss = (loss_sum / images as f64) as f32;
                 epoch_totals = (epoch_totals.0 + loss_sum, epoch_totals.1 + right, epoch_totals.2 + images);
-                if !mean_loss.is_finite() {
+                if !mean_loss.is_finite() || mean_loss >= DEAD_LOSS {
                     let end = RunEnd::Diverged { epoch, step: step + 1, loss: mean_loss };
                     return Ok(Outcome { end, best, epochs: reports });
                 }
@@ -224,20 +271,33 @@ pub async fn train(
         }
 
         let inference = model.valid();
-        let eval = evaluate(&inference, &data.test, &data.stats, config.eval_batch).await?;
-        let test_accuracy = eval.confusion.accuracy();
-        if best.as_ref().is_none_or(|b| test_accuracy > b.test_accuracy) {
-            best = Some(BestModel { model: inference.clone(), epoch, test_accuracy });
+        let eval = evaluate(&inference, &data.held_out, &data.stats, config.eval_batch).await?;
+        let held_out_accuracy = eval.confusion.accuracy();
+        let temperature = fit_temperature(&eval.logits, &eval.labels);
+        let improved = best.as_ref().is_none_or(|b| held_out_accuracy > b.held_out_accuracy);
+        // The test set never chooses: with validation choosing it is measured for a new best
+        // only, after the choice.
+        let test_accuracy = match (&data.test, improved) {
+            (None, _) => Some(held_out_accuracy),
+            (Some(test), true) => Some(evaluate(&inference, test, &data.stats, config.eval_batch).await?.confusion.accuracy()),
+            (Some(_), false) => None,
+        };
+        if improved {
+            let test_accuracy = test_accuracy.unwrap_or(held_out_accuracy);
+            best = Some(BestModel { model: inference.clone(), epoch, held_out_accuracy, test_accuracy, temperature });
         }
         let report = EpochReport {
             epoch,
             lr,
             train_loss: (epoch_totals.0 / epoch_totals.2.max(1) as f64) as f32,
             train_accuracy: epoch_totals.1 as f32 / epoch_totals.2.max(1) as f32,
-            test_loss: eval.loss,
+            evaluated_on: data.selection,
+            held_out_loss: eval.loss,
+            held_out_accuracy,
             test_accuracy,
+            temperature,
             seconds: (now_ms() - epoch_start) / 1000.0,
-            misclassified: gallery(&data.test_cpu, &eval.predictions, config.gallery_size),
+            misclassified: gallery(&data.held_out_cpu, &eval.predictions, config.gallery_size),
             confusion: eval.confusion,
             best_epoch: best.as_ref().map_or(epoch, |b| b.epoch),
         };
@@ -282,10 +342,13 @@ impl Interval {
     }
 }
 
-/// Test-set loss, accuracy and every prediction.
+/// A split's loss, accuracy, every prediction, and the logits (for calibration).
 pub struct Evaluation {
     pub loss: f32,
     pub predictions: Vec<u8>,
+    pub labels: Vec<u8>,
+    /// Rows of ten, in the split's order.
+    pub logits: Vec<f32>,
     pub confusion: Confusion,
 }
 
@@ -294,20 +357,28 @@ pub async fn evaluate(model: &Network, split: &DeviceSplit, stats: &PixelStats, 
     let mut loss_sum: Option<Tensor<1>> = None;
     let mut predictions = Vec::new();
     let mut labels = Vec::new();
+    let mut logits_all = Vec::new();
     for start in (0..split.len()).step_by(chunk) {
         let Batch { images, labels: l } = split.range(start, (start + chunk).min(split.len()), stats);
         let logits = model.forward(images);
         let loss = cross_entropy_sum(logits.clone(), l.clone());
         loss_sum = Some(loss_sum.map_or(loss.clone(), |s| s + loss));
-        predictions.push(logits.argmax(1).squeeze_dim::<1>(1));
+        predictions.push(logits.clone().argmax(1).squeeze_dim::<1>(1));
+        logits_all.push(logits.reshape([-1]));
         labels.push(l);
     }
     let loss_sum = loss_sum.expect("a non-empty split should give at least one chunk");
     let both = Tensor::cat(vec![Tensor::cat(predictions, 0), Tensor::cat(labels, 0)], 0);
     let ints = read_ints(both).await?;
     let (predictions, labels) = ints.split_at(split.len());
-    let loss = read_floats(loss_sum).await?[0] / split.len() as f32;
-    Ok(Evaluation { loss, confusion: Confusion::from_predictions(labels, predictions), predictions: predictions.to_vec() })
+    let floats = read_floats(Tensor::cat(vec![loss_sum, Tensor::cat(logits_all, 0)], 0)).await?;
+    Ok(Evaluation {
+        loss: floats[0] / split.len() as f32,
+        confusion: Confusion::from_predictions(labels, predictions),
+        predictions: predictions.to_vec(),
+        labels: labels.to_vec(),
+        logits: floats[1..].to_vec(),
+    })
 }
 
 /// A device error as one line for the page: burn's errors span several lines with
@@ -364,7 +435,7 @@ mod tests {
 
     fn run(config: &TrainConfig, mnist: &Mnist, recorder: &mut Recorder) -> Outcome {
         let device = cpu().autodiff();
-        let data = TrainData::upload(mnist, config.train_limit, config.test_limit, &device.clone().inner());
+        let data = TrainData::upload(mnist, config.train_limit, config.test_limit, config.selection, &device.clone().inner());
         block_on(train(config, &data, &device, recorder, None)).unwrap()
     }
 
@@ -378,9 +449,10 @@ mod tests {
         assert_eq!(recorder.epochs.len(), 2);
         assert_eq!(recorder.steps.len(), 2 * 2); // 10 steps an epoch, a report every 5
         let last = &recorder.epochs[1];
-        assert!(last.test_accuracy > 0.95, "{last:?}");
+        assert!(last.held_out_accuracy > 0.95, "{last:?}");
         assert!(recorder.steps[3].loss < recorder.steps[0].loss);
-        assert_eq!(last.confusion.counts.iter().flatten().sum::<u32>(), 200);
+        // Evaluated on the held-out twelfth of the 640 training images.
+        assert_eq!(last.confusion.counts.iter().flatten().sum::<u32>(), 640 / 12);
         assert_eq!(outcome.best.unwrap().epoch, last.best_epoch);
     }
 
@@ -412,8 +484,23 @@ mod tests {
         let config = TrainConfig::new(NetworkKind::Vgg, Schedule::constant(2, 1e6), false).with_report_every(2);
         let outcome = run(&config, &mnist, &mut Recorder::default());
         let RunEnd::Diverged { loss, .. } = outcome.end else { panic!("{:?}", outcome.end) };
-        assert!(!loss.is_finite());
+        assert!(!loss.is_finite() || loss >= DEAD_LOSS, "{loss}");
         assert!(outcome.end.describe().contains("learning rate"));
+    }
+
+    /// With Keras' clip a rate far too high need not reach NaN: at rate 100 the VGG-like network
+    /// ends confidently wrong on most images (losses 6.8, 11.6, 11.7, then above 12.9), the
+    /// clipped samples push nothing, and it would sit there to the end. That is a dead run
+    /// too, and it must say so rather than finish.
+    #[test]
+    fn a_run_stuck_at_the_clipped_loss_stops_as_diverged() {
+        let mnist = toy_mnist(640, 100, 4);
+        let config = TrainConfig::new(NetworkKind::Vgg, Schedule::constant(3, 1e2), false).with_report_every(2);
+        let outcome = run(&config, &mnist, &mut Recorder::default());
+        let RunEnd::Diverged { loss, epoch, .. } = outcome.end else { panic!("{:?}", outcome.end) };
+        assert!(loss.is_finite() && loss >= DEAD_LOSS, "{loss}");
+        assert_eq!(epoch, 0);
+        assert!(outcome.end.describe().contains("confidently wrong"), "{}", outcome.end.describe());
     }
 
     #[test]
@@ -431,10 +518,10 @@ mod tests {
         // At rate 40 the run is chaotic: which epoch ends best depends on the seed. A run is a
         // pure function of its seed (weights included), so this one stays a run that ends
         // below its best; the premise is still asserted below.
-        let config = TrainConfig::new(NetworkKind::Linear, schedule, false).with_report_every(5).with_seed(2);
+        let config = TrainConfig::new(NetworkKind::Linear, schedule, false).with_report_every(5).with_seed(2).with_selection(Selection::TestSet);
         let mut recorder = Recorder::default();
         let outcome = run(&config, &mnist, &mut recorder);
-        let accuracies: Vec<f32> = recorder.epochs.iter().map(|e| e.test_accuracy).collect();
+        let accuracies: Vec<f32> = recorder.epochs.iter().map(|e| e.held_out_accuracy).collect();
         let best = outcome.best.expect("an epoch finished");
         let top = accuracies.iter().cloned().fold(f32::MIN, f32::max);
         assert_eq!(best.test_accuracy, top, "{accuracies:?}");
@@ -442,9 +529,42 @@ mod tests {
         assert!(best.epoch < 2 && accuracies[2] < top, "the scenario should end below its best: {accuracies:?}");
         // The kept network really is that epoch's: evaluating it again gives its accuracy.
         let device = cpu();
-        let data = TrainData::upload(&mnist, None, None, &device);
-        let again = block_on(evaluate(&best.model, &data.test, &data.stats, 64)).unwrap();
+        let data = TrainData::upload(&mnist, None, None, Selection::TestSet, &device);
+        let again = block_on(evaluate(&best.model, &data.held_out, &data.stats, 64)).unwrap();
         assert_eq!(again.confusion.accuracy(), best.test_accuracy);
+    }
+
+    /// With validation choosing: the held-out images are the training file's last twelfth and
+    /// are never trained on; the test set is measured for a new best epoch only; every epoch
+    /// fits a temperature.
+    #[test]
+    fn validation_chooses_on_images_it_never_trains_on_and_measures_the_test_set_for_a_new_best() {
+        let mnist = toy_mnist(1200, 300, 12);
+        let device = cpu();
+        let data = TrainData::upload(&mnist, Some(10_000), None, Selection::Validation, &device);
+        assert_eq!((data.train.len(), data.held_out.len(), data.test_len()), (1100, 100, 300));
+        // Disjoint by construction: the pixels of the held-out images are the file's last 100.
+        let held: Vec<u8> = data.held_out_cpu.images().to_vec();
+        assert_eq!(held, mnist.train.images()[1100 * 784..].to_vec());
+        // A subset comes from the images not held out.
+        let small = TrainData::upload(&mnist, Some(50), None, Selection::Validation, &device);
+        assert_eq!((small.train.len(), small.held_out.len()), (50, 100));
+
+        let config = TrainConfig::new(NetworkKind::Linear, Schedule::constant(3, 0.05), false).with_report_every(5);
+        let mut recorder = Recorder::default();
+        let outcome = run(&config, &mnist, &mut recorder);
+        for e in &recorder.epochs {
+            assert_eq!(e.evaluated_on, Selection::Validation);
+            assert_eq!(e.confusion.counts.iter().flatten().sum::<u32>(), 100);
+            assert_eq!(e.test_accuracy.is_some(), e.best_epoch == e.epoch, "{e:?}");
+            assert!(e.temperature.is_finite() && e.temperature > 0.0);
+        }
+        let best = outcome.best.unwrap();
+        assert_eq!(Some(best.test_accuracy), recorder.epochs[best.epoch].test_accuracy);
+        assert_eq!(best.held_out_accuracy, recorder.epochs[best.epoch].held_out_accuracy);
+        // The test set chooses only when asked to, and then nothing is held out.
+        let notebook = TrainData::upload(&mnist, None, None, Selection::TestSet, &device);
+        assert_eq!((notebook.train.len(), notebook.held_out.len(), notebook.test.is_none()), (1200, 300, true));
     }
 
     #[test]
@@ -453,8 +573,8 @@ mod tests {
         device.seed(9);
         let net = NetworkKind::VggBnDropout.config().init(&device);
         let mnist = toy_mnist(8, 8, 6);
-        let data = TrainData::upload(&mnist, None, None, &device.clone().inner());
-        let images = data.test.range(0, 8, &data.stats).images;
+        let data = TrainData::upload(&mnist, None, None, Selection::TestSet, &device.clone().inner());
+        let images = data.held_out.range(0, 8, &data.stats).images;
         let training = crate::testing::floats(net.forward(images.clone().autodiff()).inner());
         let inference = crate::testing::floats(net.valid().forward(images.clone()));
         let inference_again = crate::testing::floats(net.valid().forward(images));
@@ -468,7 +588,7 @@ mod tests {
         let mnist = toy_mnist(320, 100, 8);
         let config = TrainConfig::new(NetworkKind::Linear, Schedule::constant(3, 0.05), false).with_report_every(5);
         let device = cpu().autodiff();
-        let data = TrainData::upload(&mnist, None, None, &device.clone().inner());
+        let data = TrainData::upload(&mnist, None, None, Selection::Validation, &device.clone().inner());
 
         let mut whole = Recorder::default();
         block_on(train(&config, &data, &device, &mut whole, None)).unwrap();
@@ -478,14 +598,14 @@ mod tests {
         let stopped = block_on(train(&config, &data, &device, &mut first, None)).unwrap();
         let best = stopped.best.expect("epoch 1 finished");
         assert_eq!(best.epoch, 0);
-        let resume = Resume { model: best.model, epoch: best.epoch, test_accuracy: best.test_accuracy };
+        let resume = Resume { model: best.model, epoch: best.epoch };
         let mut rest = Recorder::default();
         let outcome = block_on(train(&config, &data, &device, &mut rest, Some(resume))).unwrap();
         assert_eq!(outcome.end, RunEnd::Completed);
         assert_eq!(rest.epochs.iter().map(|e| e.epoch).collect::<Vec<_>>(), [1, 2]);
         // Same shuffles, same start: the resumed epochs match the uninterrupted run's.
         for (a, b) in rest.epochs.iter().zip(&whole.epochs[1..]) {
-            assert!((a.test_accuracy - b.test_accuracy).abs() < 1e-6 && (a.train_loss - b.train_loss).abs() < 1e-4, "{a:?}\n{b:?}");
+            assert!((a.held_out_accuracy - b.held_out_accuracy).abs() < 1e-6 && (a.train_loss - b.train_loss).abs() < 1e-4, "{a:?}\n{b:?}");
         }
     }
 
@@ -522,9 +642,9 @@ mod tests {
         let mnist = toy_mnist(64, 20, 9);
         let config = TrainConfig::new(NetworkKind::Linear, Schedule::constant(1, 0.05), false);
         let device = cpu().autodiff();
-        let data = TrainData::upload(&mnist, None, None, &device.clone().inner());
+        let data = TrainData::upload(&mnist, None, None, Selection::Validation, &device.clone().inner());
         let model = NetworkKind::Linear.config().init(&device.clone().inner());
-        let resume = Resume { model, epoch: 0, test_accuracy: 0.5 };
+        let resume = Resume { model, epoch: 0 };
         let err = block_on(train(&config, &data, &device, &mut Recorder::default(), Some(resume))).unwrap_err();
         assert!(matches!(err, TrainError::Config(_)));
     }

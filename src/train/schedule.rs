@@ -51,6 +51,25 @@ impl Schedule {
         self.phases.last().map_or(0.0, |p| p.lr)
     }
 
+    /// This schedule with every epoch from `epoch` (0-based) on at `factor` times its rate: how
+    /// a run that diverged resumes more gently ("at a tenth of the learning rate").
+    pub fn scaled_from(&self, epoch: usize, factor: f64) -> Self {
+        let mut phases = Vec::with_capacity(self.phases.len() + 1);
+        let mut start = 0;
+        for phase in &self.phases {
+            let end = start + phase.epochs;
+            let before = epoch.clamp(start, end) - start;
+            if before > 0 {
+                phases.push(Phase { epochs: before, lr: phase.lr });
+            }
+            if phase.epochs > before {
+                phases.push(Phase { epochs: phase.epochs - before, lr: phase.lr * factor });
+            }
+            start = end;
+        }
+        Self { phases }
+    }
+
     /// Every phase must train at a positive, finite rate.
     pub fn validate(&self) -> Result<(), String> {
         if self.epochs() == 0 {
@@ -75,6 +94,24 @@ mod tests {
         assert_eq!(lrs, [0.01, 0.1, 0.1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.01, 0.01, 0.01]);
         let long = Schedule::notebook(true);
         assert_eq!((long.epochs(), long.lr(15)), (16, 0.001));
+    }
+
+    #[test]
+    fn a_schedule_scaled_from_an_epoch_keeps_the_epochs_before_it() {
+        let s = Schedule::notebook(false);
+        let gentle = s.scaled_from(1, 0.1);
+        assert_eq!(gentle.epochs(), 11);
+        let lrs: Vec<f64> = (0..11).map(|e| gentle.lr(e)).collect();
+        let expected = [0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.001, 0.001, 0.001, 0.001, 0.001];
+        assert!(lrs.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-12), "{lrs:?}");
+        // From inside a phase: the phase is split.
+        let mid = s.scaled_from(3, 0.1);
+        assert_eq!(mid.phases.len(), 4);
+        assert_eq!((mid.lr(2), mid.epochs()), (0.1, 11));
+        assert!((mid.lr(3) - 0.01).abs() < 1e-12 && (mid.lr(10) - 0.001).abs() < 1e-12);
+        // From the start, or past the end.
+        assert_eq!(s.scaled_from(0, 1.0), s);
+        assert_eq!(s.scaled_from(11, 0.1), s);
     }
 
     #[test]

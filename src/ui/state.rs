@@ -52,6 +52,8 @@ pub struct Run {
     pub config: TrainConfig,
     pub steps_per_epoch: usize,
     pub train_images: usize,
+    /// What chooses the best epoch: validation images, or the test set (`config.selection`).
+    pub held_out_images: usize,
     pub test_images: usize,
     pub steps: Vec<StepReport>,
     pub epochs: Vec<EpochReport>,
@@ -67,6 +69,7 @@ impl Run {
             config,
             steps_per_epoch: 0,
             train_images: 0,
+            held_out_images: 0,
             test_images: 0,
             steps: Vec::new(),
             epochs: Vec::new(),
@@ -247,10 +250,11 @@ impl Studio {
             }
             WorkerOutput::DataReady(summary) => self.data = DataStatus::Ready(Rc::new(summary)),
             WorkerOutput::DataFailed(error) => self.data = DataStatus::Failed(error),
-            WorkerOutput::TrainStarted { config, steps_per_epoch, train_images, test_images } => {
+            WorkerOutput::TrainStarted { config, steps_per_epoch, train_images, held_out_images, test_images } => {
                 let mut run = Run::new(config);
                 run.steps_per_epoch = steps_per_epoch;
                 run.train_images = train_images;
+                run.held_out_images = held_out_images;
                 run.test_images = test_images;
                 run.status = RunStatus::Running;
                 self.run = Some(run);

@@ -166,7 +166,8 @@ pub enum WorkerOutput {
     DataProgress { received: u64, total: Option<u64> },
     DataReady(DatasetSummary),
     DataFailed(DataError),
-    TrainStarted { config: TrainConfig, steps_per_epoch: usize, train_images: usize, test_images: usize },
+    /// `held_out_images` choose the best epoch (the validation images, or the test set).
+    TrainStarted { config: TrainConfig, steps_per_epoch: usize, train_images: usize, held_out_images: usize, test_images: usize },
     Step(StepReport),
     Epoch(EpochReport),
     /// What the worker held when an epoch ended: a long run must not grow it epoch by epoch.

@@ -23,7 +23,7 @@ use crate::data::fetch::{fetch_bytes, load_mnist};
 use crate::data::{Mnist, IMAGE_SIDE};
 use crate::model::{Network, NetworkKind};
 use crate::platform::{now_ms, yield_to_events};
-use crate::train::{self, EpochReport, Flow, Observer, Resume, StepReport, TrainConfig, TrainData};
+use crate::train::{self, EpochReport, Flow, Observer, Resume, Selection, StepReport, TrainConfig, TrainData};
 use crate::weights::{self, WeightsMeta};
 
 /// Shipped with the app so digits can be read before anything is trained.
@@ -84,7 +84,7 @@ pub fn start() {
     });
 }
 
-type UploadKey = (Backend, Option<usize>, Option<usize>);
+type UploadKey = (Backend, Option<usize>, Option<usize>, Selection);
 
 enum DeviceState {
     Pending,
@@ -323,7 +323,8 @@ impl Worker {
             config: config.clone(),
             steps_per_epoch: data.train.len().div_ceil(config.batch_size),
             train_images: data.train.len(),
-            test_images: data.test.len(),
+            held_out_images: data.held_out.len(),
+            test_images: data.test_len(),
         });
         let mut observer = WorkerObserver {
             worker: self.clone(),
@@ -338,10 +339,9 @@ impl Worker {
         };
         let best = outcome.best.map(|best| {
             let meta = WeightsMeta {
-                network: config.network,
-                stats: mnist.stats,
-                epoch: best.epoch,
-                test_accuracy: best.test_accuracy,
+                validation_accuracy: (config.selection == Selection::Validation).then_some(best.held_out_accuracy),
+                temperature: Some(best.temperature),
+                ..WeightsMeta::new(config.network, mnist.stats, best.epoch, best.test_accuracy)
             };
             self.publish_model(best.model, meta.clone());
             meta
@@ -355,7 +355,7 @@ impl Worker {
         let saved = self.saved.borrow();
         let (_, bytes) = saved.as_ref().ok_or("there are no saved weights to resume from")?;
         let (model, meta) = weights::decode(bytes, Some(config.network), &device.clone().inner()).map_err(|e| e.to_string())?;
-        Ok(Resume { model, epoch: meta.epoch, test_accuracy: meta.test_accuracy })
+        Ok(Resume { model, epoch: meta.epoch })
     }
 
     /// The GPU failed mid-run: stop using it, keep the saved weights, and say what to do.
@@ -366,9 +366,9 @@ impl Worker {
         self.post(&WorkerOutput::BackendChanged(Backend::Cpu));
         let kept = match &*self.saved.borrow() {
             Some((meta, _)) => format!(
-                " The best weights so far (epoch {}, test accuracy {:.2}%) are kept: resume from them on the CPU, or reload the page to try the GPU again.",
+                " The best weights so far (epoch {}, {}) are kept: resume from them on the CPU, or reload the page to try the GPU again.",
                 meta.epoch + 1,
-                meta.test_accuracy * 100.0
+                meta.accuracies()
             ),
             None => " No epoch had finished, so there are no weights to keep.".into(),
         };
@@ -436,7 +436,7 @@ impl Worker {
     }
 
     fn upload(&self, mnist: &Mnist, config: &TrainConfig, device: &Device) -> Rc<TrainData> {
-        let key = (self.backend.get(), config.train_limit, config.test_limit);
+        let key = (self.backend.get(), config.train_limit, config.test_limit, config.selection);
         if let Some((k, data)) = &*self.uploaded.borrow() {
             if *k == key {
                 return data.clone();
@@ -444,7 +444,7 @@ impl Worker {
         }
         // Drop the previous upload before making the next: GPU memory is finite.
         *self.uploaded.borrow_mut() = None;
-        let data = Rc::new(TrainData::upload(mnist, key.1, key.2, &device.clone().inner()));
+        let data = Rc::new(TrainData::upload(mnist, key.1, key.2, key.3, &device.clone().inner()));
         *self.uploaded.borrow_mut() = Some((key, data.clone()));
         data
     }
@@ -470,7 +470,7 @@ impl Worker {
         self.published.set(ticket);
         let worker = self.clone();
         spawn_local(async move {
-            let encoded = weights::encode(&model, meta.network, &meta.stats, meta.epoch, meta.test_accuracy).await;
+            let encoded = weights::encode(&model, &meta).await;
             // Off the device now: let its buffers go before the slower work below (IndexedDB).
             drop(model);
             match encoded {
@@ -510,12 +510,16 @@ impl Worker {
                 let stats = r.meta.stats;
                 let input: Vec<f32> = pixels.iter().map(|p| (p - stats.mean) / stats.std).collect();
                 let x = Tensor::<4>::from_data(TensorData::new(input, [1, 1, IMAGE_SIDE, IMAGE_SIDE]), &r.device);
-                r.model.probabilities(x)
+                (r.model.forward(x), r.meta.temperature())
             })
         };
-        let Some(probabilities) = prepared else { return };
-        match train::runner::read_floats(probabilities).await {
-            Ok(probabilities) => self.post(&WorkerOutput::Prediction { id, probabilities }),
+        let Some((logits, temperature)) = prepared else { return };
+        match train::runner::read_floats(logits).await {
+            Ok(logits) => {
+                // Calibrated: the logits over the weights' temperature (1 for older files).
+                let probabilities = train::calibrate::probabilities(&logits, temperature).to_vec();
+                self.post(&WorkerOutput::Prediction { id, probabilities })
+            }
             Err(e) => self.post(&WorkerOutput::ReaderFailed(e.to_string())),
         }
     }
@@ -565,11 +569,14 @@ impl Observer for WorkerObserver {
         self.worker.post(&WorkerOutput::Memory(memory_sample(report.epoch, &self.device)));
         // Let the person drawing see the network improve, epoch by epoch; a new best is also
         // saved. Both from one copy taken off the device while training goes on.
+        // An epoch that is not the best has no test figure (it was not measured): the reader
+        // shows its held-out one.
+        let validation = self.config.selection == Selection::Validation;
         let meta = WeightsMeta {
-            network: self.config.network,
-            stats: self.stats,
-            epoch: report.epoch,
+            validation_accuracy: validation.then_some(report.held_out_accuracy),
+            temperature: Some(report.temperature),
             test_accuracy: report.test_accuracy,
+            ..WeightsMeta::new(self.config.network, self.stats, report.epoch, 0.0)
         };
         if report.best_epoch == report.epoch {
             let kept = meta.clone();

@@ -342,12 +342,13 @@ export const tests = {
   },
 
   async 'a link restores the settings, says what it ignored, and follows what the user changes'({ browser, base, artifacts }) {
-    const link = '?network=vgg&schedule=custom&epochs=2&lr=0.02&subset=500&seed=5&batch=%3Cscript%3E&backend=webgpu';
+    const link = '?network=vgg&schedule=custom&epochs=2&lr=0.02&subset=500&choose=test&seed=5&batch=%3Cscript%3E&backend=webgpu';
     const { page, context, log } = await openPage(browser, base + link);
     await page.waitForFunction(() => document.querySelector('#backend')?.value === 'webgpu', null, { timeout: 120_000 });
     await settled(page);
     const values = await page.$$eval('#network, #schedule, #epochs, #lr, #batch, #subset, #seed', (els) => els.map((e) => e.value));
     assert.deepEqual(values, ['vgg', 'custom', '2', '0.02', '64', '500', '5']);
+    assert.equal(await page.$eval('#choose-on-test', (e) => e.checked), true, 'choose=test ticks the box for the notebook choice');
     const note = await page.textContent('#link-note');
     assert.match(note, /batch="<script>" \(a whole number from 1 to 4096\)/, note);
     // What the user changes goes to the address in place; the rest of it stays.
@@ -355,7 +356,7 @@ export const tests = {
     await page.fill('#seed', '8');
     await page.waitForFunction(() => new URL(location.href).searchParams.get('seed') === '8');
     const params = new URL(page.url()).searchParams;
-    assert.deepEqual(['network', 'schedule', 'epochs', 'lr', 'subset', 'seed', 'backend'].map((k) => params.get(k)), ['linear', 'custom', '2', '0.02', '500', '8', 'webgpu']);
+    assert.deepEqual(['network', 'schedule', 'epochs', 'lr', 'subset', 'choose', 'seed', 'backend'].map((k) => params.get(k)), ['linear', 'custom', '2', '0.02', '500', 'test', '8', 'webgpu']);
     assert.equal(params.get('batch'), '64', 'the bad value is replaced by the one in use');
     await page.screenshot({ path: path.join(artifacts, 'link.png') });
     // The address now reproduces the setup in a fresh browser.

@@ -199,11 +199,13 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
                 </ol>
             </div>
             if let Some(r) = reading {
-                <p class="answer" id="answer" data-or={r.or.map(|(d, _)| d.to_string())}>
-                    { "Reads as " }<strong>{ r.digit }</strong>{ format!(" ({})", percent(r.probability as f64)) }
+                <p class={classes!("answer", (!r.sure()).then_some("unsure"))} id="answer"
+                    data-or={r.or.map(|(d, _)| d.to_string())} data-sure={r.sure().to_string()}>
+                    { if r.sure() { "Reads as " } else { "Not sure: perhaps " } }<strong>{ r.digit }</strong>{ format!(" ({})", percent(r.probability as f64)) }
                     if let Some((digit, p)) = r.or {
-                        { ", or perhaps " }<strong>{ digit }</strong>{ format!(" ({}): the two are close.", percent(p as f64)) }
+                        { ", or " }<strong>{ digit }</strong>{ format!(" ({})", percent(p as f64)) }
                     }
+                    { "." }
                 </p>
             }
             { props.children.clone() }
@@ -216,7 +218,7 @@ fn reader_line(reader: &ReaderStatus) -> Html {
         ReaderStatus::Loading => html! { <p class="muted" id="reader">{ "Loading the default network…" }</p> },
         ReaderStatus::Ready(meta) => html! {
             <p class="muted" id="reader" data-network={meta.network.id()}>
-                { format!("Reading with {} (epoch {}, test accuracy {}).", meta.network.title(), meta.epoch + 1, percent(meta.test_accuracy as f64)) }
+                { format!("Reading with {} (epoch {}, {}).", meta.network.title(), meta.epoch + 1, meta.accuracies()) }
             </p>
         },
         ReaderStatus::Failed(reason) => html! { <p class="error" id="reader">{ format!("No network to read with yet: {reason}. Train one below.") }</p> },

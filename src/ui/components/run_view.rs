@@ -8,7 +8,7 @@ use yew::prelude::*;
 use super::chart::{Chart, Series};
 use super::digit::Digit;
 use crate::format::{duration, percent, rate, thousands};
-use crate::train::{EpochReport, StepReport, TrainConfig};
+use crate::train::{EpochReport, Selection, StepReport, TrainConfig};
 use crate::weights::WeightsMeta;
 use crate::ui::state::{Run, RunStatus};
 use crate::worker::protocol::MemorySample;
@@ -30,10 +30,21 @@ pub fn RunView(props: &RunViewProps) -> Html {
         <div class="run" id="run" data-status={status_name(&run.status)}>
             { status_line(run) }
             if let Some(meta) = resumable(run, props.saved.as_ref()) {
-                <button id="resume-saved" class="primary" onclick={{
-                    let (config, cb) = (run.config.clone(), props.on_resume_saved.clone());
-                    Callback::from(move |_: MouseEvent| cb.emit(config.clone()))
-                }}>{ format!("Resume from epoch {}", meta.epoch + 1) }</button>
+                <div class="resume-choices">
+                    <button id="resume-saved" class="primary" onclick={{
+                        let (config, cb) = (run.config.clone(), props.on_resume_saved.clone());
+                        Callback::from(move |_: MouseEvent| cb.emit(config.clone()))
+                    }}>{ format!("Resume from epoch {}", meta.epoch + 1) }</button>
+                    // A diverged run would most likely diverge again at the same rate.
+                    if matches!(run.status, RunStatus::Ended(crate::train::RunEnd::Diverged { .. })) {
+                        <button id="resume-gentler" onclick={{
+                            let mut config = run.config.clone();
+                            config.schedule = config.schedule.scaled_from(meta.epoch + 1, 0.1);
+                            let cb = props.on_resume_saved.clone();
+                            Callback::from(move |_: MouseEvent| cb.emit(config.clone()))
+                        }}>{ format!("Resume from epoch {} at a tenth of the learning rate", meta.epoch + 1) }</button>
+                    }
+                </div>
             }
             <div class="progress-grid">
                 <label for="epoch-progress">{ format!("Epoch {} of {epochs}", last.map_or(1, |s| s.epoch + 1)) }</label>
@@ -83,11 +94,20 @@ fn status_name(status: &RunStatus) -> &'static str {
 fn status_line(run: &Run) -> Html {
     let (class, text) = match &run.status {
         RunStatus::Starting => ("info", "Uploading the dataset to the device and compiling the first kernels…".to_owned()),
-        RunStatus::Running => ("info", format!("Training {} on {} images, testing on {}.", run.config.network.title(), thousands(run.train_images), thousands(run.test_images))),
+        RunStatus::Running => ("info", match run.config.selection {
+            Selection::Validation => format!(
+                "Training {} on {} images; {} held-out validation images choose the best epoch, which is tested once on {} test images.",
+                run.config.network.title(), thousands(run.train_images), thousands(run.held_out_images), thousands(run.test_images)
+            ),
+            Selection::TestSet => format!(
+                "Training {} on {} images; the {} test images choose the best epoch, as the notebook did.",
+                run.config.network.title(), thousands(run.train_images), thousands(run.test_images)
+            ),
+        }),
         RunStatus::Paused => ("info", "Paused. Resume to continue from the same step.".to_owned()),
         RunStatus::Stopping => ("info", "Stopping after the current step…".to_owned()),
         RunStatus::Ended(end) => {
-            let best = run.best.as_ref().map(|b| format!(" Keeping the weights of epoch {} (test accuracy {}).", b.epoch + 1, percent(b.test_accuracy as f64))).unwrap_or_default();
+            let best = run.best.as_ref().map(|b| format!(" Keeping the weights of epoch {} ({}).", b.epoch + 1, b.accuracies())).unwrap_or_default();
             (if matches!(end, crate::train::RunEnd::Diverged { .. }) { "error" } else { "done" }, format!("{}{best}", end.describe()))
         }
         RunStatus::Failed(reason) => ("error", format!("Training failed: {reason}")),
@@ -126,6 +146,7 @@ fn smooth(points: &[(f64, f64)], alpha: f64) -> Vec<(f64, f64)> {
 }
 
 fn charts(run: &Run) -> Html {
+    let held = run.config.selection.name();
     let x_max = run.config.schedule.epochs() as f64;
     let step_points = |f: fn(&StepReport) -> f64| -> Vec<(f64, f64)> { run.steps.iter().map(|s| (s.epoch_position(), f(s))).collect() };
     let epoch_points = |f: fn(&EpochReport) -> f64| -> Rc<Vec<(f64, f64)>> { Rc::new(run.epochs.iter().map(|e| ((e.epoch + 1) as f64, f(e))).collect()) };
@@ -148,13 +169,13 @@ fn charts(run: &Run) -> Html {
                 series={vec![
                     series("train (raw)", "s1", loss.clone(), true),
                     series("train", "s1", smooth(&loss, 0.15), false),
-                    Series { name: "test".into(), class: "s2", points: epoch_points(|e| e.test_loss as f64), dots: true, faint: false },
+                    Series { name: held.into(), class: "s2", points: epoch_points(|e| e.held_out_loss as f64), dots: true, faint: false },
                 ]} />
             <Chart id="accuracy-chart" title="Accuracy" x_max={x_max} precision={4} marker={marker}
                 series={vec![
                     series("train (raw)", "s1", acc.clone(), true),
                     series("train", "s1", smooth(&acc, 0.15), false),
-                    Series { name: "test".into(), class: "s2", points: epoch_points(|e| e.test_accuracy as f64), dots: true, faint: false },
+                    Series { name: held.into(), class: "s2", points: epoch_points(|e| e.held_out_accuracy as f64), dots: true, faint: false },
                 ]} />
             <Chart id="lr-chart" title="Learning rate" x_max={x_max} precision={4} log_y={true}
                 series={vec![series("lr", "s3", lr, false)]} />
@@ -163,9 +184,7 @@ fn charts(run: &Run) -> Html {
 }
 
 fn epoch_table(epochs: &[EpochReport], memory: &[MemorySample]) -> Html {
-    if epochs.is_empty() {
-        return Html::default();
-    }
+    let Some(held) = epochs.first().map(|e| e.evaluated_on.name()) else { return Html::default() };
     let best = epochs.last().map(|e| e.best_epoch);
     html! {
         <div class="table-wrap">
@@ -173,7 +192,9 @@ fn epoch_table(epochs: &[EpochReport], memory: &[MemorySample]) -> Html {
                 <caption>{ "Per-epoch log (as the notebook prints it)" }</caption>
                 <thead><tr>
                     <th scope="col">{ "Epoch" }</th><th scope="col">{ "lr" }</th><th scope="col">{ "loss" }</th><th scope="col">{ "acc" }</th>
-                    <th scope="col">{ "test loss" }</th><th scope="col">{ "test acc" }</th><th scope="col">{ "seconds" }</th>
+                    <th scope="col">{ format!("{held} loss") }</th><th scope="col">{ format!("{held} acc") }</th>
+                    <th scope="col" title="How much the logits are divided by so the confidence is calibrated (fitted on the held-out images)">{ "T" }</th>
+                    <th scope="col">{ "seconds" }</th>
                     <th scope="col" title="The worker's WebAssembly memory, and burn's GPU buffers in use / held, after the epoch: flat from epoch to epoch when nothing leaks">{ "memory (MB)" }</th>
                 </tr></thead>
                 <tbody>
@@ -183,8 +204,9 @@ fn epoch_table(epochs: &[EpochReport], memory: &[MemorySample]) -> Html {
                             <td>{ e.lr }</td>
                             <td>{ format!("{:.4}", e.train_loss) }</td>
                             <td>{ format!("{:.4}", e.train_accuracy) }</td>
-                            <td>{ format!("{:.4}", e.test_loss) }</td>
-                            <td>{ format!("{:.4}", e.test_accuracy) }</td>
+                            <td>{ format!("{:.4}", e.held_out_loss) }</td>
+                            <td>{ format!("{:.4}", e.held_out_accuracy) }</td>
+                            <td>{ format!("{:.2}", e.temperature) }</td>
                             <td>{ format!("{:.1}", e.seconds) }</td>
                             { memory_cell(memory.iter().find(|m| m.epoch == e.epoch)) }
                         </tr>
@@ -218,7 +240,7 @@ fn evaluation(epoch: &EpochReport) -> Html {
         <div class="evaluation">
             <div class="table-wrap">
                 <table class="confusion" id="confusion">
-                    <caption>{ format!("Confusion matrix, epoch {} (rows: true digit, columns: predicted)", epoch.epoch + 1) }</caption>
+                    <caption>{ format!("Confusion matrix on the {} images, epoch {} (rows: true digit, columns: predicted)", epoch.evaluated_on.name(), epoch.epoch + 1) }</caption>
                     <thead><tr><th></th>{ for (0..10).map(|p| html! { <th scope="col">{ p }</th> }) }<th scope="col">{ "acc" }</th></tr></thead>
                     <tbody>
                         { for counts.iter().enumerate().map(|(t, row)| html! {
@@ -235,12 +257,12 @@ fn evaluation(epoch: &EpochReport) -> Html {
                 </table>
             </div>
             <div class="gallery-wrap">
-                <h3>{ format!("Misclassified test digits ({} shown)", epoch.misclassified.len()) }</h3>
+                <h3>{ format!("Misclassified {} digits ({} shown)", epoch.evaluated_on.name(), epoch.misclassified.len()) }</h3>
                 <div class="gallery" id="misclassified">
                     { for epoch.misclassified.iter().map(|m| html! {
                         <Digit key={m.index} pixels={Rc::new(m.pixels.clone())}
                             caption={AttrValue::from(format!("{} → {}", m.label, m.predicted))}
-                            alt={AttrValue::from(format!("test digit {}: a {} read as {}", m.index, m.label, m.predicted))} />
+                            alt={AttrValue::from(format!("{} digit {}: a {} read as {}", epoch.evaluated_on.name(), m.index, m.label, m.predicted))} />
                     }) }
                 </div>
             </div>

@@ -10,7 +10,7 @@ use crate::format::{duration, rate, thousands};
 use crate::train::estimate;
 use crate::link::{RunSettings, ScheduleChoice, SUBSETS};
 use crate::model::NetworkKind;
-use crate::train::{Schedule, TrainConfig};
+use crate::train::{Schedule, Selection, TrainConfig};
 use crate::ui::state::RunStatus;
 
 #[derive(Properties, PartialEq)]
@@ -60,6 +60,7 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
     let batch = use_state(|| initial.batch.to_string());
     let seed = use_state(|| initial.seed.to_string());
     let augment = use_state(|| initial.augment.unwrap_or(initial.network.augmented()));
+    let on_test = use_state(|| initial.selection == Some(Selection::TestSet));
     let subset = use_state(|| initial.subset.unwrap_or(0));
     let error = use_state(|| None::<String>);
     // Set by the user's own changes: only those go to the address, so a shared link never
@@ -88,7 +89,7 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
             }
         });
     }
-    let current = Typed { network: *network, schedule: *schedule, epochs: &epochs, lr: &lr, batch: &batch, subset: *subset, augment: *augment, seed: &seed };
+    let current = Typed { network: *network, schedule: *schedule, epochs: &epochs, lr: &lr, batch: &batch, subset: *subset, augment: *augment, on_test: *on_test, seed: &seed };
     {
         // What the fields say, once they all parse, to the address after each change.
         let (touched, on_settings) = (touched.clone(), props.on_settings.clone());
@@ -138,14 +139,21 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
             augment.set(e.target_unchecked_into::<HtmlInputElement>().checked())
         })
     };
+    let on_choose = {
+        let (on_test, touch) = (on_test.clone(), touch.clone());
+        Callback::from(move |e: Event| {
+            touch();
+            on_test.set(e.target_unchecked_into::<HtmlInputElement>().checked())
+        })
+    };
     let on_start = {
-        let (network, schedule, epochs, lr, batch, augment, subset, seed, error) = (
+        let (network, schedule, epochs, lr, batch, augment, on_test, subset, seed, error) = (
             network.clone(), schedule.clone(), epochs.clone(), lr.clone(), batch.clone(),
-            augment.clone(), subset.clone(), seed.clone(), error.clone(),
+            augment.clone(), on_test.clone(), subset.clone(), seed.clone(), error.clone(),
         );
         let on_start = props.on_start.clone();
         Callback::from(move |_: MouseEvent| {
-            let typed = Typed { network: *network, schedule: *schedule, epochs: &epochs, lr: &lr, batch: &batch, subset: *subset, augment: *augment, seed: &seed };
+            let typed = Typed { network: *network, schedule: *schedule, epochs: &epochs, lr: &lr, batch: &batch, subset: *subset, augment: *augment, on_test: *on_test, seed: &seed };
             match typed.config() {
                 Ok(config) => {
                     error.set(None);
@@ -223,6 +231,12 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
                 <input id="augment" type="checkbox" checked={*augment} onchange={on_augment} disabled={active} />
                 <label for="augment">{ "Augment (rotate, shift, shear, zoom)" }</label>
             </div>
+            <div class="field check">
+                <input id="choose-on-test" type="checkbox" checked={*on_test} onchange={on_choose} disabled={active} />
+                <label for="choose-on-test" title="Otherwise the last 5,000 training images are held out: they choose the best epoch and calibrate the confidence, and the test set is measured once, for the chosen epoch">
+                    { "Choose the best epoch on the test set, as the notebook did" }
+                </label>
+            </div>
             <div class="buttons">
                 if !active {
                     <button id="start" class="primary" onclick={on_start} disabled={!props.ready}>{ "Start training" }</button>
@@ -264,6 +278,7 @@ struct Typed<'a> {
     batch: &'a str,
     subset: usize,
     augment: bool,
+    on_test: bool,
     seed: &'a str,
 }
 
@@ -279,9 +294,14 @@ impl Typed<'_> {
             batch: parse_whole("batch size", self.batch).ok()?,
             subset: Some(self.subset),
             augment: Some(self.augment),
+            selection: Some(self.selection()),
             seed: parse_whole("the seed", self.seed).ok()?,
             backend: None,
         })
+    }
+
+    fn selection(&self) -> Selection {
+        if self.on_test { Selection::TestSet } else { Selection::Validation }
     }
 
     /// The run these settings describe, or what is wrong with them.
@@ -294,6 +314,7 @@ impl Typed<'_> {
         let limit = (self.subset > 0).then_some(self.subset);
         let seed = parse_whole("the seed", self.seed)?;
         let config = TrainConfig::new(self.network, schedule, self.augment)
+            .with_selection(self.selection())
             .with_batch_size(parse_whole("batch size", self.batch)?)
             .with_seed(seed)
             .with_train_limit(limit)

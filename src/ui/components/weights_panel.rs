@@ -10,7 +10,6 @@ use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, HtmlInputElement, Url};
 use yew::prelude::*;
 
 use crate::export::ExportFormat;
-use crate::format::percent;
 use crate::ui::state::WeightsNote;
 use crate::weights::WeightsMeta;
 
@@ -65,7 +64,7 @@ pub fn WeightsPanel(props: &WeightsPanelProps) -> Html {
             <h3>{ "Your network" }</h3>
             <p class="muted" id="saved">
                 { match &props.saved {
-                    Some(m) => format!("{}, epoch {}, test accuracy {} — kept in this browser.", m.network.title(), m.epoch + 1, percent(m.test_accuracy as f64)),
+                    Some(m) => format!("{}, epoch {}, {} — kept in this browser.", m.network.title(), m.epoch + 1, m.accuracies()),
                     None => "Nothing trained yet: the best epoch of your next run is kept here, and survives a reload.".into(),
                 } }
             </p>
