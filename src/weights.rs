@@ -222,6 +222,14 @@ pub(crate) fn parse_file(bytes: &[u8]) -> Result<(WeightsMeta, Tensors), Weights
     if !(meta.stats.std.is_finite() && meta.stats.std > 0.0 && meta.stats.mean.is_finite()) {
         return Err(damaged("normalisation statistics are not usable"));
     }
+    // A temperature of 0 or below would turn every reading into a certainty or invert it.
+    if meta.temperature.is_some_and(|t| !(t.is_finite() && t > 0.0 && t <= 100.0)) {
+        return Err(damaged("its temperature is not a positive number"));
+    }
+    let fraction = |a: Option<f32>| a.is_none_or(|a| (0.0..=1.0).contains(&a));
+    if !(fraction(meta.test_accuracy) && fraction(meta.validation_accuracy)) {
+        return Err(damaged("an accuracy outside 0-1"));
+    }
     let count = r.u32()? as usize;
     if count > MAX_TENSORS {
         return Err(damaged("too many tensors"));
@@ -456,6 +464,26 @@ mod tests {
         let (_, linear) = file(NetworkKind::Linear);
         let claimed = with_header(&linear, |h| h["batch_norm_epsilon"] = 1e-3.into());
         assert!(matches!(read_meta(&claimed), Err(WeightsError::Mismatch { .. })));
+    }
+
+    /// The calibration and accuracies in the header: a temperature of zero or below, or an
+    /// accuracy outside 0-1, is damage; a file without them (written before) still reads.
+    #[test]
+    fn a_temperature_or_accuracy_that_cannot_be_is_refused_and_files_without_them_read() {
+        let (_, bytes) = file(NetworkKind::Linear);
+        for t in [0.0, -1.2, 1e9] {
+            let bad = with_header(&bytes, |h| h["temperature"] = t.into());
+            assert!(matches!(read_meta(&bad), Err(WeightsError::Damaged(d)) if d.contains("temperature")), "{t}");
+        }
+        let bad = with_header(&bytes, |h| h["validation_accuracy"] = 1.5.into());
+        assert!(matches!(read_meta(&bad), Err(WeightsError::Damaged(d)) if d.contains("accuracy")));
+        let old = with_header(&bytes, |h| {
+            let h = h.as_object_mut().unwrap();
+            h.remove("temperature");
+            h.remove("validation_accuracy");
+        });
+        let meta = read_meta(&old).unwrap();
+        assert_eq!((meta.temperature, meta.validation_accuracy, meta.temperature()), (None, None, 1.0));
     }
 
     #[test]

@@ -276,6 +276,7 @@ export const tests = {
     });
     assert.ok(Math.abs(centred - 13.5) < 1.5, `centre of mass column ${centred}`);
     assert.equal(read, '1', `a vertical stroke reads as 1 (got ${read}, ${top})`);
+    assert.match(await page.textContent('#answer'), /^Reads as 1 \([\d.]+%\)\.$/);
     await page.screenshot({ path: path.join(artifacts, 'drawn.png') });
     await page.click('#clear');
     await page.waitForSelector('#answer', { state: 'detached' });
@@ -287,6 +288,19 @@ export const tests = {
       await page.waitForSelector('#answer', { timeout: 30_000 });
       await page.click('#clear');
     }
+    // The reading is calibrated (the default network's temperature, chosen on held-out
+    // images): a clear 1 is "Reads as", a tick is not a digit the network is sure of, and
+    // it says so, naming the two close readings.
+    assert.match(await page.textContent('#reader'), /validation accuracy [\d.]+%, test accuracy [\d.]+%/);
+    await page.waitForSelector('#answer', { state: 'detached' });
+    await drawPath(page, [[0.25, 0.55], [0.4, 0.75], [0.8, 0.3]]);
+    await page.waitForSelector('#answer', { timeout: 30_000 });
+    await page.waitForTimeout(300);
+    const unsure = await page.$eval('#answer', (a) => ({ sure: a.dataset.sure, or: a.dataset.or, text: a.textContent }));
+    assert.equal(unsure.sure, 'false', unsure.text);
+    assert.match(unsure.text, /^Not sure: perhaps \d \([\d.]+%\), or \d \([\d.]+%\)\.$/, unsure.text);
+    await page.screenshot({ path: path.join(artifacts, 'not-sure.png') });
+    await page.click('#clear');
     await datasetReady(page);
     const noisy = [
       ...log.console.filter((m) => m.type === 'warning' || m.type === 'error').map((m) => `${m.where}: ${m.text}`),
@@ -528,6 +542,19 @@ async function drawOne(page) {
   await page.mouse.move(x, box.y + box.height * 0.15);
   await page.mouse.down();
   for (let i = 1; i <= 12; i++) await page.mouse.move(x + i * 0.5, box.y + box.height * (0.15 + i * 0.03));
+  await page.mouse.up();
+}
+
+/** A polyline through `points` (fractions of the pad), drawn with the mouse as one stroke. */
+async function drawPath(page, points) {
+  const box = await (await page.$('#pad')).boundingBox();
+  const at = ([x, y]) => [box.x + box.width * x, box.y + box.height * y];
+  await page.mouse.move(...at(points[0]));
+  await page.mouse.down();
+  for (let i = 1; i < points.length; i++) {
+    const [a, b] = [points[i - 1], points[i]];
+    for (let k = 1; k <= 8; k++) await page.mouse.move(...at([a[0] + ((b[0] - a[0]) * k) / 8, a[1] + ((b[1] - a[1]) * k) / 8]));
+  }
   await page.mouse.up();
 }
 
