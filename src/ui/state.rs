@@ -129,6 +129,8 @@ pub struct Studio {
 pub enum WeightsNote {
     Saved,
     Restored,
+    /// Kept for this visit, not in the browser (another tab's run is better): why.
+    ThisVisitOnly(String),
     Problem(String),
 }
 
@@ -302,6 +304,10 @@ impl Studio {
             WorkerOutput::Restored(meta) => {
                 self.saved = Some(meta);
                 self.weights_note = Some(WeightsNote::Restored);
+            }
+            WorkerOutput::SaveSkipped { meta, reason } => {
+                self.saved = Some(meta);
+                self.weights_note = Some(WeightsNote::ThisVisitOnly(reason));
             }
             WorkerOutput::SaveFailed(reason) | WorkerOutput::LoadFailed(reason) | WorkerOutput::RestoreFailed(reason) => {
                 self.weights_note = Some(WeightsNote::Problem(reason));

@@ -15,11 +15,14 @@ pub mod gpu;
 #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
 #[path = "gpu_none.rs"]
 pub mod gpu;
+pub mod keeping;
 pub mod protocol;
 #[cfg(target_arch = "wasm32")]
 mod runtime;
 #[cfg(target_arch = "wasm32")]
 mod store;
+#[cfg(target_arch = "wasm32")]
+mod locks;
 #[cfg(target_arch = "wasm32")]
 pub mod threads;
 

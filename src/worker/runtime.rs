@@ -17,7 +17,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use super::{gpu, store, threads};
+use super::keeping::{self, Owner};
+use super::store::Kept;
+use super::{gpu, locks, store, threads};
 use super::protocol::{Backend, DataSource, DatasetSummary, ExportFormat, GpuMemory, MemorySample, Sample, WorkerInput, WorkerOutput};
 use crate::data::fetch::{fetch_bytes, load_mnist};
 use crate::data::{Mnist, IMAGE_SIDE};
@@ -130,6 +132,8 @@ struct Worker {
     /// The user's weights: the best epoch of the latest run, or the file they loaded. Kept as
     /// bytes, off the device, so a lost GPU cannot take them along.
     saved: RefCell<Option<(WeightsMeta, Rc<Vec<u8>>)>>,
+    /// The id of the run training now (`keeping`): its best epochs are kept under it.
+    run_id: RefCell<Option<String>>,
 }
 
 impl Worker {
@@ -148,6 +152,7 @@ impl Worker {
             prefer_webgpu,
             threads: Cell::new(1),
             saved: RefCell::new(None),
+            run_id: RefCell::new(None),
         }
     }
 
@@ -237,7 +242,7 @@ impl Worker {
             WorkerInput::UseReader { bytes } => self.use_reader(&bytes),
             WorkerInput::LoadWeights { bytes } => spawn_local(async move {
                 match self.use_weights(&bytes).await {
-                    Ok(meta) => self.keep(meta, Rc::new(bytes)).await,
+                    Ok(meta) => self.keep(meta, Rc::new(bytes), None).await,
                     Err(e) => self.post(&WorkerOutput::LoadFailed(format!("That file was not loaded: {e}. The network in use is unchanged."))),
                 }
             }),
@@ -319,6 +324,11 @@ impl Worker {
         let mnist = self.mnist.borrow().clone().ok_or("the dataset is not loaded yet")?;
         let resume = if from_saved { Some(self.resume_point(&config, &device)?) } else { None };
         let data = self.upload(&mnist, &config, &device);
+        // This run's id, and a Web Lock under it for as long as it trains: another tab can
+        // then tell that the network it kept is a live run's (`keeping`).
+        let run_id = format!("{:013x}", (js_sys::Math::random() * 2f64.powi(52)) as u64);
+        let _lock = locks::hold(&keeping::lock_name(&run_id));
+        *self.run_id.borrow_mut() = Some(run_id);
         self.post(&WorkerOutput::TrainStarted {
             config: config.clone(),
             steps_per_epoch: data.train.len().div_ceil(config.batch_size),
@@ -376,10 +386,22 @@ impl Worker {
     }
 
     /// Make `meta`/`bytes` the user's saved weights: in memory and in IndexedDB.
-    async fn keep(&self, meta: WeightsMeta, bytes: Rc<Vec<u8>>) {
+    /// `run`: the run these weights come from (`None` for a file the user loaded), which
+    /// decides whether they may replace what another tab kept (`keeping`).
+    async fn keep(&self, meta: WeightsMeta, bytes: Rc<Vec<u8>>, run: Option<String>) {
         *self.saved.borrow_mut() = Some((meta.clone(), bytes.clone()));
-        match store::put(store::BEST, &bytes).await {
-            Ok(()) => self.post(&WorkerOutput::Saved(meta)),
+        let ours = Owner { run, accuracy: meta.test_accuracy.unwrap_or(0.0) };
+        let running = locks::held().await;
+        match store::put_best(&bytes, &ours, running).await {
+            Ok(Kept::Written) => self.post(&WorkerOutput::Saved(meta)),
+            Ok(Kept::Theirs(theirs)) => self.post(&WorkerOutput::SaveSkipped {
+                reason: format!(
+                    "Epoch {} is kept for this visit only: a run training in another tab has kept a better network in this browser (test accuracy {}).",
+                    meta.epoch + 1,
+                    crate::format::percent(theirs.accuracy as f64)
+                ),
+                meta,
+            }),
             Err(e) => self.post(&WorkerOutput::SaveFailed(format!("the weights are kept for this visit but could not be saved: {e}"))),
         }
     }
@@ -580,7 +602,8 @@ impl Observer for WorkerObserver {
         };
         if report.best_epoch == report.epoch {
             let kept = meta.clone();
-            self.worker.publish_model_and(model.clone(), meta, Some(move |worker: Rc<Worker>, bytes| async move { worker.keep(kept, bytes).await }));
+            let run = self.worker.run_id.borrow().clone();
+            self.worker.publish_model_and(model.clone(), meta, Some(move |worker: Rc<Worker>, bytes| async move { worker.keep(kept, bytes, run).await }));
         } else {
             self.worker.publish_model(model.clone(), meta);
         }

@@ -7,12 +7,19 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbRequest, IdbTransactionMode, WorkerGlobalScope};
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::keeping::{lock_name, may_replace, Owner};
 use crate::data::fetch::describe;
 
 const DB: &str = "mnist-studio";
 const STORE: &str = "weights";
 /// The one entry kept: the best weights of the latest run (or the latest file loaded).
 pub const BEST: &str = "best";
+/// Beside it, who wrote it ([`Owner`], JSON): absent in stores written before two tabs were
+/// told apart, which any run may replace.
+const BEST_OWNER: &str = "best-owner";
 
 /// Wait for an IndexedDB request's success or error.
 async fn settle(request: &IdbRequest) -> Result<JsValue, String> {
@@ -52,13 +59,50 @@ async fn open() -> Result<IdbDatabase, String> {
     db.dyn_into().map_err(|_| "IndexedDB gave something other than a database".into())
 }
 
-pub async fn put(key: &str, bytes: &[u8]) -> Result<(), String> {
+/// What [`put_best`] did.
+pub enum Kept {
+    Written,
+    /// Not written: a better network from a run still training in another tab is kept.
+    Theirs(Owner),
+}
+
+/// Write `bytes` as the kept network unless [`may_replace`] says no. The owner is read and
+/// both entries written in one read-write transaction, so two tabs cannot interleave. The
+/// decision and the writes happen inside the read's success event: after it, with no request
+/// pending, IndexedDB commits the transaction (an `await` in between is too late). `running`
+/// (the Web Locks held now) is therefore asked before.
+pub async fn put_best(bytes: &[u8], ours: &Owner, running: Vec<String>) -> Result<Kept, String> {
     let db = open().await?;
     let tx = db.transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite).map_err(|e| describe(&e))?;
     let store = tx.object_store(STORE).map_err(|e| describe(&e))?;
-    let value = Uint8Array::from(bytes);
-    let request = store.put_with_key(&value, &key.into()).map_err(|e| describe(&e))?;
-    settle(&request).await.map(|_| ())
+    let read = store.get(&BEST_OWNER.into()).map_err(|e| describe(&e))?;
+    let outcome: Rc<RefCell<Option<Result<Kept, String>>>> = Rc::default();
+    let on_read = {
+        let (read, outcome, ours) = (read.clone(), outcome.clone(), ours.clone());
+        let (value, owner) = (Uint8Array::from(bytes), serde_json::to_string(&ours).map_err(|e| e.to_string())?);
+        Closure::once(move || {
+            // Unreadable or foreign: treated as no owner, as a store from before owners was.
+            let stored: Option<Owner> = read.result().ok().and_then(|v| v.as_string()).and_then(|json| serde_json::from_str(&json).ok());
+            let result = match stored {
+                Some(theirs) if !may_replace(Some(&theirs), &ours, |id| running.contains(&lock_name(id))) => Ok(Kept::Theirs(theirs)),
+                _ => store
+                    .put_with_key(&value, &BEST.into())
+                    .and_then(|_| store.put_with_key(&owner.into(), &BEST_OWNER.into()))
+                    .map(|_| Kept::Written)
+                    .map_err(|e| describe(&e)),
+            };
+            *outcome.borrow_mut() = Some(result);
+        })
+    };
+    read.set_onsuccess(Some(on_read.as_ref().unchecked_ref()));
+    let done = Promise::new(&mut |resolve, reject| {
+        tx.set_oncomplete(Some(&resolve));
+        tx.set_onerror(Some(&reject));
+        tx.set_onabort(Some(&reject));
+    });
+    JsFuture::from(done).await.map_err(|_| tx.error().map_or("the IndexedDB transaction failed".into(), |e| format!("{}: {}", e.name(), e.message())))?;
+    drop(on_read);
+    outcome.take().unwrap_or_else(|| Err("IndexedDB never answered the read".into()))
 }
 
 pub async fn get(key: &str) -> Result<Option<Vec<u8>>, String> {

@@ -462,6 +462,34 @@ export const tests = {
     await context.close();
   },
 
+  async 'two tabs training at once: a worse run never overwrites the network a live run kept'({ browser, base, artifacts }) {
+    // Two tabs of one browser profile: one IndexedDB, one set of Web Locks.
+    const { page: first, context, log } = await openPage(browser, base);
+    await startRun(first, { backend: 'cpu', network: 'linear', subset: '2000', epochs: '30', lr: '0.1' });
+    await first.waitForSelector('#weights-note.ok', { timeout: 240_000 });
+    await first.click('#pause');
+    await first.waitForSelector('#run[data-status="paused"]', { timeout: 60_000 });
+    const kept = await first.textContent('#saved');
+    // The second tab trains a far worse network (a rate too small to learn much) to the end.
+    const second = await context.newPage();
+    await second.goto(base);
+    await startRun(second, { backend: 'cpu', network: 'linear', subset: '500', epochs: '1', lr: '0.0001' });
+    await second.waitForSelector('#run[data-status="completed"]', { timeout: 240_000 });
+    await second.waitForSelector('#weights-note[data-kept="visit"]', { timeout: 30_000 });
+    assert.match(await second.textContent('#weights-note'), /^Epoch 1 is kept for this visit only: a run training in another tab has kept a better network in this browser \(test accuracy [\d.]+%\)\.$/);
+    assert.match(await second.textContent('#saved'), /kept for this visit\.$/);
+    await second.screenshot({ path: path.join(artifacts, 'two-tabs.png'), fullPage: true });
+    // A third tab restores what the browser kept: the first tab's network.
+    const third = await context.newPage();
+    await third.goto(base);
+    await third.waitForSelector('#weights-note.ok', { timeout: 60_000 });
+    assert.equal((await third.textContent('#saved')).trim(), kept.trim(), 'the live run\'s network is what the browser keeps');
+    await first.click('#stop');
+    await first.waitForSelector('#run[data-status="stopped"]', { timeout: 120_000 });
+    assert.deepEqual(log.errors, []);
+    await context.close();
+  },
+
   async 'the best weights survive a reload, download as a file, and load back; bad files are refused'({ browser, base, artifacts }) {
     const { page, context } = await openPage(browser, base);
     await startRun(page, { backend: 'cpu', network: 'linear', subset: '500', epochs: '2', lr: '0.1' });

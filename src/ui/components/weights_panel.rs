@@ -64,7 +64,10 @@ pub fn WeightsPanel(props: &WeightsPanelProps) -> Html {
             <h3>{ "Your network" }</h3>
             <p class="muted" id="saved">
                 { match &props.saved {
-                    Some(m) => format!("{}, epoch {}, {} — kept in this browser.", m.network.title(), m.epoch + 1, m.accuracies()),
+                    Some(m) => format!(
+                        "{}, epoch {}, {} — kept {}.", m.network.title(), m.epoch + 1, m.accuracies(),
+                        if matches!(props.note, Some(WeightsNote::ThisVisitOnly(_))) { "for this visit" } else { "in this browser" }
+                    ),
                     None => "Nothing trained yet: the best epoch of your next run is kept here, and survives a reload.".into(),
                 } }
             </p>
@@ -79,6 +82,7 @@ pub fn WeightsPanel(props: &WeightsPanelProps) -> Html {
                 Some(WeightsNote::Problem(p)) => html! { <p class="error" role="alert" id="weights-note">{ p.clone() }</p> },
                 Some(WeightsNote::Saved) => html! { <p class="ok" id="weights-note" role="status">{ "Saved in this browser." }</p> },
                 Some(WeightsNote::Restored) => html! { <p class="ok" id="weights-note" role="status">{ "Restored from your last visit." }</p> },
+                Some(WeightsNote::ThisVisitOnly(why)) => html! { <p class="muted" id="weights-note" role="status" data-kept="visit">{ why.clone() }</p> },
                 None => Html::default(),
             } }
         </div>

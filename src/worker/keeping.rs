@@ -1,0 +1,67 @@
+//! Which run's weights the browser keeps when two tabs train at once.
+//!
+//! There is one kept network per browser (IndexedDB, [`super::store`]). Each run has an id,
+//! and while it trains it holds a Web Lock named after it, so any tab can tell whether the
+//! run that wrote the kept network is still going. The rule, applied inside the IndexedDB
+//! transaction that writes:
+//! - a run replaces its own earlier best, and a finished run's network, as one tab always
+//!   did (the latest run wins);
+//! - a run still training in another tab is replaced only by a better network (higher test
+//!   accuracy), so two tabs never overwrite each other's work with a worse run;
+//! - a file the user loads replaces anything (they asked for it).
+
+use serde::{Deserialize, Serialize};
+
+/// Who wrote the kept network: a run's id (`None` for a loaded file) and its test accuracy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Owner {
+    pub run: Option<String>,
+    pub accuracy: f32,
+}
+
+/// The Web Lock a run holds while it trains.
+pub fn lock_name(run: &str) -> String {
+    format!("mnist-studio-run-{run}")
+}
+
+/// Whether `ours` may replace the kept network written by `stored`, given whether the run
+/// that wrote it still holds its lock (`running`).
+pub fn may_replace(stored: Option<&Owner>, ours: &Owner, running: impl Fn(&str) -> bool) -> bool {
+    let Some(stored) = stored else { return true };
+    match (&stored.run, &ours.run) {
+        (_, None) => true,
+        (None, Some(_)) => true,
+        (Some(theirs), Some(mine)) if theirs == mine => true,
+        (Some(theirs), Some(_)) => !running(theirs) || ours.accuracy > stored.accuracy,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(id: &str, accuracy: f32) -> Owner {
+        Owner { run: Some(id.into()), accuracy }
+    }
+
+    #[test]
+    fn a_run_in_another_tab_is_replaced_only_by_a_better_one_while_it_trains() {
+        let (a, worse, better) = (run("a", 0.98), run("b", 0.90), run("b", 0.99));
+        let a_trains = |id: &str| id == "a";
+        assert!(!may_replace(Some(&a), &worse, a_trains), "a worse run must not overwrite a live one");
+        assert!(may_replace(Some(&a), &better, a_trains));
+        // Once that run has ended, the latest run wins, as in one tab.
+        assert!(may_replace(Some(&a), &worse, |_| false));
+    }
+
+    #[test]
+    fn a_run_replaces_its_own_best_and_a_loaded_file_replaces_anything() {
+        let a = run("a", 0.98);
+        assert!(may_replace(Some(&a), &run("a", 0.97), |_| true), "its own newer best (chosen on its held-out images)");
+        let file = Owner { run: None, accuracy: 0.5 };
+        assert!(may_replace(Some(&a), &file, |_| true));
+        assert!(may_replace(Some(&file), &run("b", 0.1), |_| true), "a file has no run to protect");
+        assert!(may_replace(None, &run("b", 0.1), |_| true));
+        assert_eq!(lock_name("x1"), "mnist-studio-run-x1");
+    }
+}
