@@ -6,17 +6,22 @@
 //! transaction that writes:
 //! - a run replaces its own earlier best, and a finished run's network, as one tab always
 //!   did (the latest run wins);
-//! - a run still training in another tab is replaced only by a better network (higher test
-//!   accuracy), so two tabs never overwrite each other's work with a worse run;
+//! - a run still training in another tab is replaced only by a better network, judged on the
+//!   same held-out images (same kind, same count: the accuracy that chose each network, never
+//!   the test set's); networks judged on different images are not compared, and the live run's
+//!   stays. So two tabs never overwrite each other's work with a worse run;
 //! - a file the user loads replaces anything (they asked for it).
 
 use serde::{Deserialize, Serialize};
 
-/// Who wrote the kept network: a run's id (`None` for a loaded file) and its test accuracy.
+/// Who wrote the kept network: a run's id (`None` for a loaded file), the accuracy that chose
+/// it, and what that accuracy was measured on (for example "validation 5000").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Owner {
     pub run: Option<String>,
     pub accuracy: f32,
+    #[serde(default)]
+    pub measured_on: String,
 }
 
 /// The Web Lock a run holds while it trains.
@@ -32,7 +37,9 @@ pub fn may_replace(stored: Option<&Owner>, ours: &Owner, running: impl Fn(&str) 
         (_, None) => true,
         (None, Some(_)) => true,
         (Some(theirs), Some(mine)) if theirs == mine => true,
-        (Some(theirs), Some(_)) => !running(theirs) || ours.accuracy > stored.accuracy,
+        (Some(theirs), Some(_)) => {
+            !running(theirs) || (ours.measured_on == stored.measured_on && ours.accuracy > stored.accuracy)
+        }
     }
 }
 
@@ -41,7 +48,7 @@ mod tests {
     use super::*;
 
     fn run(id: &str, accuracy: f32) -> Owner {
-        Owner { run: Some(id.into()), accuracy }
+        Owner { run: Some(id.into()), accuracy, measured_on: "validation 5000".into() }
     }
 
     #[test]
@@ -52,13 +59,18 @@ mod tests {
         assert!(may_replace(Some(&a), &better, a_trains));
         // Once that run has ended, the latest run wins, as in one tab.
         assert!(may_replace(Some(&a), &worse, |_| false));
+        // Judged on other images (a subset's 100 test images, say): not comparable, the live
+        // run's network stays, however high the figure.
+        let elsewhere = Owner { measured_on: "test 100".into(), ..run("b", 1.0) };
+        assert!(!may_replace(Some(&a), &elsewhere, a_trains));
+        assert!(!may_replace(Some(&a), &run("b", 0.98), a_trains), "a tie keeps the live run's");
     }
 
     #[test]
     fn a_run_replaces_its_own_best_and_a_loaded_file_replaces_anything() {
         let a = run("a", 0.98);
         assert!(may_replace(Some(&a), &run("a", 0.97), |_| true), "its own newer best (chosen on its held-out images)");
-        let file = Owner { run: None, accuracy: 0.5 };
+        let file = Owner { run: None, accuracy: 0.5, measured_on: String::new() };
         assert!(may_replace(Some(&a), &file, |_| true));
         assert!(may_replace(Some(&file), &run("b", 0.1), |_| true), "a file has no run to protect");
         assert!(may_replace(None, &run("b", 0.1), |_| true));

@@ -194,8 +194,9 @@ pub enum WorkerOutput {
     Restored(WeightsMeta),
     /// Weights could not be saved; they remain in memory for this visit.
     SaveFailed(String),
-    /// These weights are kept for this visit only: a run still training in another tab has
-    /// kept a better network in this browser. `reason` is one sentence for the user.
+    /// These weights are kept for this visit only: a run still training in another tab keeps
+    /// a network at least as good, or not comparable, in this browser. `reason` is one
+    /// sentence for the user.
     SaveSkipped { meta: WeightsMeta, reason: String },
     /// Weights saved on an earlier visit were found but failed their checks; the default
     /// network is in use. One sentence for the user.

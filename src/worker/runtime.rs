@@ -242,7 +242,7 @@ impl Worker {
             WorkerInput::UseReader { bytes } => self.use_reader(&bytes),
             WorkerInput::LoadWeights { bytes } => spawn_local(async move {
                 match self.use_weights(&bytes).await {
-                    Ok(meta) => self.keep(meta, Rc::new(bytes), None).await,
+                    Ok(meta) => self.keep(meta, Rc::new(bytes), Owner { run: None, accuracy: 0.0, measured_on: String::new() }).await,
                     Err(e) => self.post(&WorkerOutput::LoadFailed(format!("That file was not loaded: {e}. The network in use is unchanged."))),
                 }
             }),
@@ -341,6 +341,7 @@ impl Worker {
             config: config.clone(),
             stats: mnist.stats,
             device: device.clone().inner(),
+            measured_on: format!("{} {}", config.selection.name(), data.held_out.len()),
         };
         let outcome = match train::train(&config, &data, &device, &mut observer, resume).await {
             Ok(outcome) => outcome,
@@ -386,18 +387,19 @@ impl Worker {
     }
 
     /// Make `meta`/`bytes` the user's saved weights: in memory and in IndexedDB.
-    /// `run`: the run these weights come from (`None` for a file the user loaded), which
-    /// decides whether they may replace what another tab kept (`keeping`).
-    async fn keep(&self, meta: WeightsMeta, bytes: Rc<Vec<u8>>, run: Option<String>) {
+    /// `ours`: the run these weights come from and the accuracy that chose them (no run for
+    /// a file the user loaded), which decide whether they may replace what another tab kept
+    /// (`keeping`).
+    async fn keep(&self, meta: WeightsMeta, bytes: Rc<Vec<u8>>, ours: Owner) {
         *self.saved.borrow_mut() = Some((meta.clone(), bytes.clone()));
-        let ours = Owner { run, accuracy: meta.test_accuracy.unwrap_or(0.0) };
         let running = locks::held().await;
         match store::put_best(&bytes, &ours, running).await {
             Ok(Kept::Written) => self.post(&WorkerOutput::Saved(meta)),
             Ok(Kept::Theirs(theirs)) => self.post(&WorkerOutput::SaveSkipped {
                 reason: format!(
-                    "Epoch {} is kept for this visit only: a run training in another tab has kept a better network in this browser (test accuracy {}).",
+                    "Epoch {} is kept for this visit only: a run training in another tab keeps its network in this browser ({} accuracy {}).",
                     meta.epoch + 1,
+                    theirs.measured_on,
                     crate::format::percent(theirs.accuracy as f64)
                 ),
                 meta,
@@ -579,6 +581,8 @@ struct WorkerObserver {
     stats: crate::data::PixelStats,
     /// Where the run's inference-mode networks live.
     device: Device,
+    /// What the held-out accuracy is measured on, for comparing with another tab's run.
+    measured_on: String,
 }
 
 impl Observer for WorkerObserver {
@@ -602,8 +606,8 @@ impl Observer for WorkerObserver {
         };
         if report.best_epoch == report.epoch {
             let kept = meta.clone();
-            let run = self.worker.run_id.borrow().clone();
-            self.worker.publish_model_and(model.clone(), meta, Some(move |worker: Rc<Worker>, bytes| async move { worker.keep(kept, bytes, run).await }));
+            let owner = Owner { run: self.worker.run_id.borrow().clone(), accuracy: report.held_out_accuracy, measured_on: self.measured_on.clone() };
+            self.worker.publish_model_and(model.clone(), meta, Some(move |worker: Rc<Worker>, bytes| async move { worker.keep(kept, bytes, owner).await }));
         } else {
             self.worker.publish_model(model.clone(), meta);
         }

@@ -62,7 +62,7 @@ async fn open() -> Result<IdbDatabase, String> {
 /// What [`put_best`] did.
 pub enum Kept {
     Written,
-    /// Not written: a better network from a run still training in another tab is kept.
+    /// Not written: a run still training in another tab keeps its network (`keeping`).
     Theirs(Owner),
 }
 
@@ -97,7 +97,7 @@ pub async fn put_best(bytes: &[u8], ours: &Owner, running: Vec<String>) -> Resul
     read.set_onsuccess(Some(on_read.as_ref().unchecked_ref()));
     let done = Promise::new(&mut |resolve, reject| {
         tx.set_oncomplete(Some(&resolve));
-        tx.set_onerror(Some(&reject));
+        // An error aborts the transaction; by then `tx.error` says what it was (quota, say).
         tx.set_onabort(Some(&reject));
     });
     JsFuture::from(done).await.map_err(|_| tx.error().map_or("the IndexedDB transaction failed".into(), |e| format!("{}: {}", e.name(), e.message())))?;

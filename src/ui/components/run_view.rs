@@ -96,7 +96,7 @@ fn status_line(run: &Run) -> Html {
         RunStatus::Starting => ("info", "Uploading the dataset to the device and compiling the first kernels…".to_owned()),
         RunStatus::Running => ("info", match run.config.selection {
             Selection::Validation => format!(
-                "Training {} on {} images; {} held-out validation images choose the best epoch, which is tested once on {} test images.",
+                "Training {} on {} images; {} held-out validation images choose the best epoch; the {} test images only measure the epoch chosen, never choose.",
                 run.config.network.title(), thousands(run.train_images), thousands(run.held_out_images), thousands(run.test_images)
             ),
             Selection::TestSet => format!(

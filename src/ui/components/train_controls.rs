@@ -233,7 +233,7 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
             </div>
             <div class="field check">
                 <input id="choose-on-test" type="checkbox" checked={*on_test} onchange={on_choose} disabled={active} />
-                <label for="choose-on-test" title="Otherwise the last 5,000 training images are held out: they choose the best epoch and calibrate the confidence, and the test set is measured once, for the chosen epoch">
+                <label for="choose-on-test" title="Otherwise the last 5,000 training images are held out: they choose the best epoch and calibrate the confidence, and the test set only measures each epoch chosen, never chooses">
                     { "Choose the best epoch on the test set, as the notebook did" }
                 </label>
             </div>
