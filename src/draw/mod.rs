@@ -4,4 +4,4 @@
 pub mod preprocess;
 pub mod reading;
 
-pub use preprocess::{preprocess, Ink};
+pub use preprocess::{ink_extent, preprocess, Ink};

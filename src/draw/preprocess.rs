@@ -18,6 +18,12 @@ pub struct Ink<'a> {
     pub pixels: &'a [f32],
 }
 
+/// The larger side of the ink's bounding box, in the drawing's pixels (`None`: blank).
+pub fn ink_extent(ink: &Ink) -> Option<usize> {
+    let (top, left, bottom, right) = bounding_box(ink)?;
+    Some((bottom - top + 1).max(right - left + 1))
+}
+
 /// The 784 pixels in [0, 1] the network sees, or `None` for a blank drawing.
 pub fn preprocess(ink: &Ink) -> Option<Vec<f32>> {
     let (top, left, bottom, right) = bounding_box(ink)?;
@@ -108,6 +114,18 @@ mod tests {
 
     fn extent(field: &[f32]) -> (usize, usize, usize, usize) {
         bounding_box(&Ink { width: 28, height: 28, pixels: field }).unwrap()
+    }
+
+    #[test]
+    fn the_extent_is_the_larger_side_of_the_ink() {
+        let mut pixels = vec![0.0; 100 * 100];
+        for r in 40..45 {
+            for c in 10..30 {
+                pixels[r * 100 + c] = 1.0;
+            }
+        }
+        assert_eq!(ink_extent(&Ink { width: 100, height: 100, pixels: &pixels }), Some(20));
+        assert_eq!(ink_extent(&Ink { width: 100, height: 100, pixels: &[0.0; 10_000] }), None);
     }
 
     #[test]

@@ -8,7 +8,8 @@
 // small digit has thick strokes once scaled to MNIST's 20x20 box), position, aspect, slant,
 // rotation and a smooth hand tremor. Each is drawn as real PointerEvents on the pad, so it goes
 // through the page's own canvas, preprocessing and reader, and the answer is read off the page:
-// the digit shown, its (calibrated) probability, and whether the page said "Not sure".
+// the digit shown, its (calibrated) probability, and whether the page said "Not sure" (or
+// refused to read a dot).
 // The same is done for drawings that are not digits (scribbles, letters unlike any digit, a
 // dot, a dash, a question mark, a plus, a tick, a star, a spiral), to see how often the page
 // admits doubt about them.
@@ -198,15 +199,16 @@ async function drawAndRead(page, strokes) {
       fire('pointerup', stroke.at(-1));
       await sleep(10);
     }
-    // The reading of the whole drawing: wait until the bars stop changing.
+    // The reading of the whole drawing: wait until the answer stops changing.
     let last = '', same = 0;
     for (let i = 0; i < 400 && same < 4; i++) {
       await sleep(15);
-      const answer = document.querySelector('#answer');
+      const answer = document.querySelector('#answer') ?? document.querySelector('#not-a-digit');
       const now = answer ? answer.textContent : '';
       same = answer && now === last ? same + 1 : 0;
       last = now;
     }
+    if (document.querySelector('#not-a-digit')) return { read: 'not a digit', sure: false, top: 0, refused: true };
     const answer = document.querySelector('#answer');
     if (!answer) return null;
     const probabilities = [...document.querySelectorAll('#probabilities meter')].map((m) => Number(m.value));
@@ -227,9 +229,9 @@ function summarise(label, results) {
   console.log(`  said "reads as" (sure): ${pct(sureRight + sureWrong, digits.length)} of digits; of those wrong: ${pct(sureWrong, sureRight + sureWrong)}; wrong at 90% or more: ${digits.filter((x) => x.answer && x.answer.read !== x.label && x.answer.top >= 0.9).length}`);
   const perDigit = Object.keys(DIGITS).map((d) => { const xs = digits.filter((x) => x.label === d); return `${d}: ${pct(xs.filter((x) => x.answer?.read === d).length, xs.length)}`; });
   console.log(`  per digit: ${perDigit.join('  ')}`);
-  console.log(`not digits: ${others.length}; shown "Not sure": ${pct(others.filter((x) => x.answer && !x.answer.sure).length, others.length)}; mean confidence ${pct(mean(others.map((x) => x.answer?.top ?? 0)), 1)}`);
+  console.log(`not digits: ${others.length}; shown "Not sure" or refused as a dot: ${pct(others.filter((x) => x.answer && !x.answer.sure).length, others.length)}; mean confidence ${pct(mean(others.map((x) => x.answer?.top ?? 0)), 1)}`);
   const perOther = Object.keys(OTHER).map((n) => { const xs = others.filter((x) => x.label === n); return `${n}: ${xs.filter((x) => x.answer && !x.answer.sure).length}/${xs.length}`; });
-  console.log(`  "Not sure" per kind: ${perOther.join('  ')}`);
+  console.log(`  flagged per kind: ${perOther.join('  ')}`);
 }
 
 const server = await startServer(root);

@@ -300,6 +300,18 @@ export const tests = {
     assert.match(unsure.text, /^Not sure: perhaps \d \([\d.]+%\), or \d \([\d.]+%\)\.$/, unsure.text);
     await page.screenshot({ path: path.join(artifacts, 'not-sure.png') });
     await page.click('#clear');
+    // A dot is not read at all (scaled up, it would read as a confident 0).
+    await page.waitForSelector('#answer', { state: 'detached' });
+    await drawPath(page, [[0.5, 0.5], [0.505, 0.51]]);
+    await page.waitForSelector('#not-a-digit', { timeout: 30_000 });
+    assert.equal(await page.locator('#answer').count(), 0, 'no reading for a dot');
+    assert.match(await page.textContent('#not-a-digit'), /^That looks like a dot, not a digit/);
+    // A digit drawn small still reads.
+    await page.click('#clear');
+    await drawPath(page, [[0.5, 0.45], [0.5, 0.6]]);
+    await answerSettled(page);
+    assert.equal(await page.locator('#not-a-digit').count(), 0);
+    await page.click('#clear');
     await datasetReady(page);
     const noisy = [
       ...log.console.filter((m) => m.type === 'warning' || m.type === 'error').map((m) => `${m.where}: ${m.text}`),

@@ -10,7 +10,7 @@ use yew::prelude::*;
 
 use super::digit::paint;
 use crate::draw::reading::read;
-use crate::draw::{preprocess, Ink};
+use crate::draw::{ink_extent, preprocess, Ink};
 use crate::format::percent;
 use crate::ui::state::ReaderStatus;
 
@@ -18,6 +18,10 @@ use crate::ui::state::ReaderStatus;
 const SIZE: f64 = 280.0;
 /// At 10x MNIST's scale, a pen this wide gives strokes as thick as MNIST's (2-3 pixels).
 const PEN: f64 = 22.0;
+/// Ink that fits in a square this wide is a dot, not a digit: a digit drawn even small spans
+/// more than one and a half widths of the pen. (Scaled to MNIST's 20x20 box, a dot reads as
+/// a confident 0.)
+const DOT: f64 = 1.5 * PEN;
 
 type Stroke = Vec<(f64, f64)>;
 
@@ -49,21 +53,26 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
     let preview = use_node_ref();
     let pad = use_mut_ref(Pad::default);
     let empty = use_state(|| true);
+    let dot = use_state(|| false);
 
     // Read the drawing at most once per animation frame, however fast the pointer moves.
     let schedule_read = {
-        let (canvas, preview, pad, on_read, empty) = (canvas.clone(), preview.clone(), pad.clone(), props.on_read.clone(), empty.clone());
+        let (canvas, preview, pad, on_read, empty, dot) = (canvas.clone(), preview.clone(), pad.clone(), props.on_read.clone(), empty.clone(), dot.clone());
         Rc::new(move || {
             if pad.borrow().frame.is_some() {
                 return;
             }
-            let (canvas, preview, pad2, on_read, empty) = (canvas.clone(), preview.clone(), pad.clone(), on_read.clone(), empty.clone());
+            let (canvas, preview, pad2, on_read, empty, dot) = (canvas.clone(), preview.clone(), pad.clone(), on_read.clone(), empty.clone(), dot.clone());
             let frame = request_animation_frame(move |_| {
                 pad2.borrow_mut().frame = None;
                 let Some(canvas) = canvas.cast::<HtmlCanvasElement>() else { return };
-                let pixels = ink_of(&canvas).and_then(|ink| preprocess(&Ink { width: SIZE as usize, height: SIZE as usize, pixels: &ink }));
+                let ink = ink_of(&canvas);
+                let ink = ink.as_ref().map(|ink| Ink { width: SIZE as usize, height: SIZE as usize, pixels: ink });
+                let pixels = ink.as_ref().and_then(preprocess);
+                let is_dot = ink.as_ref().and_then(ink_extent).is_some_and(|side| (side as f64) < DOT);
                 empty.set(pixels.is_none());
-                if let Some(pixels) = pixels {
+                dot.set(is_dot);
+                if let Some(pixels) = pixels.filter(|_| !is_dot) {
                     if let Some(preview) = preview.cast::<HtmlCanvasElement>() {
                         let bytes: Vec<u8> = pixels.iter().map(|p| (p * 255.0).round() as u8).collect();
                         paint(&preview, &bytes);
@@ -162,7 +171,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
         })
     };
 
-    let probabilities = props.prediction.as_ref().filter(|_| !*empty).map(|(_, p)| p.clone());
+    let probabilities = props.prediction.as_ref().filter(|_| !*empty && !*dot).map(|(_, p)| p.clone());
     let reading = probabilities.as_ref().and_then(|p| read(p));
 
     html! {
@@ -198,6 +207,9 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
                     }) }
                 </ol>
             </div>
+            if *dot && !*empty {
+                <p class="answer unsure" id="not-a-digit">{ "That looks like a dot, not a digit: draw the digit larger." }</p>
+            }
             if let Some(r) = reading {
                 <p class={classes!("answer", (!r.sure()).then_some("unsure"))} id="answer"
                     data-or={r.or.map(|(d, _)| d.to_string())} data-sure={r.sure().to_string()}>
