@@ -399,7 +399,10 @@ mod components {
         use mnist_studio::weights::WeightsMeta;
         use std::cell::RefCell;
         let resumed = Rc::new(RefCell::new(Vec::<TrainConfig>::new()));
-        let saved = WeightsMeta::new(NetworkKind::VggAugmented, mnist_studio::data::PixelStats { mean: 0.1307, std: 0.3081 }, 0, 0.97);
+        let saved = WeightsMeta {
+            validation_accuracy: Some(0.975),
+            ..WeightsMeta::new(NetworkKind::VggAugmented, mnist_studio::data::PixelStats { mean: 0.1307, std: 0.3081 }, 0, 0.97)
+        };
         for (end, buttons) in [
             (RunEnd::Diverged { epoch: 1, step: 100, loss: f32::NAN }, 2),
             (RunEnd::Stopped { epoch: 1, step: 100 }, 1),
@@ -431,6 +434,17 @@ mod components {
             assert_eq!(resumed.borrow_mut().pop(), Some(TrainConfig::notebook(NetworkKind::VggAugmented)), "as it was");
             root.remove();
         }
+        // Weights the test set chose (no validation figure) trained on the validation images:
+        // a run choosing on validation is not offered to continue them.
+        let root = root();
+        let mut run = Run::new(TrainConfig::notebook(NetworkKind::VggAugmented));
+        run.status = RunStatus::Ended(RunEnd::Diverged { epoch: 1, step: 100, loss: f32::NAN });
+        let chosen_on_test = WeightsMeta { validation_accuracy: None, ..saved.clone() };
+        let props = RunViewProps { run, saved: Some(chosen_on_test), on_resume_saved: Callback::noop() };
+        yew::Renderer::<RunView>::with_root_and_props(root.clone(), props).render();
+        rendered().await;
+        assert_eq!(count(&root, ".resume-choices button"), 0);
+        root.remove();
     }
 
     /// A report crosses the page/worker boundary as the bridge sends it: serde_wasm_bindgen,

@@ -69,13 +69,16 @@ pub fn RunView(props: &RunViewProps) -> Html {
     }
 }
 
-/// The saved weights a run that ended early can continue from: same network, epochs left.
+/// The saved weights a run that ended early can continue from: same network, epochs left,
+/// and chosen the same way (a network the test set chose trained on the validation images
+/// too, so a validation run cannot continue it without its figures being flattered).
 fn resumable<'a>(run: &Run, saved: Option<&'a WeightsMeta>) -> Option<&'a WeightsMeta> {
     let ended_early = matches!(
         run.status,
         RunStatus::Failed(_) | RunStatus::Ended(crate::train::RunEnd::Stopped { .. } | crate::train::RunEnd::Diverged { .. })
     );
-    saved.filter(|m| ended_early && m.network == run.config.network && m.epoch + 1 < run.config.schedule.epochs())
+    let same_choice = |m: &WeightsMeta| m.validation_accuracy.is_some() == (run.config.selection == Selection::Validation);
+    saved.filter(|m| ended_early && m.network == run.config.network && m.epoch + 1 < run.config.schedule.epochs() && same_choice(m))
 }
 
 fn status_name(status: &RunStatus) -> &'static str {
