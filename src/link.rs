@@ -127,13 +127,7 @@ fn apply(s: &mut RunSettings, key: &str, value: &str) -> Result<(), String> {
                 _ => return Err("1 or 0".into()),
             })
         }
-        "choose" => {
-            s.selection = Some(match value {
-                "validation" => Selection::Validation,
-                "test" => Selection::TestSet,
-                _ => return Err("validation or test".into()),
-            })
-        }
+        "choose" => s.selection = Some(Selection::from_name(value).ok_or("validation or test")?),
         "seed" => s.seed = value.parse().map_err(|_| "a whole number from 0 to 18446744073709551615")?,
         "backend" => s.backend = Some(Backend::from_id(value).ok_or("cpu or webgpu")?),
         _ => {}

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::PixelStats;
 use crate::model::{Network, NetworkKind};
+use crate::train::Selection;
 
 const MAGIC: &[u8; 8] = b"MNISTSTD";
 const VERSION: u32 = 1;
@@ -65,6 +66,28 @@ impl WeightsMeta {
     /// Metadata with no validation figure and no temperature.
     pub fn new(network: NetworkKind, stats: PixelStats, epoch: usize, test_accuracy: f32) -> Self {
         Self { network, stats, epoch, test_accuracy: Some(test_accuracy), validation_accuracy: None, temperature: None }
+    }
+
+    /// A network a run chose at `epoch`: with validation choosing, its validation figure
+    /// beside the test one (when that was measured); the temperature fitted on the held-out
+    /// images.
+    pub fn chosen(
+        network: NetworkKind,
+        stats: PixelStats,
+        epoch: usize,
+        selection: Selection,
+        held_out_accuracy: f32,
+        test_accuracy: Option<f32>,
+        temperature: f32,
+    ) -> Self {
+        Self {
+            network,
+            stats,
+            epoch,
+            test_accuracy,
+            validation_accuracy: (selection == Selection::Validation).then_some(held_out_accuracy),
+            temperature: Some(temperature),
+        }
     }
 
     /// The accuracies this network has, for a sentence: "validation accuracy 99.40%, test

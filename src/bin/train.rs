@@ -75,11 +75,10 @@ mod cli {
                     "off" => Some(false),
                     other => return Err(format!("--augment takes on or off, not {other}")),
                 },
-                "--choose-on" => selection = match value()?.as_str() {
-                    "validation" => Selection::Validation,
-                    "test" => Selection::TestSet,
-                    other => return Err(format!("--choose-on takes validation or test, not {other}")),
-                },
+                "--choose-on" => {
+                    let name = value()?;
+                    selection = Selection::from_name(&name).ok_or(format!("--choose-on takes validation or test, not {name}"))?;
+                }
                 "--report-every" => report_every = (number(value()?)? as usize).max(1),
                 "--train-limit" => train_limit = Some(number(value()?)? as usize),
                 "--test-limit" => test_limit = Some(number(value()?)? as usize),
@@ -242,11 +241,10 @@ mod cli {
                 "{} expected calibration error (15 bins): {:.4} at T = 1, {:.4} at T = {:.3}",
                 args.config.selection.name(), ece(1.0), ece(best.temperature), best.temperature
             );
-            let meta = weights::WeightsMeta {
-                validation_accuracy: (args.config.selection == Selection::Validation).then_some(best.held_out_accuracy),
-                temperature: Some(best.temperature),
-                ..weights::WeightsMeta::new(args.config.network, mnist.stats, best.epoch, best.test_accuracy)
-            };
+            let c = &args.config;
+            let meta = weights::WeightsMeta::chosen(
+                c.network, mnist.stats, best.epoch, c.selection, best.held_out_accuracy, Some(best.test_accuracy), best.temperature,
+            );
             let bytes = block_on(weights::encode(&best.model, &meta)).map_err(|e| e.to_string())?;
             let path = args.out.join(format!("{id}.weights"));
             std::fs::write(&path, bytes).map_err(|e| e.to_string())?;

@@ -81,11 +81,16 @@ impl Selection {
         }
     }
 
-    /// What the held-out images are called on the page and in logs.
+    /// What the held-out images are called on the page and in logs, and the value of
+    /// `choose=` in a link and of `train --choose-on`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Validation => "validation",
             Self::TestSet => "test",
         }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Validation, Self::TestSet].into_iter().find(|s| s.name() == name)
     }
 }

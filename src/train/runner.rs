@@ -67,6 +67,15 @@ impl TrainData {
     pub fn test_len(&self) -> usize {
         self.test.as_ref().unwrap_or(&self.held_out).len()
     }
+
+    /// `model`'s test accuracy: measured on the test set when it is not the held-out split,
+    /// else the held-out figure it already has.
+    async fn test_accuracy(&self, model: &Network, held_out_accuracy: f32, chunk: usize) -> Result<f32, TrainError> {
+        match &self.test {
+            Some(test) => Ok(evaluate(model, test, &self.stats, chunk).await?.confusion.accuracy()),
+            None => Ok(held_out_accuracy),
+        }
+    }
 }
 
 /// What the observer wants after a step.
@@ -190,14 +199,11 @@ pub async fn train(
             // What the kept epoch scores on this run's held-out images is measured, not taken
             // from the file: it may have been chosen another way.
             let eval = evaluate(&r.model, &data.held_out, &data.stats, config.eval_batch).await?;
-            let test_accuracy = match &data.test {
-                Some(test) => evaluate(&r.model, test, &data.stats, config.eval_batch).await?.confusion.accuracy(),
-                None => eval.confusion.accuracy(),
-            };
+            let held_out_accuracy = eval.confusion.accuracy();
             let best = BestModel {
                 epoch: r.epoch,
-                held_out_accuracy: eval.confusion.accuracy(),
-                test_accuracy,
+                held_out_accuracy,
+                test_accuracy: data.test_accuracy(&r.model, held_out_accuracy, config.eval_batch).await?,
                 temperature: fit_temperature(&eval.logits, &eval.labels),
                 model: r.model,
             };
@@ -277,13 +283,11 @@ pub async fn train(
         let improved = best.as_ref().is_none_or(|b| held_out_accuracy > b.held_out_accuracy);
         // The test set never chooses: with validation choosing it is measured for a new best
         // only, after the choice.
-        let test_accuracy = match (&data.test, improved) {
-            (None, _) => Some(held_out_accuracy),
-            (Some(test), true) => Some(evaluate(&inference, test, &data.stats, config.eval_batch).await?.confusion.accuracy()),
-            (Some(_), false) => None,
+        let test_accuracy = match improved || data.test.is_none() {
+            true => Some(data.test_accuracy(&inference, held_out_accuracy, config.eval_batch).await?),
+            false => None,
         };
-        if improved {
-            let test_accuracy = test_accuracy.unwrap_or(held_out_accuracy);
+        if let Some(test_accuracy) = test_accuracy.filter(|_| improved) {
             best = Some(BestModel { model: inference.clone(), epoch, held_out_accuracy, test_accuracy, temperature });
         }
         let report = EpochReport {

@@ -349,11 +349,9 @@ impl Worker {
             Err(e) => return Err(e.to_string()),
         };
         let best = outcome.best.map(|best| {
-            let meta = WeightsMeta {
-                validation_accuracy: (config.selection == Selection::Validation).then_some(best.held_out_accuracy),
-                temperature: Some(best.temperature),
-                ..WeightsMeta::new(config.network, mnist.stats, best.epoch, best.test_accuracy)
-            };
+            let meta = WeightsMeta::chosen(
+                config.network, mnist.stats, best.epoch, config.selection, best.held_out_accuracy, Some(best.test_accuracy), best.temperature,
+            );
             self.publish_model(best.model, meta.clone());
             meta
         });
@@ -597,13 +595,9 @@ impl Observer for WorkerObserver {
         // saved. Both from one copy taken off the device while training goes on.
         // An epoch that is not the best has no test figure (it was not measured): the reader
         // shows its held-out one.
-        let validation = self.config.selection == Selection::Validation;
-        let meta = WeightsMeta {
-            validation_accuracy: validation.then_some(report.held_out_accuracy),
-            temperature: Some(report.temperature),
-            test_accuracy: report.test_accuracy,
-            ..WeightsMeta::new(self.config.network, self.stats, report.epoch, 0.0)
-        };
+        let meta = WeightsMeta::chosen(
+            self.config.network, self.stats, report.epoch, self.config.selection, report.held_out_accuracy, report.test_accuracy, report.temperature,
+        );
         if report.best_epoch == report.epoch {
             let kept = meta.clone();
             let owner = Owner { run: self.worker.run_id.borrow().clone(), accuracy: report.held_out_accuracy, measured_on: self.measured_on.clone() };
