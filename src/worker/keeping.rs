@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Who wrote the kept network: a run's id (`None` for a loaded file), the accuracy that chose
-/// it, and what that accuracy was measured on (for example "validation 5000").
+/// it, and what that accuracy was measured on (for example "5,000 validation images").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Owner {
     pub run: Option<String>,
@@ -48,7 +48,7 @@ mod tests {
     use super::*;
 
     fn run(id: &str, accuracy: f32) -> Owner {
-        Owner { run: Some(id.into()), accuracy, measured_on: "validation 5000".into() }
+        Owner { run: Some(id.into()), accuracy, measured_on: "5,000 validation images".into() }
     }
 
     #[test]
@@ -61,7 +61,7 @@ mod tests {
         assert!(may_replace(Some(&a), &worse, |_| false));
         // Judged on other images (a subset's 100 test images, say): not comparable, the live
         // run's network stays, however high the figure.
-        let elsewhere = Owner { measured_on: "test 100".into(), ..run("b", 1.0) };
+        let elsewhere = Owner { measured_on: "100 test images".into(), ..run("b", 1.0) };
         assert!(!may_replace(Some(&a), &elsewhere, a_trains));
         assert!(!may_replace(Some(&a), &run("b", 0.98), a_trains), "a tie keeps the live run's");
     }

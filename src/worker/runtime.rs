@@ -341,7 +341,7 @@ impl Worker {
             config: config.clone(),
             stats: mnist.stats,
             device: device.clone().inner(),
-            measured_on: format!("{} {}", config.selection.name(), data.held_out.len()),
+            measured_on: format!("{} {} images", crate::format::thousands(data.held_out.len()), config.selection.name()),
         };
         let outcome = match train::train(&config, &data, &device, &mut observer, resume).await {
             Ok(outcome) => outcome,
@@ -395,10 +395,10 @@ impl Worker {
             Ok(Kept::Written) => self.post(&WorkerOutput::Saved(meta)),
             Ok(Kept::Theirs(theirs)) => self.post(&WorkerOutput::SaveSkipped {
                 reason: format!(
-                    "Epoch {} is kept for this visit only: a run training in another tab keeps its network in this browser ({} accuracy {}).",
+                    "Epoch {} is kept for this visit only: a run training in another tab keeps its network in this browser ({} on {}).",
                     meta.epoch + 1,
-                    theirs.measured_on,
-                    crate::format::percent(theirs.accuracy as f64)
+                    crate::format::percent(theirs.accuracy as f64),
+                    theirs.measured_on
                 ),
                 meta,
             }),

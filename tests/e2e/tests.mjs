@@ -486,7 +486,7 @@ export const tests = {
     await startRun(second, { backend: 'cpu', network: 'linear', subset: '500', epochs: '1', lr: '0.0001' });
     await second.waitForSelector('#run[data-status="completed"]', { timeout: 240_000 });
     await second.waitForSelector('#weights-note[data-kept="visit"]', { timeout: 30_000 });
-    assert.match(await second.textContent('#weights-note'), /^Epoch 1 is kept for this visit only: a run training in another tab keeps its network in this browser \(validation \d+ accuracy [\d.]+%\)\.$/);
+    assert.match(await second.textContent('#weights-note'), /^Epoch 1 is kept for this visit only: a run training in another tab keeps its network in this browser \([\d.]+% on [\d,]+ validation images\)\.$/);
     assert.match(await second.textContent('#saved'), /kept for this visit\.$/);
     // Read now: an epoch that ended just before the pause may have been saved after it.
     const kept = await first.textContent('#saved');
