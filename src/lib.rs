@@ -7,6 +7,7 @@ pub mod data;
 pub mod draw;
 pub mod export;
 pub mod format;
+pub mod inside;
 pub mod link;
 mod hostile;
 pub mod kernels;

@@ -165,6 +165,60 @@ mod components {
         root.query_selector(selector).unwrap().unwrap_or_else(|| panic!("{selector} not rendered")).text_content().unwrap()
     }
 
+    /// The inside view of a real network's look at a drawing (computed here on the CPU, as
+    /// the reader worker does): a grid per layer, of the right size and painted; the filters;
+    /// the toggle; a failure shown as a sentence.
+    #[wasm_bindgen_test]
+    async fn the_inside_view_paints_every_layer_the_filters_and_the_saliency() {
+        use burn::prelude::Device;
+        use mnist_studio::inside::look::{for_looking, look};
+        use mnist_studio::ui::components::inside_view::{InsideView, InsideViewProps};
+        use std::cell::RefCell;
+        let device = Device::flex();
+        let net = for_looking(NetworkKind::VggBnDropout.config().init_seeded(&device, 4), &device);
+        let pixels: Vec<f32> = (0..784).map(|i| if (8..20).contains(&(i % 28)) && (5..23).contains(&(i / 28)) { 0.8 } else { 0.0 }).collect();
+        let stats = mnist_studio::data::PixelStats { mean: 0.1307, std: 0.3081 };
+        let inside = Rc::new(look(&net, 3, &pixels, stats).await.expect("the look should succeed"));
+        let toggled = Rc::new(RefCell::new(Vec::new()));
+        let props = |open, inside: Option<Result<Rc<mnist_studio::inside::Inside>, String>>| InsideViewProps {
+            open,
+            drawing: true,
+            inside,
+            on_toggle: { let t = toggled.clone(); Callback::from(move |b| t.borrow_mut().push(b)) },
+        };
+
+        let el = root();
+        yew::Renderer::<InsideView>::with_root_and_props(el.clone(), props(true, Some(Ok(inside.clone())))).render();
+        rendered().await;
+        assert_eq!(count(&el, "figure.layer"), 7);
+        let conv1 = el.query_selector("figure.layer[data-layer=conv1] canvas").unwrap().unwrap().unchecked_into::<web_sys::HtmlCanvasElement>();
+        // 32 maps of 26x26, eight across with a pixel between.
+        assert_eq!((conv1.width(), conv1.height()), (8 * 27 - 1, 4 * 27 - 1));
+        let ctx: web_sys::CanvasRenderingContext2d = conv1.get_context("2d").unwrap().unwrap().unchecked_into();
+        let data = ctx.get_image_data(0.0, 0.0, 26.0, 26.0).unwrap().data();
+        assert!(data.chunks(4).all(|px| px[3] == 255), "the first map is painted, opaque");
+        assert!(data.chunks(4).any(|px| px[0] as u32 + px[1] as u32 + px[2] as u32 > 100), "and something in it responds");
+        assert_eq!(el.query_selector("#weights-pictures").unwrap().unwrap().get_attribute("data-layer").as_deref(), Some("filters"));
+        assert!(text(&el, "#saliency").contains(&format!("What makes it a {}", inside.digit)));
+        el.query_selector("#inside-toggle").unwrap().unwrap().unchecked_into::<web_sys::HtmlElement>().click();
+        rendered().await;
+        assert_eq!(*toggled.borrow(), vec![false], "an open view asks to close");
+        el.remove();
+
+        let el = root();
+        yew::Renderer::<InsideView>::with_root_and_props(el.clone(), props(true, Some(Err("the view inside the network could not be computed: x".into())))).render();
+        rendered().await;
+        assert!(text(&el, "#inside-error").ends_with("computed: x"));
+        el.remove();
+
+        let el = root();
+        yew::Renderer::<InsideView>::with_root_and_props(el.clone(), props(false, Some(Ok(inside)))).render();
+        rendered().await;
+        assert_eq!(count(&el, "#inside-body *"), 0, "closed, nothing is drawn");
+        assert_eq!(text(&el, "#inside-toggle"), "Look inside");
+        el.remove();
+    }
+
     #[wasm_bindgen_test]
     async fn the_thread_status_says_why_the_cpu_uses_one_core_or_how_many_it_uses() {
         use mnist_studio::ui::components::threads_status::{ThreadsStatus, ThreadsStatusProps};

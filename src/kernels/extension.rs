@@ -518,6 +518,8 @@ fn burns_dense<B: Backend>(x: FloatTensor<B>, weight: FloatTensor<B>, bias: Floa
     B::float_add(B::float_matmul(x, weight), B::float_reshape(bias, Shape::new([1, d_out])))
 }
 
+/// burn's product, where our dense kernel does not take the dtype (builds with it only).
+#[cfg(cube_kernels)]
 fn burns_product<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTensor<B> {
     B::float_matmul(a, b)
 }

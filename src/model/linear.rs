@@ -40,6 +40,14 @@ impl LinearNet {
         let x = images.flatten::<2>(1, 3); // [batch, 784]
         crate::kernels::dense(x, &self.dense) // [batch, 10]
     }
+
+    /// Each digit's weights as an image, `[10, 1, 28, 28]`: the pixels whose ink counts for
+    /// (positive) or against (negative) that digit; the network's whole knowledge.
+    pub fn templates(&self) -> Tensor<4> {
+        let w = self.dense.weight.val(); // [784, 10]
+        let [_, classes] = w.dims();
+        w.transpose().reshape([classes, 1, crate::data::IMAGE_SIDE, crate::data::IMAGE_SIDE])
+    }
 }
 
 const _: () = assert!(CLASSES == 10);

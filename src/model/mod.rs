@@ -163,6 +163,67 @@ impl Network {
             Self::Vgg(net) => net.forward(images),
         }
     }
+
+    /// [`Self::forward`], showing `seen` each hidden layer's output (see
+    /// [`VggNet::forward_seen`]; the linear network has none).
+    pub fn forward_seen(&self, images: Tensor<4>, seen: &mut impl FnMut(Layer, &Tensor<4>)) -> Tensor<2> {
+        match self {
+            Self::Linear(net) => net.forward(images),
+            Self::Vgg(net) => net.forward_seen(images, seen),
+        }
+    }
+
+    /// The weights worth looking at as images: the first convolution's 3x3 filters
+    /// `[32, 1, 3, 3]`, or the linear network's ten 28x28 templates `[10, 1, 28, 28]`.
+    pub fn weight_pictures(&self) -> (Layer, Tensor<4>) {
+        match self {
+            Self::Linear(net) => (Layer::Templates, net.templates()),
+            Self::Vgg(net) => (Layer::Filters, net.first_filters()),
+        }
+    }
+}
+
+/// A layer of a network, for pictures of what it computes ([`Network::forward_seen`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Layer {
+    /// The 28x28 input (what the saliency is drawn over).
+    Input,
+    /// The n-th convolution (from 1), after its ReLU.
+    Conv(u8),
+    /// The n-th 2x2 max-pooling (from 1).
+    Pool(u8),
+    /// The dense 512 layer, after its ReLU.
+    Dense,
+    /// The first convolution's filters (weights, not outputs).
+    Filters,
+    /// The linear network's weights, one 28x28 image per digit.
+    Templates,
+}
+
+impl Layer {
+    /// A stable name for the page's tests and styles: `conv1`, `pool2`, `dense`, `filters`.
+    pub fn id(self) -> String {
+        match self {
+            Self::Input => "input".into(),
+            Self::Conv(n) => format!("conv{n}"),
+            Self::Pool(n) => format!("pool{n}"),
+            Self::Dense => "dense".into(),
+            Self::Filters => "filters".into(),
+            Self::Templates => "templates".into(),
+        }
+    }
+
+    /// What the page calls it.
+    pub fn title(self) -> String {
+        match self {
+            Self::Input => "Input".into(),
+            Self::Conv(n) => format!("Convolution {n}"),
+            Self::Pool(n) => format!("Max-pooling {n}"),
+            Self::Dense => "Dense 512".into(),
+            Self::Filters => "Filters of convolution 1".into(),
+            Self::Templates => "Weights of each digit".into(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, Linea
 use burn::prelude::*;
 
 use super::init::{zero_bias, GLOROT_UNIFORM};
+use super::Layer;
 
 /// Keras' BatchNormalization defaults: moving averages with momentum 0.99 (burn counts the
 /// other way: the weight of the new batch, 0.01) and epsilon 1e-3.
@@ -115,27 +116,46 @@ impl VggNet {
     /// - images: `[batch, 1, 28, 28]`
     /// - output: `[batch, 10]`
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = self.block(images, &self.conv1, &self.bn1); // [batch, 32, 26, 26]
-        let x = self.block(x, &self.conv2, &self.bn2); // [batch, 32, 24, 24]
-        let x = self.pool_and_drop(x); // [batch, 32, 12, 12]
-        let x = self.block(x, &self.conv3, &self.bn3); // [batch, 64, 10, 10]
-        let x = self.block(x, &self.conv4, &self.bn4); // [batch, 64, 8, 8]
-        let x = self.pool_and_drop(x); // [batch, 64, 4, 4]
+        self.forward_seen(images, &mut |_, _| {})
+    }
+
+    /// [`Self::forward`], showing `seen` what each layer computes: every convolution's output
+    /// after its ReLU (before BatchNorm: what the filters found), every pooling's output, and
+    /// the dense 512 layer's (as `[batch, 1, 16, 32]`). One forward for both, so the pictures
+    /// of the layers are of the network that reads.
+    pub fn forward_seen(&self, images: Tensor<4>, seen: &mut impl FnMut(Layer, &Tensor<4>)) -> Tensor<2> {
+        let x = self.block(images, &self.conv1, &self.bn1, Layer::Conv(1), seen); // [batch, 32, 26, 26]
+        let x = self.block(x, &self.conv2, &self.bn2, Layer::Conv(2), seen); // [batch, 32, 24, 24]
+        let x = self.pool_and_drop(x, Layer::Pool(1), seen); // [batch, 32, 12, 12]
+        let x = self.block(x, &self.conv3, &self.bn3, Layer::Conv(3), seen); // [batch, 64, 10, 10]
+        let x = self.block(x, &self.conv4, &self.bn4, Layer::Conv(4), seen); // [batch, 64, 8, 8]
+        let x = self.pool_and_drop(x, Layer::Pool(2), seen); // [batch, 64, 4, 4]
         let x = x.flatten::<2>(1, 3); // [batch, 1024]
         let x = crate::kernels::dense_relu(x, &self.dense); // [batch, 512]
+        let [batch, _] = x.dims();
+        seen(Layer::Dense, &x.clone().reshape([batch, 1, 16, 32]));
         let x = normalise(x, &self.bn_dense);
         let x = drop(x, &self.head_dropout);
         crate::kernels::dense(x, &self.head) // [batch, 10]
     }
 
-    /// Conv, ReLU, then BatchNorm if present (the notebook's order). On the CPU the
-    /// convolution runs on our kernels (`crate::kernels`), elsewhere on burn's.
-    fn block(&self, x: Tensor<4>, conv: &Conv2d, bn: &Option<BatchNorm>) -> Tensor<4> {
-        normalise(crate::kernels::conv2d_valid_relu(x, conv), bn)
+    /// The first convolution's filters: `[32, 1, 3, 3]`.
+    pub fn first_filters(&self) -> Tensor<4> {
+        self.conv1.weight.val()
     }
 
-    fn pool_and_drop(&self, x: Tensor<4>) -> Tensor<4> {
-        drop(crate::kernels::max_pool(x, &self.pool), &self.pool_dropout)
+    /// Conv, ReLU, then BatchNorm if present (the notebook's order). On the CPU the
+    /// convolution runs on our kernels (`crate::kernels`), elsewhere on burn's.
+    fn block(&self, x: Tensor<4>, conv: &Conv2d, bn: &Option<BatchNorm>, layer: Layer, seen: &mut impl FnMut(Layer, &Tensor<4>)) -> Tensor<4> {
+        let x = crate::kernels::conv2d_valid_relu(x, conv);
+        seen(layer, &x);
+        normalise(x, bn)
+    }
+
+    fn pool_and_drop(&self, x: Tensor<4>, layer: Layer, seen: &mut impl FnMut(Layer, &Tensor<4>)) -> Tensor<4> {
+        let x = crate::kernels::max_pool(x, &self.pool);
+        seen(layer, &x);
+        drop(x, &self.pool_dropout)
     }
 }
 

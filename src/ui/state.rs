@@ -12,7 +12,7 @@ use crate::train::{EpochReport, RunEnd, StepReport, TrainConfig};
 use crate::ui::bridge::WorkerKind;
 use crate::export::ExportFormat;
 use crate::weights::WeightsMeta;
-use crate::worker::protocol::{Backend, DatasetSummary, GpuInfo, MemorySample, WorkerOutput};
+use crate::worker::protocol::{Backend, DatasetSummary, GpuInfo, Inside, MemorySample, WorkerOutput};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum GpuStatus {
@@ -123,6 +123,9 @@ pub struct Studio {
     pub weights_note: Option<WeightsNote>,
     /// A weights file the worker sent for download, waiting for the page to hand it over.
     pub download: Option<(WeightsMeta, ExportFormat, Rc<Vec<u8>>)>,
+    /// What the network computes for the drawing (while the inside view is open), or why it
+    /// could not be shown.
+    pub inside: Option<Result<Rc<Inside>, String>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +164,7 @@ impl Default for Studio {
             saved: None,
             weights_note: None,
             download: None,
+            inside: None,
         }
     }
 }
@@ -204,7 +208,10 @@ impl Reducible for Studio {
                     run.status = RunStatus::Stopping;
                 }
             }
-            Action::DrawingCleared => s.prediction = None,
+            Action::DrawingCleared => {
+                s.prediction = None;
+                s.inside = None;
+            }
             Action::DownloadTaken => s.download = None,
             Action::WeightsProblem(reason) => s.weights_note = Some(WeightsNote::Problem(reason)),
             Action::WorkerReplaced(kind) => {
@@ -318,6 +325,8 @@ impl Studio {
                 self.bench.running = false;
                 self.bench.error = error;
             }
+            WorkerOutput::Inside(view) => self.inside = Some(Ok(Rc::new(view))),
+            WorkerOutput::InsideFailed(reason) => self.inside = Some(Err(reason)),
         }
     }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::error::DataError;
 pub use crate::data::source::DataSource;
 use crate::data::PixelStats;
+pub use crate::inside::Inside;
 use crate::model::NetworkKind;
 use crate::train::bench::BenchResult;
 use crate::train::{EpochReport, RunEnd, StepReport, TrainConfig};
@@ -77,6 +78,9 @@ pub enum WorkerInput {
     },
     /// Destroy the WebGPU device, as a driver reset would (for tests of what survives).
     LoseDevice,
+    /// To the reader worker: after each reading, also show what the network computes inside
+    /// ([`WorkerOutput::Inside`]), or stop doing so.
+    ShowInside(bool),
 }
 
 /// The GPU the worker found.
@@ -215,6 +219,12 @@ pub enum WorkerOutput {
     BenchResult { backend: Backend, threads: usize, result: BenchResult },
     /// The benchmark ended (`Some` reason if it could not run to the end).
     BenchEnded(Option<String>),
+    /// From the reader worker, after a reading while [`WorkerInput::ShowInside`] is on: what
+    /// the network computed for that drawing. Skipped for a drawing already replaced by a
+    /// newer one.
+    Inside(Inside),
+    /// The inside view could not be computed (the reading itself stands).
+    InsideFailed(String),
 }
 
 /// The network names the page lists, with their parameter counts: computed here so the page

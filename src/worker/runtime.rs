@@ -23,6 +23,7 @@ use super::{gpu, locks, store, threads};
 use super::protocol::{Backend, DataSource, DatasetSummary, ExportFormat, GpuMemory, MemorySample, Sample, WorkerInput, WorkerOutput};
 use crate::data::fetch::{fetch_bytes, load_mnist};
 use crate::data::{Mnist, IMAGE_SIDE};
+use crate::inside;
 use crate::model::{Network, NetworkKind};
 use crate::platform::{now_ms, yield_to_events};
 use crate::train::{self, EpochReport, Flow, Observer, Resume, Selection, StepReport, TrainConfig, TrainData};
@@ -134,6 +135,12 @@ struct Worker {
     saved: RefCell<Option<(WeightsMeta, Rc<Vec<u8>>)>>,
     /// The id of the run training now (`keeping`): its best epochs are kept under it.
     run_id: RefCell<Option<String>>,
+    /// Reader: whether the page shows the inside view, and the reader's network made ready
+    /// for it (made on first use after each change of network: `inside::look::for_looking`).
+    inside: Cell<bool>,
+    looking: RefCell<Option<Network>>,
+    /// Reader: the newest drawing asked for; an older one's inside view is not computed.
+    latest_read: Cell<u32>,
 }
 
 impl Worker {
@@ -153,6 +160,9 @@ impl Worker {
             threads: Cell::new(1),
             saved: RefCell::new(None),
             run_id: RefCell::new(None),
+            inside: Cell::new(false),
+            looking: RefCell::new(None),
+            latest_read: Cell::new(0),
         }
     }
 
@@ -238,7 +248,11 @@ impl Worker {
                     self.control.paused.set(false);
                 }
             }
-            WorkerInput::Predict { id, pixels } => spawn_local(self.predict(id, pixels)),
+            WorkerInput::Predict { id, pixels } => {
+                self.latest_read.set(id);
+                spawn_local(self.predict(id, pixels))
+            }
+            WorkerInput::ShowInside(on) => self.inside.set(on),
             WorkerInput::UseReader { bytes } => self.use_reader(&bytes),
             WorkerInput::LoadWeights { bytes } => spawn_local(async move {
                 match self.use_weights(&bytes).await {
@@ -519,6 +533,7 @@ impl Worker {
         match weights::decode(bytes, None, &device) {
             Ok((model, meta)) => {
                 *self.reader.borrow_mut() = Some(Reader { model, meta: meta.clone(), device });
+                *self.looking.borrow_mut() = None;
                 self.post(&WorkerOutput::Reader(meta));
             }
             Err(e) => self.post(&WorkerOutput::ReaderFailed(format!("the network to read with was refused: {e}"))),
@@ -542,7 +557,32 @@ impl Worker {
                 let probabilities = train::calibrate::probabilities(&logits, temperature).to_vec();
                 self.post(&WorkerOutput::Prediction { id, probabilities })
             }
-            Err(e) => self.post(&WorkerOutput::ReaderFailed(e.to_string())),
+            Err(e) => return self.post(&WorkerOutput::ReaderFailed(e.to_string())),
+        }
+        if self.inside.get() {
+            self.look_inside(id, &pixels).await;
+        }
+    }
+
+    /// Reader: the inside view of drawing `id`, once its reading has been posted, so that
+    /// looking never delays a reading. While the pen moves, drawings come faster than views
+    /// are computed: one already replaced by a newer drawing is skipped.
+    async fn look_inside(&self, id: u32, pixels: &[f32]) {
+        yield_to_events().await;
+        if self.latest_read.get() != id {
+            return;
+        }
+        let prepared = {
+            let reader = self.reader.borrow();
+            reader.as_ref().map(|r| {
+                let model = self.looking.borrow_mut().get_or_insert_with(|| inside::look::for_looking(r.model.clone(), &r.device)).clone();
+                (model, r.meta.stats)
+            })
+        };
+        let Some((model, stats)) = prepared else { return };
+        match inside::look::look(&model, id, pixels, stats).await {
+            Ok(view) => self.post(&WorkerOutput::Inside(view)),
+            Err(e) => self.post(&WorkerOutput::InsideFailed(format!("the view inside the network could not be computed: {e}"))),
         }
     }
 

@@ -195,9 +195,10 @@ async function memory(browser, base) {
 /**
  * From the last pointer event of a stroke to the bars showing the network's reading: median
  * and worst over `trials` strokes, dispatched as real PointerEvents on the pad in the page.
+ * With `inside` (the inside view open), also to the inside view of the last reading shown.
  */
-async function strokeLatencies(page, trials) {
-  return page.evaluate(async (trials) => {
+async function strokeLatencies(page, trials, inside = false) {
+  return page.evaluate(async ([trials, inside]) => {
     const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     const pad = document.querySelector('#pad');
     const out = [];
@@ -223,10 +224,20 @@ async function strokeLatencies(page, trials) {
       const deadline = t0 + 30_000;
       while (!(shown && document.querySelector('#answer')) && performance.now() < deadline) await sleep(2);
       watch.disconnect();
-      out.push(shown ? shown - t0 : NaN);
+      if (!inside) { out.push(shown ? shown - t0 : NaN); continue; }
+      // The last reading is the one asked for after pointerup: wait for its answer, then for
+      // the inside view of that same drawing.
+      await sleep(100);
+      const last = Number(document.querySelector('#answer')?.dataset.id);
+      let seen = 0;
+      while (!seen && performance.now() < deadline) {
+        if (Number(document.querySelector('#inside .inside')?.dataset.id) >= last) seen = performance.now();
+        else await sleep(2);
+      }
+      out.push([shown ? shown - t0 : NaN, seen ? seen - t0 : NaN]);
     }
     return out;
-  }, trials);
+  }, [trials, inside]);
 }
 
 async function drawLatency(browser, base) {
@@ -239,13 +250,34 @@ async function drawLatency(browser, base) {
     const lost = ms.length - sorted.length;
     console.log(`${label.padEnd(44)} median ${sorted[sorted.length >> 1].toFixed(1).padStart(7)} ms   worst ${sorted.at(-1).toFixed(1).padStart(7)} ms${lost ? `   (${lost} never answered)` : ''}`);
   };
+  // With the inside view open: the reading first, then the view (the stroke's last pointer
+  // event to the view of its last reading shown, whose timing is printed separately).
+  const withInside = async (label) => {
+    await page.click('#inside-toggle');
+    const pairs = await strokeLatencies(page, 20, true);
+    report(`${label}, inside view open: reading`, pairs.map((p) => p[0]));
+    report(`${label}, inside view open: inside view`, pairs.map((p) => p[1]));
+    const worker = (await page.textContent('#inside-time')).match(/in (\d+) ms/)?.[1];
+    console.log(`  (the reader worker's own time for the last inside view: ${worker} ms)`);
+    await page.click('#inside-toggle');
+  };
   report('idle (reading with the default network)', await strokeLatencies(page, 20));
+  await withInside('idle');
   const threads = await page.evaluate(() => navigator.hardwareConcurrency);
   for (const [backend, network] of [['cpu', 'linear'], ['cpu', 'vgg'], ['webgpu', 'linear']]) {
     await configureRun(page, { backend, network, subset: '0' });
     await page.click('#start');
     await page.waitForFunction(() => document.querySelector('#run')?.dataset.status === 'running' && Number(document.querySelector('#epoch-progress')?.value) > 0.004, null, { timeout: 300_000 });
-    report(`while training ${network} on ${backend}${backend === 'cpu' ? ` (${threads} threads)` : ''}`, await strokeLatencies(page, 20));
+    const label = `while training ${network} on ${backend}${backend === 'cpu' ? ` (${threads} threads)` : ''}`;
+    report(label, await strokeLatencies(page, 20));
+    if (network === 'vgg') {
+      // What looking inside costs the training: its step time (the run view's, over the last
+      // report) after strokes without and with the view.
+      const step = async () => page.textContent('#ms-per-step');
+      const without = await step();
+      await withInside(label);
+      console.log(`  (training ms/step after the strokes: ${without} without the inside view, ${await step()} with it)`);
+    }
     await page.click('#stop');
     await page.waitForFunction(() => !['starting', 'running', 'stopping', 'paused'].includes(document.querySelector('#run')?.dataset.status), null, { timeout: 300_000 });
   }

@@ -574,6 +574,49 @@ export const tests = {
     assert.equal(await page.locator('#crashed').count(), 0);
     await context.close();
   },
+  async 'inside the network: the maps of every layer, the filters and a saliency map follow the drawing; a linear network shows its ten templates'({ browser, base, artifacts }) {
+    const { page, context, log } = await openPage(browser, base);
+    await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 60_000 });
+    await page.click('#inside-toggle');
+    await page.waitForSelector('#inside-hint');
+    // A "7": a bar and a slanted stroke down.
+    await drawPath(page, [[0.3, 0.25], [0.7, 0.25], [0.45, 0.8]]);
+    await answerSettled(page);
+    const read = await page.textContent('#answer strong');
+    await page.waitForFunction((d) => document.querySelector('#inside .inside')?.dataset.digit === d, read, { timeout: 30_000 });
+    const layers = await page.$$eval('#inside figure.layer', (fs) => fs.map((f) => `${f.dataset.layer}:${f.dataset.count}`));
+    assert.deepEqual(layers, ['conv1:32', 'conv2:32', 'pool1:32', 'conv3:64', 'conv4:64', 'pool2:64', 'dense:1']);
+    assert.equal(await page.$eval('#weights-pictures', (f) => `${f.dataset.layer}:${f.dataset.count}`), 'filters:32');
+    // Every grid holds a picture: some pixel is bright. The saliency is red where it is strong.
+    const lit = await page.$$eval('#inside canvas.grid', (cs) => cs.map((c) => {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let bright = 0, red = 0;
+      for (let i = 0; i < d.length; i += 4) { if (d[i] + d[i + 1] + d[i + 2] > 300) bright++; if (d[i] > 150 && d[i] > d[i + 1] + 80) red++; }
+      return { label: c.getAttribute('aria-label'), bright, red };
+    }));
+    for (const c of lit) assert.ok(c.bright > 0 || c.red > 0, `${c.label} is painted: ${JSON.stringify(c)}`);
+    assert.ok(lit[0].label.startsWith('saliency') && lit[0].red >= 10, `the saliency map is red where pixels count: ${JSON.stringify(lit[0])}`);
+    // It follows the pen: another stroke, another view of the new drawing.
+    const first = await page.$eval('#inside .inside', (d) => Number(d.dataset.id));
+    await drawPath(page, [[0.4, 0.55], [0.65, 0.55]]);
+    await page.waitForFunction((id) => Number(document.querySelector('#inside .inside')?.dataset.id) > id, first, { timeout: 30_000 });
+    assert.match(await page.textContent('#inside-time'), /Computed in the reader worker in \d+ ms/);
+    await page.screenshot({ path: path.join(artifacts, 'inside-vgg.png'), fullPage: true });
+    // A linear network, once trained, reads the same drawing: its ten templates replace the
+    // layers (the reader changes network when a run ends, and the drawing is read again).
+    await startRun(page, { backend: 'cpu', network: 'linear', subset: '500', epochs: '1', lr: '0.01' });
+    await page.waitForSelector('#run[data-status="completed"]', { timeout: 240_000 });
+    await page.waitForFunction(() => document.querySelector('#weights-pictures')?.dataset.layer === 'templates', null, { timeout: 30_000 });
+    assert.equal(await page.$eval('#weights-pictures', (f) => f.dataset.count), '10');
+    assert.equal(await page.locator('#inside figure.layer').count(), 0);
+    await page.click('#clear');
+    await page.waitForSelector('#inside-hint');
+    assert.equal(await page.locator('#inside .inside').count(), 0, 'no view of a drawing that is gone');
+    await page.click('#inside-toggle');
+    assert.equal(await page.locator('#inside-body *').count(), 0, 'hidden');
+    assert.deepEqual(log.console.filter((m) => ['error', 'warning'].includes(m.type)).map((m) => `${m.where}: ${m.text}`), []);
+    await context.close();
+  },
 };
 
 /** A "1": one vertical stroke, drawn small and off-centre on the pad. */
@@ -603,6 +646,8 @@ async function answerSettled(page) {
 
 /** A polyline through `points` (fractions of the pad), drawn with the mouse as one stroke. */
 async function drawPath(page, points) {
+  // The mouse reaches only what is on screen (a click lower down may have scrolled the pad away).
+  await page.locator('#pad').scrollIntoViewIfNeeded();
   const box = await (await page.$('#pad')).boundingBox();
   const at = ([x, y]) => [box.x + box.width * x, box.y + box.height * y];
   await page.mouse.move(...at(points[0]));

@@ -9,6 +9,7 @@ use super::bench_panel::BenchPanel;
 use super::dataset_panel::DatasetPanel;
 use super::draw_panel::DrawPanel;
 use super::gpu_badge::{BackendPicker, GpuBadge};
+use super::inside_view::InsideView;
 use super::run_view::RunView;
 use super::threads_status::ThreadsStatus;
 use super::train_controls::TrainControls;
@@ -89,7 +90,41 @@ pub fn App() -> Html {
     };
     // A step measured on demand: few steps, since on a software adapter one can take seconds.
     let on_measure = measure.reform(|network: NetworkKind| (network, 1, 4));
-    let on_read = send.reform(|(id, pixels)| WorkerInput::Predict { id, pixels });
+    // The drawing last sent to be read, so it can be read again when the reader's network
+    // changes (every epoch of a run) or the inside view opens.
+    let drawing = use_mut_ref(|| None::<(u32, Vec<f32>)>);
+    let on_read = {
+        let (send, drawing) = (send.clone(), drawing.clone());
+        Callback::from(move |(id, pixels): (u32, Vec<f32>)| {
+            *drawing.borrow_mut() = Some((id, pixels.clone()));
+            send.emit(WorkerInput::Predict { id, pixels });
+        })
+    };
+    let read_again = {
+        let (send, drawing) = (send.clone(), drawing.clone());
+        move || {
+            if let Some((id, pixels)) = drawing.borrow().clone() {
+                send.emit(WorkerInput::Predict { id, pixels });
+            }
+        }
+    };
+    {
+        // A new network to read with: the drawing on the pad is read by it, so a person
+        // drawing sees the network improve epoch by epoch.
+        let read_again = read_again.clone();
+        use_effect_with(studio.reader.clone(), move |_| read_again());
+    }
+    let inside_open = use_state(|| false);
+    let on_inside = {
+        let (send, inside_open, read_again) = (send.clone(), inside_open.clone(), read_again.clone());
+        Callback::from(move |open: bool| {
+            inside_open.set(open);
+            send.emit(WorkerInput::ShowInside(open));
+            if open {
+                read_again();
+            }
+        })
+    };
     // WebGPU is the single-threaded build's; the CPU, where threads are possible, the
     // threaded build's: a change between them replaces the training worker.
     let choose_backend = {
@@ -131,8 +166,11 @@ pub fn App() -> Html {
     });
     let on_threads = workers.replace.reform(|threads| WorkerKind::ThreadedTrainer { threads });
     let on_clear = {
-        let dispatch = studio.dispatcher();
-        Callback::from(move |()| dispatch.dispatch(Action::DrawingCleared))
+        let (dispatch, drawing) = (studio.dispatcher(), drawing.clone());
+        Callback::from(move |()| {
+            *drawing.borrow_mut() = None;
+            dispatch.dispatch(Action::DrawingCleared)
+        })
     };
 
     let data_ready = matches!(studio.data, DataStatus::Ready(_));
@@ -238,6 +276,8 @@ pub fn App() -> Html {
                             on_load={send.reform(|bytes| WorkerInput::LoadWeights { bytes })}
                             on_problem={{ let d = studio.dispatcher(); Callback::from(move |p| d.dispatch(Action::WeightsProblem(p))) }} />
                     </DrawPanel>
+                    <InsideView open={*inside_open} drawing={studio.prediction.is_some()}
+                        inside={studio.inside.clone().filter(|_| studio.prediction.is_some())} on_toggle={on_inside} />
                 </aside>
             </main>
             <footer>

@@ -7,6 +7,7 @@ pub mod dataset_panel;
 pub mod digit;
 pub mod draw_panel;
 pub mod gpu_badge;
+pub mod inside_view;
 pub mod run_view;
 pub mod threads_status;
 pub mod train_controls;

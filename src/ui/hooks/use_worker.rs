@@ -53,7 +53,7 @@ pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Workers {
     let callbacks = use_memo((), move |_| {
         let (to_trainer, to_reader) = (trainer.clone(), reader.clone());
         let send = Callback::from(move |input: WorkerInput| {
-            let slot = if matches!(input, WorkerInput::Predict { .. } | WorkerInput::UseReader { .. }) { &to_reader } else { &to_trainer };
+            let slot = if matches!(input, WorkerInput::Predict { .. } | WorkerInput::UseReader { .. } | WorkerInput::ShowInside(_)) { &to_reader } else { &to_trainer };
             if let Some(b) = &*slot.borrow() {
                 b.send(&input);
             }
