@@ -13,6 +13,7 @@ pub mod kernels;
 pub mod model;
 pub mod platform;
 pub mod rng;
+pub mod runs;
 pub mod train;
 pub mod worker;
 pub mod weights;
