@@ -11,6 +11,7 @@ use crate::train::bench::BenchResult;
 use crate::train::{EpochReport, RunEnd, StepReport, TrainConfig};
 use crate::ui::bridge::WorkerKind;
 use crate::export::ExportFormat;
+use crate::runs::KeptRun;
 use crate::weights::WeightsMeta;
 use crate::worker::protocol::{Backend, DatasetSummary, GpuInfo, MemorySample, WorkerOutput};
 
@@ -123,6 +124,15 @@ pub struct Studio {
     pub weights_note: Option<WeightsNote>,
     /// A weights file the worker sent for download, waiting for the page to hand it over.
     pub download: Option<(WeightsMeta, ExportFormat, Rc<Vec<u8>>)>,
+    /// The runs this browser keeps, to compare and read with.
+    pub runs: KeptRuns,
+}
+
+/// The kept runs as the worker last listed them, and the last problem with them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeptRuns {
+    pub list: Rc<Vec<KeptRun>>,
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +171,7 @@ impl Default for Studio {
             saved: None,
             weights_note: None,
             download: None,
+            runs: KeptRuns::default(),
         }
     }
 }
@@ -318,6 +329,8 @@ impl Studio {
                 self.bench.running = false;
                 self.bench.error = error;
             }
+            WorkerOutput::Runs(list) => self.runs = KeptRuns { list: Rc::new(list), problem: None },
+            WorkerOutput::RunsProblem(problem) => self.runs.problem = Some(problem),
         }
     }
 

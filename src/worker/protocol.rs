@@ -7,6 +7,7 @@ use crate::data::error::DataError;
 pub use crate::data::source::DataSource;
 use crate::data::PixelStats;
 use crate::model::NetworkKind;
+use crate::runs::KeptRun;
 use crate::train::bench::BenchResult;
 use crate::train::{EpochReport, RunEnd, StepReport, TrainConfig};
 use crate::weights::WeightsMeta;
@@ -77,6 +78,11 @@ pub enum WorkerInput {
     },
     /// Destroy the WebGPU device, as a driver reset would (for tests of what survives).
     LoseDevice,
+    /// Forget this kept run ([`crate::runs`]) and its weights.
+    DeleteRun(String),
+    /// Read digits with this kept run's best weights, and keep them as the saved weights, as
+    /// [`WorkerInput::LoadWeights`] does with a file.
+    UseRun(String),
 }
 
 /// The GPU the worker found.
@@ -215,6 +221,10 @@ pub enum WorkerOutput {
     BenchResult { backend: Backend, threads: usize, result: BenchResult },
     /// The benchmark ended (`Some` reason if it could not run to the end).
     BenchEnded(Option<String>),
+    /// The kept runs (without their weights): at boot and after every change.
+    Runs(Vec<KeptRun>),
+    /// Runs could not be kept, listed, deleted or used: one sentence for the user.
+    RunsProblem(String),
 }
 
 /// The network names the page lists, with their parameter counts: computed here so the page
