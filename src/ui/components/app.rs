@@ -10,6 +10,7 @@ use super::dataset_panel::DatasetPanel;
 use super::draw_panel::DrawPanel;
 use super::gpu_badge::{BackendPicker, GpuBadge};
 use super::run_view::RunView;
+use super::runs_panel::RunsPanel;
 use super::threads_status::ThreadsStatus;
 use super::train_controls::TrainControls;
 use super::weights_panel::WeightsPanel;
@@ -220,6 +221,8 @@ pub fn App() -> Html {
                             <RunView run={run.clone()} saved={studio.saved.clone()} on_resume_saved={on_resume_saved} />
                         }
                     </section>
+                    <RunsPanel runs={studio.runs.list.clone()} problem={studio.runs.problem.clone()}
+                        on_read={send.reform(WorkerInput::UseRun)} on_delete={send.reform(WorkerInput::DeleteRun)} />
                     if !dataset_first {
                         <DatasetPanel status={studio.data.clone()} on_retry={on_retry.clone()} />
                     }

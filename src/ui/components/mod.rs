@@ -8,6 +8,7 @@ pub mod digit;
 pub mod draw_panel;
 pub mod gpu_badge;
 pub mod run_view;
+pub mod runs_panel;
 pub mod threads_status;
 pub mod train_controls;
 pub mod weights_panel;
