@@ -120,3 +120,19 @@ async fn without_runs_the_panel_says_what_will_be_kept_and_shows_a_problem() {
     assert!(text(&root, "#runs-problem").contains("IndexedDB is not available"));
     root.remove();
 }
+
+/// A kept run is stored in IndexedDB and posted to the page as a structured clone of what
+/// serde_wasm_bindgen makes of it: a diverged run's NaN loss must survive that (JSON would
+/// turn it into null, and the record would no longer read).
+#[wasm_bindgen_test]
+async fn a_diverged_kept_run_survives_the_structured_clone_that_stores_and_posts_it() {
+    let mut run = kept(4, 2);
+    run.ending = Ending::Ended(RunEnd::Diverged { epoch: 2, step: 7, loss: f32::NAN });
+    let value = serde_wasm_bindgen::to_value(&run).unwrap();
+    let clone: js_sys::Function = js_sys::Reflect::get(&js_sys::global(), &"structuredClone".into()).unwrap().unchecked_into();
+    let back: KeptRun = serde_wasm_bindgen::from_value(clone.call1(&wasm_bindgen::JsValue::NULL, &value).unwrap()).unwrap();
+    assert!(matches!(back.ending, Ending::Ended(RunEnd::Diverged { epoch: 2, step: 7, loss }) if loss.is_nan()), "{:?}", back.ending);
+    // Everything else comes back as it went (the ending set aside: NaN equals nothing).
+    let without_ending = |r: KeptRun| KeptRun { ending: Ending::Failed(String::new()), ..r };
+    assert!(without_ending(back) == without_ending(run), "the rest of the run changed on the way");
+}
