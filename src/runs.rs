@@ -74,9 +74,15 @@ pub struct KeptRun {
 }
 
 impl KeptRun {
-    /// The epoch the run chose (the best on its held-out images), if one finished.
+    /// The epoch the run chose (the best on its held-out images), 0-based, if one finished.
+    /// A resumed run may still choose the epoch it resumed from, which is not in its log.
+    pub fn best_epoch(&self) -> Option<usize> {
+        self.epochs.last().map(|e| e.best_epoch)
+    }
+
+    /// The chosen epoch's line of the log, when the run trained that epoch itself.
     pub fn best(&self) -> Option<&EpochReport> {
-        let best = self.epochs.last()?.best_epoch;
+        let best = self.best_epoch()?;
         self.epochs.iter().find(|e| e.epoch == best)
     }
 
@@ -354,6 +360,9 @@ mod tests {
         assert_eq!(run.name(), "#5 Linear, 2 epochs");
         assert_eq!(run.ending.short(), "stopped in epoch 3");
         assert_eq!(next_number(&[]), 1);
+        // Resumed after epoch 1 and never bettered it: the choice is known, its line is not.
+        let resumed = KeptRun { epochs: vec![epoch_report(1, 0.7, 0), epoch_report(2, 0.7, 0)], ..run };
+        assert_eq!((resumed.best_epoch(), resumed.best().is_none()), (Some(0), true));
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub fn RunsPanel(props: &RunsPanelProps) -> Html {
         });
         let best = run.best();
         html! {
-            <tr key={id.clone()} data-run-id={id} data-best-epoch={best.map(|b| (b.epoch + 1).to_string())}
+            <tr key={id.clone()} data-run-id={id} data-best-epoch={run.best_epoch().map(|b| (b + 1).to_string())}
                 class={classes!(slot.map(|s| format!("compared {}", COLOURS[s].0)))}>
                 <th scope="row">
                     <label class="compare">
@@ -74,7 +74,11 @@ pub fn RunsPanel(props: &RunsPanelProps) -> Html {
                 <td class="epochs">{ format!("{} of {}", run.epochs_done(), run.config.schedule.epochs()) }</td>
                 <td class="ending" title={ending_detail(run)}>{ run.ending.short() }</td>
                 <td class="best" title={best.map(|b| format!("accuracy on the {} images that chose it", b.evaluated_on.name()))}>
-                    { best.map_or("—".into(), best_cell) }
+                    { match (best, run.best_epoch()) {
+                        (Some(best), _) => best_cell(best),
+                        (None, Some(epoch)) => format!("{}: resumed from", epoch + 1),
+                        (None, None) => "—".into(),
+                    } }
                 </td>
                 <td class="test">{ best.and_then(|b| b.test_accuracy).map_or("—".into(), |a| percent(a as f64)) }</td>
                 <td class="time">{ time_taken(run.seconds) }</td>
