@@ -14,6 +14,7 @@ pub mod kernels;
 pub mod model;
 pub mod platform;
 pub mod rng;
+pub mod runs;
 pub mod train;
 pub mod worker;
 pub mod weights;

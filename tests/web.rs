@@ -501,6 +501,8 @@ mod components {
         root.remove();
     }
 
+    mod runs_panel;
+
     /// A report crosses the page/worker boundary as the bridge sends it: serde_wasm_bindgen,
     /// then the structured clone of postMessage (through a MessageChannel).
     #[wasm_bindgen_test]

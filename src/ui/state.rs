@@ -11,6 +11,7 @@ use crate::train::bench::BenchResult;
 use crate::train::{EpochReport, RunEnd, StepReport, TrainConfig};
 use crate::ui::bridge::WorkerKind;
 use crate::export::ExportFormat;
+use crate::runs::KeptRun;
 use crate::weights::WeightsMeta;
 use crate::worker::protocol::{Backend, DatasetSummary, GpuInfo, Inside, MemorySample, WorkerOutput};
 
@@ -126,6 +127,15 @@ pub struct Studio {
     /// What the network computes for the drawing (while the inside view is open), or why it
     /// could not be shown.
     pub inside: Option<Result<Rc<Inside>, String>>,
+    /// The runs this browser keeps, to compare and read with.
+    pub runs: KeptRuns,
+}
+
+/// The kept runs as the worker last listed them, and the last problem with them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeptRuns {
+    pub list: Rc<Vec<KeptRun>>,
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -165,6 +175,7 @@ impl Default for Studio {
             weights_note: None,
             download: None,
             inside: None,
+            runs: KeptRuns::default(),
         }
     }
 }
@@ -327,6 +338,8 @@ impl Studio {
             }
             WorkerOutput::Inside(view) => self.inside = Some(Ok(Rc::new(view))),
             WorkerOutput::InsideFailed(reason) => self.inside = Some(Err(reason)),
+            WorkerOutput::Runs(list) => self.runs = KeptRuns { list: Rc::new(list), problem: None },
+            WorkerOutput::RunsProblem(problem) => self.runs.problem = Some(problem),
         }
     }
 

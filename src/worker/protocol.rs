@@ -8,6 +8,7 @@ pub use crate::data::source::DataSource;
 use crate::data::PixelStats;
 pub use crate::inside::Inside;
 use crate::model::NetworkKind;
+use crate::runs::KeptRun;
 use crate::train::bench::BenchResult;
 use crate::train::{EpochReport, RunEnd, StepReport, TrainConfig};
 use crate::weights::WeightsMeta;
@@ -81,6 +82,11 @@ pub enum WorkerInput {
     /// To the reader worker: after each reading, also show what the network computes inside
     /// ([`WorkerOutput::Inside`]), or stop doing so.
     ShowInside(bool),
+    /// Forget this kept run ([`crate::runs`]) and its weights.
+    DeleteRun(String),
+    /// Read digits with this kept run's best weights, and keep them as the saved weights, as
+    /// [`WorkerInput::LoadWeights`] does with a file.
+    UseRun(String),
 }
 
 /// The GPU the worker found.
@@ -225,6 +231,10 @@ pub enum WorkerOutput {
     Inside(Inside),
     /// The inside view could not be computed (the reading itself stands).
     InsideFailed(String),
+    /// The kept runs (without their weights): at boot and after every change.
+    Runs(Vec<KeptRun>),
+    /// Runs could not be kept, listed, deleted or used: one sentence for the user.
+    RunsProblem(String),
 }
 
 /// The network names the page lists, with their parameter counts: computed here so the page

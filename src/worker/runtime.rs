@@ -29,6 +29,8 @@ use crate::platform::{now_ms, yield_to_events};
 use crate::train::{self, EpochReport, Flow, Observer, Resume, Selection, StepReport, TrainConfig, TrainData};
 use crate::weights::{self, WeightsMeta};
 
+mod kept_runs;
+
 /// Shipped with the app so digits can be read before anything is trained.
 const DEFAULT_WEIGHTS: &str = "models/default.weights";
 /// Sample digits shown per class in the page's grid.
@@ -141,6 +143,8 @@ struct Worker {
     looking: RefCell<Option<Network>>,
     /// Reader: the newest drawing asked for; an older one's inside view is not computed.
     latest_read: Cell<u32>,
+    /// The run being recorded, and the runs kept ([`crate::runs`]; `kept_runs`).
+    runs: super::run_log::RunLog,
 }
 
 impl Worker {
@@ -163,6 +167,7 @@ impl Worker {
             inside: Cell::new(false),
             looking: RefCell::new(None),
             latest_read: Cell::new(0),
+            runs: Default::default(),
         }
     }
 
@@ -210,6 +215,7 @@ impl Worker {
         if !self.restore().await {
             self.load_default_reader().await;
         }
+        self.post_runs(self.runs.list().await, "Runs cannot be kept in this browser");
     }
 
     fn receive(self: Rc<Self>, input: WorkerInput) {
@@ -255,9 +261,8 @@ impl Worker {
             WorkerInput::ShowInside(on) => self.inside.set(on),
             WorkerInput::UseReader { bytes } => self.use_reader(&bytes),
             WorkerInput::LoadWeights { bytes } => spawn_local(async move {
-                match self.use_weights(&bytes).await {
-                    Ok(meta) => self.keep(meta, Rc::new(bytes), Owner { run: None, accuracy: 0.0, measured_on: String::new() }).await,
-                    Err(e) => self.post(&WorkerOutput::LoadFailed(format!("That file was not loaded: {e}. The network in use is unchanged."))),
+                if let Err(e) = self.load(bytes).await {
+                    self.post(&WorkerOutput::LoadFailed(format!("That file was not loaded: {e}. The network in use is unchanged.")));
                 }
             }),
             WorkerInput::Benchmark { networks, batch_size, warmup_steps, timed_steps } => {
@@ -270,7 +275,17 @@ impl Worker {
                 }
                 self.post(&WorkerOutput::BackendChanged(self.backend.get()));
             }
+            WorkerInput::DeleteRun(id) => spawn_local(self.delete_run(id)),
+            WorkerInput::UseRun(id) => spawn_local(self.use_run(id)),
         }
+    }
+
+    /// Check a weights file (the user's, or a kept run's) and make it the reader and the
+    /// saved weights, as a file the user chose: it replaces whatever is kept.
+    async fn load(&self, bytes: Vec<u8>) -> Result<(), String> {
+        let meta = self.use_weights(&bytes).await?;
+        self.keep(meta, Rc::new(bytes), Owner { run: None, accuracy: 0.0, measured_on: String::new() }).await;
+        Ok(())
     }
 
     /// The current backend's device (with autodiff), once boot has settled.
@@ -328,7 +343,8 @@ impl Worker {
         self.control.running.set(false);
         self.control.paused.set(false);
         if let Err(e) = result {
-            self.post(&WorkerOutput::TrainFailed(e));
+            self.post(&WorkerOutput::TrainFailed(e.clone()));
+            self.keep_failed_run(e).await;
         }
     }
 
@@ -342,7 +358,8 @@ impl Worker {
         // then tell that the network it kept is a live run's (`keeping`).
         let run_id = format!("{:013x}", (js_sys::Math::random() * 2f64.powi(52)) as u64);
         let _lock = locks::hold(&keeping::lock_name(&run_id));
-        *self.run_id.borrow_mut() = Some(run_id);
+        *self.run_id.borrow_mut() = Some(run_id.clone());
+        self.record_run(run_id, &config, &data);
         self.post(&WorkerOutput::TrainStarted {
             config: config.clone(),
             steps_per_epoch: data.train.len().div_ceil(config.batch_size),
@@ -366,10 +383,10 @@ impl Worker {
             let meta = WeightsMeta::chosen(
                 config.network, mnist.stats, best.epoch, config.selection, best.held_out_accuracy, Some(best.test_accuracy), best.temperature,
             );
-            self.publish_model(best.model, meta.clone());
-            meta
+            (best.model, meta)
         });
-        self.post(&WorkerOutput::TrainEnded { end: outcome.end, best });
+        self.post(&WorkerOutput::TrainEnded { end: outcome.end.clone(), best: best.as_ref().map(|(_, meta)| meta.clone()) });
+        self.publish_and_keep_run(outcome.end, best);
         Ok(())
     }
 
@@ -625,10 +642,12 @@ struct WorkerObserver {
 
 impl Observer for WorkerObserver {
     fn on_step(&mut self, report: &StepReport) {
+        self.worker.runs.step(report);
         self.worker.post(&WorkerOutput::Step(report.clone()));
     }
 
     fn on_epoch(&mut self, report: &EpochReport, model: &Network) {
+        self.worker.runs.epoch(report);
         self.worker.post(&WorkerOutput::Epoch(report.clone()));
         self.worker.post(&WorkerOutput::Memory(memory_sample(report.epoch, &self.device)));
         // Let the person drawing see the network improve, epoch by epoch; a new best is also
@@ -641,7 +660,10 @@ impl Observer for WorkerObserver {
         if report.best_epoch == report.epoch {
             let kept = meta.clone();
             let owner = Owner { run: self.worker.run_id.borrow().clone(), accuracy: report.held_out_accuracy, measured_on: self.measured_on.clone() };
-            self.worker.publish_model_and(model.clone(), meta, Some(move |worker: Rc<Worker>, bytes| async move { worker.keep(kept, bytes, owner).await }));
+            self.worker.publish_model_and(model.clone(), meta, Some(move |worker: Rc<Worker>, bytes: Rc<Vec<u8>>| async move {
+                worker.runs.best_weights(owner.run.as_deref(), bytes.clone());
+                worker.keep(kept, bytes, owner).await
+            }));
         } else {
             self.worker.publish_model(model.clone(), meta);
         }

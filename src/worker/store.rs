@@ -2,10 +2,10 @@
 //! (IndexedDB is available there); what comes back is untrusted bytes, checked by
 //! [`crate::weights`] like any uploaded file.
 
-use js_sys::{Promise, Uint8Array};
+use js_sys::{Array, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbRequest, IdbTransactionMode, WorkerGlobalScope};
+use web_sys::{IdbDatabase, IdbRequest, IdbTransaction, IdbTransactionMode, WorkerGlobalScope};
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -22,7 +22,7 @@ pub const BEST: &str = "best";
 const BEST_OWNER: &str = "best-owner";
 
 /// Wait for an IndexedDB request's success or error.
-async fn settle(request: &IdbRequest) -> Result<JsValue, String> {
+pub(super) async fn settle(request: &IdbRequest) -> Result<JsValue, String> {
     let promise = Promise::new(&mut |resolve, reject| {
         let ok = Closure::once_into_js(move || {
             let _ = resolve.call0(&JsValue::UNDEFINED);
@@ -39,10 +39,15 @@ async fn settle(request: &IdbRequest) -> Result<JsValue, String> {
     request.result().map_err(|e| describe(&e))
 }
 
+/// Version 2 added the kept runs' two stores (`run_log`); the upgrade creates only the
+/// stores a database of that age lacks, so a first visit's and an earlier visit's data alike
+/// survive it.
+const VERSION: u32 = 2;
+
 async fn open() -> Result<IdbDatabase, String> {
     let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
     let factory = scope.indexed_db().map_err(|e| describe(&e))?.ok_or("IndexedDB is not available")?;
-    let request = factory.open_with_u32(DB, 1).map_err(|e| describe(&e))?;
+    let request = factory.open_with_u32(DB, VERSION).map_err(|e| describe(&e))?;
     let upgrade = Closure::<dyn FnMut(web_sys::IdbVersionChangeEvent)>::new(move |event: web_sys::IdbVersionChangeEvent| {
         let db: Option<IdbDatabase> = event
             .target()
@@ -50,13 +55,42 @@ async fn open() -> Result<IdbDatabase, String> {
             .and_then(|r| r.result().ok())
             .and_then(|r| r.dyn_into().ok());
         if let Some(db) = db {
-            let _ = db.create_object_store(STORE);
+            let old = event.old_version() as u32;
+            if old < 1 {
+                let _ = db.create_object_store(STORE);
+            }
+            if old < 2 {
+                for store in super::run_log::STORES {
+                    let _ = db.create_object_store(store);
+                }
+            }
         }
     });
     request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
     let db = settle(&request).await?;
     drop(upgrade);
     db.dyn_into().map_err(|_| "IndexedDB gave something other than a database".into())
+}
+
+/// A transaction over `stores`. The connection is closed at once: it stays usable until this
+/// transaction has finished, and an open one would hold up another tab's upgrade to a later
+/// version of the database.
+pub(super) async fn transaction(stores: &[&str], mode: IdbTransactionMode) -> Result<IdbTransaction, String> {
+    let db = open().await?;
+    let names: Array = stores.iter().map(|s| JsValue::from(*s)).collect();
+    let tx = db.transaction_with_str_sequence_and_mode(&names, mode).map_err(|e| describe(&e))?;
+    db.close();
+    Ok(tx)
+}
+
+/// Wait until `tx` commits; an error aborts it, and by then `tx.error` says what it was
+/// (quota, say).
+pub(super) async fn committed(tx: &IdbTransaction) -> Result<(), String> {
+    let done = Promise::new(&mut |resolve, reject| {
+        tx.set_oncomplete(Some(&resolve));
+        tx.set_onabort(Some(&reject));
+    });
+    JsFuture::from(done).await.map(|_| ()).map_err(|_| tx.error().map_or("the IndexedDB transaction failed".into(), |e| format!("{}: {}", e.name(), e.message())))
 }
 
 /// What [`put_best`] did.
@@ -72,8 +106,7 @@ pub enum Kept {
 /// pending, IndexedDB commits the transaction (an `await` in between is too late). `running`
 /// (the Web Locks held now) is therefore asked before.
 pub async fn put_best(bytes: &[u8], ours: &Owner, running: Vec<String>) -> Result<Kept, String> {
-    let db = open().await?;
-    let tx = db.transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite).map_err(|e| describe(&e))?;
+    let tx = transaction(&[STORE], IdbTransactionMode::Readwrite).await?;
     let store = tx.object_store(STORE).map_err(|e| describe(&e))?;
     let read = store.get(&BEST_OWNER.into()).map_err(|e| describe(&e))?;
     let outcome: Rc<RefCell<Option<Result<Kept, String>>>> = Rc::default();
@@ -95,20 +128,19 @@ pub async fn put_best(bytes: &[u8], ours: &Owner, running: Vec<String>) -> Resul
         })
     };
     read.set_onsuccess(Some(on_read.as_ref().unchecked_ref()));
-    let done = Promise::new(&mut |resolve, reject| {
-        tx.set_oncomplete(Some(&resolve));
-        // An error aborts the transaction; by then `tx.error` says what it was (quota, say).
-        tx.set_onabort(Some(&reject));
-    });
-    JsFuture::from(done).await.map_err(|_| tx.error().map_or("the IndexedDB transaction failed".into(), |e| format!("{}: {}", e.name(), e.message())))?;
+    committed(&tx).await?;
     drop(on_read);
     outcome.take().unwrap_or_else(|| Err("IndexedDB never answered the read".into()))
 }
 
 pub async fn get(key: &str) -> Result<Option<Vec<u8>>, String> {
-    let db = open().await?;
-    let tx = db.transaction_with_str(STORE).map_err(|e| describe(&e))?;
-    let store = tx.object_store(STORE).map_err(|e| describe(&e))?;
+    get_from(STORE, key).await
+}
+
+/// The bytes under `key` in `store`, if any.
+pub(super) async fn get_from(store: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+    let tx = transaction(&[store], IdbTransactionMode::Readonly).await?;
+    let store = tx.object_store(store).map_err(|e| describe(&e))?;
     let request = store.get(&key.into()).map_err(|e| describe(&e))?;
     let value = settle(&request).await?;
     if value.is_undefined() || value.is_null() {

@@ -450,7 +450,8 @@ export const tests = {
     // What a damaged entry looks like to the next visit: bytes under the key the worker keeps.
     await page.evaluate(async () => {
       const db = await new Promise((resolve, reject) => {
-        const request = indexedDB.open('mnist-studio', 1);
+        // The version the page has made (a fixed version older than it would be refused).
+        const request = indexedDB.open('mnist-studio');
         request.onupgradeneeded = () => request.result.createObjectStore('weights');
         request.onsuccess = () => resolve(request.result);
         request.onerror = () => reject(request.error);
@@ -569,6 +570,9 @@ export const tests = {
     const epochs = await page.$$eval('#epoch-log tbody tr td:first-child', (tds) => tds.map((td) => parseInt(td.textContent)));
     assert.equal(epochs.at(-1), 4, `the resumed run finishes the schedule: ${epochs}`);
     assert.ok(epochs[0] > 1, `it starts after the kept epoch: ${epochs}`);
+    // Both are kept: the failed run (it finished an epoch) and the resumed one.
+    await page.waitForFunction(() => document.querySelectorAll('#runs-table tbody tr').length === 2, null, { timeout: 30_000 });
+    assert.deepEqual(await page.$$eval('#runs-table td.ending', (tds) => tds.map((td) => td.textContent)), ['completed', 'failed']);
     // No panic anywhere: the loss is an error the app handled, not a crash.
     assert.deepEqual(log.errors, []);
     assert.equal(await page.locator('#crashed').count(), 0);
@@ -615,6 +619,90 @@ export const tests = {
     await page.click('#inside-toggle');
     assert.equal(await page.locator('#inside-body *').count(), 0, 'hidden');
     assert.deepEqual(log.console.filter((m) => ['error', 'warning'].includes(m.type)).map((m) => `${m.where}: ${m.text}`), []);
+    await context.close();
+  },
+
+  async 'two runs are kept and overlaid, survive a reload, read digits on request, and are deleted after a second click'({ browser, base, artifacts }) {
+    const { page, context, log } = await openPage(browser, base);
+    const rows = (n) => page.waitForFunction((n) => document.querySelectorAll('#runs-table tbody tr').length === n, n, { timeout: 60_000 });
+    // Each run's row appears once it has ended and is written (the run before stays
+    // "completed" meanwhile, so the row count is what says the second one has ended).
+    for (const [i, epochs] of ['1', '2'].entries()) {
+      await startRun(page, { backend: 'cpu', network: 'linear', subset: '500', epochs, lr: '0.1' });
+      await rows(i + 1);
+    }
+    assert.deepEqual(await page.$$eval('#runs-table tbody th', (ths) => ths.map((t) => t.textContent)), ['#2', '#1'], 'newest first');
+    assert.equal(await page.textContent('#runs-table tbody tr:nth-child(1) td.epochs'), '2 of 2');
+    assert.equal(await page.textContent('#runs-table tbody tr:nth-child(2) td.ending'), 'completed');
+
+    // Both compared: each run's training curve and held-out points on both charts.
+    await page.check('#runs-table tbody tr:nth-child(1) .compare input');
+    await page.check('#runs-table tbody tr:nth-child(2) .compare input');
+    await page.waitForFunction(() => document.querySelectorAll('#runs-loss-chart .series').length === 4, null, { timeout: 10_000 });
+    for (const chart of ['#runs-loss-chart', '#runs-accuracy-chart']) {
+      const legend = await page.textContent(`${chart} .legend`);
+      for (const name of ['#1 Linear, 1 epoch · train', '#1 Linear, 1 epoch · validation', '#2 Linear, 2 epochs · train', '#2 Linear, 2 epochs · validation']) {
+        assert.ok(legend.includes(name), `${chart} names ${name}: ${legend}`);
+      }
+      const drawn = await page.$$eval(`${chart} .series`, (gs) => gs.map((g) => g.querySelector('path').getAttribute('d').split('L').length + g.querySelectorAll('circle').length));
+      assert.ok(drawn.every((points) => points >= 2), `every series has points: ${drawn}`);
+    }
+    await page.locator('#runs').screenshot({ path: path.join(artifacts, 'runs-compared.png') });
+
+    // A reload finds both, from IndexedDB.
+    await page.reload();
+    await rows(2);
+    await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network === 'linear', null, { timeout: 60_000 });
+    // Read with the first run's weights: the reader names its network, best epoch and figure.
+    const first = '#runs-table tbody tr:nth-child(2)';
+    const best = await page.$eval(first, (r) => r.dataset.bestEpoch);
+    const accuracy = (await page.textContent(`${first} td.best`)).match(/[\d.]+%/)[0];
+    await page.click(`${first} button.read`);
+    await page.waitForFunction(([best, accuracy]) => {
+      const reader = document.querySelector('#reader')?.textContent ?? '';
+      return reader.includes(`Linear (epoch ${best},`) && reader.includes(accuracy) && /Saved/.test(document.querySelector('#weights-note')?.textContent);
+    }, [best, accuracy], { timeout: 30_000 });
+
+    // Delete the second run: one click asks, the second deletes; still gone after a reload.
+    await page.click('#runs-table tbody tr:nth-child(1) button.delete');
+    assert.equal(await page.textContent('#runs-table tbody tr:nth-child(1) button.delete'), 'Really delete?');
+    assert.equal(await page.locator('#runs-table tbody tr').count(), 2, 'one click deletes nothing');
+    await page.click('#runs-table tbody tr:nth-child(1) button.delete');
+    await rows(1);
+    await page.reload();
+    await rows(1);
+    assert.equal(await page.textContent('#runs-table tbody th'), '#1');
+    assert.deepEqual(gpuProblems(log), []);
+    assert.deepEqual(log.console.filter((m) => m.type === 'error').map((m) => `${m.where}: ${m.text}`), []);
+    await context.close();
+  },
+
+  async 'the network kept by the first version of the database is restored after its upgrade for kept runs'({ browser, base }) {
+    // Version 1 as an earlier build left it: one store, "weights", holding the kept network.
+    const { page, context } = await openPage(browser, `${base}favicon.svg`);
+    await page.evaluate(async () => {
+      const bytes = new Uint8Array(await (await fetch('models/default.weights')).arrayBuffer());
+      await new Promise((resolve, reject) => {
+        const open = indexedDB.open('mnist-studio', 1);
+        open.onupgradeneeded = () => open.result.createObjectStore('weights');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const tx = open.result.transaction('weights', 'readwrite');
+          tx.objectStore('weights').put(bytes, 'best');
+          tx.oncomplete = () => { open.result.close(); resolve(); };
+          tx.onabort = () => reject(tx.error);
+        };
+      });
+    });
+    await page.goto(base);
+    await page.waitForFunction(() => /Restored/.test(document.querySelector('#weights-note')?.textContent), null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network === 'bn-dropout', null, { timeout: 60_000 });
+    const db = await page.evaluate(() => new Promise((resolve) => {
+      const open = indexedDB.open('mnist-studio');
+      open.onsuccess = () => { resolve([open.result.version, [...open.result.objectStoreNames]]); open.result.close(); };
+    }));
+    assert.deepEqual(db, [2, ['run-weights', 'runs', 'weights']]);
+    assert.equal(await page.locator('#runs-problem').count(), 0, 'the kept runs were listed without a problem');
     await context.close();
   },
 };

@@ -11,6 +11,7 @@ use super::draw_panel::DrawPanel;
 use super::gpu_badge::{BackendPicker, GpuBadge};
 use super::inside_view::InsideView;
 use super::run_view::RunView;
+use super::runs_panel::RunsPanel;
 use super::threads_status::ThreadsStatus;
 use super::train_controls::TrainControls;
 use super::weights_panel::WeightsPanel;
@@ -258,6 +259,8 @@ pub fn App() -> Html {
                             <RunView run={run.clone()} saved={studio.saved.clone()} on_resume_saved={on_resume_saved} />
                         }
                     </section>
+                    <RunsPanel runs={studio.runs.list.clone()} problem={studio.runs.problem.clone()}
+                        on_read={send.reform(WorkerInput::UseRun)} on_delete={send.reform(WorkerInput::DeleteRun)} />
                     if !dataset_first {
                         <DatasetPanel status={studio.data.clone()} on_retry={on_retry.clone()} />
                     }

@@ -156,6 +156,19 @@ pub fn Chart(props: &ChartProps) -> Html {
     }
 }
 
+/// Exponential moving average, the usual smoothing of a noisy training curve.
+pub fn smooth(points: &[(f64, f64)], alpha: f64) -> Vec<(f64, f64)> {
+    let mut avg = None;
+    points
+        .iter()
+        .map(|&(x, y)| {
+            let a = avg.map_or(y, |a: f64| a + alpha * (y - a));
+            avg = Some(a);
+            (x, a)
+        })
+        .collect()
+}
+
 /// The point of `points` (sorted by x) nearest to `x`.
 fn nearest(points: &[(f64, f64)], x: f64) -> Option<(f64, f64)> {
     let i = points.partition_point(|p| p.0 < x);

@@ -9,6 +9,7 @@ pub mod draw_panel;
 pub mod gpu_badge;
 pub mod inside_view;
 pub mod run_view;
+pub mod runs_panel;
 pub mod threads_status;
 pub mod train_controls;
 pub mod weights_panel;

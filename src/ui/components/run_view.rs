@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use super::chart::{Chart, Series};
+use super::chart::{smooth, Chart, Series};
 use super::digit::Digit;
 use crate::format::{duration, percent, rate, thousands};
 use crate::train::{EpochReport, Selection, StepReport, TrainConfig};
@@ -133,19 +133,6 @@ fn eta(run: &Run) -> Option<f64> {
     } else {
         Some(last.ms_per_step as f64 / 1000.0 * remaining * last.steps_per_epoch as f64)
     }
-}
-
-/// Exponential moving average, the usual smoothing of a noisy training curve.
-fn smooth(points: &[(f64, f64)], alpha: f64) -> Vec<(f64, f64)> {
-    let mut avg = None;
-    points
-        .iter()
-        .map(|&(x, y)| {
-            let a = avg.map_or(y, |a: f64| a + alpha * (y - a));
-            avg = Some(a);
-            (x, a)
-        })
-        .collect()
 }
 
 fn charts(run: &Run) -> Html {

@@ -1,0 +1,84 @@
+//! The trainer's handling of runs kept and compared ([`crate::runs`]): recording the run
+//! that trains, keeping it when it ends, and the page's requests about kept runs. Beside the
+//! event loop rather than in it, as a second `impl` block; the storage is `run_log`'s.
+
+use std::rc::Rc;
+
+use wasm_bindgen_futures::spawn_local;
+
+use super::{Worker, WorkerOutput};
+use crate::model::Network;
+use crate::runs::{Ending, KeptRun, Recorder, Start};
+use crate::train::{RunEnd, TrainConfig, TrainData};
+use crate::weights::WeightsMeta;
+
+impl Worker {
+    /// Start recording run `id`, which trains `config` on `data`.
+    pub(super) fn record_run(&self, id: String, config: &TrainConfig, data: &TrainData) {
+        self.runs.start(Recorder::new(Start {
+            id,
+            started: js_sys::Date::now(),
+            config: config.clone(),
+            train_images: data.train.len(),
+            held_out_images: data.held_out.len(),
+            test_images: data.test_len(),
+        }));
+    }
+
+    /// The run has ended: hand its best network to the reader, as every run's end does, and
+    /// keep the run with that network's weights, encoded once for both (the last best epoch's
+    /// own encoding may still be under way). A run stopped before its first report has
+    /// nothing to keep.
+    pub(super) fn publish_and_keep_run(self: &Rc<Self>, end: RunEnd, best: Option<(Network, WeightsMeta)>) {
+        let recorder = self.runs.take().map(|(r, _)| r).filter(Recorder::has_steps);
+        let ending = Ending::Ended(end);
+        match (best, recorder) {
+            (Some((model, meta)), Some(recorder)) => self.publish_model_and(
+                model,
+                meta,
+                Some(move |worker: Rc<Worker>, bytes| async move { worker.keep_run(recorder, ending, Some(bytes)).await }),
+            ),
+            (Some((model, meta)), None) => self.publish_model(model, meta),
+            (None, Some(recorder)) => spawn_local(self.clone().keep_run(recorder, ending, None)),
+            (None, None) => {}
+        }
+    }
+
+    /// The run failed (`reason`): kept if it finished an epoch (a GPU lost in epoch 3, say),
+    /// with the latest best epoch's weights it saw encoded.
+    pub(super) async fn keep_failed_run(self: &Rc<Self>, reason: String) {
+        if let Some((recorder, best)) = self.runs.take().filter(|(r, _)| r.has_epochs()) {
+            self.clone().keep_run(recorder, Ending::Failed(reason), best).await;
+        }
+    }
+
+    pub(super) async fn delete_run(self: Rc<Self>, id: String) {
+        let what = format!("{} could not be deleted", self.runs.name(&id));
+        self.post_runs(self.runs.delete(&id).await, &what);
+    }
+
+    /// Read with run `id`'s weights, and keep them as the saved ones, as a loaded file is.
+    pub(super) async fn use_run(self: Rc<Self>, id: String) {
+        let loaded = match self.runs.weights(&id).await {
+            Ok(bytes) => self.load(bytes).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = loaded {
+            let name = self.runs.name(&id);
+            self.post(&WorkerOutput::RunsProblem(format!("The weights of {name} were not used: {e}. The network in use is unchanged.")));
+        }
+    }
+
+    /// Tell the page the kept runs, or that `what` went wrong and why.
+    pub(super) fn post_runs(&self, result: Result<Vec<KeptRun>, String>, what: &str) {
+        self.post(&match result {
+            Ok(runs) => WorkerOutput::Runs(runs),
+            Err(e) => WorkerOutput::RunsProblem(format!("{what}: {e}.")),
+        });
+    }
+
+    async fn keep_run(self: Rc<Self>, recorder: Recorder, ending: Ending, weights: Option<Rc<Vec<u8>>>) {
+        let result = self.runs.keep(recorder, ending, weights).await;
+        self.post_runs(result, "This run could not be kept for comparing");
+    }
+}
