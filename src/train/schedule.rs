@@ -70,6 +70,11 @@ impl Schedule {
         Self { phases }
     }
 
+    /// "1 @ 0.01, 5 @ 0.1, 5 @ 0.01": epochs at each learning rate, as the page writes it.
+    pub fn describe(&self) -> String {
+        self.phases.iter().map(|p| format!("{} @ {}", p.epochs, p.lr)).collect::<Vec<_>>().join(", ")
+    }
+
     /// Every phase must train at a positive, finite rate.
     pub fn validate(&self) -> Result<(), String> {
         if self.epochs() == 0 {
@@ -85,6 +90,12 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_schedule_describes_itself_as_epochs_at_each_rate() {
+        assert_eq!(Schedule::notebook(false).describe(), "1 @ 0.01, 5 @ 0.1, 5 @ 0.01");
+        assert_eq!(Schedule::constant(3, 0.05).describe(), "3 @ 0.05");
+    }
 
     #[test]
     fn the_notebook_schedule_has_eleven_or_sixteen_epochs() {

@@ -66,6 +66,9 @@ async fn the_runs_table_lists_newest_first_compares_two_reads_and_deletes_after_
     let second = text(&root, "tr[data-run-id=\"run2\"]");
     assert!(second.contains("Linear") && second.contains("3 of 3") && second.contains("completed"), "{second}");
     assert!(second.contains("3: 82.00%") && second.contains("95.00%") && second.contains("42 s"), "{second}");
+    // Its settings, what two runs compared differ in.
+    let settings = text(&root, "tr[data-run-id=\"run2\"] .settings");
+    assert_eq!(settings, "lr 3 @ 0.1 · batch 64 · all images · seed 42");
     // A run stopped before its first epoch has no weights to read with.
     let disabled = |id: &str| root.query_selector(&format!("tr[data-run-id=\"{id}\"] button.read")).unwrap().unwrap().has_attribute("disabled");
     assert!(disabled("run3") && !disabled("run2") && !disabled("run1"));

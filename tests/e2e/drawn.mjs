@@ -15,7 +15,7 @@
 // admits doubt about them.
 //
 // usage: node tests/e2e/drawn.mjs DIST [--weights=a.weights,b.weights] [--per-digit=N]
-//          [--others=N] [--seed=S] [--spread=X] [--csv=FILE]
+//          [--others=N] [--seed=S] [--spread=X] [--csv=FILE] [--dump=FILE]
 // With --weights, each file is loaded through the page's "Load weights file" first (else the
 // default network is measured).
 import fs from 'node:fs';
@@ -31,6 +31,9 @@ const OTHERS = Number(flag('others', '120'));
 const SEED = Number(flag('seed', '1'));
 const WEIGHTS = flag('weights', '').split(',').filter(Boolean);
 const CSV = flag('csv', '');
+// The 28x28 images the network saw (the page's preview), one JSON line per drawing: kind,
+// label, 784 bytes base64. For measuring other detectors offline on the same drawings.
+const DUMP = flag('dump', '');
 // How far drawings stray from their templates: 1 is a careful hand, 2 a hurried one.
 const SPREAD = Number(flag('spread', '1'));
 
@@ -212,7 +215,8 @@ async function drawAndRead(page, strokes) {
     const answer = document.querySelector('#answer');
     if (!answer) return null;
     const probabilities = [...document.querySelectorAll('#probabilities meter')].map((m) => Number(m.value));
-    return { read: answer.querySelector('strong').textContent, sure: answer.dataset.sure === 'true', top: Math.max(...probabilities) };
+    const seen = document.querySelector('#preview').getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0);
+    return { read: answer.querySelector('strong').textContent, sure: answer.dataset.sure === 'true', top: Math.max(...probabilities), seen: [...seen] };
   }, strokes);
 }
 
@@ -252,6 +256,10 @@ for (const file of WEIGHTS.length ? WEIGHTS : [null]) {
   const results = [];
   for (const d of set) results.push({ ...d, answer: await drawAndRead(page, d.strokes) });
   summarise(`${file ?? 'the default network'}: ${reader.trim()}`, results);
+  if (DUMP) {
+    const lines = results.filter((x) => x.answer?.seen).map((x) => JSON.stringify({ kind: x.kind, label: x.label, pixels: Buffer.from(x.answer.seen).toString('base64') }));
+    fs.writeFileSync(DUMP, lines.join('\n') + '\n');
+  }
   for (const x of results) rows.push([file ?? 'default', x.kind, x.label, x.answer?.read ?? '', x.answer?.top?.toFixed(4) ?? '', x.answer?.sure ?? ''].join(','));
   await context.close();
 }

@@ -70,7 +70,7 @@ pub fn RunsPanel(props: &RunsPanelProps) -> Html {
                     </label>
                 </th>
                 <td class="when">{ when(run.started) }</td>
-                <td class="network">{ run.config.network.title() }</td>
+                <td class="network">{ run.config.network.title() }<span class="settings">{ settings(run) }</span></td>
                 <td class="epochs">{ format!("{} of {}", run.epochs_done(), run.config.schedule.epochs()) }</td>
                 <td class="ending" title={ending_detail(run)}>{ run.ending.short() }</td>
                 <td class="best" title={best.map(|b| format!("accuracy on the {} images that chose it", b.evaluated_on.name()))}>
@@ -128,6 +128,21 @@ pub fn RunsPanel(props: &RunsPanelProps) -> Html {
 }
 
 /// "2: 91.20%" (the accuracy on the images that chose it, named in the cell's title).
+/// What the run was asked to do, beyond its network: what a comparison of two runs is about.
+fn settings(run: &KeptRun) -> String {
+    let c = &run.config;
+    let images = c.train_limit.map_or("all images".to_owned(), |n| format!("first {}", crate::format::thousands(n)));
+    let mut parts = vec![format!("lr {}", c.schedule.describe()), format!("batch {}", c.batch_size), images];
+    if c.augment {
+        parts.push("augmented".into());
+    }
+    parts.push(format!("seed {}", c.seed));
+    if c.selection == crate::train::Selection::TestSet {
+        parts.push("chosen on the test set".into());
+    }
+    parts.join(" · ")
+}
+
 fn best_cell(best: &EpochReport) -> String {
     format!("{}: {}", best.epoch + 1, percent(best.held_out_accuracy as f64))
 }
