@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::PixelStats;
 use crate::model::{Network, NetworkKind};
+use crate::train::novelty::Novelty;
 use crate::train::Selection;
 
 const MAGIC: &[u8; 8] = b"MNISTSTD";
@@ -141,7 +142,13 @@ pub async fn encode(model: &Network, meta: &WeightsMeta) -> Result<Vec<u8>, Weig
             (path, shape, values[offset - n..offset].to_vec())
         })
         .collect::<Tensors>();
-    Ok(write(meta, &tensors))
+    Ok(write(meta, &tensors, None))
+}
+
+/// The same file with a "not a digit" detector fitted for its network (replacing any it had).
+pub fn with_novelty(bytes: &[u8], novelty: &Novelty) -> Result<Vec<u8>, WeightsError> {
+    let parsed = parse(bytes)?;
+    Ok(write(&parsed.meta, &parsed.tensors, Some(novelty)))
 }
 
 /// The file's JSON header: the metadata, and what the weights' meaning depends on.
@@ -153,10 +160,28 @@ struct Header {
     /// was recorded, which are read as using the network's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     batch_norm_epsilon: Option<f64>,
+    /// The "not a digit" detector's thresholds (for a confident reading, for an unsure one),
+    /// when the file carries one (its tensors are the last two, named `novelty.*`;
+    /// `train::novelty`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    novelty_thresholds: Option<[f32; 2]>,
 }
 
-fn write(meta: &WeightsMeta, tensors: &Tensors) -> Vec<u8> {
-    let header = Header { meta: meta.clone(), batch_norm_epsilon: meta.network.batch_norm_epsilon() };
+/// Tensor names of the "not a digit" detector, after the network's own.
+const WHITEN: &str = "novelty.whiten";
+const CENTRES: &str = "novelty.centres";
+
+fn write(meta: &WeightsMeta, tensors: &Tensors, novelty: Option<&Novelty>) -> Vec<u8> {
+    let header = Header {
+        meta: meta.clone(),
+        batch_norm_epsilon: meta.network.batch_norm_epsilon(),
+        novelty_thresholds: novelty.map(|n| [n.threshold, n.unsure_threshold]),
+    };
+    let mut tensors = tensors.clone();
+    if let Some(n) = novelty {
+        tensors.push((WHITEN.into(), vec![n.whiten.len()], n.whiten.clone()));
+        tensors.push((CENTRES.into(), vec![n.centres.len() / n.dim.max(1), n.dim], n.centres.clone()));
+    }
     let header = serde_json::to_vec(&header).expect("metadata should serialise");
     let values: usize = tensors.iter().map(|(_, _, v)| v.len()).sum();
     let mut out = Vec::with_capacity(values * 4 + header.len() + 4096);
@@ -185,7 +210,16 @@ pub fn read_meta(bytes: &[u8]) -> Result<WeightsMeta, WeightsError> {
 /// Check a file and build its network on `device`. With `expected`, a file for another
 /// network is refused before anything is built.
 pub fn decode(bytes: &[u8], expected: Option<NetworkKind>, device: &Device) -> Result<(Network, WeightsMeta), WeightsError> {
-    let (meta, tensors) = parse_file(bytes)?;
+    decode_parsed(parse(bytes)?, expected, device).map(|(network, meta, _)| (network, meta))
+}
+
+/// [`decode`], with the file's "not a digit" detector when it has one: what the reader needs.
+pub fn decode_for_reading(bytes: &[u8], device: &Device) -> Result<(Network, WeightsMeta, Option<Novelty>), WeightsError> {
+    decode_parsed(parse(bytes)?, None, device)
+}
+
+fn decode_parsed(parsed: Parsed, expected: Option<NetworkKind>, device: &Device) -> Result<(Network, WeightsMeta, Option<Novelty>), WeightsError> {
+    let Parsed { meta, tensors, novelty } = parsed;
     if let Some(expected) = expected.filter(|&e| e != meta.network) {
         return Err(WeightsError::WrongNetwork { expected: expected.id().into(), found: meta.network.id().into() });
     }
@@ -202,11 +236,23 @@ pub fn decode(bytes: &[u8], expected: Option<NetworkKind>, device: &Device) -> R
         }
     }
     let mut load = Load { tensors: tensors.into_iter(), device: device.clone() };
-    Ok((fresh.map(&mut load), meta))
+    Ok((fresh.map(&mut load), meta, novelty))
 }
 
-/// Check a whole file and give its metadata and tensors (path, shape, values), in visit order.
+/// A checked file: metadata, the network's tensors in visit order, and its detector.
+struct Parsed {
+    meta: WeightsMeta,
+    tensors: Tensors,
+    novelty: Option<Novelty>,
+}
+
+/// Check a whole file and give its metadata and the network's tensors (path, shape,
+/// values), in visit order.
 pub(crate) fn parse_file(bytes: &[u8]) -> Result<(WeightsMeta, Tensors), WeightsError> {
+    parse(bytes).map(|p| (p.meta, p.tensors))
+}
+
+fn parse(bytes: &[u8]) -> Result<Parsed, WeightsError> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(WeightsError::NotWeights);
     }
@@ -231,7 +277,7 @@ pub(crate) fn parse_file(bytes: &[u8]) -> Result<(WeightsMeta, Tensors), Weights
     }
     let header: Header =
         serde_json::from_slice(r.take(header_len)?).map_err(|e| WeightsError::Damaged(format!("header: {e}")))?;
-    let meta = header.meta;
+    let meta = header.meta.clone();
     let epsilon = meta.network.batch_norm_epsilon();
     if header.batch_norm_epsilon.is_some_and(|e| Some(e) != epsilon) {
         return Err(WeightsError::Mismatch {
@@ -295,7 +341,27 @@ pub(crate) fn parse_file(bytes: &[u8]) -> Result<(WeightsMeta, Tensors), Weights
     if !r.bytes.is_empty() {
         return Err(damaged("unexpected bytes after the last tensor"));
     }
-    Ok((meta, tensors))
+    let novelty = match header.novelty_thresholds {
+        None => None,
+        Some(thresholds) => Some(novelty(&mut tensors, thresholds).ok_or_else(|| damaged("its \"not a digit\" detector is incomplete or malformed"))?),
+    };
+    if tensors.iter().any(|(path, _, _)| path.starts_with("novelty.")) {
+        return Err(damaged("detector tensors without a threshold"));
+    }
+    Ok(Parsed { meta, tensors, novelty })
+}
+
+/// The detector's two tensors, taken off the end of `tensors`, if they are there and fit.
+fn novelty(tensors: &mut Tensors, [threshold, unsure_threshold]: [f32; 2]) -> Option<Novelty> {
+    let (centres_path, centres_shape, centres) = tensors.pop()?;
+    let (whiten_path, whiten_shape, whiten) = tensors.pop()?;
+    let dim = *centres_shape.get(1)?;
+    let fits = whiten_path == WHITEN
+        && centres_path == CENTRES
+        && whiten_shape == [crate::train::novelty::packed_len(dim)]
+        && centres_shape == [10, dim];
+    let usable = threshold.is_finite() && unsure_threshold > 0.0 && unsure_threshold <= threshold;
+    (fits && usable).then_some(Novelty { dim, whiten, centres, threshold, unsure_threshold })
 }
 
 /// [`NetworkKind`] as its stable id; reading also accepts the variant's name, which files
@@ -398,6 +464,39 @@ mod tests {
     }
 
     #[test]
+    fn a_not_a_digit_detector_travels_with_the_weights_and_is_checked() {
+        let device = cpu();
+        let (net, bytes) = file(NetworkKind::Vgg);
+        let novelty = Novelty { dim: 2, whiten: vec![1.0, 0.5, 2.0], centres: (0..20).map(|i| i as f32).collect(), threshold: 7.5, unsure_threshold: 6.0 };
+        let with = with_novelty(&bytes, &novelty).unwrap();
+        let (loaded, meta, found) = decode_for_reading(&with, &device).unwrap();
+        assert_eq!(found, Some(novelty.clone()));
+        assert_eq!(meta, read_meta(&bytes).unwrap());
+        let x = Tensor::<4>::ones([1, 1, 28, 28], &device);
+        assert_eq!(floats(net.forward(x.clone())), floats(loaded.forward(x)));
+        // The network's own tensors are what export and the plain decode see.
+        assert_eq!(parse_file(&with).unwrap().1, parse_file(&bytes).unwrap().1);
+        assert!(decode_for_reading(&bytes, &device).unwrap().2.is_none());
+        // A threshold whose tensors do not fit is a damaged file, not a silent "no detector".
+        let (meta, mut tensors) = parse_file(&with).unwrap();
+        tensors.push((WHITEN.into(), vec![3], vec![1.0; 3]));
+        tensors.push((CENTRES.into(), vec![9, 2], vec![1.0; 18]));
+        let header = Header { meta, batch_norm_epsilon: None, novelty_thresholds: Some([1.0, 1.0]) };
+        let mut forged = MAGIC.to_vec();
+        forged.extend_from_slice(&VERSION.to_le_bytes());
+        let json = serde_json::to_vec(&header).unwrap();
+        forged.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        forged.extend_from_slice(&json);
+        let body = write(&read_meta(&bytes).unwrap(), &tensors, None);
+        // Splice: the forged header, then the tensor section of a file with the bad tensors.
+        let old_header = u32::from_le_bytes(body[12..16].try_into().unwrap()) as usize;
+        forged.extend_from_slice(&body[16 + old_header..body.len() - 4]);
+        let crc = crc32fast::hash(&forged);
+        forged.extend_from_slice(&crc.to_le_bytes());
+        assert!(matches!(decode_for_reading(&forged, &device), Err(WeightsError::Damaged(_))));
+    }
+
+    #[test]
     fn weights_round_trip_with_their_metadata() {
         let device = cpu();
         for kind in [NetworkKind::Linear, NetworkKind::VggBnDropout] {
@@ -439,7 +538,7 @@ mod tests {
         let (_, bytes) = file(NetworkKind::Linear);
         let (mut meta, tensors) = parse_file(&bytes).unwrap();
         meta.network = NetworkKind::Vgg;
-        let forged = write(&meta, &tensors);
+        let forged = write(&meta, &tensors, None);
         let err = decode(&forged, None, &cpu()).unwrap_err();
         assert!(matches!(err, WeightsError::Mismatch { .. }), "{err:?}");
     }
@@ -516,7 +615,7 @@ mod tests {
         let (path, _, values) = tensors.iter_mut().find(|(p, _, _)| p.ends_with("running_var")).expect("a BatchNorm layer");
         values[0] = -0.5;
         let path = path.clone();
-        let err = read_meta(&write(&meta, &tensors)).unwrap_err();
+        let err = read_meta(&write(&meta, &tensors, None)).unwrap_err();
         assert_eq!(err, WeightsError::Damaged(format!("{path} holds a negative variance")));
     }
 

@@ -85,3 +85,82 @@ fn the_content_security_policy_is_the_same_in_the_page_and_the_served_header() {
     assert!(directives.contains(&"connect-src 'self'"), "{page}");
     assert!(!page.contains("unsafe-inline") && !page.contains("http") && !page.contains('*'), "{page}");
 }
+
+/// Thick strokes through `points` (fractions of a 280x280 pad), drawn with a round pen as
+/// wide as the page's (22 px), as ink intensities: what the page reads off its canvas.
+fn drawn(strokes: &[&[(f32, f32)]]) -> Vec<f32> {
+    const SIDE: usize = 280;
+    const RADIUS: f32 = 11.0;
+    let mut ink = vec![0f32; SIDE * SIDE];
+    for stroke in strokes {
+        for pair in stroke.windows(2) {
+            let ((x0, y0), (x1, y1)) = ((pair[0].0 * SIDE as f32, pair[0].1 * SIDE as f32), (pair[1].0 * SIDE as f32, pair[1].1 * SIDE as f32));
+            for (i, v) in ink.iter_mut().enumerate() {
+                let (px, py) = ((i % SIDE) as f32 + 0.5, (i / SIDE) as f32 + 0.5);
+                let (dx, dy) = (x1 - x0, y1 - y0);
+                let t = (((px - x0) * dx + (py - y0) * dy) / (dx * dx + dy * dy).max(1e-6)).clamp(0.0, 1.0);
+                let d = ((px - x0 - t * dx).powi(2) + (py - y0 - t * dy).powi(2)).sqrt();
+                *v = v.max((RADIUS + 0.5 - d).clamp(0.0, 1.0));
+            }
+        }
+    }
+    mnist_studio::draw::preprocess(&mnist_studio::draw::Ink { width: SIDE, height: SIDE, pixels: &ink }).expect("ink")
+}
+
+/// The shipped network's "not a digit" detector: it lets MNIST's test digits through at the
+/// rate it was set for (99.5% of held-out digits read with confidence), and flags letters and
+/// shapes drawn with the page's pen, which the softmax alone reads as digits.
+#[test]
+fn the_shipped_detector_passes_real_digits_and_flags_letters_and_shapes() {
+    use mnist_studio::train::novelty;
+    let mnist = mnist();
+    let bytes = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("www/models/default.weights")).unwrap();
+    let device = Device::flex();
+    let (model, meta, detector) = mnist_studio::weights::decode_for_reading(&bytes, &device).unwrap();
+    let detector = detector.expect("the default network ships with its detector");
+    let digits = mnist.test.head(2_000);
+    let f = block_on(novelty::features(&model, digits.images(), meta.stats, 500)).unwrap().unwrap();
+    let passed = f.chunks_exact(detector.dim).filter(|f| detector.is_digit(f)).count() as f64 / digits.len() as f64;
+    assert!(passed >= 0.98, "MNIST test digits passed: {passed}");
+
+    let shapes: Vec<(&str, Vec<f32>)> = vec![
+        ("X", drawn(&[&[(0.3, 0.2), (0.7, 0.8)], &[(0.7, 0.2), (0.3, 0.8)]])),
+        ("H", drawn(&[&[(0.3, 0.2), (0.3, 0.8)], &[(0.7, 0.2), (0.7, 0.8)], &[(0.3, 0.5), (0.7, 0.5)]])),
+        ("W", drawn(&[&[(0.2, 0.25), (0.35, 0.75), (0.5, 0.4), (0.65, 0.75), (0.8, 0.25)]])),
+        ("M", drawn(&[&[(0.2, 0.75), (0.3, 0.25), (0.5, 0.6), (0.7, 0.25), (0.8, 0.75)]])),
+        ("K", drawn(&[&[(0.35, 0.2), (0.35, 0.8)], &[(0.7, 0.2), (0.36, 0.5), (0.7, 0.8)]])),
+        ("E", drawn(&[&[(0.65, 0.2), (0.35, 0.2), (0.35, 0.8), (0.65, 0.8)], &[(0.35, 0.5), (0.6, 0.5)]])),
+        ("plus", drawn(&[&[(0.5, 0.2), (0.5, 0.8)], &[(0.2, 0.5), (0.8, 0.5)]])),
+        ("star", drawn(&[&[(0.5, 0.2), (0.5, 0.8)], &[(0.25, 0.35), (0.75, 0.65)], &[(0.75, 0.35), (0.25, 0.65)]])),
+        ("dash", drawn(&[&[(0.2, 0.5), (0.8, 0.52)]])),
+        ("hash", drawn(&[&[(0.4, 0.2), (0.35, 0.8)], &[(0.65, 0.2), (0.6, 0.8)], &[(0.2, 0.4), (0.8, 0.4)], &[(0.2, 0.62), (0.8, 0.62)]])),
+    ];
+    // As the reader judges: the threshold for a confident reading or for an unsure one.
+    let judged = |images: &[u8]| -> Vec<f32> {
+        let f = block_on(novelty::features(&model, images, meta.stats, 500)).unwrap().unwrap();
+        let n = images.len() / 784;
+        let x: Vec<f32> = images.iter().map(|&p| (p as f32 / 255.0 - meta.stats.mean) / meta.stats.std).collect();
+        let logits: Vec<f32> = model.forward(Tensor::<4>::from_data(TensorData::new(x, [n, 1, 28, 28]), &device)).into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        f.chunks_exact(detector.dim)
+            .zip(logits.chunks(10))
+            .map(|(f, l)| {
+                let top = mnist_studio::train::calibrate::probabilities(l, meta.temperature()).iter().copied().fold(0.0, f32::max);
+                detector.strangeness(f, top >= mnist_studio::draw::reading::SURE)
+            })
+            .collect()
+    };
+    let images: Vec<u8> = shapes.iter().flat_map(|(_, p)| p.iter().map(|v| (v * 255.0).round() as u8)).collect();
+    let strangeness = judged(&images);
+    let flagged: Vec<&str> = shapes.iter().zip(&strangeness).filter(|(_, s)| **s > 1.0).map(|(s, _)| s.0).collect();
+    assert!(flagged.len() >= 7, "flagged only {flagged:?} of 10 shapes ({strangeness:?})");
+
+    // And digits drawn the same way still pass: a 1, a 7, an L-less 4.
+    let ours = [
+        drawn(&[&[(0.5, 0.2), (0.5, 0.8)]]),
+        drawn(&[&[(0.3, 0.25), (0.7, 0.25), (0.45, 0.8)]]),
+        drawn(&[&[(0.55, 0.2), (0.3, 0.6), (0.75, 0.6)], &[(0.6, 0.4), (0.6, 0.85)]]),
+    ];
+    let images: Vec<u8> = ours.iter().flat_map(|p| p.iter().map(|v| (v * 255.0).round() as u8)).collect();
+    let strangeness = judged(&images);
+    assert!(strangeness.iter().all(|&s| s <= 1.0), "drawn digits judged strange: {strangeness:?}");
+}

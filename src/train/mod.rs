@@ -8,6 +8,7 @@ pub mod batch;
 pub mod bench;
 pub mod calibrate;
 pub mod loss;
+pub mod novelty;
 pub mod warp;
 pub mod config;
 pub mod estimate;

@@ -113,6 +113,9 @@ pub struct Studio {
     pub reader: ReaderStatus,
     /// Latest probabilities for the drawing, with the request they answer.
     pub prediction: Option<(u32, Rc<Vec<f32>>)>,
+    /// The drawing's distance from every digit, over the detector's threshold (above 1: not a
+    /// digit); `None` when the reader's network has no detector.
+    pub strangeness: Option<f32>,
     /// The worker itself failed; nothing else will arrive.
     pub crashed: Option<String>,
     /// The worker has said it listens.
@@ -168,6 +171,7 @@ impl Default for Studio {
             run: None,
             reader: ReaderStatus::Loading,
             prediction: None,
+            strangeness: None,
             crashed: None,
             listening: false,
             bench: Bench::default(),
@@ -221,6 +225,7 @@ impl Reducible for Studio {
             }
             Action::DrawingCleared => {
                 s.prediction = None;
+                s.strangeness = None;
                 s.inside = None;
             }
             Action::DownloadTaken => s.download = None,
@@ -312,8 +317,9 @@ impl Studio {
                     self.reader = ReaderStatus::Failed(reason);
                 }
             }
-            WorkerOutput::Prediction { id, probabilities } => {
+            WorkerOutput::Prediction { id, probabilities, strangeness } => {
                 self.prediction = Some((id, Rc::new(probabilities)));
+                self.strangeness = strangeness;
             }
             WorkerOutput::Saved(meta) => {
                 self.saved = Some(meta);

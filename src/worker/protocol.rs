@@ -219,7 +219,10 @@ pub enum WorkerOutput {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
-    Prediction { id: u32, probabilities: Vec<f32> },
+    /// `strangeness`: how far the drawing lies from every digit the network learned from, as
+    /// a multiple of its detector's threshold (above 1: "not a digit"); `None` when the
+    /// network has no detector (`train::novelty`).
+    Prediction { id: u32, probabilities: Vec<f32>, strangeness: Option<f32> },
     /// One network measured (several follow one Benchmark request), on this backend with
     /// this many CPU threads.
     BenchResult { backend: Backend, threads: usize, result: BenchResult },

@@ -24,7 +24,8 @@ use super::protocol::{Backend, DataSource, DatasetSummary, ExportFormat, GpuMemo
 use crate::data::fetch::{fetch_bytes, load_mnist};
 use crate::data::{Mnist, IMAGE_SIDE};
 use crate::inside;
-use crate::model::{Network, NetworkKind};
+use crate::model::{Layer, Network, NetworkKind};
+use crate::train::novelty::Novelty;
 use crate::platform::{now_ms, yield_to_events};
 use crate::train::{self, EpochReport, Flow, Observer, Resume, Selection, StepReport, TrainConfig, TrainData};
 use crate::weights::{self, WeightsMeta};
@@ -110,6 +111,8 @@ struct Reader {
     model: Network,
     meta: WeightsMeta,
     device: Device,
+    /// The file's "not a digit" detector, when it has one (`train::novelty`).
+    novelty: Option<Rc<Novelty>>,
 }
 
 struct Worker {
@@ -547,9 +550,9 @@ impl Worker {
     /// Reader: read digits with the network in `bytes` from now on.
     fn use_reader(&self, bytes: &[u8]) {
         let device = Device::flex();
-        match weights::decode(bytes, None, &device) {
-            Ok((model, meta)) => {
-                *self.reader.borrow_mut() = Some(Reader { model, meta: meta.clone(), device });
+        match weights::decode_for_reading(bytes, &device) {
+            Ok((model, meta, novelty)) => {
+                *self.reader.borrow_mut() = Some(Reader { model, meta: meta.clone(), device, novelty: novelty.map(Rc::new) });
                 *self.looking.borrow_mut() = None;
                 self.post(&WorkerOutput::Reader(meta));
             }
@@ -564,18 +567,33 @@ impl Worker {
                 let stats = r.meta.stats;
                 let input: Vec<f32> = pixels.iter().map(|p| (p - stats.mean) / stats.std).collect();
                 let x = Tensor::<4>::from_data(TensorData::new(input, [1, 1, IMAGE_SIDE, IMAGE_SIDE]), &r.device);
-                (r.model.forward(x), r.meta.temperature())
+                // The same pass gives the features the "not a digit" detector judges.
+                let mut dense = None;
+                let logits = r.model.forward_seen(x, &mut |layer, t| {
+                    if layer == Layer::Dense && r.novelty.is_some() {
+                        dense = Some(t.clone());
+                    }
+                });
+                (logits, r.meta.temperature(), dense.zip(r.novelty.clone()))
             })
         };
-        let Some((logits, temperature)) = prepared else { return };
-        match train::runner::read_floats(logits).await {
-            Ok(logits) => {
-                // Calibrated: the logits over the weights' temperature (1 for older files).
-                let probabilities = train::calibrate::probabilities(&logits, temperature).to_vec();
-                self.post(&WorkerOutput::Prediction { id, probabilities })
-            }
+        let Some((logits, temperature, judged)) = prepared else { return };
+        let probabilities = match train::runner::read_floats(logits).await {
+            // Calibrated: the logits over the weights' temperature (1 for older files).
+            Ok(logits) => train::calibrate::probabilities(&logits, temperature).to_vec(),
             Err(e) => return self.post(&WorkerOutput::ReaderFailed(e.to_string())),
-        }
+        };
+        let strangeness = match judged {
+            Some((features, novelty)) => match train::runner::read_floats(features).await {
+                Ok(f) => {
+                    let sure = probabilities.iter().copied().fold(0.0, f32::max) >= crate::draw::reading::SURE;
+                    Some(novelty.strangeness(&f, sure))
+                }
+                Err(e) => return self.post(&WorkerOutput::ReaderFailed(e.to_string())),
+            },
+            None => None,
+        };
+        self.post(&WorkerOutput::Prediction { id, probabilities, strangeness });
         if self.inside.get() {
             self.look_inside(id, &pixels).await;
         }

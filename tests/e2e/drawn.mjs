@@ -8,8 +8,8 @@
 // small digit has thick strokes once scaled to MNIST's 20x20 box), position, aspect, slant,
 // rotation and a smooth hand tremor. Each is drawn as real PointerEvents on the pad, so it goes
 // through the page's own canvas, preprocessing and reader, and the answer is read off the page:
-// the digit shown, its (calibrated) probability, and whether the page said "Not sure" (or
-// refused to read a dot).
+// the digit shown, its (calibrated) probability, and whether the page said "Not sure", or
+// that the drawing is no digit (a dot, or unlike every digit the network learned from).
 // The same is done for drawings that are not digits (scribbles, letters unlike any digit, a
 // dot, a dash, a question mark, a plus, a tick, a star, a spiral), to see how often the page
 // admits doubt about them.
@@ -211,12 +211,15 @@ async function drawAndRead(page, strokes) {
       same = answer && now === last ? same + 1 : 0;
       last = now;
     }
-    if (document.querySelector('#not-a-digit')) return { read: 'not a digit', sure: false, top: 0, refused: true };
+    const refused = document.querySelector('#not-a-digit');
+    if (refused?.dataset.why === 'dot') return { read: 'not a digit', sure: false, top: 0, refused: true };
+    const probabilities = [...document.querySelectorAll('#probabilities meter')].map((m) => Number(m.value));
+    const seen = [...document.querySelector('#preview').getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0)];
+    // Unlike any digit (the network's detector): the bars show its guess, but no reading.
+    if (refused) return { read: 'not a digit', sure: false, top: Math.max(...probabilities), refused: true, seen };
     const answer = document.querySelector('#answer');
     if (!answer) return null;
-    const probabilities = [...document.querySelectorAll('#probabilities meter')].map((m) => Number(m.value));
-    const seen = document.querySelector('#preview').getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0);
-    return { read: answer.querySelector('strong').textContent, sure: answer.dataset.sure === 'true', top: Math.max(...probabilities), seen: [...seen] };
+    return { read: answer.querySelector('strong').textContent, sure: answer.dataset.sure === 'true', top: Math.max(...probabilities), seen };
   }, strokes);
 }
 
@@ -230,10 +233,11 @@ function summarise(label, results) {
   console.log(`drawn digits: ${digits.length}, read right ${pct(right.length, digits.length)}; mean confidence ${pct(mean(digits.map((x) => x.answer?.top ?? 0)), 1)} (right ${pct(mean(right.map((x) => x.answer.top)), 1)}, wrong ${pct(mean(digits.filter((x) => x.answer?.read !== x.label).map((x) => x.answer?.top ?? 0)), 1)})`);
   const sureRight = digits.filter((x) => x.answer?.sure && x.answer.read === x.label).length;
   const sureWrong = digits.filter((x) => x.answer?.sure && x.answer.read !== x.label).length;
-  console.log(`  said "reads as" (sure): ${pct(sureRight + sureWrong, digits.length)} of digits; of those wrong: ${pct(sureWrong, sureRight + sureWrong)}; wrong at 90% or more: ${digits.filter((x) => x.answer && x.answer.read !== x.label && x.answer.top >= 0.9).length}`);
+  console.log(`  said "reads as" (sure): ${pct(sureRight + sureWrong, digits.length)} of digits; of those wrong: ${pct(sureWrong, sureRight + sureWrong)}; wrong at 90% or more: ${digits.filter((x) => x.answer && !x.answer.refused && x.answer.read !== x.label && x.answer.top >= 0.9).length}`);
   const perDigit = Object.keys(DIGITS).map((d) => { const xs = digits.filter((x) => x.label === d); return `${d}: ${pct(xs.filter((x) => x.answer?.read === d).length, xs.length)}`; });
   console.log(`  per digit: ${perDigit.join('  ')}`);
-  console.log(`not digits: ${others.length}; shown "Not sure" or refused as a dot: ${pct(others.filter((x) => x.answer && !x.answer.sure).length, others.length)}; mean confidence ${pct(mean(others.map((x) => x.answer?.top ?? 0)), 1)}`);
+  console.log(`  digits said to be no digit ("does not look like a digit", or a dot): ${pct(digits.filter((x) => x.answer?.refused).length, digits.length)}`);
+  console.log(`not digits: ${others.length}; shown "Not sure", or said to be no digit: ${pct(others.filter((x) => x.answer && !x.answer.sure).length, others.length)}; mean confidence ${pct(mean(others.map((x) => x.answer?.top ?? 0)), 1)}`);
   const perOther = Object.keys(OTHER).map((n) => { const xs = others.filter((x) => x.label === n); return `${n}: ${xs.filter((x) => x.answer && !x.answer.sure).length}/${xs.length}`; });
   console.log(`  flagged per kind: ${perOther.join('  ')}`);
 }

@@ -272,7 +272,7 @@ pub fn App() -> Html {
                         {on_threads} />
                 </div>
                 <aside class="column side">
-                    <DrawPanel reader={studio.reader.clone()} prediction={studio.prediction.clone()} {on_read} {on_clear}>
+                    <DrawPanel reader={studio.reader.clone()} prediction={studio.prediction.clone()} strangeness={studio.strangeness} {on_read} {on_clear}>
                         <WeightsPanel saved={studio.saved.clone()} note={studio.weights_note.clone()} download={studio.download.clone()}
                             on_export={send.reform(WorkerInput::ExportWeights)}
                             on_downloaded={{ let d = studio.dispatcher(); Callback::from(move |()| d.dispatch(Action::DownloadTaken)) }}

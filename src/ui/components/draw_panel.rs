@@ -30,6 +30,10 @@ pub struct DrawPanelProps {
     pub reader: ReaderStatus,
     /// Latest probabilities and the id of the drawing they answer.
     pub prediction: Option<(u32, Rc<Vec<f32>>)>,
+    /// How unlike every digit the drawing is, over the detector's threshold (see
+    /// `WorkerOutput::Prediction`).
+    #[prop_or_default]
+    pub strangeness: Option<f32>,
     /// Ask the worker to read 784 preprocessed pixels.
     pub on_read: Callback<(u32, Vec<f32>)>,
     pub on_clear: Callback<()>,
@@ -172,7 +176,10 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
     };
 
     let probabilities = props.prediction.as_ref().filter(|_| !*empty && !*dot).map(|(_, p)| p.clone());
-    let reading = probabilities.as_ref().and_then(|p| read(p));
+    // Unlike every digit the network learned from: the bars still show its guesses, but it
+    // does not claim to read one.
+    let unlike = probabilities.is_some() && props.strangeness.is_some_and(|s| s > 1.0);
+    let reading = probabilities.as_ref().and_then(|p| read(p)).filter(|_| !unlike);
 
     html! {
         <section class="panel" id="draw" aria-labelledby="draw-title">
@@ -208,7 +215,12 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
                 </ol>
             </div>
             if *dot && !*empty {
-                <p class="answer unsure" id="not-a-digit">{ "That looks like a dot, not a digit: draw the digit larger." }</p>
+                <p class="answer unsure" id="not-a-digit" data-why="dot">{ "That looks like a dot, not a digit: draw the digit larger." }</p>
+            }
+            if unlike {
+                <p class="answer unsure" id="not-a-digit" data-why="unlike">
+                    { "That does not look like a digit: it is unlike every digit this network learned from. The bars show what it would guess." }
+                </p>
             }
             if let Some(r) = reading {
                 <p class={classes!("answer", (!r.sure()).then_some("unsure"))} id="answer" data-id={props.prediction.as_ref().map(|(id, _)| id.to_string())}
