@@ -29,6 +29,13 @@ use crate::model::{Layer, Network};
 pub const PASS_SURE: f64 = 0.995;
 pub const PASS_UNSURE: f64 = 0.98;
 
+/// Fitting in the page after a run: at most this many training images (a few seconds on one
+/// core), and only with at least this many training and held-out ones; fewer would give a
+/// covariance and thresholds that mean little.
+pub const FIT_IMAGES: usize = 10_000;
+pub const MIN_TRAIN: usize = 5_000;
+pub const MIN_HELD_OUT: usize = 500;
+
 /// Relative shrinkage of the covariance: ε is this times its mean diagonal.
 const SHRINK: f64 = 1e-2;
 

@@ -38,6 +38,11 @@ pub struct TrainData {
 }
 
 impl TrainData {
+    /// The held-out images, as bytes: what the "not a digit" detector's thresholds come from.
+    pub fn held_out_images(&self) -> &Split {
+        &self.held_out_cpu
+    }
+
     /// Upload each split once: the training images (the first `train_limit` of those not
     /// held out), the held-out ones (the first `test_limit` of the training file's last twelfth,
     /// with validation choosing), and the first `test_limit` test images.

@@ -31,6 +31,7 @@ use crate::train::{self, EpochReport, Flow, Observer, Resume, Selection, StepRep
 use crate::weights::{self, WeightsMeta};
 
 mod kept_runs;
+use kept_runs::Detector;
 
 /// Shipped with the app so digits can be read before anything is trained.
 const DEFAULT_WEIGHTS: &str = "models/default.weights";
@@ -389,8 +390,41 @@ impl Worker {
             (best.model, meta)
         });
         self.post(&WorkerOutput::TrainEnded { end: outcome.end.clone(), best: best.as_ref().map(|(_, meta)| meta.clone()) });
-        self.publish_and_keep_run(outcome.end, best);
+        let detector = match &best {
+            Some((model, meta)) => self.fit_detector(model, meta, &mnist, &data, &config).await.map(|novelty| Detector {
+                novelty,
+                owner: Owner { run: self.run_id.borrow().clone(), accuracy: meta.validation_accuracy.unwrap_or(0.0), measured_on: observer.measured_on.clone() },
+            }),
+            None => None,
+        };
+        self.publish_and_keep_run(outcome.end, best, detector);
         Ok(())
+    }
+
+    /// The "not a digit" detector for the network a run chose (`train::novelty`), fitted on
+    /// the CPU from a copy taken off the device: on up to 10,000 of the run's training images,
+    /// the thresholds on its held-out ones. `None` for the linear network, a run the test set
+    /// chose (no held-out images) or one on too few images; also when fitting fails, which is
+    /// logged: the network reads without a detector, as it would have.
+    async fn fit_detector(&self, model: &Network, meta: &WeightsMeta, mnist: &Mnist, data: &TrainData, config: &TrainConfig) -> Option<Novelty> {
+        use crate::train::novelty::{fit_network, FIT_IMAGES, MIN_HELD_OUT, MIN_TRAIN};
+        let enough = data.train.len() >= MIN_TRAIN && data.held_out.len() >= MIN_HELD_OUT;
+        if matches!(model, Network::Linear(_)) || config.selection != Selection::Validation || !enough {
+            return None;
+        }
+        let fitted = async {
+            let bytes = weights::encode(model, meta).await.map_err(|e| e.to_string())?;
+            let (copy, _) = weights::decode(&bytes, None, &Device::flex()).map_err(|e| e.to_string())?;
+            let train = mnist.train.rows(0, data.train.len().min(FIT_IMAGES));
+            fit_network(&copy, &train, data.held_out_images(), meta.stats).await
+        };
+        match fitted.await {
+            Ok(novelty) => novelty,
+            Err(e) => {
+                web_sys::console::warn_1(&format!("worker: the \"not a digit\" detector was not fitted: {e}").into());
+                None
+            }
+        }
     }
 
     /// The saved weights as a starting point for `config`.
@@ -514,10 +548,12 @@ impl Worker {
     /// Trainer: the same for a network on the device, taken off it first (asynchronously,
     /// while training goes on); `also` gets the bytes too (to keep a new best epoch).
     fn publish_model(self: &Rc<Self>, model: Network, meta: WeightsMeta) {
-        self.publish_model_and(model, meta, None::<fn(Rc<Self>, Rc<Vec<u8>>) -> std::future::Ready<()>>);
+        self.publish_model_and(model, meta, None, None::<fn(Rc<Self>, Rc<Vec<u8>>) -> std::future::Ready<()>>);
     }
 
-    fn publish_model_and<F, Fut>(self: &Rc<Self>, model: Network, meta: WeightsMeta, also: Option<F>)
+    /// [`Self::publish_model`], the file carrying `novelty` when given, and `also` given its
+    /// bytes.
+    fn publish_model_and<F, Fut>(self: &Rc<Self>, model: Network, meta: WeightsMeta, novelty: Option<Novelty>, also: Option<F>)
     where
         F: FnOnce(Rc<Self>, Rc<Vec<u8>>) -> Fut + 'static,
         Fut: std::future::Future<Output = ()>,
@@ -526,7 +562,10 @@ impl Worker {
         self.published.set(ticket);
         let worker = self.clone();
         spawn_local(async move {
-            let encoded = weights::encode(&model, &meta).await;
+            let encoded = match (weights::encode(&model, &meta).await, &novelty) {
+                (Ok(bytes), Some(novelty)) => weights::with_novelty(&bytes, novelty),
+                (encoded, _) => encoded,
+            };
             // Off the device now: let its buffers go before the slower work below (IndexedDB).
             drop(model);
             match encoded {
@@ -678,7 +717,7 @@ impl Observer for WorkerObserver {
         if report.best_epoch == report.epoch {
             let kept = meta.clone();
             let owner = Owner { run: self.worker.run_id.borrow().clone(), accuracy: report.held_out_accuracy, measured_on: self.measured_on.clone() };
-            self.worker.publish_model_and(model.clone(), meta, Some(move |worker: Rc<Worker>, bytes: Rc<Vec<u8>>| async move {
+            self.worker.publish_model_and(model.clone(), meta, None, Some(move |worker: Rc<Worker>, bytes: Rc<Vec<u8>>| async move {
                 worker.runs.best_weights(owner.run.as_deref(), bytes.clone());
                 worker.keep(kept, bytes, owner).await
             }));

@@ -633,6 +633,35 @@ export const tests = {
     await context.close();
   },
 
+  async 'a VGG-like network trained in the page gets its own "not a digit" detector, kept with it'({ browser, base, artifacts }) {
+    const { page, context, log } = await openPage(browser, base);
+    await startRun(page, { backend: 'cpu', network: 'vgg', subset: '10000', epochs: '1', lr: '0.05' });
+    await page.waitForSelector('#run[data-status="completed"]', { timeout: 300_000 });
+    // The chosen epoch reads with a detector fitted on this run's images once the run has
+    // ended: a 1 reads, judged near the digits (its distance under the threshold).
+    await drawPath(page, [[0.5, 0.2], [0.5, 0.8]]);
+    await page.waitForFunction(() => {
+      const reader = document.querySelector('#reader');
+      const answer = document.querySelector('#answer');
+      return reader?.dataset.network === 'vgg' && answer?.dataset.strangeness !== undefined;
+    }, null, { timeout: 120_000 });
+    assert.equal(await page.textContent('#answer strong'), '1');
+    assert.ok(Number(await page.$eval('#answer', (a) => a.dataset.strangeness)) <= 1);
+    await page.click('#clear');
+    // A W is far from every digit this network saw.
+    await drawPath(page, [[0.2, 0.25], [0.35, 0.75], [0.5, 0.4], [0.65, 0.75], [0.8, 0.25]]);
+    await page.waitForSelector('#not-a-digit[data-why="unlike"]', { timeout: 30_000 });
+    // Kept with it: the saved network, downloaded, carries the detector in its header.
+    await page.waitForFunction(() => /VGG-like, epoch 1/.test(document.querySelector('#saved')?.textContent), null, { timeout: 30_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    const bytes = fs.readFileSync(await download.path());
+    const header = bytes.subarray(16, 16 + bytes.readUInt32LE(12)).toString();
+    assert.match(header, /"novelty_thresholds":\[[\d.]+,[\d.]+\]/, header);
+    await page.screenshot({ path: path.join(artifacts, 'not-a-digit-own.png') });
+    assert.deepEqual(log.console.filter((m) => m.type === 'error').map((m) => `${m.where}: ${m.text}`), []);
+    await context.close();
+  },
+
   async 'two runs are kept and overlaid, survive a reload, read digits on request, and are deleted after a second click'({ browser, base, artifacts }) {
     const { page, context, log } = await openPage(browser, base);
     const rows = (n) => page.waitForFunction((n) => document.querySelectorAll('#runs-table tbody tr').length === n, n, { timeout: 60_000 });
@@ -745,8 +774,9 @@ async function answerSettled(page) {
 
 /** A polyline through `points` (fractions of the pad), drawn with the mouse as one stroke. */
 async function drawPath(page, points) {
-  // The mouse reaches only what is on screen (a click lower down may have scrolled the pad away).
-  await page.locator('#pad').scrollIntoViewIfNeeded();
+  // The mouse reaches only what is on screen (a click lower down may have scrolled the pad
+  // away, or left part of it above the viewport): the whole pad in view.
+  await page.$eval('#pad', (pad) => pad.scrollIntoView({ block: 'center' }));
   const box = await (await page.$('#pad')).boundingBox();
   const at = ([x, y]) => [box.x + box.width * x, box.y + box.height * y];
   await page.mouse.move(...at(points[0]));

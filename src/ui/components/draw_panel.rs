@@ -224,6 +224,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
             }
             if let Some(r) = reading {
                 <p class={classes!("answer", (!r.sure()).then_some("unsure"))} id="answer" data-id={props.prediction.as_ref().map(|(id, _)| id.to_string())}
+                    data-strangeness={props.strangeness.map(|s| format!("{s:.3}"))}
                     data-or={r.or.map(|(d, _)| d.to_string())} data-sure={r.sure().to_string()}>
                     { if r.sure() { "Reads as " } else { "Not sure: perhaps " } }<strong>{ r.digit }</strong>{ format!(" ({})", percent(r.probability as f64)) }
                     if let Some((digit, p)) = r.or {

@@ -7,6 +7,14 @@ use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
 
 use super::{Worker, WorkerOutput};
+use crate::train::novelty::Novelty;
+use crate::worker::keeping::Owner;
+
+/// A "not a digit" detector fitted for a run's network, and who keeps that network.
+pub(super) struct Detector {
+    pub novelty: Novelty,
+    pub owner: Owner,
+}
 use crate::model::Network;
 use crate::runs::{Ending, KeptRun, Recorder, Start};
 use crate::train::{RunEnd, TrainConfig, TrainData};
@@ -29,16 +37,29 @@ impl Worker {
     /// keep the run with that network's weights, encoded once for both (the last best epoch's
     /// own encoding may still be under way). A run stopped before its first report has
     /// nothing to keep.
-    pub(super) fn publish_and_keep_run(self: &Rc<Self>, end: RunEnd, best: Option<(Network, WeightsMeta)>) {
+    /// With a `detector` fitted for the network, the file carries it, and it is kept again
+    /// as the user's saved network (the same epoch, now with its detector).
+    pub(super) fn publish_and_keep_run(self: &Rc<Self>, end: RunEnd, best: Option<(Network, WeightsMeta)>, detector: Option<Detector>) {
         let recorder = self.runs.take().map(|(r, _)| r).filter(Recorder::has_steps);
         let ending = Ending::Ended(end);
+        let (novelty, owner) = detector.map(|d| (d.novelty, d.owner)).unzip();
         match (best, recorder) {
-            (Some((model, meta)), Some(recorder)) => self.publish_model_and(
-                model,
-                meta,
-                Some(move |worker: Rc<Worker>, bytes| async move { worker.keep_run(recorder, ending, Some(bytes)).await }),
-            ),
-            (Some((model, meta)), None) => self.publish_model(model, meta),
+            (Some((model, meta)), recorder) => {
+                let kept = meta.clone();
+                self.publish_model_and(
+                    model,
+                    meta,
+                    novelty,
+                    Some(move |worker: Rc<Worker>, bytes: Rc<Vec<u8>>| async move {
+                        if let Some(owner) = owner {
+                            worker.keep(kept, bytes.clone(), owner).await;
+                        }
+                        if let Some(recorder) = recorder {
+                            worker.keep_run(recorder, ending, Some(bytes)).await;
+                        }
+                    }),
+                )
+            }
             (None, Some(recorder)) => spawn_local(self.clone().keep_run(recorder, ending, None)),
             (None, None) => {}
         }
