@@ -6,7 +6,7 @@
 // navigator.hardwareConcurrency (the page is cross-origin isolated, as Trunk serves it), each
 // line naming its thread count, plus once on a page without isolation (the single-threaded
 // worker build).
-// usage: node tests/e2e/bench.mjs dist [--no-load] [--no-draw] [--no-memory] [--no-train] [--no-webgpu] [--no-cpu]
+// usage: node tests/e2e/bench.mjs dist [--no-load] [--no-visits] [--no-draw] [--no-memory] [--no-train] [--no-webgpu] [--no-cpu]
 //        [--gpu-vgg] [--networks=vgg,linear] (the speed table for only those networks)
 import fs from 'node:fs';
 import path from 'node:path';
@@ -62,6 +62,67 @@ async function loadTimes(browser, base) {
     times.sort((a, b) => a - b);
     console.log(`${label.padEnd(16)} ${String(times[1]).padStart(6)} ms  (runs ${times.join(', ')} ms; worker's own fetch+parse ${loadMs}; page JS heap ${heap.toFixed(1)} MB; peak renderer RSS ${peak.toFixed(0)} MB)`);
   }
+}
+
+/**
+ * First and second visit, as issue 11 asks: bytes on the wire per asset (response bodies as
+ * served, compressed where the server compresses; answers from the service worker's copy
+ * count as none), navigation to dataset ready, and navigation to the first drawing read (a
+ * stroke dispatched as soon as the reader names its network). The second visit is a reload
+ * once the service worker has kept this build's files.
+ */
+async function visits(browser, base) {
+  console.log('\n## first and second visit (bytes on the wire per asset; times from navigation)');
+  // The test server gzips each file on its first request; have it done before timing.
+  for (const name of fs.readdirSync(root).filter((f) => /\.(wasm|js|css|html)$/.test(f))) await (await fetch(base + name)).arrayBuffer();
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const page = await context.newPage();
+  let bytes = new Map();
+  context.on('requestfinished', async (request) => {
+    const response = await request.response();
+    if (!response) return;
+    const sizes = await request.sizes().catch(() => null);
+    const wire = response.fromServiceWorker() ? 0 : (sizes?.responseBodySize ?? 0) + (sizes?.responseHeadersSize ?? 0);
+    const name = new URL(request.url()).pathname.split('/').pop() || 'index.html';
+    bytes.set(name, (bytes.get(name) ?? 0) + wire);
+  });
+  const visit = async (label, go) => {
+    bytes = new Map();
+    const t0 = Date.now();
+    await go();
+    await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
+    const reader = Date.now() - t0;
+    // A 1, dispatched on the pad as soon as there is a network to read it.
+    await page.evaluate(() => {
+      const pad = document.querySelector('#pad');
+      const r = pad.getBoundingClientRect();
+      const fire = (type, fy) => pad.dispatchEvent(new PointerEvent(type, { clientX: r.left + 0.5 * r.width, clientY: r.top + fy * r.height, pointerId: 1, pointerType: 'pen', isPrimary: true, bubbles: true, buttons: type === 'pointerup' ? 0 : 1 }));
+      fire('pointerdown', 0.2);
+      for (let i = 1; i <= 10; i++) fire('pointermove', 0.2 + i * 0.06);
+      fire('pointerup', 0.8);
+    });
+    await page.waitForSelector('#answer', { timeout: 120_000 });
+    const read = Date.now() - t0;
+    await page.waitForSelector('#train-count', { timeout: 120_000 });
+    const ready = Date.now() - t0;
+    await page.waitForTimeout(1500); // late requests (the service worker's own fetches)
+    const total = [...bytes.values()].reduce((a, b) => a + b, 0);
+    console.log(`${label}: reader named its network ${reader} ms, first drawing read ${read} ms, dataset ready ${ready} ms; ${(total / 1e6).toFixed(2)} MB on the wire`);
+    for (const [name, n] of [...bytes.entries()].filter(([, n]) => n > 20_000).sort((a, b) => b[1] - a[1])) {
+      console.log(`  ${name.padEnd(40)} ${(n / 1e6).toFixed(2).padStart(7)} MB`);
+    }
+  };
+  await visit('first visit', () => page.goto(base));
+  // The service worker keeps this build's files after the first load: wait until it has.
+  await page.waitForFunction(async () => {
+    await navigator.serviceWorker.ready;
+    const names = (await caches.keys()).filter((n) => n.startsWith('mnist-studio-'));
+    const listed = await (await fetch('sw.js')).text();
+    const expected = JSON.parse(listed.match(/^const FILES = (\[.*\]);$/m)[1]).length;
+    return names.length === 1 && (await (await caches.open(names[0])).keys()).length >= expected;
+  }, null, { timeout: 120_000, polling: 500 });
+  await visit('second visit (reload)', () => page.reload());
+  await context.close();
 }
 
 /**
@@ -304,6 +365,7 @@ const server = await startServer(root);
 const base = `http://127.0.0.1:${server.address().port}/`;
 const browser = await launch();
 if (!flags.includes('--no-load')) await loadTimes(browser, base);
+if (!flags.includes('--no-visits')) await visits(browser, base);
 if (!flags.includes('--no-draw')) await drawLatency(browser, base);
 if (!flags.includes('--no-memory')) await memory(browser, base);
 if (!flags.includes('--no-train')) await trainingSpeed(browser, base);

@@ -50,8 +50,12 @@ export function pagePolicy(root) {
 /** What makes a page cross-origin isolated (and so allowed SharedArrayBuffer, for threads). */
 export const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
+/** What is sent gzip-compressed (the MNIST files are fetched compressed already). */
+const COMPRESSIBLE = new Set(['.html', '.js', '.wasm', '.css', '.json', '.svg']);
+
 export function startServer(dir, { port = 0, headers } = {}) {
   const root = path.resolve(dir);
+  const gzipped = new Map(); // file and version: its gzip bytes, made once
   headers ??= { 'Content-Security-Policy': pagePolicy(root) };
   const seen = new Map(); // once404: how often each fault URL was asked for
   const server = http.createServer((req, res) => {
@@ -88,7 +92,23 @@ export function startServer(dir, { port = 0, headers } = {}) {
       res.writeHead(404); res.end('not found'); return;
     }
     const type = TYPES[path.extname(file)] ?? 'application/octet-stream';
-    res.writeHead(200, { 'Content-Type': type, 'Content-Length': fs.statSync(file).size });
+    // As a static host should serve it: revalidated by ETag (so a second fetch of the same
+    // file, by the second worker or the service worker, is a 304), and text and wasm
+    // compressed (gzip; the MNIST files are already). Other headers are as before.
+    const stat = fs.statSync(file);
+    const etag = `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
+    res.setHeader('ETag', etag);
+    res.setHeader('Cache-Control', 'no-cache');
+    if (req.headers['if-none-match'] === etag) { res.writeHead(304); res.end(); return; }
+    if (COMPRESSIBLE.has(path.extname(file)) && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+      const key = `${file}:${etag}`;
+      if (!gzipped.has(key)) gzipped.set(key, zlib.gzipSync(fs.readFileSync(file), { level: 6 }));
+      const body = gzipped.get(key);
+      res.writeHead(200, { 'Content-Type': type, 'Content-Encoding': 'gzip', 'Content-Length': body.length, Vary: 'Accept-Encoding' });
+      res.end(body);
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': type, 'Content-Length': stat.size });
     fs.createReadStream(file).pipe(res);
   });
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
