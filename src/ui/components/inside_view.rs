@@ -75,7 +75,10 @@ fn view(inside: &Rc<Inside>) -> Html {
                     <Grid inside={inside.clone()} slot={Slot::Layer(i)} label={AttrValue::from(p.layer.title())} />
                 </figure>
             }) }
-            <p class="muted small" id="inside-time">{ format!("Computed in the reader worker in {:.0} ms, after the reading: one pass forward with every layer kept, one back to the pixels.", inside.ms) }</p>
+            <p class="muted small" id="inside-time">{ format!(
+                "Computed in the reader worker in {}, after the reading: one pass forward with every layer kept, one back to the pixels.",
+                if inside.ms < 1.0 { "under 1 ms".to_owned() } else { format!("{:.0} ms", inside.ms) }
+            ) }</p>
         </div>
     }
 }
