@@ -81,6 +81,9 @@ pub fn start() {
     spawn_local(async move {
         if launch.reader {
             worker.post(&WorkerOutput::Listening);
+            // The default network, fetched here at once rather than handed over by the
+            // trainer once it has started: the first drawing is read sooner on a first visit.
+            worker.load_default_reader().await;
             return;
         }
         // Before anything can touch burn: see `threads`.
@@ -216,9 +219,8 @@ impl Worker {
         self.backend.set(backend);
         let (gpu, why) = if threads::THREADED { (None, None) } else { (Some(gpu), why) };
         self.post(&WorkerOutput::Started { gpu, backend, why, threads: self.threads.get(), threads_note });
-        if !self.restore().await {
-            self.load_default_reader().await;
-        }
+        // The reader fetches the default network itself; a saved one replaces it.
+        self.restore().await;
         self.post_runs(self.runs.list().await, "Runs cannot be kept in this browser");
     }
 
@@ -474,28 +476,22 @@ impl Worker {
         }
     }
 
-    /// Weights saved on an earlier visit, if any and if they pass every check.
-    async fn restore(&self) -> bool {
+    /// Weights saved on an earlier visit, if any and if they pass every check, handed to the
+    /// reader (in place of the default network it loaded itself).
+    async fn restore(&self) {
         let bytes = match store::get(store::BEST).await {
             Ok(Some(bytes)) => bytes,
-            Ok(None) => return false,
-            Err(e) => {
-                web_sys::console::warn_1(&format!("worker: saved weights unreadable: {e}").into());
-                return false;
-            }
+            Ok(None) => return,
+            Err(e) => return web_sys::console::warn_1(&format!("worker: saved weights unreadable: {e}").into()),
         };
         match self.use_weights(&bytes).await {
             Ok(meta) => {
                 *self.saved.borrow_mut() = Some((meta.clone(), Rc::new(bytes)));
                 self.post(&WorkerOutput::Restored(meta));
-                true
             }
-            Err(e) => {
-                // Said to the user, not only logged: otherwise their trained network would
-                // seem to have vanished without a word.
-                self.post(&WorkerOutput::RestoreFailed(restore_failed(&e)));
-                false
-            }
+            // Said to the user, not only logged: otherwise their trained network would seem
+            // to have vanished without a word.
+            Err(e) => self.post(&WorkerOutput::RestoreFailed(restore_failed(&e))),
         }
     }
 
@@ -668,14 +664,17 @@ impl Worker {
         Ok(meta)
     }
 
+    /// Reader: read with the default network, unless the trainer has already handed over
+    /// another (the user's saved one, restored), which it replaces otherwise.
     async fn load_default_reader(&self) {
         let url = self.relative_url(DEFAULT_WEIGHTS);
-        let loaded = match fetch_bytes(&url, DEFAULT_WEIGHTS, |_, _| {}).await {
-            Ok(bytes) => self.use_weights(&bytes).await,
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(e) = loaded {
-            self.post(&WorkerOutput::ReaderFailed(format!("the default network did not load ({e})")));
+        let fetched = fetch_bytes(&url, DEFAULT_WEIGHTS, |_, _| {}).await;
+        if self.reader.borrow().is_some() {
+            return;
+        }
+        match fetched {
+            Ok(bytes) => self.use_reader(&bytes),
+            Err(e) => self.post(&WorkerOutput::ReaderFailed(format!("the default network did not load ({e})"))),
         }
     }
 
