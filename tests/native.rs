@@ -144,8 +144,8 @@ fn the_shipped_detector_passes_real_digits_and_flags_letters_and_shapes() {
         f.chunks_exact(detector.dim)
             .zip(logits.chunks(10))
             .map(|(f, l)| {
-                let top = mnist_studio::train::calibrate::probabilities(l, meta.temperature()).iter().copied().fold(0.0, f32::max);
-                detector.strangeness(f, top >= mnist_studio::draw::reading::SURE)
+                let reading = mnist_studio::draw::reading::read(&mnist_studio::train::calibrate::probabilities(l, meta.temperature()));
+                detector.strangeness(f, reading.is_some_and(|r| r.sure()))
             })
             .collect()
     };

@@ -31,7 +31,7 @@ use crate::train::{self, EpochReport, Flow, Observer, Resume, Selection, StepRep
 use crate::weights::{self, WeightsMeta};
 
 mod kept_runs;
-use kept_runs::Detector;
+use kept_runs::Detected;
 
 /// Shipped with the app so digits can be read before anything is trained.
 const DEFAULT_WEIGHTS: &str = "models/default.weights";
@@ -392,23 +392,23 @@ impl Worker {
             (best.model, meta)
         });
         self.post(&WorkerOutput::TrainEnded { end: outcome.end.clone(), best: best.as_ref().map(|(_, meta)| meta.clone()) });
-        let detector = match &best {
-            Some((model, meta)) => self.fit_detector(model, meta, &mnist, &data, &config).await.map(|novelty| Detector {
-                novelty,
+        let detected = match &best {
+            Some((model, meta)) => self.with_detector(model, meta, &mnist, &data, &config).await.map(|bytes| Detected {
+                bytes,
                 owner: Owner { run: self.run_id.borrow().clone(), accuracy: meta.validation_accuracy.unwrap_or(0.0), measured_on: observer.measured_on.clone() },
             }),
             None => None,
         };
-        self.publish_and_keep_run(outcome.end, best, detector);
+        self.publish_and_keep_run(outcome.end, best, detected);
         Ok(())
     }
 
-    /// The "not a digit" detector for the network a run chose (`train::novelty`), fitted on
-    /// the CPU from a copy taken off the device: on up to 10,000 of the run's training images,
-    /// the thresholds on its held-out ones. `None` for the linear network, a run the test set
-    /// chose (no held-out images) or one on too few images; also when fitting fails, which is
-    /// logged: the network reads without a detector, as it would have.
-    async fn fit_detector(&self, model: &Network, meta: &WeightsMeta, mnist: &Mnist, data: &TrainData, config: &TrainConfig) -> Option<Novelty> {
+    /// The network a run chose as a weights file with its "not a digit" detector
+    /// (`train::novelty`), fitted on the CPU from a copy of that file: on up to 10,000 of the
+    /// run's training images, the thresholds on its held-out ones. `None` for the linear
+    /// network, a run the test set chose (no held-out images) or one on too few images; also
+    /// when fitting fails, which is logged: the network is then handed over without one.
+    async fn with_detector(&self, model: &Network, meta: &WeightsMeta, mnist: &Mnist, data: &TrainData, config: &TrainConfig) -> Option<Vec<u8>> {
         use crate::train::novelty::{fit_network, FIT_IMAGES, MIN_HELD_OUT, MIN_TRAIN};
         let enough = data.train.len() >= MIN_TRAIN && data.held_out.len() >= MIN_HELD_OUT;
         if matches!(model, Network::Linear(_)) || config.selection != Selection::Validation || !enough {
@@ -418,10 +418,13 @@ impl Worker {
             let bytes = weights::encode(model, meta).await.map_err(|e| e.to_string())?;
             let (copy, _) = weights::decode(&bytes, None, &Device::flex()).map_err(|e| e.to_string())?;
             let train = mnist.train.rows(0, data.train.len().min(FIT_IMAGES));
-            fit_network(&copy, &train, data.held_out_images(), meta.stats).await
+            match fit_network(&copy, &train, data.held_out_images(), meta.stats).await? {
+                Some(novelty) => weights::with_novelty(&bytes, &novelty).map(Some).map_err(|e| e.to_string()),
+                None => Ok(None),
+            }
         };
         match fitted.await {
-            Ok(novelty) => novelty,
+            Ok(bytes) => bytes,
             Err(e) => {
                 web_sys::console::warn_1(&format!("worker: the \"not a digit\" detector was not fitted: {e}").into());
                 None
@@ -544,12 +547,10 @@ impl Worker {
     /// Trainer: the same for a network on the device, taken off it first (asynchronously,
     /// while training goes on); `also` gets the bytes too (to keep a new best epoch).
     fn publish_model(self: &Rc<Self>, model: Network, meta: WeightsMeta) {
-        self.publish_model_and(model, meta, None, None::<fn(Rc<Self>, Rc<Vec<u8>>) -> std::future::Ready<()>>);
+        self.publish_model_and(model, meta, None::<fn(Rc<Self>, Rc<Vec<u8>>) -> std::future::Ready<()>>);
     }
 
-    /// [`Self::publish_model`], the file carrying `novelty` when given, and `also` given its
-    /// bytes.
-    fn publish_model_and<F, Fut>(self: &Rc<Self>, model: Network, meta: WeightsMeta, novelty: Option<Novelty>, also: Option<F>)
+    fn publish_model_and<F, Fut>(self: &Rc<Self>, model: Network, meta: WeightsMeta, also: Option<F>)
     where
         F: FnOnce(Rc<Self>, Rc<Vec<u8>>) -> Fut + 'static,
         Fut: std::future::Future<Output = ()>,
@@ -558,10 +559,7 @@ impl Worker {
         self.published.set(ticket);
         let worker = self.clone();
         spawn_local(async move {
-            let encoded = match (weights::encode(&model, &meta).await, &novelty) {
-                (Ok(bytes), Some(novelty)) => weights::with_novelty(&bytes, novelty),
-                (encoded, _) => encoded,
-            };
+            let encoded = weights::encode(&model, &meta).await;
             // Off the device now: let its buffers go before the slower work below (IndexedDB).
             drop(model);
             match encoded {
@@ -620,10 +618,7 @@ impl Worker {
         };
         let strangeness = match judged {
             Some((features, novelty)) => match train::runner::read_floats(features).await {
-                Ok(f) => {
-                    let sure = probabilities.iter().copied().fold(0.0, f32::max) >= crate::draw::reading::SURE;
-                    Some(novelty.strangeness(&f, sure))
-                }
+                Ok(f) => Some(novelty.strangeness(&f, crate::draw::reading::read(&probabilities).is_some_and(|r| r.sure()))),
                 Err(e) => return self.post(&WorkerOutput::ReaderFailed(e.to_string())),
             },
             None => None,
@@ -716,7 +711,7 @@ impl Observer for WorkerObserver {
         if report.best_epoch == report.epoch {
             let kept = meta.clone();
             let owner = Owner { run: self.worker.run_id.borrow().clone(), accuracy: report.held_out_accuracy, measured_on: self.measured_on.clone() };
-            self.worker.publish_model_and(model.clone(), meta, None, Some(move |worker: Rc<Worker>, bytes: Rc<Vec<u8>>| async move {
+            self.worker.publish_model_and(model.clone(), meta, Some(move |worker: Rc<Worker>, bytes: Rc<Vec<u8>>| async move {
                 worker.runs.best_weights(owner.run.as_deref(), bytes.clone());
                 worker.keep(kept, bytes, owner).await
             }));

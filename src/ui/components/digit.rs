@@ -46,6 +46,12 @@ pub fn paint(canvas: &HtmlCanvasElement, pixels: &[u8]) {
     if pixels.len() != IMAGE_PIXELS {
         return;
     }
+    let rgba: Vec<u8> = pixels.iter().flat_map(|&p| [p, p, p, 255]).collect();
+    put_rgba(canvas, &rgba, IMAGE_SIDE, IMAGE_SIDE);
+}
+
+/// Put `width` x `height` RGBA bytes at the canvas' top left corner.
+pub fn put_rgba(canvas: &HtmlCanvasElement, rgba: &[u8], width: usize, height: usize) {
     let Some(ctx) = canvas
         .get_context("2d")
         .ok()
@@ -54,8 +60,7 @@ pub fn paint(canvas: &HtmlCanvasElement, pixels: &[u8]) {
     else {
         return;
     };
-    let rgba: Vec<u8> = pixels.iter().flat_map(|&p| [p, p, p, 255]).collect();
-    if let Ok(image) = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), IMAGE_SIDE as u32, IMAGE_SIDE as u32) {
+    if let Ok(image) = ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), width as u32, height as u32) {
         let _ = ctx.put_image_data(&image, 0.0, 0.0);
     }
 }

@@ -5,11 +5,10 @@
 
 use std::rc::Rc;
 
-use wasm_bindgen::Clamped;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
-use wasm_bindgen::JsCast;
+use web_sys::HtmlCanvasElement;
 use yew::prelude::*;
 
+use super::digit::put_rgba;
 use crate::inside::{Inside, Pictures};
 use crate::model::Layer;
 
@@ -116,8 +115,7 @@ fn Grid(props: &GridProps) -> Html {
         Slot::Weights => &props.inside.weights,
         Slot::Layer(i) => &props.inside.layers[i],
     };
-    let (cols, rows) = grid(pictures.count);
-    let (w, h) = (cols * (pictures.width + 1) - 1, rows * (pictures.height + 1) - 1);
+    let (w, h) = canvas_size(pictures);
     {
         let (canvas, inside, slot) = (canvas.clone(), props.inside.clone(), props.slot);
         use_effect_with((inside, slot), move |(inside, slot)| {
@@ -127,7 +125,7 @@ fn Grid(props: &GridProps) -> Html {
                     Slot::Weights => tile(&inside.weights),
                     Slot::Layer(i) => tile(&inside.layers[*i]),
                 };
-                put(&canvas, &rgba, w, h);
+                put_rgba(&canvas, &rgba, w, h);
             }
         });
     }
@@ -150,11 +148,17 @@ fn grid(count: usize) -> (usize, usize) {
     (cols, count.max(1).div_ceil(cols))
 }
 
+/// The grid's size in pixels: its images with a pixel between them.
+fn canvas_size(p: &Pictures) -> (usize, usize) {
+    let (cols, rows) = grid(p.count);
+    (cols * (p.width + 1) - 1, rows * (p.height + 1) - 1)
+}
+
 /// A layer's images side by side, coloured: unsigned values on a dark-to-bright ramp, signed
 /// ones blue (negative) through near-black (zero) to orange (positive).
 fn tile(p: &Pictures) -> Vec<u8> {
-    let (cols, rows) = grid(p.count);
-    let (w, h) = (cols * (p.width + 1) - 1, rows * (p.height + 1) - 1);
+    let (cols, _) = grid(p.count);
+    let (w, h) = canvas_size(p);
     let mut rgba = vec![0u8; w * h * 4];
     for i in 0..p.count {
         let (ox, oy) = ((i % cols) * (p.width + 1), (i / cols) * (p.height + 1));
@@ -193,11 +197,4 @@ fn overlay(input: &[u8], saliency: &Pictures) -> Vec<u8> {
             [mix(255.0), mix(60.0), mix(40.0), 255]
         })
         .collect()
-}
-
-fn put(canvas: &HtmlCanvasElement, rgba: &[u8], w: usize, h: usize) {
-    let Some(ctx) = canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok()) else { return };
-    if let Ok(image) = ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), w as u32, h as u32) {
-        let _ = ctx.put_image_data(&image, 0.0, 0.0);
-    }
 }

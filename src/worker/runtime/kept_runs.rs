@@ -7,18 +7,18 @@ use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
 
 use super::{Worker, WorkerOutput};
-use crate::train::novelty::Novelty;
-use crate::worker::keeping::Owner;
-
-/// A "not a digit" detector fitted for a run's network, and who keeps that network.
-pub(super) struct Detector {
-    pub novelty: Novelty,
-    pub owner: Owner,
-}
 use crate::model::Network;
 use crate::runs::{Ending, KeptRun, Recorder, Start};
 use crate::train::{RunEnd, TrainConfig, TrainData};
 use crate::weights::WeightsMeta;
+use crate::worker::keeping::Owner;
+
+/// A run's chosen network as a weights file that carries its "not a digit" detector, and
+/// who keeps that network.
+pub(super) struct Detected {
+    pub bytes: Vec<u8>,
+    pub owner: Owner,
+}
 
 impl Worker {
     /// Start recording run `id`, which trains `config` on `data`.
@@ -36,32 +36,34 @@ impl Worker {
     /// The run has ended: hand its best network to the reader, as every run's end does, and
     /// keep the run with that network's weights, encoded once for both (the last best epoch's
     /// own encoding may still be under way). A run stopped before its first report has
-    /// nothing to keep.
-    /// With a `detector` fitted for the network, the file carries it, and it is kept again
-    /// as the user's saved network (the same epoch, now with its detector).
-    pub(super) fn publish_and_keep_run(self: &Rc<Self>, end: RunEnd, best: Option<(Network, WeightsMeta)>, detector: Option<Detector>) {
+    /// nothing to keep. With its file `detected` (encoded already, to fit the detector on a
+    /// copy), that file is handed over and kept, and kept again as the user's saved network
+    /// (the same epoch, now with its detector).
+    pub(super) fn publish_and_keep_run(self: &Rc<Self>, end: RunEnd, best: Option<(Network, WeightsMeta)>, detected: Option<Detected>) {
         let recorder = self.runs.take().map(|(r, _)| r).filter(Recorder::has_steps);
         let ending = Ending::Ended(end);
-        let (novelty, owner) = detector.map(|d| (d.novelty, d.owner)).unzip();
-        match (best, recorder) {
-            (Some((model, meta)), recorder) => {
-                let kept = meta.clone();
-                self.publish_model_and(
-                    model,
-                    meta,
-                    novelty,
-                    Some(move |worker: Rc<Worker>, bytes: Rc<Vec<u8>>| async move {
-                        if let Some(owner) = owner {
-                            worker.keep(kept, bytes.clone(), owner).await;
-                        }
-                        if let Some(recorder) = recorder {
-                            worker.keep_run(recorder, ending, Some(bytes)).await;
-                        }
-                    }),
-                )
+        let Some((model, meta)) = best else {
+            if let Some(recorder) = recorder {
+                spawn_local(self.clone().keep_run(recorder, ending, None));
             }
-            (None, Some(recorder)) => spawn_local(self.clone().keep_run(recorder, ending, None)),
-            (None, None) => {}
+            return;
+        };
+        let kept = meta.clone();
+        let keep = move |worker: Rc<Worker>, bytes: Rc<Vec<u8>>, owner: Option<Owner>| async move {
+            if let Some(owner) = owner {
+                worker.keep(kept, bytes.clone(), owner).await;
+            }
+            if let Some(recorder) = recorder {
+                worker.keep_run(recorder, ending, Some(bytes)).await;
+            }
+        };
+        match detected {
+            Some(Detected { bytes, owner }) => {
+                drop(model);
+                self.publish_bytes(meta, bytes.clone());
+                spawn_local(keep(self.clone(), Rc::new(bytes), Some(owner)));
+            }
+            None => self.publish_model_and(model, meta, Some(move |worker, bytes| keep(worker, bytes, None))),
         }
     }
 
