@@ -26,7 +26,7 @@
 //! 32→64 at 12x12, 64→64 at 10x10, 3x3 kernels. The figures that justified it are in
 //! README, "The CPU on every core".
 
-use super::parallel;
+use super::{parallel, winograd};
 
 /// Images per partial sum of the weight gradient. Fixed, not one per thread, so that the
 /// sum's order (and its rounding) is the same whatever the thread count.
@@ -96,6 +96,14 @@ pub fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, d: Dims) -> Vec<
     if let Some(bias) = bias {
         assert_eq!(bias.len(), d.c_out, "bias of the wrong size");
     }
+    match winograd::fits(d) {
+        true => winograd::forward(x, weight, bias, d),
+        false => forward_by_columns(x, weight, bias, d),
+    }
+}
+
+/// [`forward`] as one product per image on its column matrix.
+pub(super) fn forward_by_columns(x: &[f32], weight: &[f32], bias: Option<&[f32]>, d: Dims) -> Vec<f32> {
     let (s, patch) = (d.spatial(), d.patch());
     let mut out = vec![0.0; d.output_len()];
     // No input channels need no special case: the product over zero terms leaves the bias.
@@ -118,6 +126,14 @@ pub fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, d: Dims) -> Vec<
 /// The gradient of [`forward`] with respect to `x`, from the output gradient `dy`.
 pub fn backward_input(weight: &[f32], dy: &[f32], d: Dims) -> Vec<f32> {
     check(d, d.input_len(), weight.len(), Some(dy.len()));
+    match winograd::fits_input_grad(d) {
+        true => winograd::backward_input(weight, dy, d),
+        false => backward_input_by_columns(weight, dy, d),
+    }
+}
+
+/// [`backward_input`] as one product per image, its columns added back into the image.
+pub(super) fn backward_input_by_columns(weight: &[f32], dy: &[f32], d: Dims) -> Vec<f32> {
     let (s, patch) = (d.spatial(), d.patch());
     let mut dx = vec![0.0; d.input_len()];
     // Nothing to differentiate, and no image to chunk `dx` by.
@@ -136,6 +152,14 @@ pub fn backward_input(weight: &[f32], dy: &[f32], d: Dims) -> Vec<f32> {
 /// The gradient of [`forward`] with respect to `weight`, `[c_out, c_in, kh, kw]`.
 pub fn backward_weight(x: &[f32], dy: &[f32], d: Dims) -> Vec<f32> {
     check(d, x.len(), d.weight_len(), Some(dy.len()));
+    match winograd::fits(d) {
+        true => winograd::backward_weight(x, dy, d),
+        false => backward_weight_by_columns(x, dy, d),
+    }
+}
+
+/// [`backward_weight`] as one product per image on its column matrix.
+pub(super) fn backward_weight_by_columns(x: &[f32], dy: &[f32], d: Dims) -> Vec<f32> {
     let (s, patch) = (d.spatial(), d.patch());
     let groups = d.batch.div_ceil(WEIGHT_GRAD_GROUP);
     let partials = parallel::map(groups, || vec![0.0; patch * s], |col, g| {
@@ -212,7 +236,7 @@ fn col2im_add(dcol: &[f32], d: Dims, dx: &mut [f32]) {
     }
 }
 
-fn sum_in_order(partials: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
+pub(super) fn sum_in_order(partials: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
     let mut parts = partials.into_iter();
     let mut total = parts.next().unwrap_or_else(|| vec![0.0; len]);
     for part in parts {
@@ -225,7 +249,7 @@ fn sum_in_order(partials: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
 
 /// `dst (m x n, row-major) [+]= lhs (m x k) · rhs (k x n)`, each operand given as
 /// `(data, row stride, column stride)`, so a transposed operand needs no copy.
-fn matmul(
+pub(super) fn matmul(
     m: usize,
     n: usize,
     k: usize,
@@ -358,6 +382,78 @@ mod tests {
             let zero_x = vec![0.0; d.input_len()];
             let (lhs, rhs) = (dot(&db, &eb), dot(&g, &reference(&zero_x, &w, Some(&eb), d)));
             assert!((lhs - rhs).abs() < 1e-3 * (1.0 + rhs.abs()), "bias gradient {lhs} vs {rhs}");
+        }
+    }
+
+    /// `|a - b| <= tol * max |b|` element by element.
+    fn close_to_scale(a: &[f32], b: &[f32], tol: f32) {
+        let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(scale > 0.0);
+        close(&a.iter().map(|v| v / scale).collect::<Vec<_>>(), &b.iter().map(|v| v / scale).collect::<Vec<_>>(), tol);
+    }
+
+    /// Shapes that take the Winograd path (3x3, at least 8 channels each side), odd output
+    /// sizes included (the last tiles read zeros and write nothing), and the network's own.
+    fn winograd_dims() -> [Dims; 5] {
+        [dims(3, 8, 9, 7, 9, 3), dims(2, 9, 6, 6, 8, 3), dims(5, 8, 3, 4, 8, 3), dims(2, 32, 26, 26, 32, 3), dims(3, 64, 10, 10, 64, 3)]
+    }
+
+    #[test]
+    fn the_winograd_path_matches_the_definition_and_the_column_path() {
+        for d in winograd_dims() {
+            assert!(winograd::fits(d), "{d:?}");
+            let (x, w, b, g) = (values(d.input_len(), 21), values(d.weight_len(), 22), values(d.c_out, 23), values(d.output_len(), 24));
+            // Relative to the largest output: the transforms add terms before multiplying, so
+            // their rounding follows the size of the sums, not of one output (a small output
+            // from a long sum differs by about 1e-5 of itself). A wrong term would be off by
+            // about a tenth of the scale.
+            close_to_scale(&forward(&x, &w, Some(&b), d), &reference(&x, &w, Some(&b), d), 1e-6);
+            close_to_scale(&forward(&x, &w, None, d), &forward_by_columns(&x, &w, None, d), 1e-6);
+            close_to_scale(&winograd::backward_input(&w, &g, d), &backward_input_by_columns(&w, &g, d), 1e-6);
+            close_to_scale(&backward_weight(&x, &g, d), &backward_weight_by_columns(&x, &g, d), 1e-6);
+        }
+    }
+
+    #[test]
+    fn the_input_gradient_takes_winograd_only_where_it_saves_enough() {
+        assert!(winograd::fits_input_grad(dims(64, 32, 26, 26, 32, 3)), "the second convolution's 24x24 output");
+        assert!(!winograd::fits_input_grad(dims(64, 32, 12, 12, 64, 3)), "the third's 10x10");
+        assert!(!winograd::fits_input_grad(dims(64, 64, 10, 10, 64, 3)), "the fourth's 8x8");
+        assert!(!winograd::fits(dims(64, 1, 28, 28, 32, 3)), "one input channel");
+    }
+
+    #[test]
+    fn the_winograd_path_does_not_depend_on_the_thread_count() {
+        let d = dims(19, 8, 10, 9, 8, 3);
+        let (x, w, g) = (values(d.input_len(), 25), values(d.weight_len(), 26), values(d.output_len(), 27));
+        let pool = |n| rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("a pool");
+        let run = |n| pool(n).install(|| (forward(&x, &w, None, d), winograd::backward_input(&w, &g, d), backward_weight(&x, &g, d)));
+        assert_eq!(run(1), run(3), "same groups, same order of sums: bit for bit");
+    }
+
+    /// Not a test: per-layer time of both paths, natively. `cargo test --release --lib
+    /// winograd_timing -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn winograd_timing() {
+        for d in [dims(64, 32, 26, 26, 32, 3), dims(64, 32, 12, 12, 64, 3), dims(64, 64, 10, 10, 64, 3)] {
+            let (x, w, g) = (values(d.input_len(), 1), values(d.weight_len(), 2), values(d.output_len(), 3));
+            let time = |f: &dyn Fn() -> Vec<f32>| {
+                let start = std::time::Instant::now();
+                for _ in 0..5 {
+                    std::hint::black_box(f());
+                }
+                start.elapsed().as_secs_f64() * 200.0
+            };
+            println!(
+                "{d:?}\n  forward {:.2} / {:.2} ms, input grad {:.2} / {:.2}, weight grad {:.2} / {:.2} (columns / winograd)",
+                time(&|| forward_by_columns(&x, &w, None, d)),
+                time(&|| winograd::forward(&x, &w, None, d)),
+                time(&|| backward_input_by_columns(&w, &g, d)),
+                time(&|| winograd::backward_input(&w, &g, d)),
+                time(&|| backward_weight_by_columns(&x, &g, d)),
+                time(&|| winograd::backward_weight(&x, &g, d)),
+            );
         }
     }
 

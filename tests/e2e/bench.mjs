@@ -152,7 +152,10 @@ function watchGpuWork(page) {
 async function gpuWork(page) {
   const total = { dispatches: 0, submits: 0 };
   for (const worker of page.workers()) {
-    const c = await worker.evaluate(() => globalThis.__gpuWork ?? null).catch(() => null);
+    // A CPU thread pool's worker sits in a blocking wait inside wasm and never answers: skip
+    // it after a second (awaiting it hung the CPU measurements at 2 threads).
+    const answer = worker.evaluate(() => globalThis.__gpuWork ?? null).catch(() => null);
+    const c = await Promise.race([answer, new Promise((r) => setTimeout(() => r(null), 1000))]);
     if (c) { total.dispatches += c.dispatches; total.submits += c.submits; }
   }
   return total;

@@ -1,0 +1,462 @@
+//! The 3x3 convolutions of [`super::conv`] by Winograd's minimal filtering, F(2x2, 3x3):
+//! every 2x2 block of outputs from a 4x4 block of inputs with 16 multiplications per
+//! (output channel, input channel) pair instead of 36, for the forward, the input gradient
+//! and the weight gradient alike.
+//!
+//! Why: on the CPU path in the browser the training step is mostly these products (gemm's
+//! 4-lane wasm kernel, no fused multiply-add), so multiplying 2.25 times less is the lever
+//! left once the layouts were ours (README, "The CPU on every core").
+//!
+//! How (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2015), with
+//! `U = G g Gᵀ` per filter, `V = Bᵀ d B` per input tile and `Y = Aᵀ (U ⊙ V) A` per output
+//! tile: the element-wise product summed over input channels is, for each of the 16
+//! positions ξ of a transformed tile, one matrix product `M[ξ] (out x tiles) = U[ξ] (out x in)
+//! · V[ξ] (in x tiles)` on `gemm`, over the tiles of a fixed group of images.
+//! - input gradient: the same forward, of the output gradient padded by 2 (zeros read, never
+//!   stored), with each filter turned by 180° and in/out channels swapped;
+//! - weight gradient: the adjoint of the forward, `dg = Gᵀ [Σ_tiles (A dy Aᵀ) ⊙ V] G`, the
+//!   sum over tiles again 16 products `dU[ξ] (out x in) = D[ξ] (out x tiles) · V[ξ]ᵀ`.
+//!
+//! Output sizes need not be even: tiles past the edge read zeros and write nothing.
+//! Rounding differs from the direct sum (the transforms add and halve), by about 1e-6
+//! relative for these sizes: the tests compare with the direct definition.
+//!
+//! Work is split by fixed groups of images, never by thread, so results do not depend on the
+//! thread count (as in [`super::conv`]).
+//!
+//! Measured in wasm under V8 (one thread, a microbenchmark of the three layers, medians;
+//! README "The CPU on every core"): the second convolution's forward, input and weight
+//! gradients about 1.3-1.6 times faster than the column path, the third's and fourth's
+//! forward and weight gradient likewise; natively (AVX2 with fused multiply-add, where
+//! `gemm` is four times as fast per instruction) about equal. Tried and dropped: F(4x4, 3x3)
+//! (36 products per 16 outputs, 1.8 times fewer again): its larger transforms ate the gain,
+//! and it was no faster than F(2x2, 3x3) on any of the three layers.
+
+use super::conv::{Dims, matmul, sum_in_order};
+use super::parallel;
+
+/// Positions in a transformed 4x4 tile.
+const XI: usize = 16;
+
+/// Fewer channels than this on either side, and the transforms cost more than the saved
+/// multiplications (the first convolution has one input channel): [`super::conv`] keeps
+/// those.
+const MIN_CHANNELS: usize = 8;
+
+/// Columns (tiles) wanted per product: enough that gemm's packing pays, few enough that a
+/// group's transformed tiles stay in cache.
+const COLUMNS: usize = 256;
+
+/// Images per partial sum of the weight gradient (fixed: the sum's order does not depend on
+/// the thread count).
+const WEIGHT_GRAD_GROUP: usize = 8;
+
+/// Whether these convolutions take this path (the forward and the weight gradient): a 3x3
+/// kernel and at least [`MIN_CHANNELS`] on each side.
+pub fn fits(d: Dims) -> bool {
+    d.k_height == 3 && d.k_width == 3 && d.c_in >= MIN_CHANNELS && d.c_out >= MIN_CHANNELS && d.is_valid()
+}
+
+/// Whether the input gradient takes this path too. It is the forward of the output gradient
+/// padded by 2, whose tiles cover the whole input: on small images that border costs most of
+/// the saving (16 products per 2x2 input block against 9 per output gradient value: 1.9
+/// times fewer for the second convolution's 24x24, 1.4 for the fourth's 8x8). Measured in
+/// wasm (V8, one thread), below about 1.75 times fewer the transforms cost what the products
+/// save, so those keep the column path.
+pub fn fits_input_grad(d: Dims) -> bool {
+    let direct = d.out_height() * d.out_width() * 9;
+    let winograd = 16 * d.height.div_ceil(2) * d.width.div_ceil(2);
+    fits(d) && 4 * direct >= 7 * winograd
+}
+
+/// The tiling of one image's planes for an output of `out_h x out_w` read from an input
+/// plane of `h x w` placed `pad` rows and columns in.
+#[derive(Debug, Clone, Copy)]
+struct Tiling {
+    h: usize,
+    w: usize,
+    pad: usize,
+    out_h: usize,
+    out_w: usize,
+}
+
+impl Tiling {
+    fn tiles_y(&self) -> usize {
+        self.out_h.div_ceil(2)
+    }
+
+    fn tiles_x(&self) -> usize {
+        self.out_w.div_ceil(2)
+    }
+
+    fn tiles(&self) -> usize {
+        self.tiles_y() * self.tiles_x()
+    }
+
+    /// Side of the zero-padded copy of an input plane that every tile's 4x4 read fits in.
+    fn padded_h(&self) -> usize {
+        2 * self.tiles_y() + 2
+    }
+
+    fn padded_w(&self) -> usize {
+        2 * self.tiles_x() + 2
+    }
+
+    /// Images per group: about [`COLUMNS`] tiles, at least one image.
+    fn group(&self) -> usize {
+        COLUMNS.div_ceil(self.tiles().max(1)).clamp(1, 16)
+    }
+}
+
+/// The convolution's output, `[batch, c_out, out_h, out_w]`: as [`super::conv::forward`].
+pub fn forward(x: &[f32], weight: &[f32], bias: Option<&[f32]>, d: Dims) -> Vec<f32> {
+    let u = filters(weight, d.c_out, d.c_in, false);
+    let t = Tiling { h: d.height, w: d.width, pad: 0, out_h: d.out_height(), out_w: d.out_width() };
+    convolve(x, &u, bias, d.batch, d.c_in, d.c_out, t)
+}
+
+/// The gradient with respect to the input, `[batch, c_in, h, w]`: as
+/// [`super::conv::backward_input`].
+pub fn backward_input(weight: &[f32], dy: &[f32], d: Dims) -> Vec<f32> {
+    let u = filters(weight, d.c_out, d.c_in, true);
+    let t = Tiling { h: d.out_height(), w: d.out_width(), pad: 2, out_h: d.height, out_w: d.width };
+    convolve(dy, &u, None, d.batch, d.c_out, d.c_in, t)
+}
+
+/// The gradient with respect to the weight, `[c_out, c_in, 3, 3]`: as
+/// [`super::conv::backward_weight`].
+pub fn backward_weight(x: &[f32], dy: &[f32], d: Dims) -> Vec<f32> {
+    let t = Tiling { h: d.height, w: d.width, pad: 0, out_h: d.out_height(), out_w: d.out_width() };
+    let (tiles, image_in, image_out) = (t.tiles(), d.c_in * d.height * d.width, d.c_out * t.out_h * t.out_w);
+    let cols = WEIGHT_GRAD_GROUP * tiles;
+    let scratch = || Scratch::new(&t, d.c_in, d.c_out, cols);
+    let groups = d.batch.div_ceil(WEIGHT_GRAD_GROUP);
+    let partials = parallel::map(groups, scratch, |s, g| {
+        let first = g * WEIGHT_GRAD_GROUP;
+        let images = WEIGHT_GRAD_GROUP.min(d.batch - first);
+        let n = images * tiles;
+        // The group's tiles are laid out `[ξ][channel][n]`, n columns (a last group may be short).
+        for i in 0..images {
+            let b = first + i;
+            input_tiles(&x[b * image_in..][..image_in], &t, &mut s.rows, &mut s.v, n, i * tiles);
+            gradient_tiles(&dy[b * image_out..][..image_out], &t, &mut s.rows, &mut s.m, n, i * tiles);
+        }
+        let mut du = vec![0.0; XI * d.c_out * d.c_in];
+        for (xi, du) in du.chunks_exact_mut(d.c_out * d.c_in).enumerate() {
+            // dU[ξ] (out x in) = D[ξ] (out x n) · V[ξ]ᵀ (n x in)
+            let dm = &s.m[xi * d.c_out * n..];
+            let v = &s.v[xi * d.c_in * n..];
+            matmul(d.c_out, d.c_in, n, du, false, (dm, n, 1), (v, 1, n));
+        }
+        du
+    });
+    let du = sum_in_order(partials, XI * d.c_out * d.c_in);
+    let mut dw = vec![0.0; d.weight_len()];
+    let pairs = d.c_out * d.c_in;
+    for (p, g) in dw.chunks_exact_mut(9).enumerate() {
+        let tile: [f32; XI] = std::array::from_fn(|xi| du[xi * pairs + p]);
+        g.copy_from_slice(&filter_gradient(&tile));
+    }
+    dw
+}
+
+/// Per-thread buffers: rows for the transforms, the transformed tiles of a group
+/// (`[ξ][channel][column]`) and the products (`[ξ][out channel][column]`).
+struct Scratch {
+    rows: Rows,
+    v: Vec<f32>,
+    m: Vec<f32>,
+}
+
+impl Scratch {
+    fn new(t: &Tiling, c_in: usize, c_out: usize, cols: usize) -> Self {
+        Scratch { rows: Rows::new(t), v: vec![0.0; XI * c_in * cols], m: vec![0.0; XI * c_out * cols] }
+    }
+}
+
+/// `out[b]` = the valid convolution of `input[b]` (`c_in` planes of `t.h x t.w`, padded by
+/// `t.pad`) by the transformed filters `u` (`[ξ][c_out][c_in]`), plus `bias`.
+fn convolve(input: &[f32], u: &[f32], bias: Option<&[f32]>, batch: usize, c_in: usize, c_out: usize, t: Tiling) -> Vec<f32> {
+    let (image_in, image_out) = (c_in * t.h * t.w, c_out * t.out_h * t.out_w);
+    let mut out = vec![0.0; batch * image_out];
+    if out.is_empty() {
+        return out;
+    }
+    let (tiles, group) = (t.tiles(), t.group());
+    let cols = group * tiles;
+    parallel::for_each_chunk(&mut out, group * image_out, || Scratch::new(&t, c_in, c_out, cols), |s, g, out| {
+        let images = out.len() / image_out;
+        let n = images * tiles;
+        // The group's tiles are laid out `[ξ][channel][n]`, n columns (a last group may be short).
+        for i in 0..images {
+            let b = g * group + i;
+            input_tiles(&input[b * image_in..][..image_in], &t, &mut s.rows, &mut s.v, n, i * tiles);
+        }
+        for xi in 0..XI {
+            // M[ξ] (out x n) = U[ξ] (out x in) · V[ξ] (in x n)
+            let m = &mut s.m[xi * c_out * n..][..c_out * n];
+            matmul(c_out, n, c_in, m, false, (&u[xi * c_out * c_in..], c_in, 1), (&s.v[xi * c_in * n..], n, 1));
+        }
+        for (i, image) in out.chunks_exact_mut(image_out).enumerate() {
+            output_tiles(&s.m, &t, &mut s.rows, n, i * tiles, bias, image);
+        }
+    });
+    out
+}
+
+/// `[ξ][out][in]` = `G g Gᵀ` for each 3x3 filter of `weight` `[out, in, 3, 3]`; with
+/// `turned`, of the input gradient's filters instead: channels swapped and each filter turned
+/// by 180°, so `[ξ][in][out]`.
+fn filters(weight: &[f32], c_out: usize, c_in: usize, turned: bool) -> Vec<f32> {
+    let pairs = c_out * c_in;
+    let mut u = vec![0.0; XI * pairs];
+    for o in 0..c_out {
+        for c in 0..c_in {
+            let g = &weight[(o * c_in + c) * 9..][..9];
+            let (g, at): ([f32; 9], usize) = match turned {
+                false => (std::array::from_fn(|i| g[i]), o * c_in + c),
+                true => (std::array::from_fn(|i| g[8 - i]), c * c_out + o),
+            };
+            for (xi, v) in filter_transform(&g).into_iter().enumerate() {
+                u[xi * pairs + at] = v;
+            }
+        }
+    }
+    u
+}
+
+/// `G g Gᵀ`, with G = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]].
+fn filter_transform(g: &[f32; 9]) -> [f32; XI] {
+    let mut t = [[0.0f32; 3]; 4];
+    for j in 0..3 {
+        let (a, b, c) = (g[j], g[3 + j], g[6 + j]);
+        t[0][j] = a;
+        t[1][j] = 0.5 * (a + b + c);
+        t[2][j] = 0.5 * (a - b + c);
+        t[3][j] = c;
+    }
+    let mut u = [0.0f32; XI];
+    for (i, [a, b, c]) in t.into_iter().enumerate() {
+        u[i * 4] = a;
+        u[i * 4 + 1] = 0.5 * (a + b + c);
+        u[i * 4 + 2] = 0.5 * (a - b + c);
+        u[i * 4 + 3] = c;
+    }
+    u
+}
+
+/// `Gᵀ dU G`: the 3x3 filter gradient from a transformed tile's, the adjoint of
+/// [`filter_transform`].
+fn filter_gradient(du: &[f32; XI]) -> [f32; 9] {
+    let mut q = [[0.0f32; 4]; 3];
+    for j in 0..4 {
+        let (a, b, c, d) = (du[j], du[4 + j], du[8 + j], du[12 + j]);
+        q[0][j] = a + 0.5 * (b + c);
+        q[1][j] = 0.5 * (b - c);
+        q[2][j] = 0.5 * (b + c) + d;
+    }
+    let mut g = [0.0f32; 9];
+    for (i, [a, b, c, d]) in q.into_iter().enumerate() {
+        g[i * 3] = a + 0.5 * (b + c);
+        g[i * 3 + 1] = 0.5 * (b - c);
+        g[i * 3 + 2] = 0.5 * (b + c) + d;
+    }
+    g
+}
+
+/// One row of a plane placed `pad` columns in, zero past both ends (`None`: a row above or
+/// below the plane, all zeros).
+fn padded_row(src: Option<&[f32]>, pad: usize, row: &mut [f32]) {
+    row.fill(0.0);
+    if let Some(src) = src {
+        let len = src.len().min(row.len().saturating_sub(pad));
+        row[pad..pad + len].copy_from_slice(&src[..len]);
+    }
+}
+
+/// Row `r` of a padded plane of `t`, as a row of the source plane if it has one.
+fn source_row<'a>(src: &'a [f32], r: usize, pad: usize, h: usize, w: usize) -> Option<&'a [f32]> {
+    r.checked_sub(pad).filter(|&i| i < h).map(|i| &src[i * w..][..w])
+}
+
+/// `V = Bᵀ d B` for every 4x4 input tile of one image's `channels` planes, into columns
+/// `first..` of `v` (`[ξ][channel][cols]`), with Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0],
+/// [0, -1, 1, 0], [0, 1, 0, -1]].
+///
+/// Written as loops over a row of tiles with the tile's parts in separate arrays, which the
+/// compiler turns into SIMD: done tile by tile, the transforms took longer than the products.
+fn input_tiles(image: &[f32], t: &Tiling, s: &mut Rows, v: &mut [f32], cols: usize, first: usize) {
+    let (tx, pw, ph) = (t.tiles_x(), t.padded_w(), t.padded_h());
+    let channels = image.len() / (t.h * t.w).max(1);
+    for (c, src) in image.chunks_exact(t.h * t.w).enumerate() {
+        // Columns first, `d B`, once per padded row (tile rows overlap by two rows).
+        for r in 0..ph {
+            padded_row(source_row(src, r, t.pad, t.h, t.w), t.pad, &mut s.row[..pw]);
+            let (even, odd) = deinterleave(&s.row[..pw], &mut s.even, &mut s.odd);
+            let [c0, c1, c2, c3] = quarters(&mut s.parts[r * 4 * tx..][..4 * tx]);
+            let (e0, e1, o0, o1) = (&even[..tx], &even[1..=tx], &odd[..tx], &odd[1..=tx]);
+            for x in 0..tx {
+                c0[x] = e0[x] - e1[x];
+                c1[x] = o0[x] + e1[x];
+                c2[x] = e1[x] - o0[x];
+                c3[x] = o0[x] - o1[x];
+            }
+        }
+        // Then rows, `Bᵀ (d B)`, straight into the transformed tiles.
+        for ty in 0..t.tiles_y() {
+            let at = first + ty * tx;
+            for j in 0..4 {
+                let part = |i: usize| &s.parts[((2 * ty + i) * 4 + j) * tx..][..tx];
+                let (d0, d1, d2, d3) = (part(0), part(1), part(2), part(3));
+                let [v0, v1, v2, v3] = std::array::from_fn::<_, 4, _>(|i| ((i * 4 + j) * channels + c) * cols + at);
+                let v = Disjoint(v.as_mut_ptr(), v.len());
+                // Safety: four different ξ, so four disjoint ranges of `v`, each checked.
+                let (v0, v1, v2, v3) = unsafe { (v.slice(v0, tx), v.slice(v1, tx), v.slice(v2, tx), v.slice(v3, tx)) };
+                for x in 0..tx {
+                    v0[x] = d0[x] - d2[x];
+                    v1[x] = d1[x] + d2[x];
+                    v2[x] = d2[x] - d1[x];
+                    v3[x] = d1[x] - d3[x];
+                }
+            }
+        }
+    }
+}
+
+/// `A dy Aᵀ` for every 2x2 tile of one image's output-gradient planes (`out_h x out_w`,
+/// zeros past an odd edge), into columns `first..` of `m`, with
+/// A = [[1, 0], [1, 1], [1, -1], [0, -1]].
+fn gradient_tiles(dy: &[f32], t: &Tiling, s: &mut Rows, m: &mut [f32], cols: usize, first: usize) {
+    let tx = t.tiles_x();
+    let channels = dy.len() / (t.out_h * t.out_w).max(1);
+    for (k, src) in dy.chunks_exact(t.out_h * t.out_w).enumerate() {
+        for ty in 0..t.tiles_y() {
+            let at = first + ty * tx;
+            padded_row(source_row(src, 2 * ty, 0, t.out_h, t.out_w), 0, &mut s.row[..2 * tx]);
+            let (e0, o0) = deinterleave(&s.row[..2 * tx], &mut s.even, &mut s.odd);
+            padded_row(source_row(src, 2 * ty + 1, 0, t.out_h, t.out_w), 0, &mut s.row[..2 * tx]);
+            let (e1, o1) = deinterleave(&s.row[..2 * tx], &mut s.even2, &mut s.odd2);
+            let (e0, o0, e1, o1) = (&e0[..tx], &o0[..tx], &e1[..tx], &o1[..tx]);
+            let m = Disjoint(m.as_mut_ptr(), m.len());
+            for i in 0..4 {
+                let [m0, m1, m2, m3] = std::array::from_fn::<_, 4, _>(|j| ((i * 4 + j) * channels + k) * cols + at);
+                // Safety: four different ξ, so four disjoint ranges of `m`, each checked.
+                let (m0, m1, m2, m3) = unsafe { (m.slice(m0, tx), m.slice(m1, tx), m.slice(m2, tx), m.slice(m3, tx)) };
+                for x in 0..tx {
+                    // Row i of A dy: (a, b); then its columns times Aᵀ: a, a + b, a - b, -b.
+                    let (a, b) = match i {
+                        0 => (e0[x], o0[x]),
+                        1 => (e0[x] + e1[x], o0[x] + o1[x]),
+                        2 => (e0[x] - e1[x], o0[x] - o1[x]),
+                        _ => (-e1[x], -o1[x]),
+                    };
+                    m0[x] = a;
+                    m1[x] = a + b;
+                    m2[x] = a - b;
+                    m3[x] = -b;
+                }
+            }
+        }
+    }
+}
+
+/// `Y = Aᵀ M A` for every tile of one image from columns `first..` of `m`
+/// (`[ξ][channel][cols]`), plus the bias, into `image` (`channels` planes of
+/// `out_h x out_w`), with Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]].
+fn output_tiles(m: &[f32], t: &Tiling, s: &mut Rows, cols: usize, first: usize, bias: Option<&[f32]>, image: &mut [f32]) {
+    let tx = t.tiles_x();
+    let channels = image.len() / (t.out_h * t.out_w).max(1);
+    for (k, plane) in image.chunks_exact_mut(t.out_h * t.out_w).enumerate() {
+        let b = bias.map_or(0.0, |bias| bias[k]);
+        for ty in 0..t.tiles_y() {
+            let at = first + ty * tx;
+            let e: [&[f32]; XI] = std::array::from_fn(|xi| &m[(xi * channels + k) * cols + at..][..tx]);
+            for i in 0..2 {
+                let row = 2 * ty + i;
+                if row >= t.out_h {
+                    break;
+                }
+                // Row i of Aᵀ M, then its two outputs: (p + q + r, q - r - w).
+                let (even, odd) = (&mut s.even[..tx], &mut s.odd[..tx]);
+                for x in 0..tx {
+                    let col = |j: usize| match i {
+                        0 => e[j][x] + e[4 + j][x] + e[8 + j][x],
+                        _ => e[4 + j][x] - e[8 + j][x] - e[12 + j][x],
+                    };
+                    let (p, q, r, w) = (col(0), col(1), col(2), col(3));
+                    even[x] = p + q + r + b;
+                    odd[x] = q - r - w + b;
+                }
+                let out = &mut plane[row * t.out_w..][..t.out_w];
+                for (pair, (&a, &c)) in out.chunks_exact_mut(2).zip(even.iter().zip(odd.iter())) {
+                    pair[0] = a;
+                    pair[1] = c;
+                }
+                if t.out_w % 2 == 1 {
+                    out[t.out_w - 1] = even[tx - 1];
+                }
+            }
+        }
+    }
+}
+
+/// Row buffers for the transforms, one set per thread.
+struct Rows {
+    /// One padded row.
+    row: Vec<f32>,
+    /// Its even and odd columns.
+    even: Vec<f32>,
+    odd: Vec<f32>,
+    /// A second row's, where two are needed at once.
+    even2: Vec<f32>,
+    odd2: Vec<f32>,
+    /// `d B` of every padded row of a plane: `[row][4][tiles_x]`.
+    parts: Vec<f32>,
+}
+
+impl Rows {
+    fn new(t: &Tiling) -> Self {
+        let width = t.padded_w().max(2 * t.tiles_x());
+        Rows {
+            row: vec![0.0; width],
+            even: vec![0.0; width / 2 + 1],
+            odd: vec![0.0; width / 2 + 1],
+            even2: vec![0.0; width / 2 + 1],
+            odd2: vec![0.0; width / 2 + 1],
+            parts: vec![0.0; t.padded_h() * 4 * t.tiles_x()],
+        }
+    }
+}
+
+/// The even and odd columns of `row` (of even length).
+fn deinterleave<'a>(row: &[f32], even: &'a mut [f32], odd: &'a mut [f32]) -> (&'a [f32], &'a [f32]) {
+    let n = row.len() / 2;
+    for ((pair, e), o) in row.chunks_exact(2).zip(even.iter_mut()).zip(odd.iter_mut()) {
+        *e = pair[0];
+        *o = pair[1];
+    }
+    (&even[..n], &odd[..n])
+}
+
+/// Four equal consecutive parts of `s`.
+fn quarters(s: &mut [f32]) -> [&mut [f32]; 4] {
+    let n = s.len() / 4;
+    let (a, rest) = s.split_at_mut(n);
+    let (b, rest) = rest.split_at_mut(n);
+    let (c, d) = rest.split_at_mut(n);
+    [a, b, c, &mut d[..n]]
+}
+
+/// A buffer handed out as ranges the caller knows to be disjoint.
+#[derive(Clone, Copy)]
+struct Disjoint(*mut f32, usize);
+
+impl Disjoint {
+    /// # Safety
+    /// No two slices alive at once may overlap.
+    unsafe fn slice<'a>(self, start: usize, len: usize) -> &'a mut [f32] {
+        assert!(start + len <= self.1, "range past the buffer");
+        // Safety: in bounds (asserted); disjointness is the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
+    }
+}
