@@ -30,7 +30,7 @@ use super::{parallel, winograd};
 
 /// Images per partial sum of the weight gradient. Fixed, not one per thread, so that the
 /// sum's order (and its rounding) is the same whatever the thread count.
-const WEIGHT_GRAD_GROUP: usize = 8;
+pub(super) const WEIGHT_GRAD_GROUP: usize = 8;
 
 /// The sizes of one convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,14 +25,13 @@
 //! thread count (as in [`super::conv`]).
 //!
 //! Measured in wasm under V8 (one thread, a microbenchmark of the three layers, medians;
-//! README "The CPU on every core"): the second convolution's forward, input and weight
-//! gradients about 1.3-1.6 times faster than the column path, the third's and fourth's
-//! forward and weight gradient likewise; natively (AVX2 with fused multiply-add, where
+//! README "The CPU on every core"): the forward and the weight gradient 1.4-1.7 times
+//! faster than the column path, the second convolution's input gradient 1.4-1.5; natively (AVX2 with fused multiply-add, where
 //! `gemm` is four times as fast per instruction) about equal. Tried and dropped: F(4x4, 3x3)
 //! (36 products per 16 outputs, 1.8 times fewer again): its larger transforms ate the gain,
 //! and it was no faster than F(2x2, 3x3) on any of the three layers.
 
-use super::conv::{Dims, matmul, sum_in_order};
+use super::conv::{Dims, WEIGHT_GRAD_GROUP, matmul, sum_in_order};
 use super::parallel;
 
 /// Positions in a transformed 4x4 tile.
@@ -47,14 +46,10 @@ const MIN_CHANNELS: usize = 8;
 /// group's transformed tiles stay in cache.
 const COLUMNS: usize = 256;
 
-/// Images per partial sum of the weight gradient (fixed: the sum's order does not depend on
-/// the thread count).
-const WEIGHT_GRAD_GROUP: usize = 8;
-
 /// Whether these convolutions take this path (the forward and the weight gradient): a 3x3
 /// kernel and at least [`MIN_CHANNELS`] on each side.
 pub fn fits(d: Dims) -> bool {
-    d.k_height == 3 && d.k_width == 3 && d.c_in >= MIN_CHANNELS && d.c_out >= MIN_CHANNELS && d.is_valid()
+    d.k_height == 3 && d.k_width == 3 && d.c_in >= MIN_CHANNELS && d.c_out >= MIN_CHANNELS
 }
 
 /// Whether the input gradient takes this path too. It is the forward of the output gradient
@@ -225,43 +220,35 @@ fn filters(weight: &[f32], c_out: usize, c_in: usize, turned: bool) -> Vec<f32> 
     u
 }
 
-/// `G g Gᵀ`, with G = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]].
+/// `G g Gᵀ`: [`times_g`] on each column of the filter, then on each row of that.
 fn filter_transform(g: &[f32; 9]) -> [f32; XI] {
-    let mut t = [[0.0f32; 3]; 4];
-    for j in 0..3 {
-        let (a, b, c) = (g[j], g[3 + j], g[6 + j]);
-        t[0][j] = a;
-        t[1][j] = 0.5 * (a + b + c);
-        t[2][j] = 0.5 * (a - b + c);
-        t[3][j] = c;
-    }
+    let columns: [[f32; 4]; 3] = std::array::from_fn(|j| times_g([g[j], g[3 + j], g[6 + j]]));
     let mut u = [0.0f32; XI];
-    for (i, [a, b, c]) in t.into_iter().enumerate() {
-        u[i * 4] = a;
-        u[i * 4 + 1] = 0.5 * (a + b + c);
-        u[i * 4 + 2] = 0.5 * (a - b + c);
-        u[i * 4 + 3] = c;
+    for i in 0..4 {
+        u[i * 4..][..4].copy_from_slice(&times_g([columns[0][i], columns[1][i], columns[2][i]]));
     }
     u
 }
 
+/// `G v` for three values, with G = [[1, 0, 0], [½, ½, ½], [½, -½, ½], [0, 0, 1]].
+fn times_g([a, b, c]: [f32; 3]) -> [f32; 4] {
+    [a, 0.5 * (a + b + c), 0.5 * (a - b + c), c]
+}
+
 /// `Gᵀ dU G`: the 3x3 filter gradient from a transformed tile's, the adjoint of
-/// [`filter_transform`].
+/// [`filter_transform`] ([`times_g_transposed`] on each column, then on each row of that).
 fn filter_gradient(du: &[f32; XI]) -> [f32; 9] {
-    let mut q = [[0.0f32; 4]; 3];
-    for j in 0..4 {
-        let (a, b, c, d) = (du[j], du[4 + j], du[8 + j], du[12 + j]);
-        q[0][j] = a + 0.5 * (b + c);
-        q[1][j] = 0.5 * (b - c);
-        q[2][j] = 0.5 * (b + c) + d;
-    }
+    let columns: [[f32; 3]; 4] = std::array::from_fn(|j| times_g_transposed([du[j], du[4 + j], du[8 + j], du[12 + j]]));
     let mut g = [0.0f32; 9];
-    for (i, [a, b, c, d]) in q.into_iter().enumerate() {
-        g[i * 3] = a + 0.5 * (b + c);
-        g[i * 3 + 1] = 0.5 * (b - c);
-        g[i * 3 + 2] = 0.5 * (b + c) + d;
+    for i in 0..3 {
+        g[i * 3..][..3].copy_from_slice(&times_g_transposed([columns[0][i], columns[1][i], columns[2][i], columns[3][i]]));
     }
     g
+}
+
+/// `Gᵀ v` for four values, the adjoint of [`times_g`].
+fn times_g_transposed([a, b, c, d]: [f32; 4]) -> [f32; 3] {
+    [a + 0.5 * (b + c), 0.5 * (b - c), 0.5 * (b + c) + d]
 }
 
 /// One row of a plane placed `pad` columns in, zero past both ends (`None`: a row above or
