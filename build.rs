@@ -5,6 +5,10 @@
 //! rather than repeating the target test.
 
 fn main() {
+    // Without this, cargo re-runs the script, and so rebuilds the crate, whenever any file of
+    // the package changes (a test script, the README): serving after testing would compile
+    // the app again. What it reads (target and features) cargo tracks by itself.
+    println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rustc-check-cfg=cfg(cube_kernels)");
     let wasm = std::env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|arch| arch == "wasm32");
     let atomics = std::env::var("CARGO_CFG_TARGET_FEATURE").is_ok_and(|features| features.split(',').any(|f| f == "atomics"));

@@ -7,10 +7,11 @@
 set -euo pipefail
 dir=${TRUNK_STAGING_DIR:-${1:-dist}}
 cd "$dir"
-# Everything but the raw MNIST files (the page fetches the gzip ones unless told ?raw) and the
-# service worker itself.
-mapfile -t app < <(find . -type f ! -name sw.js ! -path './data/*' | sed 's|^\./||' | LC_ALL=C sort)
-mapfile -t data < <(find data -type f -name '*.gz' 2>/dev/null | LC_ALL=C sort)
+# Everything but the service worker itself, the precompressed copies of the app's files (a
+# server's business, not the page's: scripts/post-build.sh) and the MNIST files the page does
+# not fetch (it fetches the Brotli ones unless told ?gzip or ?raw).
+mapfile -t app < <(find . -type f ! -name sw.js ! -name '*.br' ! -name '*.gz' ! -path './data/*' | sed 's|^\./||' | LC_ALL=C sort)
+mapfile -t data < <(find data -type f -name '*.br' 2>/dev/null | LC_ALL=C sort)
 version=$(sha256sum "${app[@]}" | sha256sum | cut -c1-16)
 list=$(printf '"%s",' "${app[@]}" "${data[@]}")
 sed -i "s|^const VERSION = .*|const VERSION = '$version';|; s|^const FILES = .*|const FILES = [${list%,}];|" sw.js

@@ -17,13 +17,16 @@ export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-280}
 # Tests run in parallel: a run's weights come from its own seeded generator, not from burn's
 # process-wide one (src/model/init.rs), so two tests cannot disturb each other's start.
 run "native tests (cargo test)" cargo test --quiet
+# Release, as `scripts/serve.sh` builds: the browser tests, the Trunk build and the served app
+# share one build of burn for wasm, so a newcomer who runs both README commands compiles it
+# once (and the end-to-end tests drive the very build that is served).
 # No --quiet: cargo would hand it to wasm-bindgen-test-runner, which rejects it.
-run "browser tests (wasm-bindgen-test)" cargo test --target wasm32-unknown-unknown --test web
-# A debug build shares every compiled dependency with the browser tests above: burn for
-# wasm is built once per CI run for the single-threaded worker and the page. Its post-build
-# hook builds the threaded worker (nightly, std with atomics): a second build of burn, in
-# target/threads.
-run "trunk build (debug)" trunk build
+run "browser tests (wasm-bindgen-test)" cargo test --release --target wasm32-unknown-unknown --test web
+# Shares every compiled dependency with the browser tests above: burn for wasm is built once
+# for the single-threaded worker and the page. Its post-build hook builds the threaded worker
+# (nightly, std with atomics): a second build of burn, in target/threads, also reused by
+# `scripts/serve.sh`.
+run "trunk build (release)" trunk build --release
 run "end-to-end tests (playwright)" node tests/e2e/run.mjs dist
 
 print_stages

@@ -1,4 +1,4 @@
-//! Property tests: every parser of outside bytes (IDX files, gzip, weights files) returns a
+//! Property tests: every parser of outside bytes (IDX files, gzip, Brotli, weights files) returns a
 //! typed error or a value on any input, and never panics or over-allocates. The budget is
 //! fixed (a number of cases per property) so CI time is bounded.
 
@@ -6,7 +6,7 @@
 mod tests {
     use proptest::prelude::*;
 
-    use crate::data::gzip::inflate_if_gzip;
+    use crate::data::encoding::decode;
     use crate::data::idx::{parse_images, parse_labels, IMAGES_MAGIC, LABELS_MAGIC};
     use crate::data::IMAGE_PIXELS;
     use crate::data::PixelStats;
@@ -26,7 +26,7 @@ mod tests {
         fn arbitrary_bytes_never_panic_any_parser(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
             let _ = parse_images(bytes.clone());
             let _ = parse_labels(bytes.clone());
-            let _ = inflate_if_gzip(bytes.clone());
+            let _ = decode(bytes.clone());
             let _ = weights::read_meta(&bytes);
         }
 
@@ -60,12 +60,12 @@ mod tests {
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             enc.write_all(&data).unwrap();
             let gz = enc.finish().unwrap();
-            prop_assert_eq!(inflate_if_gzip(gz.clone()).unwrap(), data.clone());
-            let _ = inflate_if_gzip(gz[..cut.index(gz.len())].to_vec());
+            prop_assert_eq!(decode(gz.clone()).unwrap(), data.clone());
+            let _ = decode(gz[..cut.index(gz.len())].to_vec());
             let mut altered = gz;
             let i = flip.index(altered.len());
             altered[i] ^= 0x5a;
-            let _ = inflate_if_gzip(altered);
+            let _ = decode(altered);
         }
     }
 

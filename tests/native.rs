@@ -25,6 +25,20 @@ fn the_real_mnist_has_the_published_counts_and_statistics() {
     assert!((mnist.stats.std - 0.3081).abs() < 1e-4, "{:?}", mnist.stats);
 }
 
+#[test]
+fn the_served_brotli_and_gzip_files_decode_to_the_raw_mnist_files() {
+    // What the page fetches (.br by default, .gz with ?gzip) must be LeCun's files, byte for byte.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_DIR);
+    for name in mnist_studio::data::dataset::FILES {
+        let raw = std::fs::read(dir.join(name)).unwrap();
+        for ext in ["br", "gz"] {
+            let served = std::fs::read(dir.join(format!("{name}.{ext}"))).unwrap_or_else(|e| panic!("{name}.{ext}: {e} (run scripts/setup.sh)"));
+            assert!(served.len() < raw.len() / 2, "{name}.{ext} is compressed");
+            assert!(mnist_studio::data::encoding::decode(served).unwrap() == raw, "{name}.{ext} decodes to {name}");
+        }
+    }
+}
+
 struct Quiet(Vec<EpochReport>);
 
 impl Observer for Quiet {

@@ -6,7 +6,7 @@
 
 use burn::prelude::*;
 use mnist_studio::data::fetch::{fetch_bytes, load_mnist};
-use mnist_studio::data::{DataError, DataSource};
+use mnist_studio::data::{DataError, DataSource, Encoding};
 use mnist_studio::model::NetworkKind;
 use mnist_studio::train::{self, EpochReport, Flow, Observer, Schedule, StepReport, TrainConfig, TrainData};
 use mnist_studio::worker::gpu;
@@ -15,7 +15,7 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn served() -> DataSource {
-    DataSource { base_url: "/www/data/".into(), compressed: true }
+    DataSource { base_url: "/www/data/".into(), encoding: Encoding::Brotli }
 }
 
 #[wasm_bindgen_test]

@@ -4,12 +4,23 @@
 // (`pattern_script` in Trunk.toml).
 
 // Keep a copy of the app for the next visit and for offline use (sw.js), once this visit has
-// loaded everything it needs: the page works the same without it.
+// loaded everything it needs: the page works the same without it. The app says when
+// (src/ui/components/app.rs): the dataset is in, so the copy's downloads of the same files
+// are answered by the HTTP cache instead of racing the page's.
 if ('serviceWorker' in navigator) {
   const keep = () => navigator.serviceWorker.register('./sw.js')
     .catch((e) => console.info(`No offline copy: ${e}`));
-  if (document.readyState === 'complete') keep(); else addEventListener('load', keep);
+  addEventListener('mnist-studio-settled', keep, { once: true });
 }
+
+// Both single-threaded workers (the first trainer and the reader) run worker_bg.wasm, 30 MB:
+// it is compiled once, here, while the page starts, and each worker is handed the compiled
+// module (src/ui/bridge.rs) instead of compiling its own copy. null when that cannot be (a
+// server that does not send it as application/wasm): each worker then compiles it itself.
+globalThis.mnistWorkerModule = WebAssembly.compileStreaming(fetch('./worker_bg.wasm')).catch((e) => {
+  console.info(`Each worker compiles its own wasm: ${e}`);
+  return null;
+});
 
 const tag = document.querySelector('script[data-app-js]');
 const { default: init } = await import(tag.dataset.appJs);

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::DataError;
-use super::gzip::inflate_if_gzip;
+use super::encoding::decode;
 use super::idx::{parse_images, parse_labels, IMAGE_PIXELS};
 use super::stats::PixelStats;
 
@@ -26,15 +26,15 @@ pub struct Split {
 }
 
 impl Split {
-    /// Parse and cross-check one image file and one label file (gzip or raw).
+    /// Parse and cross-check one image file and one label file (Brotli, gzip or raw).
     pub fn from_files(
         (images_name, images): (&str, Vec<u8>),
         (labels_name, labels): (&str, Vec<u8>),
     ) -> Result<Self, DataError> {
-        let images = inflate_if_gzip(images)
+        let images = decode(images)
             .and_then(parse_images)
             .map_err(|p| p.in_file(images_name))?;
-        let labels = inflate_if_gzip(labels)
+        let labels = decode(labels)
             .and_then(parse_labels)
             .map_err(|p| p.in_file(labels_name))?;
         if images.count as usize != labels.len() {

@@ -37,6 +37,8 @@ pub enum FileProblem {
     LabelOutOfRange { index: u32, label: u8 },
     #[error("it is not valid gzip ({reason})")]
     BadGzip { reason: String },
+    #[error("it is not valid Brotli ({reason})")]
+    BadBrotli { reason: String },
     #[error("it inflates to more than {limit} bytes, larger than any MNIST file")]
     TooLarge { limit: u64 },
 }

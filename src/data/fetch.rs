@@ -10,7 +10,7 @@ use web_sys::{ReadableStreamDefaultReader, Response};
 use super::dataset::{Mnist, FILES};
 use super::source::DataSource;
 use super::error::{DataError, FileProblem};
-use super::gzip::INFLATED_LIMIT;
+use super::encoding::INFLATED_LIMIT;
 
 /// Download progress over all four files.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -12,13 +12,13 @@ pub mod error;
 pub mod files;
 #[cfg(target_arch = "wasm32")]
 pub mod fetch;
-pub mod gzip;
+pub mod encoding;
 pub mod idx;
 pub mod source;
 pub mod stats;
 
 pub use dataset::{Mnist, Split};
 pub use error::{DataError, FileProblem};
-pub use source::DataSource;
+pub use source::{DataSource, Encoding};
 pub use idx::{IMAGE_PIXELS, IMAGE_SIDE};
 pub use stats::PixelStats;

@@ -33,6 +33,39 @@ impl WorkerKind {
             Self::Reader => "./worker_loader.js?role=reader".into(),
         }
     }
+
+    /// Whether the worker runs `worker_bg.wasm`, which the page compiles once for all of them
+    /// (`www/boot.js`), and so waits for the compiled module before it starts.
+    fn runs_the_shared_module(self) -> bool {
+        !matches!(self, Self::ThreadedTrainer { .. })
+    }
+}
+
+/// Post the page's compiled `worker_bg.wasm` to a worker whose loader waits for it
+/// (`www/worker_loader.js`), once compiled; `null` when there is none or it cannot be posted,
+/// and the worker compiles the file itself. Posted before anything else: the bridge holds its
+/// own messages until the worker's wasm says it listens.
+fn hand_compiled_module(worker: &Worker) {
+    fn post_module(worker: &Worker, module: &JsValue) {
+        let message = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&message, &"wasmModule".into(), module);
+        if worker.post_message(&message).is_err() {
+            // A browser that cannot send a compiled module to a worker (DataCloneError).
+            let _ = js_sys::Reflect::set(&message, &"wasmModule".into(), &JsValue::NULL);
+            post(worker, &message);
+        }
+    }
+    let compiling = js_sys::Reflect::get(&js_sys::global(), &"mnistWorkerModule".into())
+        .ok()
+        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
+    let worker = worker.clone();
+    match compiling {
+        Some(compiling) => wasm_bindgen_futures::spawn_local(async move {
+            let module = wasm_bindgen_futures::JsFuture::from(compiling).await.unwrap_or(JsValue::NULL);
+            post_module(&worker, &module);
+        }),
+        None => post_module(&worker, &JsValue::NULL),
+    }
 }
 
 /// Whether this page can give a worker threads: WebAssembly threads need `SharedArrayBuffer`,
@@ -70,6 +103,9 @@ pub struct WorkerBridge {
 impl WorkerBridge {
     pub fn spawn(kind: WorkerKind, on_heard: impl Fn(Heard) + 'static) -> Result<Self, String> {
         let worker = Worker::new(&kind.script()).map_err(|e| crate::data::fetch::describe(&e))?;
+        if kind.runs_the_shared_module() {
+            hand_compiled_module(&worker);
+        }
         let waiting: Rc<RefCell<Option<Vec<JsValue>>>> = Rc::new(RefCell::new(Some(Vec::new())));
         let on_heard = Rc::new(on_heard);
         let heard = on_heard.clone();

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::error::DataError;
 pub use crate::data::source::DataSource;
-use crate::data::PixelStats;
+use crate::data::{Encoding, PixelStats};
 pub use crate::inside::Inside;
 use crate::model::NetworkKind;
 use crate::runs::KeptRun;
@@ -129,7 +129,7 @@ pub struct DatasetSummary {
     pub samples: Vec<Sample>,
     /// Bytes that came over the network (compressed or not).
     pub downloaded_bytes: u64,
-    pub compressed: bool,
+    pub encoding: Encoding,
     /// From the request to the parsed, checked dataset.
     pub load_ms: f64,
 }

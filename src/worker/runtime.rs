@@ -22,6 +22,7 @@ use super::store::Kept;
 use super::{gpu, locks, store, threads};
 use super::protocol::{Backend, DataSource, DatasetSummary, ExportFormat, GpuMemory, MemorySample, Sample, WorkerInput, WorkerOutput};
 use crate::data::fetch::{fetch_bytes, load_mnist};
+use crate::data::Encoding;
 use crate::data::{Mnist, IMAGE_SIDE};
 use crate::inside;
 use crate::model::{Layer, Network, NetworkKind};
@@ -329,7 +330,7 @@ impl Worker {
         self.loading.set(false);
         match result {
             Ok(mnist) => {
-                let summary = summarise(&mnist, received.get(), source.compressed, now_ms() - started);
+                let summary = summarise(&mnist, received.get(), source.encoding, now_ms() - started);
                 *self.uploaded.borrow_mut() = None;
                 *self.mnist.borrow_mut() = Some(Rc::new(mnist));
                 self.post(&WorkerOutput::DataReady(summary));
@@ -730,7 +731,7 @@ impl Observer for WorkerObserver {
     }
 }
 
-fn summarise(mnist: &Mnist, downloaded_bytes: u64, compressed: bool, load_ms: f64) -> DatasetSummary {
+fn summarise(mnist: &Mnist, downloaded_bytes: u64, encoding: Encoding, load_ms: f64) -> DatasetSummary {
     let mut samples = Vec::with_capacity(10 * SAMPLES_PER_CLASS);
     for digit in 0..10u8 {
         let indices = mnist.train.labels().iter().enumerate().filter(|(_, l)| **l == digit).map(|(i, _)| i);
@@ -745,7 +746,7 @@ fn summarise(mnist: &Mnist, downloaded_bytes: u64, compressed: bool, load_ms: f6
         train_label_counts: mnist.train.label_counts(),
         samples,
         downloaded_bytes,
-        compressed,
+        encoding,
         load_ms,
     }
 }

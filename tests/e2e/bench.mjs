@@ -8,6 +8,7 @@
 // worker build).
 // usage: node tests/e2e/bench.mjs dist [--no-load] [--no-visits] [--no-draw] [--no-memory] [--no-train] [--no-webgpu] [--no-cpu]
 //        [--gpu-vgg] [--networks=vgg,linear] (the speed table for only those networks)
+//        [--visits=N] (first visits to time, medians printed; default 1)
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -19,16 +20,20 @@ import { countGpuWork } from './gpu-work.mjs';
 
 const [root = 'dist', ...flags] = process.argv.slice(2);
 const RUNS = 3;
+// First visits to time (each in a fresh browser context), then one reload after the last.
+const VISITS = Number(flags.find((f) => f.startsWith('--visits='))?.slice('--visits='.length) ?? 1);
 const NETWORKS = flags.find((f) => f.startsWith('--networks='))?.slice('--networks='.length);
 const COUNT = NETWORKS ? NETWORKS.split(',').length : 5;
 const QUERY = NETWORKS ? `?bench=${NETWORKS}` : '';
 
 function wasmSizes() {
-  console.log('\n## wasm size');
+  console.log('\n## wasm size (Brotli: the build\'s precompressed copy, scripts/post-build.sh)');
   for (const f of fs.readdirSync(root).filter((f) => f.endsWith('.wasm')).sort()) {
     const bytes = fs.readFileSync(path.join(root, f));
     const gz = zlib.gzipSync(bytes, { level: 9 }).length;
-    console.log(`${f.padEnd(36)} ${(bytes.length / 1e6).toFixed(2).padStart(7)} MB raw  ${(gz / 1e6).toFixed(2).padStart(6)} MB gzip`);
+    const brFile = path.join(root, `${f}.br`);
+    const br = fs.existsSync(brFile) ? `${(fs.statSync(brFile).size / 1e6).toFixed(2).padStart(6)} MB Brotli` : 'no Brotli copy';
+    console.log(`${f.padEnd(36)} ${(bytes.length / 1e6).toFixed(2).padStart(7)} MB raw  ${(gz / 1e6).toFixed(2).padStart(6)} MB gzip  ${br}`);
   }
 }
 
@@ -42,7 +47,7 @@ function rendererRss() {
 
 async function loadTimes(browser, base) {
   console.log('\n## navigation to dataset ready (median of 3, fresh context each)');
-  for (const [label, query] of [['gzip (11.6 MB)', ''], ['raw (55 MB)', '?raw']]) {
+  for (const [label, query] of [['Brotli (9.2 MB)', ''], ['gzip (11.3 MB)', '?gzip'], ['raw (55 MB)', '?raw']]) {
     const times = [];
     let peak = 0, loadMs = 0, heap = 0;
     for (let i = 0; i < RUNS; i++) {
@@ -73,9 +78,33 @@ async function loadTimes(browser, base) {
  */
 async function visits(browser, base) {
   console.log('\n## first and second visit (bytes on the wire per asset; times from navigation)');
+  // The baseline, interleaved with each first visit: what the page did before Brotli and the
+  // shared compile, in this build. MNIST as gzip (?gzip), wasm and text gzipped by the server
+  // (it ignores the Brotli copies), and each worker compiling worker_bg.wasm itself (the
+  // page's compile is made to fail, which boot.js answers by handing the workers null).
+  const gzipServer = await startServer(root, { precompressed: false });
+  const baseline = `http://127.0.0.1:${gzipServer.address().port}/?gzip`;
   // The test server gzips each file on its first request; have it done before timing.
-  for (const name of fs.readdirSync(root).filter((f) => /\.(wasm|js|css|html)$/.test(f))) await (await fetch(base + name)).arrayBuffer();
+  for (const server of [base, baseline.replace('?gzip', '')]) {
+    for (const name of fs.readdirSync(root).filter((f) => /\.(wasm|js|css|html)$/.test(f))) await (await fetch(server + name)).arrayBuffer();
+  }
+  const eachCompiles = () => { WebAssembly.compileStreaming = () => Promise.reject(new Error('baseline: each worker compiles its own')); };
+  const firsts = { baseline: [], now: [] };
+  for (let run = 1; run <= VISITS; run++) {
+    firsts.baseline.push(await visitsOnce(browser, baseline, { label: 'baseline (gzip, each worker compiles)', init: eachCompiles }));
+    firsts.now.push(await visitsOnce(browser, base, { label: 'this build', reload: run === VISITS }));
+  }
+  gzipServer.close();
+  for (const [label, runs] of Object.entries(firsts)) {
+    const median = (key) => runs.map((f) => f[key]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+    console.log(`${label}, first visit, median of ${runs.length}: reader named its network ${median('reader')} ms, first drawing read ${median('read')} ms, dataset ready ${median('ready')} ms; ${(median('total') / 1e6).toFixed(2)} MB on the wire`);
+  }
+}
+
+/** One first visit in a fresh context, and the reload after it when `reload`. */
+async function visitsOnce(browser, base, { label: name, reload = false, init = null }) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  if (init) await context.addInitScript(init);
   const page = await context.newPage();
   let bytes = new Map();
   context.on('requestfinished', async (request) => {
@@ -111,8 +140,13 @@ async function visits(browser, base) {
     for (const [name, n] of [...bytes.entries()].filter(([, n]) => n > 20_000).sort((a, b) => b[1] - a[1])) {
       console.log(`  ${name.padEnd(40)} ${(n / 1e6).toFixed(2).padStart(7)} MB`);
     }
+    return { reader, read, ready, total };
   };
-  await visit('first visit', () => page.goto(base));
+  const first = await visit(`${name}: first visit`, () => page.goto(base));
+  if (!reload) {
+    await context.close();
+    return first;
+  }
   // The service worker keeps this build's files after the first load: wait until it has.
   await page.waitForFunction(async () => {
     await navigator.serviceWorker.ready;
@@ -121,8 +155,9 @@ async function visits(browser, base) {
     const expected = JSON.parse(listed.match(/^const FILES = (\[.*\]);$/m)[1]).length;
     return names.length === 1 && (await (await caches.open(names[0])).keys()).length >= expected;
   }, null, { timeout: 120_000, polling: 500 });
-  await visit('second visit (reload)', () => page.reload());
+  await visit(`${name}: second visit (reload)`, () => page.reload());
   await context.close();
+  return first;
 }
 
 /**

@@ -50,10 +50,12 @@ export function pagePolicy(root) {
 /** What makes a page cross-origin isolated (and so allowed SharedArrayBuffer, for threads). */
 export const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
-/** What is sent gzip-compressed (the MNIST files are fetched compressed already). */
-const COMPRESSIBLE = new Set(['.html', '.js', '.wasm', '.css', '.json', '.svg']);
+/** What is sent compressed (the MNIST files are fetched compressed already). */
+const COMPRESSIBLE = new Set(['.html', '.js', '.wasm', '.css', '.json', '.svg', '.weights']);
 
-export function startServer(dir, { port = 0, headers } = {}) {
+// `precompressed: false` ignores the build's Brotli copies, as a host that serves only what it
+// compresses itself (gzip) would: the benchmark's baseline.
+export function startServer(dir, { port = 0, headers, precompressed = true } = {}) {
   const root = path.resolve(dir);
   const gzipped = new Map(); // file and version: its gzip bytes, made once
   headers ??= { 'Content-Security-Policy': pagePolicy(root) };
@@ -68,7 +70,7 @@ export function startServer(dir, { port = 0, headers } = {}) {
     if (!plain) for (const [k, v] of Object.entries(ISOLATION)) res.setHeader(k, v);
     if (fault) {
       const [, kind, file] = fault;
-      const name = file.replace(/\.gz$/, '');
+      const name = file.replace(/\.(gz|br)$/, '');
       const rawPath = path.join(root, 'data', name);
       if (!fs.existsSync(rawPath) || kind === '404') { res.writeHead(404); res.end('not found'); return; }
       const count = (seen.get(req.url) ?? 0) + 1;
@@ -76,6 +78,7 @@ export function startServer(dir, { port = 0, headers } = {}) {
       if (kind === 'once404' && count === 1) { res.writeHead(404); res.end('not found'); return; }
       let body = corrupt(kind, name, fs.readFileSync(rawPath));
       if (file.endsWith('.gz')) body = zlib.gzipSync(body, { level: 1 });
+      if (file.endsWith('.br')) body = zlib.brotliCompressSync(body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1, [zlib.constants.BROTLI_PARAM_LGWIN]: 24 } });
       if (kind === 'abort' && name === 'train-images-idx3-ubyte') {
         // Promise the whole file, send half, then drop the connection.
         res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
@@ -94,13 +97,24 @@ export function startServer(dir, { port = 0, headers } = {}) {
     const type = TYPES[path.extname(file)] ?? 'application/octet-stream';
     // As a static host should serve it: revalidated by ETag (so a second fetch of the same
     // file, by the second worker or the service worker, is a 304), and text and wasm
-    // compressed (gzip; the MNIST files are already). Other headers are as before.
+    // compressed: the build's precompressed Brotli copy (FILE.br, scripts/compress.mjs) to a
+    // browser that accepts it, else gzip made here (the MNIST files are compressed already).
     const stat = fs.statSync(file);
     const etag = `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
     res.setHeader('ETag', etag);
     res.setHeader('Cache-Control', 'no-cache');
     if (req.headers['if-none-match'] === etag) { res.writeHead(304); res.end(); return; }
-    if (COMPRESSIBLE.has(path.extname(file)) && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+    const accepts = req.headers['accept-encoding'] ?? '';
+    // A copy older than its file is stale (the file was changed after the build, as a test
+    // does to sw.js): made again here, never served.
+    const fresh = (copy) => fs.existsSync(copy) && fs.statSync(copy).mtimeMs >= stat.mtimeMs;
+    if (precompressed && COMPRESSIBLE.has(path.extname(file)) && /\bbr\b/.test(accepts) && fresh(`${file}.br`)) {
+      const body = fs.readFileSync(`${file}.br`);
+      res.writeHead(200, { 'Content-Type': type, 'Content-Encoding': 'br', 'Content-Length': body.length, Vary: 'Accept-Encoding' });
+      res.end(body);
+      return;
+    }
+    if (COMPRESSIBLE.has(path.extname(file)) && /\bgzip\b/.test(accepts)) {
       const key = `${file}:${etag}`;
       if (!gzipped.has(key)) gzipped.set(key, zlib.gzipSync(fs.readFileSync(file), { level: 6 }));
       const body = gzipped.get(key);

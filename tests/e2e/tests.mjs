@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openPage, gpuProblems, cspViolations } from './browser.mjs';
 import { startServer } from './server.mjs';
+import { exampleModule, exportsLookWrapped } from './wasm-exports.mjs';
 import { chooseThreads, configureRun, datasetReady, settled } from './studio.mjs';
 
 const FAILED = '#dataset[data-state="failed"]';
@@ -92,16 +93,45 @@ export const tests = {
 
   async 'the served wasm runs its static constructors once, not on every call from JavaScript'({ base }) {
     // wasm-ld wraps each export of a binary in a call to every static constructor unless the
-    // program calls __wasm_call_ctors itself (src/platform.rs); the wrappers are named
-    // "<export>.command_export" in the name section, which debug builds keep.
+    // program calls __wasm_call_ctors itself (src/platform.rs). A wrapped binary's exported
+    // functions all begin by calling the same function; read from the code itself, so the
+    // check holds for stripped release builds (tests/e2e/wasm-exports.mjs).
+    for (const wrapped of [true, false]) {
+      const example = exampleModule(9, wrapped);
+      assert.ok(WebAssembly.validate(example) && exportsLookWrapped(example).wrapped === wrapped, `the check's own control (wrapped: ${wrapped})`);
+    }
     const html = await (await fetch(base)).text();
     const app = html.match(/data-app-wasm="([^"]+)"/)[1];
     for (const file of [app, '/worker_bg.wasm', '/worker_mt_bg.wasm']) {
       const bytes = Buffer.from(await (await fetch(new URL(file, base))).arrayBuffer());
-      const names = bytes.includes('mnist_studio');
-      if (!names) { console.log(`     (${file} has no name section: a release build; nothing to check)`); continue; }
-      assert.ok(!bytes.includes('.command_export'), `${file} wraps its exports in constructor calls`);
+      const look = exportsLookWrapped(bytes);
+      assert.ok(look.exports >= 10, `${file}: ${look.exports} exported functions read`);
+      assert.ok(!look.wrapped, `${file} wraps its exports in constructor calls (${look.sameFirstCall} of ${look.exports} begin with the same call)`);
     }
+  },
+
+  async 'the page compiles the 30 MB worker wasm once and hands it to both workers that run it'({ browser, base }) {
+    // www/boot.js compiles worker_bg.wasm while the page starts; the first trainer and the
+    // reader are given the compiled module (src/ui/bridge.rs), so neither fetches the file.
+    const { page, context, log } = await openPage(browser, base);
+    await settled(page);
+    await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
+    const fetched = (entries) => entries.filter((name) => name.includes('worker_bg.wasm')).length;
+    const own = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+    assert.equal(fetched(own), 1, `the page fetches worker_bg.wasm once: ${own.join(' ')}`);
+    const single = page.workers().filter((w) => w.url().includes('worker_loader.js'));
+    assert.ok(single.some((w) => w.url().includes('role=reader')), `the reader is running: ${page.workers().map((w) => w.url())}`);
+    for (const worker of single) {
+      const entries = await worker.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+      assert.ok(entries.some((name) => name.includes('worker.js')), `${worker.url()}: its resource timings are read`);
+      assert.equal(fetched(entries), 0, `${worker.url()} was handed the compiled module, yet fetched: ${entries.join(' ')}`);
+    }
+    // And it reads a drawing with that module.
+    await drawOne(page);
+    await answerSettled(page);
+    assert.match(await page.textContent('#answer'), /\d/, 'a reading');
+    assert.deepEqual(log.console.filter((m) => m.type === 'error').map((m) => m.text), []);
+    await context.close();
   },
 
   async 'every kind of bad data file gives a clear error naming the file, with Retry'({ browser, base, artifacts }) {

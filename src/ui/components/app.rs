@@ -15,7 +15,7 @@ use super::runs_panel::RunsPanel;
 use super::threads_status::ThreadsStatus;
 use super::train_controls::TrainControls;
 use super::weights_panel::WeightsPanel;
-use crate::data::DataSource;
+use crate::data::{DataSource, Encoding};
 use crate::link::{self, RunSettings};
 use crate::model::NetworkKind;
 use crate::train::TrainConfig;
@@ -46,6 +46,19 @@ pub fn App() -> Html {
             }
         });
     }
+
+    // The service worker keeps a copy of this build, and www/boot.js registers it on this
+    // event: only once the dataset is in (or its download failed), so that the copy's
+    // downloads are answered by the HTTP cache rather than racing the page's own for the same
+    // 9 MB (which, measured, sometimes fetched the training images twice on a first visit).
+    let data_settled = matches!(studio.data, DataStatus::Ready(_) | DataStatus::Failed(_));
+    use_effect_with(data_settled, |settled| {
+        if let (true, Some(window)) = (*settled, web_sys::window()) {
+            if let Ok(event) = web_sys::Event::new("mnist-studio-settled") {
+                let _ = window.dispatch_event(&event);
+            }
+        }
+    });
 
     let on_retry = {
         let (send, source, dispatch) = (send.clone(), source.clone(), studio.dispatcher());
@@ -327,16 +340,23 @@ fn write_link(updates: &[(&str, Option<String>)]) {
     }
 }
 
-/// Where to fetch MNIST: `data/` next to the page, gzip-compressed, unless the query says
-/// otherwise (`?data=<folder>` to point elsewhere, `?raw` for the uncompressed files; used
-/// by the benchmark and the end-to-end tests).
+/// Where to fetch MNIST: `data/` next to the page, Brotli-compressed, unless the query says
+/// otherwise (`?data=<folder>` to point elsewhere, `?gzip` or `?raw` for the gzip or the
+/// uncompressed files; used by the benchmark and the end-to-end tests).
 fn data_source() -> DataSource {
     let href = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
     let params = search_params();
     let folder = params.as_ref().and_then(|p| p.get("data")).unwrap_or_else(|| "data/".into());
     let base_url = web_sys::Url::new_with_base(&folder, &href).map(|u| u.href()).unwrap_or(folder);
-    let compressed = !params.as_ref().is_some_and(|p| p.has("raw"));
-    DataSource { base_url, compressed }
+    let asked = |name: &str| params.as_ref().is_some_and(|p| p.has(name));
+    let encoding = if asked("raw") {
+        Encoding::Raw
+    } else if asked("gzip") {
+        Encoding::Gzip
+    } else {
+        Encoding::Brotli
+    };
+    DataSource { base_url, encoding }
 }
 
 /// Which build trains, for tests and benchmarks to wait on (`#training[data-worker]`).

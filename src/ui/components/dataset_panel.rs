@@ -72,7 +72,7 @@ fn ready(summary: &Rc<DatasetSummary>) -> Html {
                 <div><dt>{ "Pixel std" }</dt><dd id="pixel-std">{ format!("{:.4}", s.stats.std) }</dd></div>
                 <div>
                     <dt>{ "Loaded" }</dt>
-                    <dd>{ format!("{} {} in {}", bytes(s.downloaded_bytes), if s.compressed { "gzip" } else { "raw" },
+                    <dd>{ format!("{} {} in {}", bytes(s.downloaded_bytes), s.encoding.name(),
                         if s.load_ms < 1000.0 { format!("{:.0} ms", s.load_ms) } else { duration(s.load_ms / 1000.0) }) }</dd>
                 </div>
             </dl>
