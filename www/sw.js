@@ -1,6 +1,7 @@
 // The page's copy of itself, for the next visit and for use offline: this build's files
 // (the app, both worker builds, the default network, MNIST compressed) are fetched once,
-// after the page has loaded, and then served from the cache. The page itself is fetched
+// when the page says its dataset is in (or failed: www/boot.js), and then served from the
+// cache. The page itself is fetched
 // from the network whenever there is one, so a new build is found at once; its service
 // worker (a new VERSION) takes over and deletes the old copy. Nothing here is needed for the
 // page to work: if a request cannot be answered from the copy, it goes to the network as

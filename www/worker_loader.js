@@ -4,7 +4,12 @@
 // The page compiles worker_bg.wasm once for both workers that run it (www/boot.js) and posts
 // the compiled module here first (src/ui/bridge.rs); null means "compile it yourself".
 importScripts('./worker.js');
+// If the page's module cannot be used (a newer build's worker.js met an older module), the
+// file is compiled here instead; if that fails too, the error is thrown where the page's
+// Worker sees it (a rejected promise alone would leave the page waiting in silence).
 self.onmessage = ({ data }) => {
   self.onmessage = null;
-  wasm_bindgen({ module_or_path: data?.wasmModule ?? './worker_bg.wasm' });
+  const start = (module_or_path) => wasm_bindgen({ module_or_path });
+  (data?.wasmModule ? start(data.wasmModule).catch(() => start('./worker_bg.wasm')) : start('./worker_bg.wasm'))
+    .catch((e) => setTimeout(() => { throw e; }));
 };

@@ -20,7 +20,7 @@ pub struct Progress {
     pub total: Option<u64>,
 }
 
-/// Fetch, inflate, parse and check all four files. `on_progress` is called as bytes arrive.
+/// Fetch, decode, parse and check all four files. `on_progress` is called as bytes arrive.
 pub async fn load_mnist(source: &DataSource, on_progress: impl Fn(Progress)) -> Result<Mnist, DataError> {
     let state = std::cell::RefCell::new(([0u64; 4], [None::<u64>; 4]));
     let report = |index: usize, received: u64, total: Option<u64>| {

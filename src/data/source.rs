@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub enum Encoding {
     /// `.br`, 9.2 MB in all: the default.
     Brotli,
-    /// `.gz`, 11.3 MB (`?gzip`).
+    /// `.gz`, 11.6 MB (`?gzip`).
     Gzip,
     /// The IDX files as they are, 55 MB (`?raw`).
     Raw,

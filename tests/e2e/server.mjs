@@ -106,7 +106,7 @@ export function startServer(dir, { port = 0, headers, precompressed = true } = {
     if (req.headers['if-none-match'] === etag) { res.writeHead(304); res.end(); return; }
     const accepts = req.headers['accept-encoding'] ?? '';
     // A copy older than its file is stale (the file was changed after the build, as a test
-    // does to sw.js): made again here, never served.
+    // does to sw.js): never served; gzip made here instead.
     const fresh = (copy) => fs.existsSync(copy) && fs.statSync(copy).mtimeMs >= stat.mtimeMs;
     if (precompressed && COMPRESSIBLE.has(path.extname(file)) && /\bbr\b/.test(accepts) && fresh(`${file}.br`)) {
       const body = fs.readFileSync(`${file}.br`);

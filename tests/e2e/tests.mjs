@@ -132,6 +132,24 @@ export const tests = {
     assert.match(await page.textContent('#answer'), /\d/, 'a reading');
     assert.deepEqual(log.console.filter((m) => m.type === 'error').map((m) => m.text), []);
     await context.close();
+
+    // A module the workers cannot use (here the page's own wasm, as a newer build's worker.js
+    // would meet an older module): each compiles worker_bg.wasm itself, and still reads.
+    const wrong = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    await wrong.addInitScript(() => {
+      const compile = WebAssembly.compileStreaming;
+      WebAssembly.compileStreaming = () => compile(fetch(document.querySelector('script[data-app-js]').dataset.appWasm));
+    });
+    const other = await wrong.newPage();
+    await other.goto(base);
+    await other.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
+    const reader = other.workers().find((w) => w.url().includes('role=reader'));
+    const entries = await reader.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+    assert.equal(fetched(entries), 1, `the reader compiled worker_bg.wasm itself: ${entries.join(' ')}`);
+    await drawOne(other);
+    await answerSettled(other);
+    assert.match(await other.textContent('#answer'), /\d/, 'a reading with its own module');
+    await wrong.close();
   },
 
   async 'every kind of bad data file gives a clear error naming the file, with Retry'({ browser, base, artifacts }) {

@@ -107,10 +107,10 @@ export function exportsLookWrapped(bytes) {
 }
 
 /**
- * A valid wasm module of `count` exported functions that each call function 0 first, then
- * `calls[i]` if given (a different function each, as real exports do): with `wrapped`, as
- * wasm-ld's wrappers make them, all beginning with `call 0`; without, each calling its own.
- * The check's own control: it must flag the one and pass the other.
+ * A valid wasm module of `count` (under 10) exported functions: with `wrapped`, as wasm-ld's
+ * wrappers make them, every one begins with `call 0`; without, each calls a different
+ * function first, as real exports do. The check's own control: it must flag the one and pass
+ * the other.
  */
 export function exampleModule(count, wrapped) {
   const section = (id, body) => [id, body.length, ...body]; // bodies stay under 128 bytes
