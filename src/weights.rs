@@ -5,13 +5,17 @@
 //! Layout (little-endian):
 //! ```text
 //! "MNISTSTD"  magic, 8 bytes
-//! u32         format version (1)
+//! u32         format version (1, or 2 where a tensor is stored at half precision)
 //! u32 n, n bytes   header, JSON (network id, normalisation stats, epoch, accuracy, and
 //!                  BatchNorm's epsilon for a network that has BatchNorm)
 //! u32 t       tensor count
-//! t times:    u16 n, n bytes path; u8 rank; rank x u32 dims; f32 values
+//! t times:    u16 n, n bytes path; u8 rank; rank x u32 dims; [version 2: u8 storage,
+//!             0 for f32 or 1 for IEEE half precision]; the values, f32 or f16
 //! u32         CRC-32 of everything before it
 //! ```
+//! A file is written as version 1 unless a tensor is half precision ([`halve`], which the
+//! shipped default network is: half its bytes on a first visit), so older builds still read
+//! every file a run saves.
 //! Every format version, present and future, ends with that CRC-32: it is checked before the
 //! version is read, so a damaged file says "damaged" rather than whatever its damaged version
 //! field happens to say.
@@ -28,7 +32,14 @@ use crate::train::novelty::Novelty;
 use crate::train::Selection;
 
 const MAGIC: &[u8; 8] = b"MNISTSTD";
+/// Every tensor f32.
 const VERSION: u32 = 1;
+/// A storage byte per tensor (f32 or f16).
+const VERSION_MIXED: u32 = 2;
+/// [`halve`] stores tensors of at least this many values at half precision. Smaller ones
+/// (biases, BatchNorm's scales and statistics) are a few kilobytes and keep f32: a variance
+/// of 1e-8 would flush to zero in f16.
+const HALF_MIN: usize = 1024;
 const MAX_HEADER: usize = 4096;
 const MAX_TENSORS: usize = 64;
 const MAX_PATH: usize = 256;
@@ -125,6 +136,13 @@ pub enum WeightsError {
 
 pub(crate) type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
 
+/// How a tensor's values are stored in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Storage {
+    F32 = 0,
+    F16 = 1,
+}
+
 /// Serialise an (inference-mode) network with its metadata.
 pub async fn encode(model: &Network, meta: &WeightsMeta) -> Result<Vec<u8>, WeightsError> {
     let mut collect = Collect::default();
@@ -142,13 +160,28 @@ pub async fn encode(model: &Network, meta: &WeightsMeta) -> Result<Vec<u8>, Weig
             (path, shape, values[offset - n..offset].to_vec())
         })
         .collect::<Tensors>();
-    Ok(write(meta, &tensors, None))
+    Ok(write(meta, &tensors, None, false))
 }
 
 /// The same file with a "not a digit" detector fitted for its network (replacing any it had).
 pub fn with_novelty(bytes: &[u8], novelty: &Novelty) -> Result<Vec<u8>, WeightsError> {
     let parsed = parse(bytes)?;
-    Ok(write(&parsed.meta, &parsed.tensors, Some(novelty)))
+    Ok(write(&parsed.meta, &parsed.tensors, Some(novelty), parsed.half))
+}
+
+/// The same network under `meta`, its tensors of at least [`HALF_MIN`] values stored at half
+/// precision (each value rounded to the nearest f16; a tensor with a value beyond f16's range
+/// keeps f32): about half the bytes. The detector, if any, keeps f32. The caller measures
+/// what the rounding did and says so in `meta` (`train --half`).
+pub fn halve(bytes: &[u8], meta: &WeightsMeta) -> Result<Vec<u8>, WeightsError> {
+    let parsed = parse(bytes)?;
+    Ok(write(meta, &parsed.tensors, parsed.novelty.as_ref(), true))
+}
+
+/// How `values` are stored: f16 when halving and the tensor is large and fits f16's range.
+fn storage(path: &str, values: &[f32], half: bool) -> Storage {
+    let fits = || values.iter().all(|v| v.abs() <= half::f16::MAX.to_f32());
+    if half && !path.starts_with("novelty.") && values.len() >= HALF_MIN && fits() { Storage::F16 } else { Storage::F32 }
 }
 
 /// The file's JSON header: the metadata, and what the weights' meaning depends on.
@@ -171,7 +204,7 @@ struct Header {
 const WHITEN: &str = "novelty.whiten";
 const CENTRES: &str = "novelty.centres";
 
-fn write(meta: &WeightsMeta, tensors: &Tensors, novelty: Option<&Novelty>) -> Vec<u8> {
+fn write(meta: &WeightsMeta, tensors: &Tensors, novelty: Option<&Novelty>, half: bool) -> Vec<u8> {
     let header = Header {
         meta: meta.clone(),
         batch_norm_epsilon: meta.network.batch_norm_epsilon(),
@@ -184,18 +217,26 @@ fn write(meta: &WeightsMeta, tensors: &Tensors, novelty: Option<&Novelty>) -> Ve
     }
     let header = serde_json::to_vec(&header).expect("metadata should serialise");
     let values: usize = tensors.iter().map(|(_, _, v)| v.len()).sum();
+    let storages: Vec<Storage> = tensors.iter().map(|(path, _, values)| storage(path, values, half)).collect();
+    let mixed = storages.contains(&Storage::F16);
     let mut out = Vec::with_capacity(values * 4 + header.len() + 4096);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&if mixed { VERSION_MIXED } else { VERSION }.to_le_bytes());
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
     out.extend_from_slice(&header);
     out.extend_from_slice(&(tensors.len() as u32).to_le_bytes());
-    for (path, shape, values) in tensors {
+    for ((path, shape, values), storage) in tensors.iter().zip(storages) {
         out.extend_from_slice(&(path.len() as u16).to_le_bytes());
         out.extend_from_slice(path.as_bytes());
         out.push(shape.len() as u8);
         shape.iter().for_each(|&d| out.extend_from_slice(&(d as u32).to_le_bytes()));
-        values.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+        if mixed {
+            out.push(storage as u8);
+        }
+        match storage {
+            Storage::F32 => values.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+            Storage::F16 => values.iter().for_each(|&v| out.extend_from_slice(&half::f16::from_f32(v).to_le_bytes())),
+        }
     }
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
@@ -219,7 +260,7 @@ pub fn decode_for_reading(bytes: &[u8], device: &Device) -> Result<(Network, Wei
 }
 
 fn decode_parsed(parsed: Parsed, expected: Option<NetworkKind>, device: &Device) -> Result<(Network, WeightsMeta, Option<Novelty>), WeightsError> {
-    let Parsed { meta, tensors, novelty } = parsed;
+    let Parsed { meta, tensors, novelty, .. } = parsed;
     if let Some(expected) = expected.filter(|&e| e != meta.network) {
         return Err(WeightsError::WrongNetwork { expected: expected.id().into(), found: meta.network.id().into() });
     }
@@ -244,6 +285,8 @@ struct Parsed {
     meta: WeightsMeta,
     tensors: Tensors,
     novelty: Option<Novelty>,
+    /// Whether a tensor was stored at half precision (kept so when the file is rewritten).
+    half: bool,
 }
 
 /// Check a whole file and give its metadata and the network's tensors (path, shape,
@@ -268,7 +311,7 @@ fn parse(bytes: &[u8]) -> Result<Parsed, WeightsError> {
         return Err(damaged("its checksum does not match (truncated or altered)"));
     }
     let version = r.u32()?;
-    if version != VERSION {
+    if version != VERSION && version != VERSION_MIXED {
         return Err(WeightsError::UnknownVersion(version));
     }
     let header_len = r.u32()? as usize;
@@ -305,6 +348,7 @@ fn parse(bytes: &[u8]) -> Result<Parsed, WeightsError> {
     }
     let mut tensors = Vec::with_capacity(count);
     let mut total = 0usize;
+    let mut half = false;
     for _ in 0..count {
         let path_len = r.u16()? as usize;
         if path_len > MAX_PATH {
@@ -326,8 +370,19 @@ fn parse(bytes: &[u8]) -> Result<Parsed, WeightsError> {
         if total > MAX_VALUES {
             return Err(damaged("too many values"));
         }
-        let raw = r.take(n.checked_mul(4).ok_or_else(|| damaged("tensor too large"))?)?;
-        let values: Vec<f32> = raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let storage = match version {
+            VERSION => Storage::F32,
+            _ => match r.u8()? {
+                0 => Storage::F32,
+                1 => Storage::F16,
+                _ => return Err(damaged(&format!("{path} is stored in an unknown way"))),
+            },
+        };
+        half |= storage == Storage::F16;
+        let values: Vec<f32> = match storage {
+            Storage::F32 => r.take(n * 4)?.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+            Storage::F16 => r.take(n * 2)?.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        };
         if values.iter().any(|v| !v.is_finite()) {
             return Err(damaged(&format!("{path} holds values that are not finite")));
         }
@@ -348,7 +403,7 @@ fn parse(bytes: &[u8]) -> Result<Parsed, WeightsError> {
     if tensors.iter().any(|(path, _, _)| path.starts_with("novelty.")) {
         return Err(damaged("detector tensors without a threshold"));
     }
-    Ok(Parsed { meta, tensors, novelty })
+    Ok(Parsed { meta, tensors, novelty, half })
 }
 
 /// The detector's two tensors, taken off the end of `tensors`, if they are there and fit.
@@ -487,7 +542,7 @@ mod tests {
         let json = serde_json::to_vec(&header).unwrap();
         forged.extend_from_slice(&(json.len() as u32).to_le_bytes());
         forged.extend_from_slice(&json);
-        let body = write(&read_meta(&bytes).unwrap(), &tensors, None);
+        let body = write(&read_meta(&bytes).unwrap(), &tensors, None, false);
         // Splice: the forged header, then the tensor section of a file with the bad tensors.
         let old_header = u32::from_le_bytes(body[12..16].try_into().unwrap()) as usize;
         forged.extend_from_slice(&body[16 + old_header..body.len() - 4]);
@@ -538,7 +593,7 @@ mod tests {
         let (_, bytes) = file(NetworkKind::Linear);
         let (mut meta, tensors) = parse_file(&bytes).unwrap();
         meta.network = NetworkKind::Vgg;
-        let forged = write(&meta, &tensors, None);
+        let forged = write(&meta, &tensors, None, false);
         let err = decode(&forged, None, &cpu()).unwrap_err();
         assert!(matches!(err, WeightsError::Mismatch { .. }), "{err:?}");
     }
@@ -615,7 +670,7 @@ mod tests {
         let (path, _, values) = tensors.iter_mut().find(|(p, _, _)| p.ends_with("running_var")).expect("a BatchNorm layer");
         values[0] = -0.5;
         let path = path.clone();
-        let err = read_meta(&write(&meta, &tensors, None)).unwrap_err();
+        let err = read_meta(&write(&meta, &tensors, None, false)).unwrap_err();
         assert_eq!(err, WeightsError::Damaged(format!("{path} holds a negative variance")));
     }
 
@@ -626,10 +681,71 @@ mod tests {
         damaged[8] ^= 0x40;
         assert!(matches!(read_meta(&damaged), Err(WeightsError::Damaged(_))));
         let mut newer = bytes[..bytes.len() - 4].to_vec();
-        newer[8..12].copy_from_slice(&2u32.to_le_bytes());
+        newer[8..12].copy_from_slice(&3u32.to_le_bytes());
         let crc = crc32fast::hash(&newer);
         newer.extend_from_slice(&crc.to_le_bytes());
-        assert_eq!(read_meta(&newer).unwrap_err(), WeightsError::UnknownVersion(2));
+        assert_eq!(read_meta(&newer).unwrap_err(), WeightsError::UnknownVersion(3));
     }
 
+
+    #[test]
+    fn a_halved_file_holds_its_large_tensors_at_half_precision_and_reads_back_as_such() {
+        let device = cpu();
+        let (net, bytes) = file(NetworkKind::VggBnDropout);
+        let novelty = Novelty { dim: 2, whiten: vec![1.0, 0.5, 2.0], centres: (0..20).map(|i| i as f32 / 3.0).collect(), threshold: 7.5, unsure_threshold: 6.0 };
+        let bytes = with_novelty(&bytes, &novelty).unwrap();
+        let meta = WeightsMeta { test_accuracy: Some(0.9951), ..read_meta(&bytes).unwrap() };
+        let halved = halve(&bytes, &meta).unwrap();
+        assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), VERSION, "an all-f32 file stays version 1");
+        assert_eq!(u32::from_le_bytes(halved[8..12].try_into().unwrap()), VERSION_MIXED);
+        assert!(halved.len() * 10 < bytes.len() * 6, "{} bytes from {}", halved.len(), bytes.len());
+        let (loaded, read, found) = decode_for_reading(&halved, &device).unwrap();
+        assert_eq!(read, meta, "the header given is the one written");
+        assert_eq!(found, Some(novelty), "the detector keeps f32");
+        let (before, after) = (parse_file(&bytes).unwrap().1, parse_file(&halved).unwrap().1);
+        for ((path, _, a), (_, _, b)) in before.iter().zip(&after) {
+            if a.len() >= HALF_MIN {
+                // Round to nearest: within half a unit in the last place of f16 (11 bits).
+                assert!(a.iter().zip(b).all(|(x, y)| (x - y).abs() <= x.abs() * 2f32.powi(-11) + 1e-7), "{path}");
+                assert!(a.iter().zip(b).any(|(x, y)| x != y), "{path} was rounded");
+            } else {
+                assert_eq!(a, b, "{path} keeps f32");
+            }
+        }
+        // Rewritten (a detector fitted again), it stays at half precision, values unchanged.
+        let again = with_novelty(&halved, &Novelty { threshold: 9.0, ..found_novelty(&halved) }).unwrap();
+        assert_eq!(u32::from_le_bytes(again[8..12].try_into().unwrap()), VERSION_MIXED);
+        assert_eq!(parse_file(&again).unwrap().1, after);
+        // And it reads digits as the full network does, within the rounding.
+        let x = Tensor::<4>::ones([2, 1, 28, 28], &device);
+        let (full, half) = (floats(net.forward(x.clone())), floats(loaded.forward(x)));
+        assert!(full.iter().zip(&half).all(|(a, b)| (a - b).abs() < 1e-2 * (1.0 + a.abs())), "{full:?} against {half:?}");
+    }
+
+    fn found_novelty(bytes: &[u8]) -> Novelty {
+        decode_for_reading(bytes, &cpu()).unwrap().2.unwrap()
+    }
+
+    #[test]
+    fn a_tensor_beyond_half_precisions_range_keeps_f32_and_an_unknown_storage_is_refused() {
+        let (meta, mut tensors) = parse_file(&file(NetworkKind::Linear).1).unwrap();
+        tensors[0].2[5] = 1e6;
+        let halved = write(&meta, &tensors, None, true);
+        assert_eq!(u32::from_le_bytes(halved[8..12].try_into().unwrap()), VERSION, "nothing could be halved");
+        assert_eq!(parse_file(&halved).unwrap().1, tensors);
+        tensors[0].2[5] = 0.5;
+        let halved = write(&meta, &tensors, None, true);
+        assert_eq!(u32::from_le_bytes(halved[8..12].try_into().unwrap()), VERSION_MIXED);
+        // The first tensor's storage byte follows its name and dims; make it 7.
+        let header = u32::from_le_bytes(halved[12..16].try_into().unwrap()) as usize;
+        let path = u16::from_le_bytes(halved[20 + header..22 + header].try_into().unwrap()) as usize;
+        let rank = halved[22 + header + path] as usize;
+        let at = 23 + header + path + 4 * rank;
+        let mut forged = halved[..halved.len() - 4].to_vec();
+        assert_eq!(forged[at], Storage::F16 as u8);
+        forged[at] = 7;
+        let crc = crc32fast::hash(&forged);
+        forged.extend_from_slice(&crc.to_le_bytes());
+        assert!(matches!(read_meta(&forged), Err(WeightsError::Damaged(m)) if m.contains("unknown way")));
+    }
 }

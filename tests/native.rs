@@ -121,6 +121,24 @@ fn drawn(strokes: &[&[(f32, f32)]]) -> Vec<f32> {
     mnist_studio::draw::preprocess(&mnist_studio::draw::Ink { width: SIDE, height: SIDE, pixels: &ink }).expect("ink")
 }
 
+/// The shipped default network is stored at half precision (`weights::halve`, half the bytes
+/// of a first visit's download), and the test accuracy its header states, which the page
+/// shows, is what it scores as stored: measured after the rounding, not carried over from
+/// the f32 network it came from.
+#[test]
+fn the_shipped_default_network_scores_the_test_accuracy_its_header_states() {
+    let mnist = mnist();
+    let bytes = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("www/models/default.weights")).unwrap();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 2, "stored at half precision (format 2)");
+    let device = Device::flex();
+    let (model, meta) = mnist_studio::weights::decode(&bytes, None, &device).unwrap();
+    let test = mnist_studio::train::batch::DeviceSplit::upload(&mnist.test.rows(0, mnist.test.len()), &device);
+    let scored = block_on(evaluate(&model, &test, &meta.stats, 500)).unwrap().confusion.accuracy();
+    let stated = meta.test_accuracy.expect("the default states its test accuracy");
+    // Two readings either way: another CPU's kernels may round a borderline digit differently.
+    assert!((scored - stated).abs() <= 2.0 / 10_000.0, "the header says {stated}, the network scores {scored}");
+}
+
 /// The shipped network's "not a digit" detector: it lets MNIST's test digits through at the
 /// rate it was set for (99.5% of held-out digits read with confidence), and flags letters and
 /// shapes drawn with the page's pen, which the softmax alone reads as digits.

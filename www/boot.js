@@ -22,6 +22,13 @@ globalThis.mnistWorkerModule = WebAssembly.compileStreaming(fetch('./worker_bg.w
   return null;
 });
 
+// The default network the reader starts with (2.7 MB), downloaded while both wasm modules
+// compile instead of after the reader has started; handed to the reader with the module.
+// null when the download fails: the reader then fetches it itself and says what went wrong.
+globalThis.mnistDefaultWeights = fetch('./models/default.weights')
+  .then((r) => (r.ok ? r.arrayBuffer() : null))
+  .catch(() => null);
+
 const tag = document.querySelector('script[data-app-js]');
 const { default: init } = await import(tag.dataset.appJs);
 const wasm = await init({ module_or_path: tag.dataset.appWasm });

@@ -7,8 +7,11 @@ importScripts('./worker.js');
 // If the page's module cannot be used (a newer build's worker.js met an older module), the
 // file is compiled here instead; if that fails too, the error is thrown where the page's
 // Worker sees it (a rejected promise alone would leave the page waiting in silence).
+// The reader is also handed the default network's bytes, which its wasm takes from
+// `mnistDefaultWeights` (src/worker/runtime.rs); absent, it fetches them itself.
 self.onmessage = ({ data }) => {
   self.onmessage = null;
+  if (data?.defaultWeights instanceof ArrayBuffer) self.mnistDefaultWeights = data.defaultWeights;
   const start = (module_or_path) => wasm_bindgen({ module_or_path });
   (data?.wasmModule ? start(data.wasmModule).catch(() => start('./worker_bg.wasm')) : start('./worker_bg.wasm'))
     .catch((e) => setTimeout(() => { throw e; }));

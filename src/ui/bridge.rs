@@ -43,29 +43,44 @@ impl WorkerKind {
 
 /// Post the page's compiled `worker_bg.wasm` to a worker whose loader waits for it
 /// (`www/worker_loader.js`), once compiled; `null` when there is none or it cannot be posted,
-/// and the worker compiles the file itself. Posted before anything else: the bridge holds its
-/// own messages until the worker's wasm says it listens.
-fn hand_compiled_module(worker: &Worker) {
-    fn post_module(worker: &Worker, module: &JsValue) {
+/// and the worker compiles the file itself. The reader is also handed the default network,
+/// which the page started downloading at boot (`defaultWeights`, an `ArrayBuffer`; left out
+/// when that download failed). Posted before anything else: the bridge holds its own
+/// messages until the worker's wasm says it listens.
+fn hand_compiled_module(worker: &Worker, kind: WorkerKind) {
+    fn post_first(worker: &Worker, module: &JsValue, weights: &JsValue) {
         let message = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&message, &"wasmModule".into(), module);
+        if weights.is_instance_of::<js_sys::ArrayBuffer>() {
+            let _ = js_sys::Reflect::set(&message, &"defaultWeights".into(), weights);
+        }
         if worker.post_message(&message).is_err() {
             // A browser that cannot send a compiled module to a worker (DataCloneError).
             let _ = js_sys::Reflect::set(&message, &"wasmModule".into(), &JsValue::NULL);
             post(worker, &message);
         }
     }
-    let compiling = js_sys::Reflect::get(&js_sys::global(), &"mnistWorkerModule".into())
-        .ok()
-        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
+    let pending = |name: &str| {
+        js_sys::Reflect::get(&js_sys::global(), &name.into()).ok().and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
+    };
+    let compiling = pending("mnistWorkerModule");
+    let weights = if kind == WorkerKind::Reader { pending("mnistDefaultWeights") } else { None };
     let worker = worker.clone();
-    match compiling {
-        Some(compiling) => wasm_bindgen_futures::spawn_local(async move {
-            let module = wasm_bindgen_futures::JsFuture::from(compiling).await.unwrap_or(JsValue::NULL);
-            post_module(&worker, &module);
-        }),
-        None => post_module(&worker, &JsValue::NULL),
-    }
+    wasm_bindgen_futures::spawn_local(async move {
+        let settle = |p: Option<js_sys::Promise>| async move {
+            match p {
+                Some(p) => wasm_bindgen_futures::JsFuture::from(p).await.unwrap_or(JsValue::NULL),
+                None => JsValue::NULL,
+            }
+        };
+        // The weights usually arrive long before the module is compiled.
+        let (module, weights) = (settle(compiling).await, settle(weights).await);
+        if kind == WorkerKind::Reader {
+            // Handed over once (a copy): the page need not hold 2.7 MB it never reads.
+            let _ = js_sys::Reflect::delete_property(&js_sys::global().unchecked_into::<js_sys::Object>(), &"mnistDefaultWeights".into());
+        }
+        post_first(&worker, &module, &weights);
+    });
 }
 
 /// Whether this page can give a worker threads: WebAssembly threads need `SharedArrayBuffer`,
@@ -104,7 +119,7 @@ impl WorkerBridge {
     pub fn spawn(kind: WorkerKind, on_heard: impl Fn(Heard) + 'static) -> Result<Self, String> {
         let worker = Worker::new(&kind.script()).map_err(|e| crate::data::fetch::describe(&e))?;
         if kind.runs_the_shared_module() {
-            hand_compiled_module(&worker);
+            hand_compiled_module(&worker, kind);
         }
         let waiting: Rc<RefCell<Option<Vec<JsValue>>>> = Rc::new(RefCell::new(Some(Vec::new())));
         let on_heard = Rc::new(on_heard);

@@ -39,6 +39,16 @@ const DEFAULT_WEIGHTS: &str = "models/default.weights";
 /// Sample digits shown per class in the page's grid.
 const SAMPLES_PER_CLASS: usize = 10;
 
+/// The default network's bytes, when the page downloaded them and its loader put them where
+/// this reads them (`www/worker_loader.js`, `mnistDefaultWeights`); taken once.
+fn take_handed_weights(scope: &DedicatedWorkerGlobalScope) -> Option<Vec<u8>> {
+    let key = JsValue::from_str("mnistDefaultWeights");
+    let handed = js_sys::Reflect::get(scope, &key).ok()?;
+    let _ = js_sys::Reflect::delete_property(scope, &key);
+    let buffer = handed.dyn_into::<js_sys::ArrayBuffer>().ok()?;
+    Some(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
 /// What the page asked of this worker in its URL.
 struct Launch {
     reader: bool,
@@ -82,8 +92,9 @@ pub fn start() {
     spawn_local(async move {
         if launch.reader {
             worker.post(&WorkerOutput::Listening);
-            // The default network, fetched here at once rather than handed over by the
-            // trainer once it has started: the first drawing is read sooner on a first visit.
+            // The default network at once (the page's download, or fetched here) rather than
+            // handed over by the trainer once it has started: the first drawing is read
+            // sooner on a first visit.
             worker.load_default_reader().await;
             return;
         }
@@ -220,7 +231,7 @@ impl Worker {
         self.backend.set(backend);
         let (gpu, why) = if threads::THREADED { (None, None) } else { (Some(gpu), why) };
         self.post(&WorkerOutput::Started { gpu, backend, why, threads: self.threads.get(), threads_note });
-        // The reader fetches the default network itself; a saved one replaces it.
+        // The reader loads the default network itself; a saved one replaces it.
         self.restore().await;
         self.post_runs(self.runs.list().await, "Runs cannot be kept in this browser");
     }
@@ -583,18 +594,36 @@ impl Worker {
 
     /// Reader: read digits with the network in `bytes` from now on.
     fn use_reader(&self, bytes: &[u8]) {
-        let device = Device::flex();
-        match weights::decode_for_reading(bytes, &device) {
-            Ok((model, meta, novelty)) => {
-                *self.reader.borrow_mut() = Some(Reader { model, meta: meta.clone(), device, novelty: novelty.map(Rc::new) });
-                *self.looking.borrow_mut() = None;
-                self.post(&WorkerOutput::Reader(meta));
-            }
-            Err(e) => self.post(&WorkerOutput::ReaderFailed(format!("the network to read with was refused: {e}"))),
+        match self.set_reader(bytes) {
+            Ok(meta) => self.post(&WorkerOutput::Reader(meta)),
+            Err(e) => self.post(&WorkerOutput::ReaderFailed(e)),
         }
     }
 
+    /// Reader: make the network in `bytes` the one that reads, without saying so yet.
+    fn set_reader(&self, bytes: &[u8]) -> Result<WeightsMeta, String> {
+        let device = Device::flex();
+        let (model, meta, novelty) =
+            weights::decode_for_reading(bytes, &device).map_err(|e| format!("the network to read with was refused: {e}"))?;
+        *self.reader.borrow_mut() = Some(Reader { model, meta: meta.clone(), device, novelty: novelty.map(Rc::new) });
+        *self.looking.borrow_mut() = None;
+        Ok(meta)
+    }
+
     async fn predict(self: Rc<Self>, id: u32, pixels: Vec<f32>) {
+        match self.read(&pixels).await {
+            Ok(Some((probabilities, strangeness))) => self.post(&WorkerOutput::Prediction { id, probabilities, strangeness }),
+            Ok(None) => return,
+            Err(e) => return self.post(&WorkerOutput::ReaderFailed(e)),
+        }
+        if self.inside.get() {
+            self.look_inside(id, &pixels).await;
+        }
+    }
+
+    /// Reader: the calibrated probabilities of 784 preprocessed pixels, and how unlike every
+    /// digit they are when the network has a detector; `None` before there is a network.
+    async fn read(&self, pixels: &[f32]) -> Result<Option<(Vec<f32>, Option<f32>)>, String> {
         let prepared = {
             let reader = self.reader.borrow();
             reader.as_ref().map(|r| {
@@ -611,23 +640,18 @@ impl Worker {
                 (logits, r.meta.temperature(), dense.zip(r.novelty.clone()))
             })
         };
-        let Some((logits, temperature, judged)) = prepared else { return };
-        let probabilities = match train::runner::read_floats(logits).await {
-            // Calibrated: the logits over the weights' temperature (1 for older files).
-            Ok(logits) => train::calibrate::probabilities(&logits, temperature).to_vec(),
-            Err(e) => return self.post(&WorkerOutput::ReaderFailed(e.to_string())),
-        };
+        let Some((logits, temperature, judged)) = prepared else { return Ok(None) };
+        // Calibrated: the logits over the weights' temperature (1 for older files).
+        let logits = train::runner::read_floats(logits).await.map_err(|e| e.to_string())?;
+        let probabilities = train::calibrate::probabilities(&logits, temperature).to_vec();
         let strangeness = match judged {
-            Some((features, novelty)) => match train::runner::read_floats(features).await {
-                Ok(f) => Some(novelty.strangeness(&f, crate::draw::reading::read(&probabilities).is_some_and(|r| r.sure()))),
-                Err(e) => return self.post(&WorkerOutput::ReaderFailed(e.to_string())),
-            },
+            Some((features, novelty)) => {
+                let f = train::runner::read_floats(features).await.map_err(|e| e.to_string())?;
+                Some(novelty.strangeness(&f, crate::draw::reading::read(&probabilities).is_some_and(|r| r.sure())))
+            }
             None => None,
         };
-        self.post(&WorkerOutput::Prediction { id, probabilities, strangeness });
-        if self.inside.get() {
-            self.look_inside(id, &pixels).await;
-        }
+        Ok(Some((probabilities, strangeness)))
     }
 
     /// Reader: the inside view of drawing `id`, once its reading has been posted, so that
@@ -661,17 +685,32 @@ impl Worker {
     }
 
     /// Reader: read with the default network, unless the trainer has already handed over
-    /// another (the user's saved one, restored), which it replaces otherwise.
+    /// another (the user's saved one, restored), which it replaces otherwise. The page starts
+    /// downloading it before this worker exists and hands the bytes over (`www/boot.js`); if
+    /// it could not, it is fetched here, and a failure is told as this fetch's.
     async fn load_default_reader(&self) {
-        let url = self.relative_url(DEFAULT_WEIGHTS);
-        let fetched = fetch_bytes(&url, DEFAULT_WEIGHTS, |_, _| {}).await;
+        let fetched = match take_handed_weights(&self.scope) {
+            Some(bytes) => Ok(bytes),
+            None => fetch_bytes(&self.relative_url(DEFAULT_WEIGHTS), DEFAULT_WEIGHTS, |_, _| {}).await,
+        };
         if self.reader.borrow().is_some() {
             return;
         }
-        match fetched {
-            Ok(bytes) => self.use_reader(&bytes),
-            Err(e) => self.post(&WorkerOutput::ReaderFailed(format!("the default network did not load ({e})"))),
-        }
+        let bytes = match fetched {
+            Ok(bytes) => bytes,
+            Err(e) => return self.post(&WorkerOutput::ReaderFailed(format!("the default network did not load ({e})"))),
+        };
+        let meta = match self.set_reader(&bytes) {
+            Ok(meta) => meta,
+            Err(e) => return self.post(&WorkerOutput::ReaderFailed(e)),
+        };
+        // One reading of a blank pad before saying the reader is ready: the engine first runs
+        // wasm with its baseline compiler and optimises what runs hot, and the first reading
+        // also grows the heap for the network's activations; measured, the first reading of a
+        // fresh reader took 100-230 ms where later ones take 15-30. Warmed here, that wait is
+        // spent while the page starts, not after the person's first stroke.
+        let _ = self.read(&[0.0; IMAGE_SIDE * IMAGE_SIDE]).await;
+        self.post(&WorkerOutput::Reader(meta));
     }
 
     /// `path` relative to the worker script (which sits next to index.html).

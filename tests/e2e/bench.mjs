@@ -9,6 +9,7 @@
 // usage: node tests/e2e/bench.mjs dist [--no-load] [--no-visits] [--no-draw] [--no-memory] [--no-train] [--no-webgpu] [--no-cpu]
 //        [--gpu-vgg] [--networks=vgg,linear] (the speed table for only those networks)
 //        [--visits=N] (first visits to time, medians printed; default 1)
+//        [--baseline=DIR] (the visits' baseline: another build, served as this one is)
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -22,6 +23,8 @@ const [root = 'dist', ...flags] = process.argv.slice(2);
 const RUNS = 3;
 // First visits to time (each in a fresh browser context), then one reload after the last.
 const VISITS = Number(flags.find((f) => f.startsWith('--visits='))?.slice('--visits='.length) ?? 1);
+// An earlier build to interleave the first visits with, in place of this build served the old way.
+const BASELINE = flags.find((f) => f.startsWith('--baseline='))?.slice('--baseline='.length);
 const NETWORKS = flags.find((f) => f.startsWith('--networks='))?.slice('--networks='.length);
 const COUNT = NETWORKS ? NETWORKS.split(',').length : 5;
 const QUERY = NETWORKS ? `?bench=${NETWORKS}` : '';
@@ -82,16 +85,18 @@ async function visits(browser, base) {
   // shared compile, in this build. MNIST as gzip (?gzip), wasm and text gzipped by the server
   // (it ignores the Brotli copies), and each worker compiling worker_bg.wasm itself (the
   // page's compile is made to fail, which boot.js answers by handing the workers null).
-  const gzipServer = await startServer(root, { precompressed: false });
-  const baseline = `http://127.0.0.1:${gzipServer.address().port}/?gzip`;
+  // With --baseline, that build served as this one is.
+  const gzipServer = BASELINE ? await startServer(BASELINE) : await startServer(root, { precompressed: false });
+  const baseline = `http://127.0.0.1:${gzipServer.address().port}/${BASELINE ? '' : '?gzip'}`;
   // The test server gzips each file on its first request; have it done before timing.
-  for (const server of [base, baseline.replace('?gzip', '')]) {
-    for (const name of fs.readdirSync(root).filter((f) => /\.(wasm|js|css|html)$/.test(f))) await (await fetch(server + name)).arrayBuffer();
+  for (const [server, dir] of [[base, root], [baseline.replace('?gzip', ''), BASELINE ?? root]]) {
+    for (const name of fs.readdirSync(dir).filter((f) => /\.(wasm|js|css|html)$/.test(f))) await (await fetch(server + name)).arrayBuffer();
   }
   const eachCompiles = () => { WebAssembly.compileStreaming = () => Promise.reject(new Error('baseline: each worker compiles its own')); };
+  const label = BASELINE ? `baseline (${BASELINE})` : 'baseline (gzip, each worker compiles)';
   const firsts = { baseline: [], now: [] };
   for (let run = 1; run <= VISITS; run++) {
-    firsts.baseline.push(await visitsOnce(browser, baseline, { label: 'baseline (gzip, each worker compiles)', init: eachCompiles }));
+    firsts.baseline.push(await visitsOnce(browser, baseline, { label, init: BASELINE ? null : eachCompiles }));
     firsts.now.push(await visitsOnce(browser, base, { label: 'this build', reload: run === VISITS }));
   }
   gzipServer.close();

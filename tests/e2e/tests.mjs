@@ -152,6 +152,45 @@ export const tests = {
     await wrong.close();
   },
 
+  async 'the page downloads the default network while the wasm compiles and hands it to the reader'({ browser, base }) {
+    // www/boot.js starts the download at once; the reader is given the bytes with the module
+    // (src/ui/bridge.rs), so it does not wait to fetch them after it has started.
+    const weights = (entries) => entries.filter((name) => name.includes('default.weights')).length;
+    const readerEntries = async (page) => {
+      const reader = page.workers().find((w) => w.url().includes('role=reader'));
+      return reader.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+    };
+    const { page, context, log } = await openPage(browser, base);
+    await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
+    const own = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+    assert.equal(weights(own), 1, `the page downloads the default network: ${own.join(' ')}`);
+    const handed = await readerEntries(page);
+    assert.ok(handed.some((name) => name.includes('worker.js')), `the reader's resource timings are read: ${handed.join(' ')}`);
+    assert.equal(weights(handed), 0, `the reader was handed the default network, yet fetched it: ${handed.join(' ')}`);
+    assert.equal(await page.evaluate(() => 'mnistDefaultWeights' in globalThis), false, 'the page lets go of its copy once handed over');
+    await drawOne(page);
+    await answerSettled(page);
+    assert.match(await page.textContent('#answer'), /\d/, 'a reading with the handed network');
+    assert.deepEqual(log.console.filter((m) => m.type === 'error').map((m) => m.text), []);
+    await context.close();
+
+    // The page's download fails (its fetch rejected here, as a dropped connection would): the
+    // reader fetches the network itself, and still reads.
+    const failing = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    await failing.addInitScript(() => {
+      const original = window.fetch;
+      window.fetch = (input, init) => (String(input).includes('default.weights') ? Promise.reject(new TypeError('dropped')) : original(input, init));
+    });
+    const other = await failing.newPage();
+    await other.goto(base);
+    await other.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
+    assert.equal(weights(await readerEntries(other)), 1, 'the reader fetched the default network itself');
+    await drawOne(other);
+    await answerSettled(other);
+    assert.match(await other.textContent('#answer'), /\d/, 'a reading with the network the reader fetched');
+    await failing.close();
+  },
+
   async 'every kind of bad data file gives a clear error naming the file, with Retry'({ browser, base, artifacts }) {
     const cases = {
       '404': /train-images-idx3-ubyte.*HTTP 404/,
