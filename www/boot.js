@@ -22,7 +22,7 @@ globalThis.mnistWorkerModule = WebAssembly.compileStreaming(fetch('./worker_bg.w
   return null;
 });
 
-// The default network the reader starts with (2.7 MB), downloaded while both wasm modules
+// The default network the reader starts with (1.5 MB as served), downloaded while both wasm modules
 // compile instead of after the reader has started; handed to the reader with the module.
 // null when the download fails: the reader then fetches it itself and says what went wrong.
 globalThis.mnistDefaultWeights = fetch('./models/default.weights')

@@ -76,7 +76,7 @@ fn hand_compiled_module(worker: &Worker, kind: WorkerKind) {
         // The weights usually arrive long before the module is compiled.
         let (module, weights) = (settle(compiling).await, settle(weights).await);
         if kind == WorkerKind::Reader {
-            // Handed over once (a copy): the page need not hold 2.7 MB it never reads.
+            // Handed over once (a copy): the page need not hold the bytes, which it never reads.
             let _ = js_sys::Reflect::delete_property(&js_sys::global().unchecked_into::<js_sys::Object>(), &"mnistDefaultWeights".into());
         }
         post_first(&worker, &module, &weights);

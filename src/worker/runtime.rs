@@ -707,10 +707,13 @@ impl Worker {
         // One reading of a blank pad before saying the reader is ready: the engine first runs
         // wasm with its baseline compiler and optimises what runs hot, and the first reading
         // also grows the heap for the network's activations; measured, the first reading of a
-        // fresh reader took 100-230 ms where later ones take 15-30. Warmed here, that wait is
+        // fresh reader took 100-300 ms where later ones take 15-30. Warmed here, that wait is
         // spent while the page starts, not after the person's first stroke.
         let _ = self.read(&[0.0; IMAGE_SIDE * IMAGE_SIDE]).await;
-        self.post(&WorkerOutput::Reader(meta));
+        // Unless the trainer's network replaced it meanwhile, which has said so itself.
+        if self.reader.borrow().as_ref().is_some_and(|r| r.meta == meta) {
+            self.post(&WorkerOutput::Reader(meta));
+        }
     }
 
     /// `path` relative to the worker script (which sits next to index.html).
