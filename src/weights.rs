@@ -687,7 +687,6 @@ mod tests {
         assert_eq!(read_meta(&newer).unwrap_err(), WeightsError::UnknownVersion(3));
     }
 
-
     #[test]
     fn a_halved_file_holds_its_large_tensors_at_half_precision_and_reads_back_as_such() {
         let device = cpu();
@@ -696,8 +695,8 @@ mod tests {
         let bytes = with_novelty(&bytes, &novelty).unwrap();
         let meta = WeightsMeta { test_accuracy: Some(0.9951), ..read_meta(&bytes).unwrap() };
         let halved = halve(&bytes, &meta).unwrap();
-        assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), VERSION, "an all-f32 file stays version 1");
-        assert_eq!(u32::from_le_bytes(halved[8..12].try_into().unwrap()), VERSION_MIXED);
+        assert_eq!(version(&bytes), VERSION, "an all-f32 file stays version 1");
+        assert_eq!(version(&halved), VERSION_MIXED);
         assert!(halved.len() * 10 < bytes.len() * 6, "{} bytes from {}", halved.len(), bytes.len());
         let (loaded, read, found) = decode_for_reading(&halved, &device).unwrap();
         assert_eq!(read, meta, "the header given is the one written");
@@ -714,12 +713,17 @@ mod tests {
         }
         // Rewritten (a detector fitted again), it stays at half precision, values unchanged.
         let again = with_novelty(&halved, &Novelty { threshold: 9.0, ..found_novelty(&halved) }).unwrap();
-        assert_eq!(u32::from_le_bytes(again[8..12].try_into().unwrap()), VERSION_MIXED);
+        assert_eq!(version(&again), VERSION_MIXED);
         assert_eq!(parse_file(&again).unwrap().1, after);
         // And it reads digits as the full network does, within the rounding.
         let x = Tensor::<4>::ones([2, 1, 28, 28], &device);
         let (full, half) = (floats(net.forward(x.clone())), floats(loaded.forward(x)));
         assert!(full.iter().zip(&half).all(|(a, b)| (a - b).abs() < 1e-2 * (1.0 + a.abs())), "{full:?} against {half:?}");
+    }
+
+    /// The format version a file says it is.
+    fn version(bytes: &[u8]) -> u32 {
+        u32::from_le_bytes(bytes[8..12].try_into().unwrap())
     }
 
     fn found_novelty(bytes: &[u8]) -> Novelty {
@@ -731,11 +735,11 @@ mod tests {
         let (meta, mut tensors) = parse_file(&file(NetworkKind::Linear).1).unwrap();
         tensors[0].2[5] = 1e6;
         let halved = write(&meta, &tensors, None, true);
-        assert_eq!(u32::from_le_bytes(halved[8..12].try_into().unwrap()), VERSION, "nothing could be halved");
+        assert_eq!(version(&halved), VERSION, "nothing could be halved");
         assert_eq!(parse_file(&halved).unwrap().1, tensors);
         tensors[0].2[5] = 0.5;
         let halved = write(&meta, &tensors, None, true);
-        assert_eq!(u32::from_le_bytes(halved[8..12].try_into().unwrap()), VERSION_MIXED);
+        assert_eq!(version(&halved), VERSION_MIXED);
         // The first tensor's storage byte follows its name and dims; make it 7.
         let header = u32::from_le_bytes(halved[12..16].try_into().unwrap()) as usize;
         let path = u16::from_le_bytes(halved[20 + header..22 + header].try_into().unwrap()) as usize;

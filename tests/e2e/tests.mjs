@@ -135,36 +135,27 @@ export const tests = {
 
     // A module the workers cannot use (here the page's own wasm, as a newer build's worker.js
     // would meet an older module): each compiles worker_bg.wasm itself, and still reads.
-    const wrong = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-    await wrong.addInitScript(() => {
+    const wrong = await readerWith(browser, base, () => {
       const compile = WebAssembly.compileStreaming;
       WebAssembly.compileStreaming = () => compile(fetch(document.querySelector('script[data-app-js]').dataset.appWasm));
     });
-    const other = await wrong.newPage();
-    await other.goto(base);
-    await other.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
-    const reader = other.workers().find((w) => w.url().includes('role=reader'));
-    const entries = await reader.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+    const entries = await readerFetches(wrong.page);
     assert.equal(fetched(entries), 1, `the reader compiled worker_bg.wasm itself: ${entries.join(' ')}`);
-    await drawOne(other);
-    await answerSettled(other);
-    assert.match(await other.textContent('#answer'), /\d/, 'a reading with its own module');
-    await wrong.close();
+    await drawOne(wrong.page);
+    await answerSettled(wrong.page);
+    assert.match(await wrong.page.textContent('#answer'), /\d/, 'a reading with its own module');
+    await wrong.context.close();
   },
 
   async 'the page downloads the default network while the wasm compiles and hands it to the reader'({ browser, base }) {
     // www/boot.js starts the download at once; the reader is given the bytes with the module
     // (src/ui/bridge.rs), so it does not wait to fetch them after it has started.
     const weights = (entries) => entries.filter((name) => name.includes('default.weights')).length;
-    const readerEntries = async (page) => {
-      const reader = page.workers().find((w) => w.url().includes('role=reader'));
-      return reader.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
-    };
     const { page, context, log } = await openPage(browser, base);
     await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
     const own = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
     assert.equal(weights(own), 1, `the page downloads the default network: ${own.join(' ')}`);
-    const handed = await readerEntries(page);
+    const handed = await readerFetches(page);
     assert.ok(handed.some((name) => name.includes('worker.js')), `the reader's resource timings are read: ${handed.join(' ')}`);
     assert.equal(weights(handed), 0, `the reader was handed the default network, yet fetched it: ${handed.join(' ')}`);
     assert.equal(await page.evaluate(() => 'mnistDefaultWeights' in globalThis), false, 'the page lets go of its copy once handed over');
@@ -176,19 +167,15 @@ export const tests = {
 
     // The page's download fails (its fetch rejected here, as a dropped connection would): the
     // reader fetches the network itself, and still reads.
-    const failing = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-    await failing.addInitScript(() => {
+    const failing = await readerWith(browser, base, () => {
       const original = window.fetch;
       window.fetch = (input, init) => (String(input).includes('default.weights') ? Promise.reject(new TypeError('dropped')) : original(input, init));
     });
-    const other = await failing.newPage();
-    await other.goto(base);
-    await other.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
-    assert.equal(weights(await readerEntries(other)), 1, 'the reader fetched the default network itself');
-    await drawOne(other);
-    await answerSettled(other);
-    assert.match(await other.textContent('#answer'), /\d/, 'a reading with the network the reader fetched');
-    await failing.close();
+    assert.equal(weights(await readerFetches(failing.page)), 1, 'the reader fetched the default network itself');
+    await drawOne(failing.page);
+    await answerSettled(failing.page);
+    assert.match(await failing.page.textContent('#answer'), /\d/, 'a reading with the network the reader fetched');
+    await failing.context.close();
   },
 
   async 'every kind of bad data file gives a clear error naming the file, with Retry'({ browser, base, artifacts }) {
@@ -835,6 +822,23 @@ export const tests = {
 };
 
 /** A "1": one vertical stroke, drawn small and off-centre on the pad. */
+/** A page in a fresh context with `init` run before its own scripts, once its reader has
+ * named its network. */
+async function readerWith(browser, base, init) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  await context.addInitScript(init);
+  const page = await context.newPage();
+  await page.goto(base);
+  await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
+  return { page, context };
+}
+
+/** The URLs the page's reader worker has fetched (its resource timings). */
+async function readerFetches(page) {
+  const reader = page.workers().find((w) => w.url().includes('role=reader'));
+  return reader.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+}
+
 async function drawOne(page) {
   const box = await (await page.$('#pad')).boundingBox();
   const x = box.x + box.width * 0.3;
