@@ -692,6 +692,49 @@ async fn our_webgpu_cross_entropy_matches_burns_value_and_gradient() {
     assert!((grad[3] - (p - 1.0) / 3.0).abs() < 1e-6, "{grad:?}");
 }
 
+/// The trainer's tally on WebGPU, kept by the loss kernel in the same pass
+/// (src/kernels/gpu_loss.rs): the mean loss times the batch and the rows read right, added to
+/// the running totals, equal to the same count made on the host from the logits read back;
+/// the loss and its gradient as burn's. Whole-number logits from a narrow range make ties,
+/// which go to the first maximum as burn's argmax has them; 130 rows make invocations take two.
+#[wasm_bindgen_test]
+async fn our_webgpu_loss_keeps_the_tally_counting_the_rows_read_right_as_burns_argmax_does() {
+    use burn::tensor::Distribution;
+    use mnist_studio::kernels::has_our_gpu_kernels;
+    use mnist_studio::train::loss::{cross_entropy_tallied, cross_entropy_with_burn};
+
+    let device = gpu::init_device().await.expect("burn should start on WebGPU");
+    assert!(has_our_gpu_kernels(&device), "this build should route the tally to our kernel");
+    for (batch, classes) in [(64, 10), (130, 10), (7, 3), (1, 10)] {
+        let logits = Tensor::<2>::random([batch, classes], Distribution::Uniform(0.0, 4.0), &device).floor();
+        let targets = Tensor::<1, Int>::arange(0..batch as i64, &device).remainder_scalar(classes as i64);
+        let z = logits.clone().autodiff().require_grad();
+        let (loss, tally) = cross_entropy_tallied(z.clone(), targets.clone(), Tensor::from_floats([2.5, 3.0], &device));
+        let grad = read(z.grad(&loss.clone().backward()).expect("the logits' gradient")).await;
+        let w = logits.clone().autodiff().require_grad();
+        let burns_loss = cross_entropy_with_burn(w.clone(), targets.clone());
+        let burns_grad = read(w.grad(&burns_loss.clone().backward()).expect("the logits' gradient")).await;
+        let (mean, burns_mean) = (read(loss.inner()).await[0], read(burns_loss.inner()).await[0]);
+        assert!((mean - burns_mean).abs() < 1e-5, "{batch}x{classes}: loss {mean} against burn's {burns_mean}");
+        for (i, (p, q)) in grad.iter().zip(&burns_grad).enumerate() {
+            assert!((p - q).abs() < 1e-5, "{batch}x{classes}: gradient [{i}] {p} against burn's {q}");
+        }
+        let z = read(logits.clone()).await;
+        let right = (0..batch)
+            .filter(|&r| {
+                let row = &z[r * classes..(r + 1) * classes];
+                let first_max = (1..classes).fold(0, |best, c| if row[c] > row[best] { c } else { best });
+                first_max == r % classes
+            })
+            .count();
+        let burns = read(logits.argmax(1).squeeze_dim::<1>(1).equal(targets).int().sum().float()).await[0];
+        assert_eq!(right as f32, burns, "{batch}x{classes}: the host's count against burn's argmax");
+        let got = read(tally).await;
+        assert!((got[0] - (2.5 + mean * batch as f32)).abs() < 1e-4 * batch as f32, "{batch}x{classes}: {got:?}");
+        assert_eq!(got[1], 3.0 + right as f32, "{batch}x{classes}: rows read right");
+    }
+}
+
 /// A batch gathered and unpacked on WebGPU by our kernel (src/kernels/gpu_batch.rs): every
 /// pixel equals the CPU's normalisation of the stored byte, for rows in a shuffled order, with
 /// bytes of every value (the top byte of a word included, where a signed shift would smear).
@@ -705,9 +748,11 @@ async fn a_batch_gathered_on_webgpu_is_the_normalised_images_in_index_order() {
     let split = Split::from_parts(images, vec![4, 0, 9, 1, 7]);
     let stats = PixelStats { mean: 0.13, std: 0.31 };
     let on_device = DeviceSplit::upload(&split, &device);
-    let order = [3usize, 0, 4, 4, 2];
-    let indices = Tensor::<1, Int>::from_data(TensorData::new(order.iter().map(|&i| i as i32).collect::<Vec<_>>(), [5]), &device);
-    let batch = on_device.batch(indices, &stats);
+    // The batch is positions 1..6 of an epoch's order, as the trainer takes it.
+    let epoch_order = [1usize, 3, 0, 4, 4, 2, 0];
+    let order = &epoch_order[1..6];
+    let indices = Tensor::<1, Int>::from_data(TensorData::new(epoch_order.iter().map(|&i| i as i32).collect::<Vec<_>>(), [7]), &device);
+    let batch = on_device.batch(&indices, 1..6, &stats);
     assert_eq!(batch.images.dims(), [5, 1, 28, 28]);
     let pixels = read(batch.images).await;
     for (k, &i) in order.iter().enumerate() {

@@ -15,7 +15,7 @@ use burn::backend::autodiff::Autodiff;
 use burn::backend::ops::{ConvOptions, ConvTransposeOptions};
 use burn::backend::tensor::{FloatTensor, IntTensor};
 use burn::backend::{backend_extension, AutodiffBackend, Backend, ExtensionType, Flex, TensorMetadata};
-use burn::tensor::{Bytes, DType, FloatDType, IndexingUpdateOp, IntDType, Shape};
+use burn::tensor::{Bytes, DType, FloatDType, IndexingUpdateOp, IntDType, Shape, Slice};
 use burn_flex::{FlexTensor, Layout};
 
 use super::batch_norm;
@@ -237,26 +237,46 @@ impl<B: Backend + Dense + ReluGrad, C: CheckpointStrategy> Dense for Autodiff<B,
 }
 
 /// What [`MeanCrossEntropy::cross_entropy_parts`] returns: the mean loss, `[1]`, and its
-/// gradient with respect to the logits, `[batch, classes]`.
+/// gradient with respect to the logits, `[batch, classes]`; with a tally passed in, the tally
+/// plus this batch's `[loss·batch, rows read right]` (else the placeholder passed in).
 #[derive(ExtensionType)]
 pub struct LossParts<B: Backend> {
     pub loss: FloatTensor<B>,
     pub grad: FloatTensor<B>,
+    pub tally: FloatTensor<B>,
+}
+
+/// What [`MeanCrossEntropy::mean_cross_entropy_tallied`] returns: the mean loss, `[1]`, and the
+/// tally, `[2]` (no gradient).
+#[derive(ExtensionType)]
+pub struct LossAndTally<B: Backend> {
+    pub loss: FloatTensor<B>,
+    pub tally: FloatTensor<B>,
 }
 
 #[backend_extension(Flex, Autodiff, Cube: cfg(cube_kernels))]
 pub trait MeanCrossEntropy: Backend {
     /// The loss's parts for `logits` `[batch, classes]` and `targets` `[batch]`, with Keras'
     /// clip (`train::loss`): burn's operations (log-softmax, gather, clamp; softmax minus the
-    /// one-hot targets, zero for a clipped row).
-    fn cross_entropy_parts(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> LossParts<Self> {
-        burns_cross_entropy_parts::<Self>(logits, targets)
+    /// one-hot targets, zero for a clipped row). With `tallied`, `tally` `[2]` plus the loss
+    /// summed over the batch and the rows whose first maximum is the target (the trainer's
+    /// running totals between two reports); without, `tally` is a placeholder, returned as is.
+    fn cross_entropy_parts(logits: FloatTensor<Self>, targets: IntTensor<Self>, tally: FloatTensor<Self>, tallied: bool) -> LossParts<Self> {
+        burns_cross_entropy_parts::<Self>(logits, targets, tally, tallied)
     }
 
     /// The mean cross-entropy, `[1]`. On autodiff its backward step scales the gradient
     /// computed with it.
     fn mean_cross_entropy(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> FloatTensor<Self> {
-        Self::cross_entropy_parts(logits, targets).loss
+        let placeholder = Self::float_empty(Shape::new([1]), &logits.device(), FloatDType::from(logits.dtype()));
+        Self::cross_entropy_parts(logits, targets, placeholder, false).loss
+    }
+
+    /// [`MeanCrossEntropy::mean_cross_entropy`] and the tally in the same pass (one kernel on
+    /// WebGPU, where the tally by itself was eight dispatches of burn's operations).
+    fn mean_cross_entropy_tallied(logits: FloatTensor<Self>, targets: IntTensor<Self>, tally: FloatTensor<Self>) -> LossAndTally<Self> {
+        let parts = Self::cross_entropy_parts(logits, targets, tally, true);
+        LossAndTally { loss: parts.loss, tally: parts.tally }
     }
 }
 
@@ -266,68 +286,103 @@ impl MeanCrossEntropy for Flex {}
 /// WebGPU (and wgpu natively): [`super::gpu_loss`]'s kernel.
 #[cfg(cube_kernels)]
 impl MeanCrossEntropy for burn_cubecl::CubeBackend {
-    fn cross_entropy_parts(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> LossParts<Self> {
-        match super::gpu_loss::supports(logits.dtype) {
+    fn cross_entropy_parts(logits: FloatTensor<Self>, targets: IntTensor<Self>, tally: FloatTensor<Self>, tallied: bool) -> LossParts<Self> {
+        match super::gpu_loss::supports(logits.dtype) && (!tallied || tally.dtype == logits.dtype) {
             true => {
-                let (loss, grad) = super::gpu_loss::cross_entropy(logits, targets);
-                LossParts { loss, grad }
+                let (loss, grad, summed) = super::gpu_loss::cross_entropy(logits, targets, tallied.then_some(tally.clone()));
+                LossParts { loss, grad, tally: summed.unwrap_or(tally) }
             }
-            false => burns_cross_entropy_parts::<Self>(logits, targets),
+            false => burns_cross_entropy_parts::<Self>(logits, targets, tally, tallied),
         }
     }
 }
 
-/// Autodiff: the loss and its gradient from one call on the inner backend; the backward step
-/// multiplies that gradient by the loss's own (1 when the loss is what is differentiated).
-impl<B: Backend + MeanCrossEntropy, C: CheckpointStrategy> MeanCrossEntropy for Autodiff<B, C> {
-    fn mean_cross_entropy(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> FloatTensor<Self> {
-        #[derive(Debug)]
-        struct CrossEntropyBackward;
+/// The backward step of the loss: the gradient computed with the loss, times the loss's own
+/// (1 when the loss is what is differentiated).
+#[derive(Debug)]
+struct CrossEntropyBackward;
 
-        impl<B: Backend + MeanCrossEntropy> Backward<B, 1> for CrossEntropyBackward {
-            type State = FloatTensor<B>;
+impl<B: Backend + MeanCrossEntropy> Backward<B, 1> for CrossEntropyBackward {
+    type State = FloatTensor<B>;
 
-            fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-                let [node_logits] = ops.parents;
-                let upstream = grads.consume::<B>(&ops.node);
-                if let Some(node) = node_logits {
-                    let upstream = B::float_reshape(upstream, Shape::new([1, 1]));
-                    grads.register::<B>(node.id, B::float_mul(ops.state, upstream));
-                }
-            }
-        }
-
-        let prepared = CrossEntropyBackward.prepare::<C>([logits.node()]).compute_bound().stateful();
-        let parts = B::cross_entropy_parts(logits.into_primitive(), targets);
-        let loss = parts.loss;
-        match prepared {
-            OpsKind::Tracked(prep) => prep.finish(parts.grad, loss),
-            OpsKind::UnTracked(prep) => prep.finish(loss),
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_logits] = ops.parents;
+        let upstream = grads.consume::<B>(&ops.node);
+        if let Some(node) = node_logits {
+            let upstream = B::float_reshape(upstream, Shape::new([1, 1]));
+            grads.register::<B>(node.id, B::float_mul(ops.state, upstream));
         }
     }
+}
+
+/// Autodiff: the loss and its gradient from one call on the inner backend; the tally, which
+/// carries no gradient, passes through untracked.
+impl<B: Backend + MeanCrossEntropy, C: CheckpointStrategy> MeanCrossEntropy for Autodiff<B, C> {
+    fn mean_cross_entropy(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> FloatTensor<Self> {
+        tracked_loss::<B, C>(logits, targets, None).0
+    }
+
+    fn mean_cross_entropy_tallied(logits: FloatTensor<Self>, targets: IntTensor<Self>, tally: FloatTensor<Self>) -> LossAndTally<Self> {
+        let (loss, tally) = tracked_loss::<B, C>(logits, targets, Some(tally.into_primitive()));
+        LossAndTally { loss, tally: Self::from_inner(tally) }
+    }
+}
+
+/// The loss on `B` under [`CrossEntropyBackward`], and with a `tally`, the tally on `B`.
+fn tracked_loss<B: Backend + MeanCrossEntropy, C: CheckpointStrategy>(
+    logits: FloatTensor<Autodiff<B, C>>,
+    targets: IntTensor<Autodiff<B, C>>,
+    tally: Option<FloatTensor<B>>,
+) -> (FloatTensor<Autodiff<B, C>>, FloatTensor<B>) {
+    let prepared = CrossEntropyBackward.prepare::<C>([logits.node()]).compute_bound().stateful();
+    let logits = logits.into_primitive();
+    let tallied = tally.is_some();
+    let tally = tally.unwrap_or_else(|| B::float_empty(Shape::new([1]), &logits.device(), FloatDType::from(logits.dtype())));
+    let parts = B::cross_entropy_parts(logits, targets, tally, tallied);
+    let loss = match prepared {
+        OpsKind::Tracked(prep) => prep.finish(parts.grad, parts.loss),
+        OpsKind::UnTracked(prep) => prep.finish(parts.loss),
+    };
+    (loss, parts.tally)
+}
+
+/// What [`GatherBatch::gather_batch`] returns: the images, `[count, words·4]` f32, and their
+/// labels, `[count]`.
+#[derive(ExtensionType)]
+pub struct BatchParts<B: Backend> {
+    pub images: FloatTensor<B>,
+    pub labels: IntTensor<B>,
 }
 
 #[backend_extension(Flex, Autodiff, Cube: cfg(cube_kernels))]
-pub trait GatherUnpack: Backend {
-    /// Rows `indices` (`[batch]`) of `packed` `[rows, words]`, each word's four bytes (lowest
-    /// first) as `byte·scale + offset`: `[batch, words·4]` f32. Burn's operations: a `select`,
-    /// a shift and mask per byte, a concatenation, a cast and a multiply-add.
-    fn gather_unpack(packed: IntTensor<Self>, indices: IntTensor<Self>, scale: f32, offset: f32) -> FloatTensor<Self> {
-        burns_gather_unpack::<Self>(packed, indices, scale, offset)
+pub trait GatherBatch: Backend {
+    /// The examples at `order[first..first + count]`: their rows of `packed` `[rows, words]`,
+    /// each word's four bytes (lowest first) as `byte·scale + offset`, and their `labels`.
+    /// Burn's operations: the order's slice, two `select`s, a shift and mask per byte, a
+    /// concatenation, a cast and a multiply-add.
+    fn gather_batch(packed: IntTensor<Self>, labels: IntTensor<Self>, order: IntTensor<Self>, first: usize, count: usize, scale: f32, offset: f32) -> BatchParts<Self> {
+        burns_gather_batch::<Self>(packed, labels, order, first, count, scale, offset)
     }
 }
 
-impl GatherUnpack for Flex {}
+impl GatherBatch for Flex {}
 
 /// Data carries no gradient: burn's operations on autodiff too (never routed here in
 /// practice, the trainer gathers on the inner device).
-impl<B: Backend, C: CheckpointStrategy> GatherUnpack for Autodiff<B, C> {}
+impl<B: Backend, C: CheckpointStrategy> GatherBatch for Autodiff<B, C> {}
 
 /// WebGPU (and wgpu natively): [`super::gpu_batch`]'s kernel.
 #[cfg(cube_kernels)]
-impl GatherUnpack for burn_cubecl::CubeBackend {
-    fn gather_unpack(packed: IntTensor<Self>, indices: IntTensor<Self>, scale: f32, offset: f32) -> FloatTensor<Self> {
-        super::gpu_batch::gather_unpack(packed, indices, scale, offset)
+impl GatherBatch for burn_cubecl::CubeBackend {
+    fn gather_batch(packed: IntTensor<Self>, labels: IntTensor<Self>, order: IntTensor<Self>, first: usize, count: usize, scale: f32, offset: f32) -> BatchParts<Self> {
+        // The kernel reads labels as the packed words' integer type.
+        match packed.dtype == labels.dtype && packed.dtype == order.dtype {
+            true => {
+                let (images, labels) = super::gpu_batch::gather_batch(packed, labels, order, first, count, scale, offset);
+                BatchParts { images, labels }
+            }
+            false => burns_gather_batch::<Self>(packed, labels, order, first, count, scale, offset),
+        }
     }
 }
 
@@ -526,8 +581,12 @@ fn burns_product<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTenso
 
 /// Log-softmax (shifted by each row's maximum), the targets' entries gathered, negated and
 /// divided by the batch; the gradient as softmax minus the one-hot targets, divided likewise.
-fn burns_cross_entropy_parts<B: Backend>(logits: FloatTensor<B>, targets: IntTensor<B>) -> LossParts<B> {
+fn burns_cross_entropy_parts<B: Backend>(logits: FloatTensor<B>, targets: IntTensor<B>, tally: FloatTensor<B>, tallied: bool) -> LossParts<B> {
     let [batch, classes] = logits.shape().dims::<2>();
+    let tally = match tallied {
+        true => burns_step_tally::<B>(tally, logits.clone(), targets.clone()),
+        false => tally,
+    };
     let dtype = FloatDType::from(logits.dtype());
     let device = logits.device();
     let shifted = B::float_sub(logits.clone(), B::float_max_dim(logits, 1));
@@ -548,7 +607,32 @@ fn burns_cross_entropy_parts<B: Backend>(logits: FloatTensor<B>, targets: IntTen
     let minus_one = B::float_full(Shape::new([batch, 1]), (-1.0).into(), &device, dtype);
     let grad = B::float_scatter(1, B::float_exp(log_p), targets, minus_one, IndexingUpdateOp::Add);
     let grad = B::float_mask_fill(grad, B::bool_expand(clipped, Shape::new([batch, classes])), 0.0.into());
-    LossParts { loss: B::float_sum(shares), grad: B::float_div_scalar(grad, (batch as f64).into()) }
+    let loss = B::float_sum(shares);
+    // The loss's own share of the tally, added once the loss exists.
+    let tally = match tallied {
+        true => B::float_add(tally, B::float_cat(vec![B::float_mul_scalar(loss.clone(), (batch as f64).into()), B::float_zeros(Shape::new([1]), &device, dtype)], 0)),
+        false => tally,
+    };
+    LossParts { loss, grad: B::float_div_scalar(grad, (batch as f64).into()), tally }
+}
+
+fn burns_gather_batch<B: Backend>(packed: IntTensor<B>, labels: IntTensor<B>, order: IntTensor<B>, first: usize, count: usize, scale: f32, offset: f32) -> BatchParts<B> {
+    let indices = B::int_slice(order, &[Slice { start: first as isize, end: Some((first + count) as isize), step: 1 }]);
+    let labels = B::int_select(labels, 0, indices.clone());
+    BatchParts { images: burns_gather_unpack::<B>(packed, indices, scale, offset), labels }
+}
+
+/// `tally` plus `[0, rows of logits whose first maximum is the target]`.
+fn burns_step_tally<B: Backend>(tally: FloatTensor<B>, logits: FloatTensor<B>, targets: IntTensor<B>) -> FloatTensor<B> {
+    let [batch, _] = logits.shape().dims::<2>();
+    let dtype = FloatDType::from(logits.dtype());
+    let device = logits.device();
+    let bools = burn::backend::get_or_init_device_settings::<B>(&device).bool_dtype;
+    let ints = IntDType::from(targets.dtype());
+    let guessed = B::int_reshape(B::float_argmax(logits, 1, ints), Shape::new([batch]));
+    let right = B::int_sum(B::bool_into_int(B::int_equal(guessed, targets, bools), ints));
+    let step = B::float_cat(vec![B::float_zeros(Shape::new([1]), &device, dtype), B::int_into_float(right, dtype)], 0);
+    B::float_add(tally, step)
 }
 
 fn burns_gather_unpack<B: Backend>(packed: IntTensor<B>, indices: IntTensor<B>, scale: f32, offset: f32) -> FloatTensor<B> {

@@ -9,7 +9,8 @@
 //!   backward (the BatchNorm network's five), two passes over the data each.
 //! - [`gpu_conv`], [`gpu_dense`], [`gpu_pool`], [`gpu_batch_norm`], [`gpu_loss`],
 //!   [`gpu_batch`], [`gpu_sgd`]: the convolution, the dense layer, 2x2 max pooling, batch
-//!   normalisation, the cross-entropy, the batch's unpacking and the SGD update on WebGPU as
+//!   normalisation, the cross-entropy (and the trainer's tally of it), the batch's gathering
+//!   and unpacking and the SGD update on WebGPU as
 //!   cubecl kernels, the first two sharing [`gpu_tile`]'s register tile (builds with burn's
 //!   cubecl backend only).
 //! - [`extension`]: those kernels as a burn backend extension with an autodiff backward.
@@ -50,7 +51,7 @@ use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
 use burn::prelude::*;
 use burn::backend::{Dispatch, DispatchDevice};
 
-use extension::{Dense, GatherUnpack, MaxPool2x2, MeanCrossEntropy, SgdUpdate, TrainBatchNorm, ValidConv};
+use extension::{Dense, GatherBatch, MaxPool2x2, MeanCrossEntropy, SgdUpdate, TrainBatchNorm, ValidConv};
 
 /// `conv.forward(x)`, on our CPU kernels where they apply.
 ///
@@ -159,11 +160,23 @@ pub fn sgd_update<const D: usize>(param: Tensor<D>, grad: Tensor<D>, lr: f64) ->
     }
 }
 
-/// Rows `indices` (`[batch]`) of `packed` `[rows, words]` (four bytes to a word, the first in
-/// the low bits), each byte as `byte·scale + offset`: `[batch, words·4]`. One kernel on
-/// WebGPU; burn's operations elsewhere.
-pub fn gather_unpack(packed: Tensor<2, Int>, indices: Tensor<1, Int>, scale: f32, offset: f32) -> Tensor<2> {
-    Tensor::from_dispatch(<Dispatch as GatherUnpack>::gather_unpack(packed.into_dispatch(), indices.into_dispatch(), scale, offset))
+/// The examples at `order[first..first + count]`: their rows of `packed` `[rows, words]` (four
+/// bytes to a word, the first in the low bits), each byte as `byte·scale + offset`,
+/// `[count, words·4]`, and their `labels`, `[count]`. One kernel on WebGPU; burn's operations
+/// elsewhere.
+pub fn gather_batch(packed: Tensor<2, Int>, labels: Tensor<1, Int>, order: Tensor<1, Int>, first: usize, count: usize, scale: f32, offset: f32) -> (Tensor<2>, Tensor<1, Int>) {
+    let parts = <Dispatch as GatherBatch>::gather_batch(packed.into_dispatch(), labels.into_dispatch(), order.into_dispatch(), first, count, scale, offset);
+    (Tensor::from_dispatch(parts.images), Tensor::from_dispatch(parts.labels))
+}
+
+/// [`mean_cross_entropy`] and the trainer's `tally` (`[2]`, an inner tensor: no gradient) plus
+/// this batch's `[loss·batch, rows whose first maximum is the target]`, from the same kernel
+/// (WebGPU only, like [`mean_cross_entropy`]; `train::loss::cross_entropy_tallied` routes).
+pub fn mean_cross_entropy_tallied(logits: Tensor<2>, targets: Tensor<1, Int>, tally: Tensor<1>) -> (Tensor<1>, Tensor<1>) {
+    // The tally takes the logits' side of autodiff, as the dispatch wants of its operands.
+    let tally = if logits.is_autodiff() { tally.autodiff() } else { tally };
+    let parts = <Dispatch as MeanCrossEntropy>::mean_cross_entropy_tallied(logits.into_dispatch(), targets.into_dispatch(), tally.into_dispatch());
+    (Tensor::from_dispatch(parts.loss), Tensor::<1>::from_dispatch(parts.tally).inner())
 }
 
 /// Whether our WebGPU-only kernels (the dense layer, the loss) run on `device`: WebGPU / wgpu

@@ -6,6 +6,8 @@
 //! unpack and the normalisation, all on the device: nothing is re-uploaded per step except,
 //! once an epoch, the shuffled order.
 
+use std::ops::Range;
+
 use burn::prelude::*;
 
 use crate::data::{PixelStats, Split, IMAGE_PIXELS, IMAGE_SIDE};
@@ -55,19 +57,21 @@ impl DeviceSplit {
         self.len == 0
     }
 
-    /// Gather the examples at `indices` (`[batch]`, on the same device) and normalise them.
-    pub fn batch(&self, indices: Tensor<1, Int>, stats: &PixelStats) -> Batch {
-        let labels = self.labels.clone().select(0, indices.clone());
-        let [batch] = indices.dims();
+    /// The examples at `order[range]` (`order` `[n]`, on the same device, indices into this
+    /// split), normalised: one kernel on WebGPU (no slice of the order, no separate gather of
+    /// the labels).
+    pub fn batch(&self, order: &Tensor<1, Int>, range: Range<usize>, stats: &PixelStats) -> Batch {
+        let count = range.len();
         // (p / 255 - mean) / std as one multiply-add, in the same pass as the unpacking.
         let scale = 1.0 / (255.0 * stats.std);
-        let pixels = crate::kernels::gather_unpack(self.packed.clone(), indices, scale, -stats.mean / stats.std);
-        Batch { images: pixels.reshape([batch, 1, IMAGE_SIDE, IMAGE_SIDE]), labels }
+        let (pixels, labels) =
+            crate::kernels::gather_batch(self.packed.clone(), self.labels.clone(), order.clone(), range.start, count, scale, -stats.mean / stats.std);
+        Batch { images: pixels.reshape([count, 1, IMAGE_SIDE, IMAGE_SIDE]), labels }
     }
 
     /// Examples `start..end` in their stored order (evaluation).
     pub fn range(&self, start: usize, end: usize, stats: &PixelStats) -> Batch {
-        self.batch(Tensor::arange(start as i64..end as i64, &self.labels.device()), stats)
+        self.batch(&Tensor::arange(start as i64..end as i64, &self.labels.device()), 0..end - start, stats)
     }
 }
 
@@ -77,14 +81,15 @@ mod tests {
     use crate::testing::{cpu, floats, ints};
 
     #[test]
-    fn a_gathered_batch_is_the_normalised_images_in_index_order() {
+    fn a_gathered_batch_is_the_normalised_images_in_the_orders_range() {
         let device = cpu();
         let images: Vec<u8> = (0..3 * IMAGE_PIXELS).map(|i| (i * 7 % 256) as u8).collect();
         let split = Split::from_parts(images, vec![4, 0, 9]);
         let stats = PixelStats { mean: 0.25, std: 0.5 };
         let on_device = DeviceSplit::upload(&split, &device);
-        let indices = Tensor::<1, Int>::from_data(TensorData::new(vec![2i32, 0], [2]), &device);
-        let batch = on_device.batch(indices, &stats);
+        // The batch is the order's positions 1 and 2: images 2 and 0.
+        let order = Tensor::<1, Int>::from_data(TensorData::new(vec![1i32, 2, 0], [3]), &device);
+        let batch = on_device.batch(&order, 1..3, &stats);
         assert_eq!(batch.images.dims(), [2, 1, 28, 28]);
         let labels: Vec<i64> = ints(batch.labels);
         assert_eq!(labels, vec![9, 4]);

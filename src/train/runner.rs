@@ -10,7 +10,7 @@ use super::batch::{Batch, DeviceSplit};
 use super::config::TrainConfig;
 use super::calibrate::fit_temperature;
 use super::config::Selection;
-use super::loss::{correct, cross_entropy, cross_entropy_sum, DEAD_LOSS};
+use super::loss::{cross_entropy_sum, cross_entropy_tallied, DEAD_LOSS};
 use super::report::{Confusion, EpochReport, Misclassified, StepReport};
 use super::warp::warp;
 use crate::data::augment::{random_matrices, AugmentRanges};
@@ -238,13 +238,13 @@ pub async fn train(
         let mut epoch_totals = (0.0f64, 0u64, 0usize); // loss sum, correct, images
         for step in 0..steps_per_epoch {
             let (start, end) = (step * config.batch_size, ((step + 1) * config.batch_size).min(n));
-            let Batch { mut images, labels } = data.train.batch(order.clone().slice(start..end), &data.stats);
+            let Batch { mut images, labels } = data.train.batch(&order, start..end, &data.stats);
             if let Some(m) = &matrices {
                 images = warp(images, m.clone().slice([start..end, 0..6]));
             }
             let logits = model.forward(images.autodiff());
-            let loss = cross_entropy(logits.clone(), labels.clone());
-            interval.add(loss.clone().inner(), correct(logits.inner(), labels), end - start);
+            let (loss, tally) = cross_entropy_tallied(logits, labels, interval.tally.clone());
+            interval.add(tally, end - start);
 
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(lr, model, grads);
@@ -318,8 +318,8 @@ pub async fn train(
 
 /// Loss and hits accumulated on the device between two reads.
 struct Interval {
-    loss_sum: Tensor<1>,
-    correct: Tensor<1, Int>,
+    /// `[loss summed over the images, images read right]` on the device.
+    tally: Tensor<1>,
     images: usize,
     steps: usize,
     started: f64,
@@ -327,26 +327,19 @@ struct Interval {
 
 impl Interval {
     fn new(device: &Device) -> Self {
-        Self {
-            loss_sum: Tensor::zeros([1], device),
-            correct: Tensor::zeros([1], device),
-            images: 0,
-            steps: 0,
-            started: now_ms(),
-        }
+        Self { tally: Tensor::zeros([2], device), images: 0, steps: 0, started: now_ms() }
     }
 
-    fn add(&mut self, mean_loss: Tensor<1>, correct: Tensor<1, Int>, images: usize) {
-        self.loss_sum = self.loss_sum.clone() + mean_loss.mul_scalar(images as f32);
-        self.correct = self.correct.clone() + correct;
+    /// One more step of `images`: `tally` is the one `loss::cross_entropy_tallied` returned.
+    fn add(&mut self, tally: Tensor<1>, images: usize) {
+        self.tally = tally;
         self.images += images;
         self.steps += 1;
     }
 
     /// One device read: (loss sum, correct, images, wall milliseconds of the interval).
     async fn read(&self) -> Result<(f64, u64, usize, f64), TrainError> {
-        let both = Tensor::cat(vec![self.loss_sum.clone(), self.correct.clone().float()], 0);
-        let values = read_floats(both).await?;
+        let values = read_floats(self.tally.clone()).await?;
         Ok((values[0] as f64, values[1] as u64, self.images, now_ms() - self.started))
     }
 }

@@ -7,6 +7,8 @@
 // line naming its thread count, plus once on a page without isolation (the single-threaded
 // worker build).
 // usage: node tests/e2e/bench.mjs dist [--no-load] [--no-visits] [--no-draw] [--no-memory] [--no-train] [--no-webgpu] [--no-cpu]
+//        [--run-speed[=linear,vgg]] (a real run's own ms/step on WebGPU, as its run view shows
+//        it, with the dispatches per step; with --baseline, that build's too, interleaved)
 //        [--gpu-vgg] [--networks=vgg,linear] (the speed table for only those networks)
 //        [--visits=N] (first visits to time, medians printed; default 1)
 //        [--baseline=DIR] (the visits' baseline: another build, served as this one is)
@@ -403,6 +405,54 @@ async function drawLatency(browser, base) {
   await context.close();
 }
 
+/**
+ * A real run's speed on WebGPU: the run view's ms/step, which the trainer reports every 25
+ * steps (the mean over them, bookkeeping included: the Speed panel times the training step
+ * alone), and the WebGPU dispatches and submissions per step over the same reports. Each
+ * network trains on all 60,000 images, as a user's run does (a subset reports every 5 steps);
+ * the first report (kernels compiled, V8 not yet warm) is left out, then the median of the
+ * next `reports`.
+ */
+async function runSpeedOnce(browser, base, label, network, reports = 8) {
+  const { page, context } = await openPage(browser, base);
+  watchGpuWork(page);
+  await configureRun(page, { backend: 'webgpu', network, subset: '0' });
+  await page.click('#start');
+  const report = async (after) => {
+    await page.waitForFunction((n) => {
+      const text = document.querySelector('#ms-per-step')?.textContent.trim();
+      return text && text !== '—' && Number(document.querySelector('#epoch-progress')?.value) !== n;
+    }, after, { timeout: 600_000, polling: 20 });
+    return page.evaluate(() => ({ ms: Number(document.querySelector('#ms-per-step').textContent.replace(/,/g, '')), at: Number(document.querySelector('#epoch-progress').value) }));
+  };
+  let last = await report(-1);
+  const first = await gpuWork(page);
+  const times = [];
+  for (let i = 0; i < reports; i++) {
+    last = await report(last.at);
+    times.push(last.ms);
+  }
+  const work = await gpuWork(page);
+  const steps = 25 * reports;
+  const sorted = [...times].sort((a, b) => a - b);
+  console.log(`${label.padEnd(28)} ${network.padEnd(8)} run view: median ${sorted[sorted.length >> 1].toFixed(2).padStart(8)} ms/step (${times.map((t) => t.toFixed(2)).join(' ')})   ${((work.dispatches - first.dispatches) / steps).toFixed(1)} dispatches, ${((work.submits - first.submits) / steps).toFixed(2)} submits per step`);
+  await page.click('#stop');
+  await context.close();
+}
+
+async function runSpeed(browser, base) {
+  console.log('\n## a run\'s own speed on WebGPU (the run view\'s ms/step, 25-step means after the first; dispatches per step)');
+  const other = BASELINE ? await startServer(BASELINE) : null;
+  const chosen = flags.find((f) => f.startsWith('--run-speed='))?.slice('--run-speed='.length) ?? 'linear';
+  for (const network of chosen.split(',')) {
+    for (let round = 0; round < (other ? 2 : 1); round++) {
+      if (other) await runSpeedOnce(browser, `http://127.0.0.1:${other.address().port}/`, `baseline (${BASELINE})`, network);
+      await runSpeedOnce(browser, base, 'this build', network);
+    }
+  }
+  other?.close();
+}
+
 wasmSizes();
 const server = await startServer(root);
 const base = `http://127.0.0.1:${server.address().port}/`;
@@ -412,5 +462,6 @@ if (!flags.includes('--no-visits')) await visits(browser, base);
 if (!flags.includes('--no-draw')) await drawLatency(browser, base);
 if (!flags.includes('--no-memory')) await memory(browser, base);
 if (!flags.includes('--no-train')) await trainingSpeed(browser, base);
+if (flags.some((f) => f.startsWith('--run-speed'))) await runSpeed(browser, base);
 await browser.close();
 server.close();
