@@ -373,4 +373,14 @@ mod tests {
         let json = serde_json::to_string(&run).unwrap();
         assert_eq!(serde_json::from_str::<KeptRun>(&json).unwrap(), run);
     }
+
+    #[test]
+    fn a_run_kept_before_the_stroke_augmentation_existed_still_reads() {
+        // Kept runs live in users' IndexedDB: a field added to the settings must not orphan them.
+        let run = kept("a", 1, 1.0);
+        let mut value = serde_json::to_value(&run).unwrap();
+        assert!(value["config"].as_object_mut().unwrap().remove("strokes").is_some());
+        let read: KeptRun = serde_json::from_value(value).unwrap();
+        assert_eq!((read.config.strokes, read), (None, run));
+    }
 }

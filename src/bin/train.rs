@@ -24,6 +24,7 @@ mod cli {
     use burn::prelude::*;
     use futures::executor::block_on;
     use mnist_studio::data::files::{load_dir, DEFAULT_DIR};
+    use mnist_studio::data::strokes::StrokeRanges;
     use mnist_studio::model::{Network, NetworkKind};
     use mnist_studio::train::calibrate::expected_calibration_error;
     use mnist_studio::train::{evaluate, train, EpochReport, Flow, Observer, Schedule, Selection, StepReport, TrainConfig, TrainData};
@@ -38,7 +39,9 @@ mod cli {
        train --network <linear|vgg|vgg-augmented|vgg-dropout|bn-dropout>
              [--extended] [--epochs N --lr X] [--batch N] [--seed N]
              [--train-limit N] [--test-limit N] [--data DIR] [--out DIR]
-             [--augment on|off]   (default: on for vgg-augmented only, as in the notebook)
+             [--augment on|off|strokes]   (default: on for vgg-augmented only, as in the notebook;
+                                           strokes: the notebook's ranges plus bent strokes and
+                                           a wider or narrower pen, the default network's recipe)
              [--choose-on validation|test]   (what picks the best epoch: the held-out
                                              5,000 training images, or the test set as the notebook did)
              [--report-every STEPS]   (progress lines: mean loss over that many steps)
@@ -76,9 +79,10 @@ mod cli {
                 "--batch" => batch = number(value()?)? as usize,
                 "--seed" => seed = number(value()?)? as u64,
                 "--augment" => augment = match value()?.as_str() {
-                    "on" => Some(true),
-                    "off" => Some(false),
-                    other => return Err(format!("--augment takes on or off, not {other}")),
+                    "on" => Some((true, None)),
+                    "off" => Some((false, None)),
+                    "strokes" => Some((true, Some(StrokeRanges::default()))),
+                    other => return Err(format!("--augment takes on, off or strokes, not {other}")),
                 },
                 "--choose-on" => {
                     let name = value()?;
@@ -107,7 +111,9 @@ mod cli {
             (Some(e), Some(lr)) => Schedule::constant(e, lr),
             _ => return Err("--epochs and --lr go together".into()),
         };
-        let config = TrainConfig::new(network, schedule, augment.unwrap_or(network.augmented()))
+        let (augment, strokes) = augment.unwrap_or((network.augmented(), None));
+        let config = TrainConfig::new(network, schedule, augment)
+            .with_strokes(strokes)
             .with_batch_size(batch)
             .with_seed(seed)
             .with_report_every(report_every)

@@ -96,6 +96,13 @@ pub fn random_matrices(count: usize, ranges: &AugmentRanges, rng: &mut Rng) -> V
 /// Reference CPU implementation of the resampling (bilinear, edges replicated: Keras'
 /// `order=1, fill_mode='nearest'`). The device version must agree with it; tests use it.
 pub fn warp_cpu(image: &[f32], m: &[f32; 6]) -> Vec<f32> {
+    let still = [0.0; IMAGE_SIDE * IMAGE_SIDE];
+    warp_cpu_displaced(image, m, &still, &still)
+}
+
+/// [`warp_cpu`] with each output pixel's source moved further by `(rows[p], cols[p])` pixels
+/// (an elastic field, [`super::strokes`]) before the clamp to the image.
+pub fn warp_cpu_displaced(image: &[f32], m: &[f32; 6], rows: &[f32], cols: &[f32]) -> Vec<f32> {
     let n = IMAGE_SIDE;
     let max = (n - 1) as f32;
     let at = |r: usize, c: usize| image[r * n + c];
@@ -103,8 +110,8 @@ pub fn warp_cpu(image: &[f32], m: &[f32; 6]) -> Vec<f32> {
     for r in 0..n {
         for c in 0..n {
             let (rf, cf) = (r as f32, c as f32);
-            let sr = (m[0] * rf + m[1] * cf + m[2]).clamp(0.0, max);
-            let sc = (m[3] * rf + m[4] * cf + m[5]).clamp(0.0, max);
+            let sr = (m[0] * rf + m[1] * cf + m[2] + rows[r * n + c]).clamp(0.0, max);
+            let sc = (m[3] * rf + m[4] * cf + m[5] + cols[r * n + c]).clamp(0.0, max);
             let (r0, c0) = (sr.floor() as usize, sc.floor() as usize);
             let (r1, c1) = ((r0 + 1).min(n - 1), (c0 + 1).min(n - 1));
             let (fr, fc) = (sr - r0 as f32, sc - c0 as f32);

@@ -16,6 +16,7 @@ pub mod encoding;
 pub mod idx;
 pub mod source;
 pub mod stats;
+pub mod strokes;
 
 pub use dataset::{Mnist, Split};
 pub use error::{DataError, FileProblem};

@@ -4,6 +4,7 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::schedule::Schedule;
+use crate::data::strokes::StrokeRanges;
 use crate::model::NetworkKind;
 
 #[derive(Config, Debug, PartialEq)]
@@ -12,6 +13,12 @@ pub struct TrainConfig {
     pub schedule: Schedule,
     /// Random affine augmentation of every training image, drawn afresh each epoch.
     pub augment: bool,
+    /// With `augment`, also bend the strokes and change the pen's width, as drawings on a
+    /// screen differ from MNIST's (the default network's recipe; none of the notebook's).
+    /// An `Option` so that runs kept before it existed still read back (a missing field is
+    /// `None` to serde).
+    #[config(default = "None")]
+    pub strokes: Option<StrokeRanges>,
     #[config(default = 64)]
     pub batch_size: usize,
     /// What chooses the best epoch and fits the confidence's temperature.

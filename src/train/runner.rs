@@ -12,9 +12,10 @@ use super::calibrate::fit_temperature;
 use super::config::Selection;
 use super::loss::{cross_entropy_sum, cross_entropy_tallied, DEAD_LOSS};
 use super::report::{Confusion, EpochReport, Misclassified, StepReport};
-use super::warp::warp;
+use super::warp::{pen_width, warp};
 use crate::data::augment::{random_matrices, AugmentRanges};
-use crate::data::{Mnist, PixelStats, Split};
+use crate::data::strokes::{control_weights, random_strokes, CONTROL, STROKE_PARAMS};
+use crate::data::{Mnist, PixelStats, Split, IMAGE_PIXELS};
 use crate::model::Network;
 use crate::platform::now_ms;
 use crate::rng::Rng;
@@ -198,6 +199,9 @@ pub async fn train(
                 rng.permutation(n);
                 if config.augment {
                     random_matrices(n, &AugmentRanges::default(), &mut rng);
+                    if let Some(ranges) = &config.strokes {
+                        random_strokes(n, ranges, &mut rng);
+                    }
                 }
             }
             let model = r.model.clone().to_device(device).train();
@@ -218,6 +222,10 @@ pub async fn train(
     let mut optim = super::sgd::PlainSgd::for_network(); // plain SGD: no momentum, no weight decay, no state
     let data_device = device.clone().inner();
 
+    // The elastic fields' interpolation weights, uploaded once per run.
+    let stroke_weights = config.strokes.filter(|_| config.augment).map(|_| {
+        Tensor::<2>::from_data(TensorData::new(control_weights(), [CONTROL * CONTROL, IMAGE_PIXELS]), &data_device)
+    });
     let steps_per_epoch = n.div_ceil(config.batch_size);
     let mut reports = Vec::with_capacity(epochs);
     let mut elapsed_ms = 0.0;
@@ -233,6 +241,10 @@ pub async fn train(
             let m = random_matrices(n, &AugmentRanges::default(), &mut rng);
             Tensor::<2>::from_data(TensorData::new(m, [n, 6]), &data_device)
         });
+        let strokes = config.strokes.filter(|_| config.augment).map(|ranges| {
+            let s = random_strokes(n, &ranges, &mut rng);
+            Tensor::<2>::from_data(TensorData::new(s, [n, STROKE_PARAMS]), &data_device)
+        });
 
         let mut interval = Interval::new(&data_device);
         let mut epoch_totals = (0.0f64, 0u64, 0usize); // loss sum, correct, images
@@ -240,7 +252,11 @@ pub async fn train(
             let (start, end) = (step * config.batch_size, ((step + 1) * config.batch_size).min(n));
             let Batch { mut images, labels } = data.train.batch(&order, start..end, &data.stats);
             if let Some(m) = &matrices {
-                images = warp(images, m.clone().slice([start..end, 0..6]));
+                let strokes = strokes.as_ref().map(|s| s.clone().slice([start..end, 0..STROKE_PARAMS]));
+                images = warp(images, m.clone().slice([start..end, 0..6]), strokes.as_ref().zip(stroke_weights.as_ref()));
+                if let Some(s) = &strokes {
+                    images = pen_width(images, s);
+                }
             }
             let logits = model.forward(images.autodiff());
             let (loss, tally) = cross_entropy_tallied(logits, labels, interval.tally.clone());

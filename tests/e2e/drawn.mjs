@@ -253,8 +253,12 @@ for (const file of WEIGHTS.length ? WEIGHTS : [null]) {
   await datasetReady(page);
   await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 60_000 });
   if (file) {
+    const before = await page.textContent('#reader');
     await page.setInputFiles('#upload', { name: path.basename(file), mimeType: 'application/octet-stream', buffer: fs.readFileSync(file) });
     await page.waitForSelector('#weights-note.ok', { timeout: 60_000 });
+    // The note can turn before the reader's line names the loaded network: wait for the line
+    // to change (a file whose header matches the default's leaves it as it was).
+    await page.waitForFunction((b) => document.querySelector('#reader')?.textContent !== b, before, { timeout: 10_000 }).catch(() => {});
   }
   const reader = await page.textContent('#reader');
   const results = [];

@@ -363,11 +363,13 @@ export const tests = {
       await page.click('#clear');
     }
     // The reading is calibrated (the default network's temperature, chosen on held-out
-    // images): a clear 1 is "Reads as"; a 1 with a long flag, between 1 and 7, is a close
-    // call, and it says so, naming the two readings.
+    // images): a clear 1 is "Reads as"; a 1 whose flag reaches 0.11 of the pad's width to
+    // the left, between 1 and 7, is a close call, and it says so, naming the two readings.
+    // (Where the call is close depends on the network: for today's default a flag of 0.15
+    // already reads as 7 at 88%.)
     assert.match(await page.textContent('#reader'), /validation accuracy [\d.]+%, test accuracy [\d.]+%/);
     await page.waitForSelector('#answer', { state: 'detached' });
-    await drawPath(page, [[0.4, 0.3], [0.55, 0.22], [0.55, 0.8]]);
+    await drawPath(page, [[0.44, 0.3], [0.55, 0.22], [0.55, 0.8]]);
     await answerSettled(page);
     const unsure = await page.$eval('#answer', (a) => ({ sure: a.dataset.sure, or: a.dataset.or, text: a.textContent }));
     assert.equal(unsure.sure, 'false', unsure.text);

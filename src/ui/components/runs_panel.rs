@@ -134,7 +134,7 @@ fn settings(run: &KeptRun) -> String {
     let images = c.train_limit.map_or("all images".to_owned(), |n| format!("first {}", crate::format::thousands(n)));
     let mut parts = vec![format!("lr {}", c.schedule.describe()), format!("batch {}", c.batch_size), images];
     if c.augment {
-        parts.push("augmented".into());
+        parts.push(if c.strokes.is_some() { "augmented, strokes too" } else { "augmented" }.into());
     }
     parts.push(format!("seed {}", c.seed));
     if c.selection == crate::train::Selection::TestSet {
