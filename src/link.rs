@@ -52,6 +52,9 @@ pub struct RunSettings {
     pub batch: usize,
     pub subset: Option<usize>,
     pub augment: Option<bool>,
+    /// With `augment`, the strokes bent and the pen varied too (the default network's
+    /// recipe): `augment=strokes`.
+    pub strokes: bool,
     /// What chooses the best epoch; `None`: held-out validation images.
     pub selection: Option<Selection>,
     pub seed: u64,
@@ -68,6 +71,7 @@ impl Default for RunSettings {
             batch: 64,
             subset: None,
             augment: None,
+            strokes: false,
             selection: None,
             seed: 42,
             backend: None,
@@ -121,11 +125,12 @@ fn apply(s: &mut RunSettings, key: &str, value: &str) -> Result<(), String> {
             s.subset = Some(n.filter(|n| SUBSETS.contains(n)).ok_or("all, 10000, 2000 or 500")?);
         }
         "augment" => {
-            s.augment = Some(match value {
-                "1" | "true" | "on" => true,
-                "0" | "false" | "off" => false,
-                _ => return Err("1 or 0".into()),
-            })
+            (s.augment, s.strokes) = match value {
+                "1" | "true" | "on" => (Some(true), false),
+                "0" | "false" | "off" => (Some(false), false),
+                "strokes" => (Some(true), true),
+                _ => return Err("1, 0 or strokes".into()),
+            }
         }
         "choose" => s.selection = Some(Selection::from_name(value).ok_or("validation or test")?),
         "seed" => s.seed = value.parse().map_err(|_| "a whole number from 0 to 18446744073709551615")?,
@@ -151,7 +156,7 @@ pub fn pairs(s: &RunSettings) -> Vec<(&'static str, String)> {
         out.push(("subset", if n == 0 { "all".into() } else { n.to_string() }));
     }
     if let Some(a) = s.augment {
-        out.push(("augment", if a { "1" } else { "0" }.into()));
+        out.push(("augment", if a && s.strokes { "strokes" } else if a { "1" } else { "0" }.into()));
     }
     if let Some(c) = s.selection {
         out.push(("choose", c.name().into()));
@@ -183,6 +188,7 @@ mod tests {
             batch: 128,
             subset: Some(2_000),
             augment: Some(true),
+            strokes: true,
             selection: Some(Selection::TestSet),
             seed: 9,
             backend: Some(Backend::WebGpu),
@@ -191,6 +197,9 @@ mod tests {
         let (got, problems) = parse(|key| query.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()));
         assert_eq!((got, problems), (want, vec![]));
         assert_eq!(from(&[("subset", "all"), ("augment", "0")]).0.subset, Some(0));
+        let affine = from(&[("augment", "1")]).0;
+        assert_eq!((affine.augment, affine.strokes), (Some(true), false));
+        assert_eq!(pairs(&affine).iter().find(|(k, _)| *k == "augment").map(|(_, v)| v.as_str()), Some("1"));
     }
 
     #[test]

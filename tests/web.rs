@@ -534,6 +534,46 @@ async fn read<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 /// network's four layer shapes at batch 1, 7 and 64, and odd ones (a 2x2 kernel, 3 output
 /// channels, a non-square image). Tolerance: relative to the largest magnitude, 1e-4 — f32
 /// sums of up to 36,864 terms in a different order.
+/// The default network's recipe can be trained in the page on WebGPU too: its stroke
+/// augmentation (the elastic field in the resampling, the pen width by max pooling with
+/// stride 1) gives there what the CPU reference gives.
+#[wasm_bindgen_test]
+async fn the_stroke_augmentation_on_webgpu_agrees_with_the_reference() {
+    use mnist_studio::data::augment::{random_matrices, warp_cpu_displaced, AugmentRanges};
+    use mnist_studio::data::strokes::{control_weights, field, pen_width_cpu, random_strokes, StrokeRanges, CONTROL, PEN, STROKE_PARAMS};
+    use mnist_studio::data::IMAGE_PIXELS;
+    use mnist_studio::rng::Rng;
+    use mnist_studio::train::warp::{pen_width, warp};
+
+    let device = gpu::init_device().await.expect("burn should start on WebGPU").inner();
+    let mut rng = Rng::new(23);
+    let n = 5;
+    let images: Vec<f32> = (0..n * IMAGE_PIXELS).map(|_| rng.uniform(-0.42, 2.8)).collect();
+    let matrices = random_matrices(n, &AugmentRanges::default(), &mut rng);
+    let mut strokes = random_strokes(n, &StrokeRanges::default(), &mut rng);
+    for (i, amount) in [1.0, -0.6, 0.4, -0.2, 0.0].into_iter().enumerate() {
+        strokes[i * STROKE_PARAMS + PEN] = amount;
+    }
+    let params = Tensor::<2>::from_data(TensorData::new(strokes.clone(), [n, STROKE_PARAMS]), &device);
+    let weights = Tensor::<2>::from_data(TensorData::new(control_weights(), [CONTROL * CONTROL, IMAGE_PIXELS]), &device);
+    let warped = warp(
+        Tensor::from_data(TensorData::new(images.clone(), [n, 1, 28, 28]), &device),
+        Tensor::from_data(TensorData::new(matrices.clone(), [n, 6]), &device),
+        Some((&params, &weights)),
+    );
+    let out = read(pen_width(warped, &params)).await;
+    let grid = CONTROL * CONTROL;
+    for i in 0..n {
+        let m: [f32; 6] = matrices[i * 6..i * 6 + 6].try_into().unwrap();
+        let p = &strokes[i * STROKE_PARAMS..(i + 1) * STROKE_PARAMS];
+        let moved = warp_cpu_displaced(&images[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS], &m, &field(&p[..grid]), &field(&p[grid..2 * grid]));
+        let expected = pen_width_cpu(&moved, p[PEN]);
+        for (k, (a, b)) in out[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS].iter().zip(&expected).enumerate() {
+            assert!((a - b).abs() < 1e-3, "image {i} pixel {k}: {a} on WebGPU, {b} in the reference");
+        }
+    }
+}
+
 #[wasm_bindgen_test]
 async fn our_webgpu_convolution_matches_burns_values_and_gradients() {
     use burn::nn::conv::Conv2dConfig;

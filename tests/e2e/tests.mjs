@@ -481,6 +481,29 @@ export const tests = {
     await context.close();
   },
 
+  async 'the default network\'s recipe, strokes bent and pens varied, is chosen by a link and trains in the page'({ browser, base, artifacts }) {
+    const link = '?network=bn-dropout&schedule=custom&epochs=1&lr=0.01&subset=500&augment=strokes&backend=cpu';
+    const { page, context, log } = await openPage(browser, base + link);
+    await settled(page);
+    const boxes = () => page.$$eval('#augment, #strokes', (els) => els.map((e) => `${e.checked}/${e.disabled}`));
+    assert.deepEqual(await boxes(), ['true/false', 'true/false'], 'augment=strokes ticks both boxes');
+    // Strokes go with the notebook's augmentation: without it the box is out of reach, and
+    // the address says so.
+    await page.uncheck('#augment');
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('augment') === '0');
+    assert.deepEqual(await boxes(), ['false/false', 'false/true']);
+    await page.check('#augment');
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('augment') === 'strokes');
+    await page.click('#start');
+    await page.waitForFunction(() => document.querySelectorAll('#runs-table tbody tr').length === 1, null, { timeout: 120_000 });
+    const row = await page.textContent('#runs-table tbody tr td.network');
+    assert.match(row, /augmented, strokes too/, row);
+    assert.equal(await page.textContent('#runs-table tbody tr td.ending'), 'completed');
+    await page.locator('#runs').screenshot({ path: path.join(artifacts, 'runs-strokes.png') });
+    assert.deepEqual(log.errors, []);
+    await context.close();
+  },
+
   async 'after one visit the page opens, trains and reads a drawing with its server gone; a new build replaces the copy'({ browser, root, artifacts }) {
     // A server of its own, to take away, serving a copy of the build, to change.
     const copy = fs.mkdtempSync(path.join(artifacts, 'build-'));

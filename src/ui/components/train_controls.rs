@@ -9,6 +9,7 @@ use std::rc::Rc;
 use crate::format::{duration, rate, thousands};
 use crate::train::estimate;
 use crate::link::{RunSettings, ScheduleChoice, SUBSETS};
+use crate::data::strokes::StrokeRanges;
 use crate::model::NetworkKind;
 use crate::train::{Schedule, Selection, TrainConfig};
 use crate::ui::state::RunStatus;
@@ -60,6 +61,7 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
     let batch = use_state(|| initial.batch.to_string());
     let seed = use_state(|| initial.seed.to_string());
     let augment = use_state(|| initial.augment.unwrap_or(initial.network.augmented()));
+    let strokes = use_state(|| initial.strokes);
     let on_test = use_state(|| initial.selection == Some(Selection::TestSet));
     let subset = use_state(|| initial.subset.unwrap_or(0));
     let error = use_state(|| None::<String>);
@@ -89,7 +91,7 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
             }
         });
     }
-    let current = Typed { network: *network, schedule: *schedule, epochs: &epochs, lr: &lr, batch: &batch, subset: *subset, augment: *augment, on_test: *on_test, seed: &seed };
+    let current = Typed { network: *network, schedule: *schedule, epochs: &epochs, lr: &lr, batch: &batch, subset: *subset, augment: *augment, strokes: *strokes, on_test: *on_test, seed: &seed };
     {
         // What the fields say, once they all parse, to the address after each change.
         let (touched, on_settings) = (touched.clone(), props.on_settings.clone());
@@ -108,13 +110,14 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
     let paused = props.status == Some(RunStatus::Paused);
 
     let on_network = {
-        let (network, augment, touch) = (network.clone(), augment.clone(), touch.clone());
+        let (network, augment, strokes, touch) = (network.clone(), augment.clone(), strokes.clone(), touch.clone());
         Callback::from(move |e: Event| {
             touch();
             let value = e.target_unchecked_into::<HtmlSelectElement>().value();
             if let Some(kind) = NetworkKind::from_id(&value) {
                 network.set(kind);
                 augment.set(kind.augmented());
+                strokes.set(false);
             }
         })
     };
@@ -139,6 +142,13 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
             augment.set(e.target_unchecked_into::<HtmlInputElement>().checked())
         })
     };
+    let on_strokes = {
+        let (strokes, touch) = (strokes.clone(), touch.clone());
+        Callback::from(move |e: Event| {
+            touch();
+            strokes.set(e.target_unchecked_into::<HtmlInputElement>().checked())
+        })
+    };
     let on_choose = {
         let (on_test, touch) = (on_test.clone(), touch.clone());
         Callback::from(move |e: Event| {
@@ -147,13 +157,13 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
         })
     };
     let on_start = {
-        let (network, schedule, epochs, lr, batch, augment, on_test, subset, seed, error) = (
+        let (network, schedule, epochs, lr, batch, augment, strokes, on_test, subset, seed, error) = (
             network.clone(), schedule.clone(), epochs.clone(), lr.clone(), batch.clone(),
-            augment.clone(), on_test.clone(), subset.clone(), seed.clone(), error.clone(),
+            augment.clone(), strokes.clone(), on_test.clone(), subset.clone(), seed.clone(), error.clone(),
         );
         let on_start = props.on_start.clone();
         Callback::from(move |_: MouseEvent| {
-            let typed = Typed { network: *network, schedule: *schedule, epochs: &epochs, lr: &lr, batch: &batch, subset: *subset, augment: *augment, on_test: *on_test, seed: &seed };
+            let typed = Typed { network: *network, schedule: *schedule, epochs: &epochs, lr: &lr, batch: &batch, subset: *subset, augment: *augment, strokes: *strokes, on_test: *on_test, seed: &seed };
             match typed.config() {
                 Ok(config) => {
                     error.set(None);
@@ -232,6 +242,12 @@ pub fn TrainControls(props: &TrainControlsProps) -> Html {
                 <label for="augment">{ "Augment (rotate, shift, shear, zoom)" }</label>
             </div>
             <div class="field check">
+                <input id="strokes" type="checkbox" checked={*augment && *strokes} onchange={on_strokes} disabled={active || !*augment} />
+                <label for="strokes" title="Each image's strokes bent by a smooth random field and drawn with a wider or narrower pen, as drawings on a screen differ from MNIST's: the recipe of the network the page reads with before anything is trained">
+                    { "…and bend strokes, vary the pen (the default network's recipe)" }
+                </label>
+            </div>
+            <div class="field check">
                 <input id="choose-on-test" type="checkbox" checked={*on_test} onchange={on_choose} disabled={active} />
                 <label for="choose-on-test" title="Otherwise the last 5,000 training images are held out: they choose the best epoch and calibrate the confidence, and the test set only measures each epoch chosen, never chooses">
                     { "Choose the best epoch on the test set, as the notebook did" }
@@ -278,6 +294,8 @@ struct Typed<'a> {
     batch: &'a str,
     subset: usize,
     augment: bool,
+    /// Only with `augment`.
+    strokes: bool,
     on_test: bool,
     seed: &'a str,
 }
@@ -294,6 +312,7 @@ impl Typed<'_> {
             batch: parse_whole("batch size", self.batch).ok()?,
             subset: Some(self.subset),
             augment: Some(self.augment),
+            strokes: self.augment && self.strokes,
             selection: Some(self.selection()),
             seed: parse_whole("the seed", self.seed).ok()?,
             backend: None,
@@ -314,6 +333,7 @@ impl Typed<'_> {
         let limit = (self.subset > 0).then_some(self.subset);
         let seed = parse_whole("the seed", self.seed)?;
         let config = TrainConfig::new(self.network, schedule, self.augment)
+            .with_strokes((self.augment && self.strokes).then(StrokeRanges::default))
             .with_selection(self.selection())
             .with_batch_size(parse_whole("batch size", self.batch)?)
             .with_seed(seed)
