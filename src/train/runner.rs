@@ -604,7 +604,11 @@ mod tests {
     #[test]
     fn a_resumed_run_continues_from_the_kept_epoch_as_an_uninterrupted_one_would() {
         let mnist = toy_mnist(320, 100, 8);
-        let config = TrainConfig::new(NetworkKind::Linear, Schedule::constant(3, 0.05), false).with_report_every(5);
+        // With every random draw a run makes (the affine matrices and the strokes too): a
+        // resumed run must replay them all to see the epochs an uninterrupted one would.
+        let config = TrainConfig::new(NetworkKind::Linear, Schedule::constant(3, 0.05), true)
+            .with_strokes(Some(crate::data::strokes::StrokeRanges::default()))
+            .with_report_every(5);
         let device = cpu().autodiff();
         let data = TrainData::upload(&mnist, None, None, Selection::Validation, &device.clone().inner());
 
