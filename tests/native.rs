@@ -140,7 +140,7 @@ fn the_shipped_default_network_scores_the_test_accuracy_its_header_states() {
 }
 
 /// The shipped network's "not a digit" detector: it lets MNIST's test digits through at the
-/// rate it was set for (99.5% of held-out digits read with confidence), and flags letters and
+/// rate it was set for (99% of held-out digits read with confidence, `novelty::PASS_SURE`), and flags letters and
 /// shapes drawn with the page's pen, which the softmax alone reads as digits.
 #[test]
 fn the_shipped_detector_passes_real_digits_and_flags_letters_and_shapes() {

@@ -153,6 +153,18 @@ mod components {
         gloo::timers::future::TimeoutFuture::new(20).await;
     }
 
+    /// Waits (up to 2 s) until `done` holds. Yew paints canvases in effects that run after a
+    /// render, and a loaded machine can take longer than one [`rendered`] (a CI run read a
+    /// canvas still blank once).
+    async fn until(mut done: impl FnMut() -> bool) {
+        for _ in 0..100 {
+            if done() {
+                return;
+            }
+            rendered().await;
+        }
+    }
+
     /// How many elements match (through JS: web-sys' NodeList is not among our features, and
     /// adding one would rebuild wgpu).
     fn count(root: &web_sys::Element, selector: &str) -> u32 {
@@ -195,7 +207,9 @@ mod components {
         // 32 maps of 26x26, eight across with a pixel between.
         assert_eq!((conv1.width(), conv1.height()), (8 * 27 - 1, 4 * 27 - 1));
         let ctx: web_sys::CanvasRenderingContext2d = conv1.get_context("2d").unwrap().unwrap().unchecked_into();
-        let data = ctx.get_image_data(0.0, 0.0, 26.0, 26.0).unwrap().data();
+        let first_map = || ctx.get_image_data(0.0, 0.0, 26.0, 26.0).unwrap().data();
+        until(|| first_map().chunks(4).all(|px| px[3] == 255)).await;
+        let data = first_map();
         assert!(data.chunks(4).all(|px| px[3] == 255), "the first map is painted, opaque");
         assert!(data.chunks(4).any(|px| px[0] as u32 + px[1] as u32 + px[2] as u32 > 100), "and something in it responds");
         assert_eq!(el.query_selector("#weights-pictures").unwrap().unwrap().get_attribute("data-layer").as_deref(), Some("filters"));

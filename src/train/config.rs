@@ -52,6 +52,12 @@ impl TrainConfig {
         Self::new(network, Schedule::notebook(false), network.augmented())
     }
 
+    /// The stroke augmentation's ranges when it applies: only on top of the affine one, so a
+    /// config with `strokes` but not `augment` trains (and replays) without either.
+    pub fn strokes_in_use(&self) -> Option<StrokeRanges> {
+        self.strokes.filter(|_| self.augment)
+    }
+
     /// Check what a user can get wrong before any work starts.
     pub fn validate(&self) -> Result<(), String> {
         self.schedule.validate()?;

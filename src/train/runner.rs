@@ -199,9 +199,9 @@ pub async fn train(
                 rng.permutation(n);
                 if config.augment {
                     random_matrices(n, &AugmentRanges::default(), &mut rng);
-                    if let Some(ranges) = &config.strokes {
-                        random_strokes(n, ranges, &mut rng);
-                    }
+                }
+                if let Some(ranges) = config.strokes_in_use() {
+                    random_strokes(n, &ranges, &mut rng);
                 }
             }
             let model = r.model.clone().to_device(device).train();
@@ -223,7 +223,7 @@ pub async fn train(
     let data_device = device.clone().inner();
 
     // The elastic fields' interpolation weights, uploaded once per run.
-    let stroke_weights = config.strokes.filter(|_| config.augment).map(|_| {
+    let stroke_weights = config.strokes_in_use().map(|_| {
         Tensor::<2>::from_data(TensorData::new(control_weights(), [CONTROL * CONTROL, IMAGE_PIXELS]), &data_device)
     });
     let steps_per_epoch = n.div_ceil(config.batch_size);
@@ -241,7 +241,7 @@ pub async fn train(
             let m = random_matrices(n, &AugmentRanges::default(), &mut rng);
             Tensor::<2>::from_data(TensorData::new(m, [n, 6]), &data_device)
         });
-        let strokes = config.strokes.filter(|_| config.augment).map(|ranges| {
+        let strokes = config.strokes_in_use().map(|ranges| {
             let s = random_strokes(n, &ranges, &mut rng);
             Tensor::<2>::from_data(TensorData::new(s, [n, STROKE_PARAMS]), &data_device)
         });

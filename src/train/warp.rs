@@ -112,7 +112,8 @@ mod tests {
     fn the_device_strokes_agree_with_the_reference() {
         let device = cpu();
         let mut rng = Rng::new(22);
-        // Ink away from the borders, where the device's and the reference's windows agree.
+        // Ink inside a uniform background, as MNIST's images are. (The borders would agree
+        // too: both sides clamp samples to the edge and pool in-bounds pixels only.)
         let images: Vec<f32> = (0..4 * IMAGE_PIXELS)
             .map(|i| {
                 let (r, c) = ((i % IMAGE_PIXELS) / IMAGE_SIDE, i % IMAGE_SIDE);

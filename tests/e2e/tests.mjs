@@ -752,7 +752,9 @@ export const tests = {
     await page.waitForSelector('#not-a-digit[data-why="unlike"]', { timeout: 30_000 });
     // Kept with it: the saved network, downloaded, carries the detector in its header.
     await page.waitForFunction(() => /VGG-like, epoch 1/.test(document.querySelector('#saved')?.textContent), null, { timeout: 30_000 });
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    // The trainer writes the file, after whatever of the run's ending it is still doing: on a
+    // loaded 2-core CI machine that once took longer than Playwright's 30 s default.
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.click('#download')]);
     const bytes = fs.readFileSync(await download.path());
     const header = bytes.subarray(16, 16 + bytes.readUInt32LE(12)).toString();
     assert.match(header, /"novelty_thresholds":\[[\d.]+,[\d.]+\]/, header);

@@ -312,11 +312,16 @@ impl Typed<'_> {
             batch: parse_whole("batch size", self.batch).ok()?,
             subset: Some(self.subset),
             augment: Some(self.augment),
-            strokes: self.augment && self.strokes,
+            strokes: self.strokes_in_use(),
             selection: Some(self.selection()),
             seed: parse_whole("the seed", self.seed).ok()?,
             backend: None,
         })
+    }
+
+    /// The stroke box counts only while Augment is ticked (it is disabled otherwise).
+    fn strokes_in_use(&self) -> bool {
+        self.augment && self.strokes
     }
 
     fn selection(&self) -> Selection {
@@ -333,7 +338,7 @@ impl Typed<'_> {
         let limit = (self.subset > 0).then_some(self.subset);
         let seed = parse_whole("the seed", self.seed)?;
         let config = TrainConfig::new(self.network, schedule, self.augment)
-            .with_strokes((self.augment && self.strokes).then(StrokeRanges::default))
+            .with_strokes(self.strokes_in_use().then(StrokeRanges::default))
             .with_selection(self.selection())
             .with_batch_size(parse_whole("batch size", self.batch)?)
             .with_seed(seed)
