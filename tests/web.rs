@@ -592,61 +592,66 @@ async fn the_stroke_augmentation_on_webgpu_agrees_with_the_reference() {
 async fn our_webgpu_convolution_matches_burns_values_and_gradients() {
     use burn::nn::conv::Conv2dConfig;
     use burn::tensor::Distribution;
-    use mnist_studio::kernels::{conv2d_valid, conv2d_valid_relu, has_our_conv};
+    use mnist_studio::kernels::{choose_gpu_tiles_as_if_software, conv2d_valid, conv2d_valid_relu, has_our_conv};
 
     let device = gpu::init_device().await.expect("burn should start on WebGPU");
     assert!(has_our_conv(&device), "this build should route WebGPU convolutions to our kernels");
-    // With `relu`, our fused convolution and ReLU against our plain convolution followed by
-    // burn's ReLU: the same pre-activations bit for bit, so the same mask. (Against burn's
-    // convolution, a pre-activation within rounding of zero, about one in a million, can fall
-    // on the other side and move a whole gradient entry; the plain convolution is compared
-    // with burn's in the other cases.)
-    let cases = [
-        (1, 1, 28, 28, 32, 3, true),
-        (7, 32, 26, 26, 32, 3, true),
-        (64, 32, 12, 12, 64, 3, true),
-        (64, 64, 10, 10, 64, 3, false),
-        (64, 32, 26, 26, 32, 3, false),
-        (3, 2, 7, 5, 3, 2, true),
-        (2, 5, 4, 4, 17, 3, false),
-    ];
-    for (batch, c_in, h, w, c_out, k, relu) in cases {
-        let conv = Conv2dConfig::new([c_in, c_out], [k, k]).init(&device);
-        let x = Tensor::<4>::random([batch, c_in, h, w], Distribution::Uniform(-1.0, 1.0), &device);
-        let g = Tensor::<4>::random([batch, c_out, h + 1 - k, w + 1 - k], Distribution::Uniform(-1.0, 1.0), &device);
-        let mut results = Vec::new();
-        for ours in [true, false] {
-            let x = x.clone().detach().require_grad();
-            let y = match (ours, relu) {
-                (true, true) => conv2d_valid_relu(x.clone(), &conv),
-                (true, false) => conv2d_valid(x.clone(), &conv),
-                (false, true) => burn::tensor::activation::relu(conv2d_valid(x.clone(), &conv)),
-                (false, false) => conv.forward(x.clone()),
-            };
-            let grads = (y.clone() * g.clone()).sum().backward();
-            let bias = conv.bias.as_ref().expect("a bias");
-            results.push([
-                read(y.inner()).await,
-                read(x.grad(&grads).expect("x's gradient")).await,
-                read(conv.weight.val().grad(&grads).expect("the weight's gradient")).await,
-                read(bias.val().grad(&grads).expect("the bias's gradient").reshape([1, 1, 1, c_out])).await,
-            ]);
-        }
-        let burns = results.pop().unwrap();
-        let ours = results.pop().unwrap();
-        web_sys::console::log_1(&format!("convolution {:?} compared", (batch, c_in, h, w, c_out, k, relu)).into());
-        for (what, (a, b)) in ["output", "input gradient", "weight gradient", "bias gradient"].iter().zip(ours.iter().zip(&burns)) {
-            assert_eq!(a.len(), b.len(), "{what} {:?}: lengths", (batch, c_in, h, w, c_out, k, relu));
-            let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            for (i, (p, q)) in a.iter().zip(b).enumerate() {
-                assert!(
-                    (p - q).abs() <= 1e-4 * (1.0 + scale),
-                    "{what} {:?}[{i}]: ours {p}, burn's {q}",
-                    (batch, c_in, h, w, c_out, k, relu)
-                );
+    // Both register tiles: a GPU's 8 rows and a software adapter's 16 (this adapter's own).
+    for software in [false, true] {
+        choose_gpu_tiles_as_if_software(Some(software));
+        // With `relu`, our fused convolution and ReLU against our plain convolution followed by
+        // burn's ReLU: the same pre-activations bit for bit, so the same mask. (Against burn's
+        // convolution, a pre-activation within rounding of zero, about one in a million, can fall
+        // on the other side and move a whole gradient entry; the plain convolution is compared
+        // with burn's in the other cases.)
+        let cases = [
+            (1, 1, 28, 28, 32, 3, true),
+            (7, 32, 26, 26, 32, 3, true),
+            (64, 32, 12, 12, 64, 3, true),
+            (64, 64, 10, 10, 64, 3, false),
+            (64, 32, 26, 26, 32, 3, false),
+            (3, 2, 7, 5, 3, 2, true),
+            (2, 5, 4, 4, 17, 3, false),
+        ];
+        for (batch, c_in, h, w, c_out, k, relu) in cases {
+            let conv = Conv2dConfig::new([c_in, c_out], [k, k]).init(&device);
+            let x = Tensor::<4>::random([batch, c_in, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+            let g = Tensor::<4>::random([batch, c_out, h + 1 - k, w + 1 - k], Distribution::Uniform(-1.0, 1.0), &device);
+            let mut results = Vec::new();
+            for ours in [true, false] {
+                let x = x.clone().detach().require_grad();
+                let y = match (ours, relu) {
+                    (true, true) => conv2d_valid_relu(x.clone(), &conv),
+                    (true, false) => conv2d_valid(x.clone(), &conv),
+                    (false, true) => burn::tensor::activation::relu(conv2d_valid(x.clone(), &conv)),
+                    (false, false) => conv.forward(x.clone()),
+                };
+                let grads = (y.clone() * g.clone()).sum().backward();
+                let bias = conv.bias.as_ref().expect("a bias");
+                results.push([
+                    read(y.inner()).await,
+                    read(x.grad(&grads).expect("x's gradient")).await,
+                    read(conv.weight.val().grad(&grads).expect("the weight's gradient")).await,
+                    read(bias.val().grad(&grads).expect("the bias's gradient").reshape([1, 1, 1, c_out])).await,
+                ]);
+            }
+            let burns = results.pop().unwrap();
+            let ours = results.pop().unwrap();
+            web_sys::console::log_1(&format!("convolution {:?} compared, tiles as on a software adapter: {software}", (batch, c_in, h, w, c_out, k, relu)).into());
+            for (what, (a, b)) in ["output", "input gradient", "weight gradient", "bias gradient"].iter().zip(ours.iter().zip(&burns)) {
+                assert_eq!(a.len(), b.len(), "{what} {:?}: lengths", (batch, c_in, h, w, c_out, k, relu));
+                let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                for (i, (p, q)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (p - q).abs() <= 1e-4 * (1.0 + scale),
+                        "{what} {:?}, software tiles {software}, [{i}]: ours {p}, burn's {q}",
+                        (batch, c_in, h, w, c_out, k, relu)
+                    );
+                }
             }
         }
     }
+    choose_gpu_tiles_as_if_software(None);
 }
 
 /// Our WebGPU dense-layer kernel (src/kernels/gpu_dense.rs) against burn's `Linear` on the
@@ -658,47 +663,52 @@ async fn our_webgpu_convolution_matches_burns_values_and_gradients() {
 async fn our_webgpu_dense_layer_matches_burns_values_and_gradients() {
     use burn::nn::LinearConfig;
     use burn::tensor::Distribution;
-    use mnist_studio::kernels::{dense, dense_relu, has_our_gpu_kernels};
+    use mnist_studio::kernels::{choose_gpu_tiles_as_if_software, dense, dense_relu, has_our_gpu_kernels};
 
     let device = gpu::init_device().await.expect("burn should start on WebGPU");
     assert!(has_our_gpu_kernels(&device), "this build should route WebGPU dense layers to our kernel");
-    // With `relu` (the hidden layer's), split or not: our fused product and ReLU against our
-    // plain product followed by burn's ReLU (the same pre-activations, so the same mask; see
-    // the convolution's test).
-    let cases = [(64, 1024, 512, true), (64, 512, 10, false), (64, 784, 10, false), (7, 784, 10, true), (1, 1024, 512, true), (3, 100, 17, true), (2, 5, 3, false)];
-    for (batch, d_in, d_out, relu) in cases {
-        let linear = LinearConfig::new(d_in, d_out).init(&device);
-        let x = Tensor::<2>::random([batch, d_in], Distribution::Uniform(-1.0, 1.0), &device);
-        let g = Tensor::<2>::random([batch, d_out], Distribution::Uniform(-1.0, 1.0), &device);
-        let mut results = Vec::new();
-        for ours in [true, false] {
-            let x = x.clone().detach().require_grad();
-            let y = match (ours, relu) {
-                (true, true) => dense_relu(x.clone(), &linear),
-                (true, false) => dense(x.clone(), &linear),
-                (false, true) => burn::tensor::activation::relu(dense(x.clone(), &linear)),
-                (false, false) => linear.forward(x.clone()),
-            };
-            let grads = (y.clone() * g.clone()).sum().backward();
-            let bias = linear.bias.as_ref().expect("a bias");
-            results.push([
-                read(y.inner()).await,
-                read(x.grad(&grads).expect("x's gradient")).await,
-                read(linear.weight.val().grad(&grads).expect("the weight's gradient")).await,
-                read(bias.val().grad(&grads).expect("the bias's gradient").reshape([1, d_out])).await,
-            ]);
-        }
-        let burns = results.pop().unwrap();
-        let ours = results.pop().unwrap();
-        let shape = (batch, d_in, d_out, relu);
-        for (what, (a, b)) in ["output", "input gradient", "weight gradient", "bias gradient"].iter().zip(ours.iter().zip(&burns)) {
-            assert_eq!(a.len(), b.len(), "{what} {shape:?}: lengths");
-            let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            for (i, (p, q)) in a.iter().zip(b).enumerate() {
-                assert!((p - q).abs() <= 1e-4 * (1.0 + scale), "{what} {shape:?}[{i}]: ours {p}, burn's {q}");
+    // Both register tiles, as for the convolution.
+    for software in [false, true] {
+        choose_gpu_tiles_as_if_software(Some(software));
+        // With `relu` (the hidden layer's), split or not: our fused product and ReLU against our
+        // plain product followed by burn's ReLU (the same pre-activations, so the same mask; see
+        // the convolution's test).
+        let cases = [(64, 1024, 512, true), (64, 512, 10, false), (64, 784, 10, false), (7, 784, 10, true), (1, 1024, 512, true), (3, 100, 17, true), (2, 5, 3, false)];
+        for (batch, d_in, d_out, relu) in cases {
+            let linear = LinearConfig::new(d_in, d_out).init(&device);
+            let x = Tensor::<2>::random([batch, d_in], Distribution::Uniform(-1.0, 1.0), &device);
+            let g = Tensor::<2>::random([batch, d_out], Distribution::Uniform(-1.0, 1.0), &device);
+            let mut results = Vec::new();
+            for ours in [true, false] {
+                let x = x.clone().detach().require_grad();
+                let y = match (ours, relu) {
+                    (true, true) => dense_relu(x.clone(), &linear),
+                    (true, false) => dense(x.clone(), &linear),
+                    (false, true) => burn::tensor::activation::relu(dense(x.clone(), &linear)),
+                    (false, false) => linear.forward(x.clone()),
+                };
+                let grads = (y.clone() * g.clone()).sum().backward();
+                let bias = linear.bias.as_ref().expect("a bias");
+                results.push([
+                    read(y.inner()).await,
+                    read(x.grad(&grads).expect("x's gradient")).await,
+                    read(linear.weight.val().grad(&grads).expect("the weight's gradient")).await,
+                    read(bias.val().grad(&grads).expect("the bias's gradient").reshape([1, d_out])).await,
+                ]);
+            }
+            let burns = results.pop().unwrap();
+            let ours = results.pop().unwrap();
+            let shape = (batch, d_in, d_out, relu, software);
+            for (what, (a, b)) in ["output", "input gradient", "weight gradient", "bias gradient"].iter().zip(ours.iter().zip(&burns)) {
+                assert_eq!(a.len(), b.len(), "{what} {shape:?}: lengths");
+                let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                for (i, (p, q)) in a.iter().zip(b).enumerate() {
+                    assert!((p - q).abs() <= 1e-4 * (1.0 + scale), "{what} {shape:?}[{i}]: ours {p}, burn's {q}");
+                }
             }
         }
     }
+    choose_gpu_tiles_as_if_software(None);
 }
 
 /// Our WebGPU cross-entropy kernel (src/kernels/gpu_loss.rs) against burn's operations on the

@@ -55,7 +55,7 @@ use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::CubeBackend;
 
 use super::gpu_tile::{
-    accumulate, elementwise_count, elementwise_position, left_values, output, right_values, row_offsets, tile, tile_columns, tile_rows, u, zero_sums,
+    accumulate, elementwise_count, elementwise_position, left_values, on_software, output, right_values, row_offsets, tile, tile_columns, tile_rows, u, zero_sums,
     ELEMENTWISE_GROUP,
 };
 
@@ -215,7 +215,7 @@ struct Launch {
 
 fn launch(a: CubeTensor, b: CubeTensor, bias: Option<CubeTensor>, out: &CubeTensor, l: Launch) {
     let g = l.geometry;
-    let (rm, rn, wide) = tile(g.m as usize, g.n as usize);
+    let (rm, rn, wide) = tile(g.m as usize, g.n as usize, on_software(out));
     let cube_count = CubeCount::Static(g.n.div_ceil(wide * rn), g.m.div_ceil(rm), u(l.splits));
     let dtype = dtype_to_storage_type(out.dtype);
     let with_bias = bias.is_some();

@@ -26,7 +26,7 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::CubeBackend;
 
-use super::gpu_tile::{accumulate, relu_of, left_values, output, right_values, row_offsets, tile, tile_columns, tile_rows, u, zero_sums};
+use super::gpu_tile::{accumulate, relu_of, left_values, on_software, output, right_values, row_offsets, tile, tile_columns, tile_rows, u, zero_sums};
 
 /// The product's sizes and how its operands are laid out, as the kernel reads them.
 #[derive(CubeLaunch, CubeType, Clone, Copy, Debug)]
@@ -131,7 +131,7 @@ fn splits(invocations: usize, m: usize, n: usize, k: usize) -> usize {
 pub fn product(a: CubeTensor, b: CubeTensor, bias: Option<CubeTensor>, relu: bool) -> CubeTensor {
     let ([m, k], [_, n]) = (a.meta.shape().dims::<2>(), b.meta.shape().dims::<2>());
     let ((a, a_row, a_k), (b, b_k, b_col)) = (layout(a), layout(b));
-    let (rm, rn, wide) = tile(m, n);
+    let (rm, rn, wide) = tile(m, n, on_software(&a));
     let (groups_x, groups_y) = (u(n).div_ceil(wide * rn), u(m).div_ceil(rm));
     let splits = splits((groups_x * groups_y * wide) as usize, m, n, k);
     let k_per_split = k.div_ceil(splits);

@@ -7,6 +7,8 @@
 //! address and is never stored): on SwiftShader, which runs divergent code under a lane mask,
 //! masked loads take a slow path (`results/browser/bench-webgpu-conv.txt`).
 
+use std::sync::atomic::{AtomicU8, Ordering};
+
 use burn::backend::cubecl::dtype_to_storage_type;
 use burn::tensor::{DType, Shape};
 use burn_cubecl::cubecl;
@@ -137,16 +139,30 @@ pub fn right_values<F: Float>(b: &Tensor<F>, bases: &Sequence<u32>, offset: u32,
     values
 }
 
-/// Rows and columns per invocation and invocations per workgroup for an `m x n` product.
-/// 8 x 8 sums per invocation: each value loaded serves eight. A narrow product (the first
-/// convolution's weight gradient has 9 columns, the last dense layer 10) gets a narrow
+/// Rows and columns per invocation and invocations per workgroup for an `m x n` product, on
+/// a GPU or (`software`) on a software adapter ([`on_software`]).
+///
+/// On a GPU, 8 x 8 sums per invocation: each value loaded serves eight. A narrow product (the
+/// first convolution's weight gradient has 9 columns, the last dense layer 10) gets a narrow
 /// workgroup rather than idle invocations. A wider one takes 8 columns per invocation and the
 /// workgroup width (a multiple of 4, SwiftShader's SIMD width) that wastes the fewest columns,
 /// 16 (or, past 1,024 columns, 64) when several fit: the weight gradients' 288 columns are 3
 /// workgroups of 12 invocations, not 3 of 16 with a quarter of them idle. Measured on
 /// SwiftShader against 2 and 4 columns and 16 rows (`results/browser/bench-webgpu-conv.txt`).
-pub fn tile(m: usize, n: usize) -> (u32, u32, u32) {
-    let rm = m.clamp(1, 8) as u32;
+///
+/// On a software adapter, 16 rows: SwiftShader compiles every load whose address is not known
+/// when the shader is compiled as four scalar loads behind four lane-mask branches, and its
+/// multiply-adds are nearly free beside them (3% of a VGG-like step's samples in its JIT code,
+/// against about two thirds in moving lanes in and out of vectors and through the stack), so a
+/// kernel costs what its loads cost, and 16 x 8 sums load 24 values per 128 products instead
+/// of 16 per 64. Measured in Chromium on SwiftShader, interleaved with the 8 x 8 build: the
+/// VGG-like step 4-15% faster (2,450-2,870 against 2,880-2,990 ms), the linear one 10-15%; the
+/// first step's shader compilation 14-16 s against 9 (the JIT compiles each kernel's longer
+/// unrolled body). 16 x 16 was 21% faster but took 37 s to compile: not worth a first step
+/// that long. A GPU's registers are what 16 rows would spend, so a GPU keeps 8
+/// (`results/browser/bench-webgpu-swiftshader-loads.txt`).
+pub fn tile(m: usize, n: usize, software: bool) -> (u32, u32, u32) {
+    let rm = m.clamp(1, if software { 16 } else { 8 }) as u32;
     let preferred: &[usize] = match n {
         0..=16 => return (rm, 1, 16),
         17..=64 => return (rm, 1, 64),
@@ -157,6 +173,35 @@ pub fn tile(m: usize, n: usize) -> (u32, u32, u32) {
     let waste = |wide: usize| units.div_ceil(wide) * wide - units;
     let wide = preferred.iter().copied().min_by_key(|&w| waste(w)).unwrap_or(16);
     (rm, 8, wide as u32)
+}
+
+/// Whether `t` lives on a software adapter: no card behind the device (cubecl's identity of
+/// it has no physical device when wgpu reports a CPU, which the browser's fallback adapter,
+/// SwiftShader in Chrome, is).
+pub fn on_software(t: &CubeTensor) -> bool {
+    match TILES_AS_IF_SOFTWARE.load(Ordering::Relaxed) {
+        AUTO => t.client.properties().identity.physical.is_none(),
+        flag => flag == SOFTWARE,
+    }
+}
+
+const AUTO: u8 = 0;
+const GPU: u8 = 1;
+const SOFTWARE: u8 = 2;
+
+/// [`tile`]'s choice made as if on a software adapter (`Some(true)`), a GPU (`Some(false)`)
+/// or as the device says (`None`), so that the browser tests, which only have SwiftShader,
+/// check the products with a GPU's tiles too.
+static TILES_AS_IF_SOFTWARE: AtomicU8 = AtomicU8::new(AUTO);
+
+/// See [`TILES_AS_IF_SOFTWARE`]; for tests.
+pub fn choose_tiles_as_if_software(software: Option<bool>) {
+    let flag = match software {
+        None => AUTO,
+        Some(false) => GPU,
+        Some(true) => SOFTWARE,
+    };
+    TILES_AS_IF_SOFTWARE.store(flag, Ordering::Relaxed);
 }
 
 pub fn u(v: usize) -> u32 {

@@ -221,6 +221,16 @@ pub fn batch_norm<const D: usize>(x: Tensor<D>, bn: &BatchNorm) -> Tensor<D> {
     Tensor::from_dispatch(result.output)
 }
 
+/// For tests: our WebGPU products' register tiles chosen as on a software adapter
+/// (`Some(true)`), as on a GPU (`Some(false)`), or by the device (`None`, the default); see
+/// `gpu_tile::tile`. A build without those kernels ignores it.
+pub fn choose_gpu_tiles_as_if_software(software: Option<bool>) {
+    #[cfg(cube_kernels)]
+    gpu_tile::choose_tiles_as_if_software(software);
+    #[cfg(not(cube_kernels))]
+    let _ = software;
+}
+
 /// Whether our convolution kernels run on `device`: burn's CPU backend, and in builds with
 /// the cubecl backend (the single-threaded browser worker, `native-gpu`) WebGPU / wgpu.
 pub fn has_our_conv(device: &Device) -> bool {
