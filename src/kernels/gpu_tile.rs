@@ -159,7 +159,8 @@ pub fn right_values<F: Float>(b: &Tensor<F>, bases: &Sequence<u32>, offset: u32,
 /// VGG-like step 4-15% faster (2,450-2,870 against 2,880-2,990 ms), the linear one 10-15%; the
 /// first step's shader compilation 14-16 s against 9 (the JIT compiles each kernel's longer
 /// unrolled body). 16 x 16 was 21% faster but took 37 s to compile: not worth a first step
-/// that long (with the kernel's rows loop not unrolled, 26 s and slower than 16 x 8). A GPU's registers are what 16 rows would spend, so a GPU keeps 8
+/// that long (with the kernel's rows loop not unrolled, 26 s and slower than 16 x 8). A GPU's
+/// registers are what 16 rows would spend, so a GPU keeps 8
 /// (`results/browser/bench-webgpu-swiftshader-loads.txt`).
 pub fn tile(m: usize, n: usize, software: bool) -> (u32, u32, u32) {
     let rm = m.clamp(1, if software { 16 } else { 8 }) as u32;
