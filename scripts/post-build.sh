@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Trunk's post-build hook (Trunk.toml): the threaded worker, then the service worker's file
-# list, which must include the threaded worker's files, then the Brotli and gzip copies of
-# every text and wasm file for servers that send precompressed files (README, "Serving it
+# Trunk's post-build hook (Trunk.toml): the threaded worker, wasm-opt on the page's and the
+# single-threaded worker's wasm (release builds), then the service worker's file list, which
+# must include the threaded worker's files and the optimised wasm, then the Brotli and gzip copies of every
+# text and wasm file for servers that send precompressed files (README, "Serving it
 # yourself"). In this order, hence one hook.
 set -euo pipefail
 bash "$(dirname "$0")/build-threaded-worker.sh"
+bash "$(dirname "$0")/optimise-wasm.sh"
 bash "$(dirname "$0")/stamp-service-worker.sh"
 dir=${TRUNK_STAGING_DIR:-${1:-dist}}
 root=$(cd "$(dirname "$0")/.." && pwd)
