@@ -162,9 +162,18 @@ pub fn right_values<F: Float>(b: &Tensor<F>, bases: &Sequence<u32>, offset: u32,
 /// that long (with the kernel's rows loop not unrolled, 26 s and slower than 16 x 8). A GPU's
 /// registers are what 16 rows would spend, so a GPU keeps 8
 /// (`results/browser/bench-webgpu-swiftshader-loads.txt`).
+///
+/// A narrow product on a software adapter (the dense layers' 10 outputs, the first
+/// convolution's 9 weight-gradient columns) is one SIMD group wide, [`SOFTWARE_SIMD`]
+/// invocations, each taking every fourth column: with one column each, an invocation loaded
+/// 17 values per 16 products and a 16-wide workgroup left 6 of 16 invocations computing copies;
+/// so 19 loads per 48 products for 10 columns. Measured on the linear network's step, whose two
+/// products (64 x 784 x 10 and its weight gradient) took about 2.6 and 3.1 ms of its 10.5
+/// (`results/browser/bench-webgpu-narrow.txt`).
 pub fn tile(m: usize, n: usize, software: bool) -> (u32, u32, u32) {
     let rm = m.clamp(1, if software { 16 } else { 8 }) as u32;
     let preferred: &[usize] = match n {
+        0..=16 if software => return (rm, u(n.div_ceil(SOFTWARE_SIMD).max(1)), SOFTWARE_SIMD as u32),
         0..=16 => return (rm, 1, 16),
         17..=64 => return (rm, 1, 64),
         65..=1024 => &[16, 12, 20, 24, 28, 32, 8],
@@ -175,6 +184,9 @@ pub fn tile(m: usize, n: usize, software: bool) -> (u32, u32, u32) {
     let wide = preferred.iter().copied().min_by_key(|&w| waste(w)).unwrap_or(16);
     (rm, 8, wide as u32)
 }
+
+/// SwiftShader's SIMD width: the invocations it runs side by side, one per lane.
+const SOFTWARE_SIMD: usize = 4;
 
 /// Whether `t` lives on a software adapter: no card behind the device (cubecl's identity of
 /// it has no physical device when wgpu reports a CPU, which the browser's fallback adapter,
