@@ -3,7 +3,7 @@
 // set beside bench.mjs's. Installs TensorFlow.js into tests/e2e/tfjs/node_modules on first use.
 // WebGPU dispatches and queue submissions per step are counted by wrapping the page's
 // GPUComputePassEncoder / GPUQueue methods (bench.mjs counts this app's the same way).
-// usage: node tests/e2e/bench-tfjs.mjs [--backends=webgpu,wasm,cpu] [--vgg-steps=N]
+// usage: node tests/e2e/bench-tfjs.mjs [--backends=webgpu,wasm,cpu] [--networks=linear,vgg] [--vgg-steps=N]
 import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,10 +30,11 @@ console.log(`\n## TensorFlow.js ${await page.evaluate(() => tf.version.tfjs)} tr
 const flags = process.argv.slice(2);
 const BACKENDS = flags.find((f) => f.startsWith('--backends='))?.slice('--backends='.length).split(',') ?? ['wasm', 'cpu', 'webgpu'];
 const VGG_STEPS = Number(flags.find((f) => f.startsWith('--vgg-steps='))?.slice('--vgg-steps='.length) ?? 0);
+const NETWORKS = flags.find((f) => f.startsWith('--networks='))?.slice('--networks='.length).split(',') ?? ['linear', 'vgg'];
 await page.evaluate(countGpuWork);
 const work = () => page.evaluate(() => ({ dispatches: 0, submits: 0, ...globalThis.__gpuWork }));
 for (const backend of BACKENDS) {
-  for (const kind of ['linear', 'vgg']) {
+  for (const kind of NETWORKS) {
     const warmup = backend === 'cpu' && kind === 'vgg' ? 1 : 3;
     const timed = kind === 'vgg' ? (VGG_STEPS || (backend === 'cpu' ? 3 : 10)) : 20;
     const before = await work();
