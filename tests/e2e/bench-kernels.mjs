@@ -5,8 +5,8 @@
 // twice. Dispatching a kernel twice adds its own cost to the step, so running this once per
 // kernel against a run without --twice gives each kernel's share (the second run of a kernel
 // that accumulates, the loss's tally or SGD, changes the numbers trained on, not the timing).
-// Three passes of the panel per page; the counts are the last pass's.
-// usage: node tests/e2e/bench-kernels.mjs DIST [--networks=linear] [--twice=PREFIX]
+// Three passes of the panel per page (--passes=N); the counts are the last pass's.
+// usage: node tests/e2e/bench-kernels.mjs DIST [--networks=linear] [--twice=PREFIX] [--passes=N]
 import { launch, openPage } from './browser.mjs';
 import { startServer } from './server.mjs';
 import { settled, chooseBackend } from './studio.mjs';
@@ -15,6 +15,7 @@ const [root = 'dist', ...flags] = process.argv.slice(2);
 const option = (name, fallback) => flags.find((f) => f.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const NETWORKS = option('networks', 'linear');
 const TWICE = option('twice', '');
+const PASSES = Number(option('passes', '3'));
 // Steps per Speed-panel measurement: 1 first, 3 warm-up, 20 timed.
 const STEPS = 24;
 
@@ -63,7 +64,7 @@ try {
   page.on('worker', each);
   await settled(page);
   await chooseBackend(page, 'webgpu');
-  for (let pass = 1; pass <= 3; pass++) {
+  for (let pass = 1; pass <= PASSES; pass++) {
     await page.$eval('#bench', (d) => { d.open = true; });
     const before = await counted(page);
     await page.click('#bench-run');
@@ -73,7 +74,7 @@ try {
     for (const r of rows.slice(-NETWORKS.split(',').length)) {
       console.log(`twice=${TWICE || 'none'} pass ${pass}: ${r.network} ${r.ms} ms/step (first step ${r.firstMs} ms)`);
     }
-    if (pass < 3) continue;
+    if (pass < PASSES) continue;
     for (const [name, v] of Object.entries(after).sort((a, b) => b[1].dispatches - a[1].dispatches)) {
       const d = v.dispatches - (before[name]?.dispatches ?? 0);
       if (d === 0) continue;
