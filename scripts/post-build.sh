@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Trunk's post-build hook (Trunk.toml): the threaded worker, wasm-opt on the page's and the
 # single-threaded worker's wasm (release builds), then the service worker's file list, which
-# must include the threaded worker's files and the optimised wasm, then the Brotli and gzip copies of every
-# text and wasm file for servers that send precompressed files (README, "Serving it
-# yourself"). In this order, hence one hook.
+# must include the threaded worker's files and the optimised wasm, then the Brotli and gzip
+# copies of every text and wasm file for servers that send precompressed files (README,
+# "Serving it yourself"). In this order, hence one hook.
 set -euo pipefail
 bash "$(dirname "$0")/build-threaded-worker.sh"
 bash "$(dirname "$0")/optimise-wasm.sh"

@@ -10,6 +10,7 @@
 import { launch, openPage } from './browser.mjs';
 import { startServer } from './server.mjs';
 import { settled, chooseBackend } from './studio.mjs';
+import { fromWorkers } from './gpu-work.mjs';
 
 const [root = 'dist', ...flags] = process.argv.slice(2);
 const option = (name, fallback) => flags.find((f) => f.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -42,11 +43,8 @@ function instrument(twice) {
 
 async function counted(page) {
   const total = {};
-  for (const worker of page.workers()) {
-    // A CPU pool's thread never answers (it waits inside wasm): give up on it after a second.
-    const answer = worker.evaluate(() => globalThis.__perPipeline ?? null).catch(() => null);
-    const c = await Promise.race([answer, new Promise((r) => setTimeout(() => r(null), 1000))]);
-    for (const [name, v] of Object.entries(c ?? {})) {
+  for (const c of await fromWorkers(page, () => globalThis.__perPipeline ?? null)) {
+    for (const [name, v] of Object.entries(c)) {
       const t = (total[name] ??= { dispatches: 0, workgroups: 0 });
       t.dispatches += v.dispatches;
       t.workgroups += v.workgroups;

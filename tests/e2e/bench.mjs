@@ -19,7 +19,7 @@ import { execSync } from 'node:child_process';
 import { startServer } from './server.mjs';
 import { launch, openPage } from './browser.mjs';
 import { chooseBackend, chooseThreads, configureRun, datasetReady, settled } from './studio.mjs';
-import { countGpuWork } from './gpu-work.mjs';
+import { countGpuWork, fromWorkers } from './gpu-work.mjs';
 
 const [root = 'dist', ...flags] = process.argv.slice(2);
 const RUNS = 3;
@@ -193,12 +193,9 @@ function watchGpuWork(page) {
 /** WebGPU dispatches and submits so far, summed over the page's workers. */
 async function gpuWork(page) {
   const total = { dispatches: 0, submits: 0 };
-  for (const worker of page.workers()) {
-    // A CPU thread pool's worker sits in a blocking wait inside wasm and never answers: skip
-    // it after a second (awaiting it hung the CPU measurements at 2 threads).
-    const answer = worker.evaluate(() => globalThis.__gpuWork ?? null).catch(() => null);
-    const c = await Promise.race([answer, new Promise((r) => setTimeout(() => r(null), 1000))]);
-    if (c) { total.dispatches += c.dispatches; total.submits += c.submits; }
+  for (const c of await fromWorkers(page, () => globalThis.__gpuWork ?? null)) {
+    total.dispatches += c.dispatches;
+    total.submits += c.submits;
   }
   return total;
 }
