@@ -611,6 +611,8 @@ async fn our_webgpu_convolution_matches_burns_values_and_gradients() {
             (64, 64, 10, 10, 64, 3, false),
             (64, 32, 26, 26, 32, 3, false),
             (3, 2, 7, 5, 3, 2, true),
+            // 75 outputs: the ReLU's element-wise passes one value per invocation, not four.
+            (1, 2, 6, 6, 3, 2, true),
             (2, 5, 4, 4, 17, 3, false),
         ];
         for (batch, c_in, h, w, c_out, k, relu) in cases {

@@ -30,7 +30,7 @@ mod cli {
     use mnist_studio::train::{evaluate, train, EpochReport, Flow, Observer, Schedule, Selection, StepReport, TrainConfig, TrainData};
     use mnist_studio::weights;
 
-    const USAGE: &str = "usage: train --bench [--backend cpu|gpu] [--batch N]
+    const USAGE: &str = "usage: train --bench [--backend cpu|gpu] [--batch N] [--network ID]   (every network, or that one)
        train --export IN.weights OUT.safetensors
        train --fit-novelty IN.weights OUT.weights   (adds the \"not a digit\" detector, fitted on
              the 55,000 training images, its threshold on the 5,000 held-out ones)
@@ -53,6 +53,8 @@ mod cli {
         out: PathBuf,
         gpu: bool,
         bench: bool,
+        /// `--network` named on the command line (`--bench` then measures that one only).
+        named: bool,
     }
 
     fn parse() -> Result<Args, String> {
@@ -101,6 +103,7 @@ mod cli {
                 other => return Err(format!("unknown flag {other}")),
             }
         }
+        let named = network.is_some();
         let network = match (network, bench) {
             (Some(n), _) => n,
             (None, true) => NetworkKind::Linear,
@@ -120,7 +123,7 @@ mod cli {
             .with_selection(selection)
             .with_train_limit(train_limit)
             .with_test_limit(test_limit);
-        Ok(Args { config, data, out, gpu, bench })
+        Ok(Args { config, data, out, gpu, bench, named })
     }
 
     /// Prints progress and appends each epoch to a CSV as soon as it ends, so a long run
@@ -286,7 +289,7 @@ mod cli {
         let split = mnist_studio::train::batch::DeviceSplit::upload(&split, &device.clone().inner());
         println!("backend: {}, batch {batch}", if args.gpu { "wgpu (native GPU)" } else { "flex (native CPU)" });
         println!("{:<32} {:>14} {:>11} {:>10}", "network", "first step ms", "ms/step", "images/s");
-        for network in NetworkKind::ALL {
+        for network in NetworkKind::ALL.into_iter().filter(|n| !args.named || *n == args.config.network) {
             let r = block_on(mnist_studio::train::bench::measure(network, &split, &mnist.stats, &device, batch, 3, 20))
                 .map_err(|e| e.to_string())?;
             println!("{:<32} {:>14.1} {:>11.2} {:>10.0}", network.title(), r.first_step_ms, r.ms_per_step, r.images_per_sec);

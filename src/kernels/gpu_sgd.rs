@@ -12,13 +12,21 @@ use burn_cubecl::cubecl::prelude::*;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 
-use super::gpu_tile::{elementwise_count, elementwise_position, output, u, ELEMENTWISE_GROUP};
+use super::gpu_tile::{elementwise_count, elementwise_position, output, u, vector_width, ELEMENTWISE_GROUP};
 
+/// `N` values per invocation ([`vector_width`]).
 #[cube(launch)]
-fn sgd_kernel<F: Float>(param: &Tensor<F>, grad: &Tensor<F>, out: &mut Tensor<F>, total: u32, lr: f32, #[define(F)] _dtype: ElemType) {
+fn sgd_kernel<F: Float, N: Size>(
+    param: &Tensor<Vector<F, N>>,
+    grad: &Tensor<Vector<F, N>>,
+    out: &mut Tensor<Vector<F, N>>,
+    total: u32,
+    lr: f32,
+    #[define(F)] _dtype: ElemType,
+) {
     let at = elementwise_position();
     if at < total {
-        out[at as usize] = param[at as usize] - F::cast_from(lr) * grad[at as usize];
+        out[at as usize] = param[at as usize] - Vector::new(F::cast_from(lr)) * grad[at as usize];
     }
 }
 
@@ -27,14 +35,17 @@ pub fn update(param: CubeTensor, grad: CubeTensor, lr: f64) -> CubeTensor {
     let (param, grad) = (into_contiguous(param), into_contiguous(grad));
     let out = output(&param, param.meta.shape().clone());
     let total = out.meta.shape().num_elements();
+    let width = vector_width(total);
+    let invocations = total / width;
     sgd_kernel::launch(
         &out.client,
-        elementwise_count(total),
+        elementwise_count(invocations),
         CubeDim::new_1d(ELEMENTWISE_GROUP),
+        width,
         param.into_tensor_arg(),
         grad.into_tensor_arg(),
         out.clone().into_tensor_arg(),
-        u(total),
+        u(invocations),
         lr as f32,
         dtype_to_storage_type(out.dtype),
     );
