@@ -1,5 +1,6 @@
 //! What our WebGPU kernels share: the grid of the element-wise ones (one invocation per value,
-//! [`ELEMENTWISE_GROUP`], [`elementwise_position`], [`elementwise_count`]), and the register
+//! or per four where [`vector_width`] allows; [`ELEMENTWISE_GROUP`], [`elementwise_position`],
+//! [`elementwise_count`]), and the register
 //! tile of the two matrix-product ones ([`super::gpu_conv`], [`super::gpu_dense`]):
 //! each invocation keeps an `rm x rn` block of sums in registers and, per step of the shared
 //! dimension, loads `rm` left values and `rn` right values, each of which then serves `rn` or
@@ -249,7 +250,7 @@ fn relu_kernel<F: Float, N: Size>(
 /// store each) when they divide evenly, else 1. On SwiftShader every load or store whose
 /// address depends on the invocation is emitted as a per-lane gather, and its cost is per
 /// access rather than per byte: a ReLU backward over 1.18 million values took 40 ns a value
-/// one float at a time and 17 as `vec4`s (dawn.node on SwiftShader, WGSL written by hand,
+/// one float at a time and 14.5 as `vec4`s (dawn.node on SwiftShader, WGSL written by hand,
 /// `results/browser/bench-webgpu-vec4.txt`).
 pub fn vector_width(total: usize) -> usize {
     if total % 4 == 0 { 4 } else { 1 }
