@@ -78,7 +78,8 @@ async function loadTimes(browser, base) {
  * First and second visit, as issue 11 asks: bytes on the wire per asset (response bodies as
  * served, compressed where the server compresses; answers from the service worker's copy
  * count as none), navigation to dataset ready, and navigation to the first drawing read (a
- * stroke dispatched as soon as the reader names its network). The second visit is a reload
+ * stroke dispatched as soon as the reader names its network), and where each visit's time went
+ * (`timeline`). The second visit is a reload
  * once the service worker has kept this build's files.
  */
 async function visits(browser, base) {
@@ -108,10 +109,49 @@ async function visits(browser, base) {
   }
 }
 
+/**
+ * Installed in every visited page before its scripts run: notes when the page's wasm started,
+ * when each worker was created and when each wasm compile finished, on the page's own clock
+ * (performance.now(), from navigation start), for `describeTimeline`.
+ */
+function timeline() {
+  const marks = (globalThis.__timeline = []);
+  const note = (what) => marks.push([what, performance.now()]);
+  addEventListener('TrunkApplicationStarted', () => note('page wasm started'));
+  const compile = WebAssembly.compileStreaming;
+  WebAssembly.compileStreaming = (...args) => {
+    const compiling = compile.apply(WebAssembly, args);
+    compiling.then(() => note('workers\' wasm compiled'), () => {});
+    return compiling;
+  };
+  const Original = globalThis.Worker;
+  globalThis.Worker = class extends Original {
+    constructor(url, options) {
+      super(url, options);
+      note(`worker ${String(url).split('/').pop()} created`);
+    }
+  };
+  new MutationObserver(() => {
+    if (!marks.some(([w]) => w === 'reader named') && document.querySelector('#reader')?.dataset.network) note('reader named');
+  }).observe(document, { subtree: true, childList: true, attributes: true });
+}
+
+/** The marks `timeline` took and the responses' arrival times, in order, as one line. */
+function describeTimeline() {
+  const responses = performance.getEntriesByType('resource')
+    .filter((e) => /\.(wasm|weights)$|ubyte/.test(e.name))
+    .map((e) => [`${e.name.split('/').pop()} in`, e.responseEnd]);
+  return [...(globalThis.__timeline ?? []), ...responses]
+    .sort((a, b) => a[1] - b[1])
+    .map(([what, t]) => `${what} ${Math.round(t)}`)
+    .join(', ');
+}
+
 /** One first visit in a fresh context, and the reload after it when `reload`. */
 async function visitsOnce(browser, base, { label: name, reload = false, init = null }) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   if (init) await context.addInitScript(init);
+  await context.addInitScript(timeline);
   const page = await context.newPage();
   let bytes = new Map();
   context.on('requestfinished', async (request) => {
@@ -144,6 +184,7 @@ async function visitsOnce(browser, base, { label: name, reload = false, init = n
     await page.waitForTimeout(1500); // late requests (the service worker's own fetches)
     const total = [...bytes.values()].reduce((a, b) => a + b, 0);
     console.log(`${label}: reader named its network ${reader} ms, first drawing read ${read} ms, dataset ready ${ready} ms; ${(total / 1e6).toFixed(2)} MB on the wire`);
+    console.log(`  where the time went (ms from navigation start, the page's clock): ${await page.evaluate(describeTimeline)}`);
     for (const [name, n] of [...bytes.entries()].filter(([, n]) => n > 20_000).sort((a, b) => b[1] - a[1])) {
       console.log(`  ${name.padEnd(40)} ${(n / 1e6).toFixed(2).padStart(7)} MB`);
     }
