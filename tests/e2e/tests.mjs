@@ -665,7 +665,9 @@ export const tests = {
 
   async 'a GPU lost mid-training stops the run, keeps the best weights, and training resumes from them'({ browser, base, artifacts }) {
     const { page, context, log } = await openPage(browser, base);
-    await startRun(page, { backend: 'webgpu', network: 'linear', subset: '500', epochs: '4', lr: '0.1' });
+    // 10,000 images an epoch, so the run is still in its second epoch when the GPU goes: with
+    // 500, a fast host finished all four before the click, and the run never failed.
+    await startRun(page, { backend: 'webgpu', network: 'linear', subset: '10000', epochs: '4', lr: '0.1' });
     // Wait for the first epoch to be saved, then pull the GPU away.
     await page.waitForFunction(() => /Linear, epoch 1/.test(document.querySelector('#saved')?.textContent), null, { timeout: 240_000 });
     await page.$eval('#bench', (d) => { d.open = true; });
