@@ -6,10 +6,10 @@
 //! of every maximum, and its backward reads those; on SwiftShader the pooling after the second
 //! convolution took about 120 ms of a VGG-like step, forward and backward
 //! (`results/browser/bench-webgpu-dense.txt`). Here the forward is one pass writing the
-//! maxima; the backward one pass over the input, each position reading its window again and
-//! taking the output's gradient if it is the window's maximum (the first one in row-major
-//! order when several are equal, as burn's `max_pool2d_with_indices` records it: after a
-//! ReLU, all-zero windows are common).
+//! maxima; the backward one pass that reads each window again and gives the output's
+//! gradient to the window's maximum (the first one in row-major order when several are
+//! equal, as burn's `max_pool2d_with_indices` records it: after a ReLU, all-zero windows are
+//! common).
 
 use burn::backend::cubecl::dtype_to_storage_type;
 use burn::tensor::{DType, Shape};
@@ -70,6 +70,11 @@ fn max_pool_kernel<F: Float>(x: &Tensor<F>, y: &mut Tensor<F>, p: &Planes, total
     }
 }
 
+/// The backward pass. `by_window` (inputs of even height and width, every position in
+/// exactly one window): one invocation per window, 4 loads of `x`, one of `dy` and 4 stores,
+/// instead of one per input position, 6 accesses for each of a window's 4 positions. On
+/// SwiftShader each access is a per-lane gather or scatter, and they are what a kernel costs.
+/// `total` counts the windows or the input positions accordingly.
 #[cube(launch)]
 fn max_pool_backward_kernel<F: Float>(
     x: &Tensor<F>,
@@ -77,49 +82,35 @@ fn max_pool_backward_kernel<F: Float>(
     dx: &mut Tensor<F>,
     p: &Planes,
     total: u32,
+    #[comptime] by_window: bool,
     #[define(F)] _dtype: ElemType,
 ) {
     let at = elementwise_position();
     if at < total {
-        let (plane, iy, ix) = locate(at, p.height, p.width);
-        // A last odd row or column belongs to no window: its gradient is zero. Its loads read
-        // the last window instead, so none sits behind a branch.
-        let inside = iy / 2 < p.out_height && ix / 2 < p.out_width;
-        let oy = select(iy / 2 < p.out_height, iy / 2, p.out_height - 1);
-        let ox = select(ix / 2 < p.out_width, ix / 2, p.out_width - 1);
-        let (a, b, c, d) = window(x, p, plane, oy, ox);
-        let which = first_maximum::<F>(a, b, c, d);
-        let mine = (iy - 2 * (iy / 2)) * 2 + ix - 2 * (ix / 2);
-        let g = dy[((plane * p.out_height + oy) * p.out_width + ox) as usize];
-        dx[at as usize] = select(inside && which == mine, g, F::new(0.0));
-    }
-}
-
-/// The backward pass one window at a time, for inputs of even height and width (every input
-/// position in exactly one window): 4 loads of `x`, one of `dy` and 4 stores per window,
-/// instead of 6 accesses for each of its 4 positions in [`max_pool_backward_kernel`]. On
-/// SwiftShader each access is a per-lane gather or scatter, and they are what a kernel costs.
-#[cube(launch)]
-fn max_pool_backward_window_kernel<F: Float>(
-    x: &Tensor<F>,
-    dy: &Tensor<F>,
-    dx: &mut Tensor<F>,
-    p: &Planes,
-    total: u32,
-    #[define(F)] _dtype: ElemType,
-) {
-    let at = elementwise_position();
-    if at < total {
-        let (plane, oy, ox) = locate(at, p.out_height, p.out_width);
-        let (a, b, c, d) = window(x, p, plane, oy, ox);
-        let which = first_maximum::<F>(a, b, c, d);
-        let g = dy[at as usize];
-        let zero = F::new(0.0);
-        let base = plane * p.height * p.width + 2 * oy * p.width + 2 * ox;
-        dx[base as usize] = select(which == 0, g, zero);
-        dx[(base + 1) as usize] = select(which == 1, g, zero);
-        dx[(base + p.width) as usize] = select(which == 2, g, zero);
-        dx[(base + p.width + 1) as usize] = select(which == 3, g, zero);
+        if comptime![by_window] {
+            let (plane, oy, ox) = locate(at, p.out_height, p.out_width);
+            let (a, b, c, d) = window(x, p, plane, oy, ox);
+            let which = first_maximum::<F>(a, b, c, d);
+            let g = dy[at as usize];
+            let zero = F::new(0.0);
+            let base = plane * p.height * p.width + 2 * oy * p.width + 2 * ox;
+            dx[base as usize] = select(which == 0, g, zero);
+            dx[(base + 1) as usize] = select(which == 1, g, zero);
+            dx[(base + p.width) as usize] = select(which == 2, g, zero);
+            dx[(base + p.width + 1) as usize] = select(which == 3, g, zero);
+        } else {
+            let (plane, iy, ix) = locate(at, p.height, p.width);
+            // A last odd row or column belongs to no window: its gradient is zero. Its loads
+            // read the last window instead, so none sits behind a branch.
+            let inside = iy / 2 < p.out_height && ix / 2 < p.out_width;
+            let oy = select(iy / 2 < p.out_height, iy / 2, p.out_height - 1);
+            let ox = select(ix / 2 < p.out_width, ix / 2, p.out_width - 1);
+            let (a, b, c, d) = window(x, p, plane, oy, ox);
+            let which = first_maximum::<F>(a, b, c, d);
+            let mine = (iy - 2 * (iy / 2)) * 2 + ix - 2 * (ix / 2);
+            let g = dy[((plane * p.out_height + oy) * p.out_width + ox) as usize];
+            dx[at as usize] = select(inside && which == mine, g, F::new(0.0));
+        }
     }
 }
 
@@ -154,34 +145,20 @@ pub fn backward(x: CubeTensor, dy: CubeTensor) -> CubeTensor {
     let (x, dy) = (into_contiguous(x), into_contiguous(dy));
     let (dims, planes) = planes(&x);
     let dx = output(&x, Shape::new(dims));
-    let (client, dtype) = (dx.client.clone(), dtype_to_storage_type(dx.dtype));
-    if dims[2] % 2 == 0 && dims[3] % 2 == 0 {
-        let windows = dy.meta.shape().num_elements();
-        max_pool_backward_window_kernel::launch(
-            &client,
-            elementwise_count(windows),
-            CubeDim::new_1d(ELEMENTWISE_GROUP),
-            x.into_tensor_arg(),
-            dy.into_tensor_arg(),
-            dx.clone().into_tensor_arg(),
-            planes,
-            u(windows),
-            dtype,
-        );
-    } else {
-        let total = dims.iter().product::<usize>();
-        max_pool_backward_kernel::launch(
-            &client,
-            elementwise_count(total),
-            CubeDim::new_1d(ELEMENTWISE_GROUP),
-            x.into_tensor_arg(),
-            dy.into_tensor_arg(),
-            dx.clone().into_tensor_arg(),
-            planes,
-            u(total),
-            dtype,
-        );
-    }
+    let by_window = dims[2] % 2 == 0 && dims[3] % 2 == 0;
+    let total = if by_window { dy.meta.shape().num_elements() } else { dims.iter().product::<usize>() };
+    max_pool_backward_kernel::launch(
+        &dx.client,
+        elementwise_count(total),
+        CubeDim::new_1d(ELEMENTWISE_GROUP),
+        x.into_tensor_arg(),
+        dy.into_tensor_arg(),
+        dx.clone().into_tensor_arg(),
+        planes,
+        u(total),
+        by_window,
+        dtype_to_storage_type(dx.dtype),
+    );
     dx
 }
 

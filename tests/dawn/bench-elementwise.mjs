@@ -37,60 +37,51 @@ const rb = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUB
 globalThis.keep = [gpu, adapter, device];
 const init = new Float32Array(N); for (let i = 0; i < N; i++) init[i] = Math.sin(i);
 device.queue.writeBuffer(y, 0, init); device.queue.writeBuffer(dy, 0, init);
+/** The three buffers every variant binds: the ReLU's output, its gradient, the result. */
+const bindings = (type) => `@group(0) @binding(0) var<storage, read> y: array<${type}>;
+@group(0) @binding(1) var<storage, read> dy: array<${type}>;
+@group(0) @binding(2) var<storage, read_write> o: array<${type}>;`;
+
 const variants = {
   // like relu_kernel: 256 per group, one value each, 2D grid, bounds check
   one256: { wg: 256, per: 1, code: `
-@group(0) @binding(0) var<storage, read> y: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> o: array<f32>;
+${bindings('f32')}
 @compute @workgroup_size(256) fn main(@builtin(workgroup_id) g: vec3u, @builtin(local_invocation_index) l: u32) {
   let i = (g.y * 32768u + g.x) * 256u + l;
   if (i < ${N}u) { let v = y[i]; o[i] = select(0.0, dy[i], v > 0.0); }
 }` },
   one64: { wg: 64, per: 1, code: `
-@group(0) @binding(0) var<storage, read> y: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> o: array<f32>;
+${bindings('f32')}
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u) {
   let i = gid.x;
   if (i < ${N}u) { let v = y[i]; o[i] = select(0.0, dy[i], v > 0.0); }
 }` },
   vec4_64: { wg: 64, per: 4, code: `
-@group(0) @binding(0) var<storage, read> y: array<vec4f>;
-@group(0) @binding(1) var<storage, read> dy: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> o: array<vec4f>;
+${bindings('vec4f')}
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) gid: vec3u) {
   let i = gid.x;
   if (i < ${N / 4}u) { let v = y[i]; o[i] = select(vec4f(0.0), dy[i], v > vec4f(0.0)); }
 }` },
   loop16: { wg: 64, per: 16, code: `
-@group(0) @binding(0) var<storage, read> y: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> o: array<f32>;
+${bindings('f32')}
 @compute @workgroup_size(64) fn main(@builtin(workgroup_id) g: vec3u, @builtin(local_invocation_index) l: u32) {
   let base = g.x * 1024u + l;
   for (var k = 0u; k < 16u; k++) { let i = base + k * 64u; if (i < ${N}u) { let v = y[i]; o[i] = select(0.0, dy[i], v > 0.0); } }
 }` },
   vec4loop: { wg: 64, per: 64, code: `
-@group(0) @binding(0) var<storage, read> y: array<vec4f>;
-@group(0) @binding(1) var<storage, read> dy: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> o: array<vec4f>;
+${bindings('vec4f')}
 @compute @workgroup_size(64) fn main(@builtin(workgroup_id) g: vec3u, @builtin(local_invocation_index) l: u32) {
   let base = g.x * 1024u + l;
   for (var k = 0u; k < 16u; k++) { let i = base + k * 64u; if (i < ${N / 4}u) { let v = y[i]; o[i] = select(vec4f(0.0), dy[i], v > vec4f(0.0)); } }
 }` },
   checked256: { wg: 256, per: 1, code: `
-@group(0) @binding(0) var<storage, read> y: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> o: array<f32>;
+${bindings('f32')}
 @compute @workgroup_size(256) fn main(@builtin(workgroup_id) g: vec3u, @builtin(local_invocation_index) l: u32) {
   let i = (g.y * 32768u + g.x) * 256u + l;
   if (i < ${N}u) { let v = select(0.0, y[i], i < arrayLength(&y)); let d = select(0.0, dy[i], i < arrayLength(&dy)); if (i < arrayLength(&o)) { o[i] = select(0.0, d, v > 0.0); } }
 }` },
   vec4_256: { wg: 256, per: 4, code: `
-@group(0) @binding(0) var<storage, read> y: array<vec4f>;
-@group(0) @binding(1) var<storage, read> dy: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> o: array<vec4f>;
+${bindings('vec4f')}
 @compute @workgroup_size(256) fn main(@builtin(workgroup_id) g: vec3u, @builtin(local_invocation_index) l: u32) {
   let i = (g.y * 32768u + g.x) * 256u + l;
   if (i < ${N / 4}u) { let v = y[i]; o[i] = select(vec4f(0.0), dy[i], v > vec4f(0.0)); }
