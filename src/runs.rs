@@ -145,6 +145,11 @@ impl Recorder {
     }
 
     pub fn step(&mut self, report: &StepReport) {
+        // An epoch started again (eased) reports its steps anew: they replace the first attempt's.
+        let position = report.epoch_position() as f32;
+        while self.steps.last().is_some_and(|s| s.position >= position) {
+            self.steps.pop();
+        }
         self.steps.push(CurvePoint { position: report.epoch_position() as f32, loss: report.loss, accuracy: report.accuracy });
         self.elapsed_ms = report.elapsed_ms;
     }
@@ -267,6 +272,7 @@ mod tests {
             confusion: Confusion::default(),
             misclassified: vec![Misclassified { index: 1, label: 2, predicted: 3, pixels: vec![0; 784] }],
             best_epoch,
+            eased: None,
         }
     }
 
@@ -342,6 +348,7 @@ mod tests {
                 images_per_sec: 1.0,
                 ms_per_step: 1.0,
                 elapsed_ms: step as f64 * 250.0,
+                eased: None,
             });
             if step % 10 == 0 {
                 let epoch = step / 10 - 1;

@@ -417,6 +417,7 @@ mod components {
             confusion: Confusion::from_predictions(&labels, &predictions),
             misclassified: vec![Misclassified { index: 3, label: 3, predicted: 5, pixels: vec![0; 784] }],
             best_epoch,
+            eased: None,
         }
     }
 
@@ -438,6 +439,7 @@ mod components {
                 images_per_sec: 1000.0,
                 ms_per_step: 64.0,
                 elapsed_ms: 64.0 * i as f64,
+                eased: None,
             })
             .collect();
         run.epochs = vec![epoch(0, 0.90, 0), epoch(1, 0.80, 0)];
@@ -457,6 +459,56 @@ mod components {
         assert_eq!(count(&root, "#misclassified canvas"), 1);
         assert!(root.query_selector("#loss-chart").unwrap().is_some(), "the loss chart is drawn");
         assert_eq!(root.query_selector("#run").unwrap().unwrap().get_attribute("data-status").as_deref(), Some("running"));
+    }
+
+    /// An epoch started again easing into its rate says so in one sentence, while it runs and
+    /// once it is in the log; its first attempt's reports give way to the new ones.
+    #[wasm_bindgen_test]
+    async fn an_eased_epoch_is_said_and_its_first_attempt_replaced() {
+        use mnist_studio::train::Eased;
+        let eased = Eased { dead_step: 25, dead_loss: 13.2, from_lr: 0.01, over_steps: 2 };
+        let report = |epoch: usize, step: usize, eased: Option<Eased>| StepReport {
+            epoch,
+            epochs: 11,
+            step,
+            steps_per_epoch: 10,
+            lr: 0.1,
+            loss: 1.0,
+            accuracy: 0.5,
+            images_per_sec: 1000.0,
+            ms_per_step: 64.0,
+            elapsed_ms: 0.0,
+            eased,
+        };
+        let mut run = Run::new(TrainConfig::notebook(NetworkKind::VggAugmented));
+        run.steps_per_epoch = 10;
+        run.status = RunStatus::Running;
+        for step in [5, 10] {
+            run.add_step(report(0, step, None));
+        }
+        run.epochs = vec![epoch(0, 0.96, 0)];
+        run.add_step(report(1, 5, None)); // the first attempt, later dead
+        run.add_step(report(1, 5, Some(eased)));
+        assert_eq!(run.steps.len(), 3);
+        assert!(run.steps[2].eased.is_some());
+        let running = root();
+        let props = RunViewProps { run: run.clone(), saved: None, on_resume_saved: Callback::noop() };
+        yew::Renderer::<RunView>::with_root_and_props(running.clone(), props).render();
+        rendered().await;
+        assert_eq!(count(&running, ".eased"), 1);
+        let said = text(&running, ".eased");
+        assert!(said.starts_with("Epoch 2 started again: at learning rate 0.1 the loss went dead (13.2 at step 25)"), "{said}");
+        assert!(said.contains("rises from 0.01 to 0.1 over the epoch's first 2 steps"), "{said}");
+        running.remove();
+        // Once the epoch is in the log, its report carries the sentence.
+        run.epochs.push(EpochReport { eased: Some(eased), ..epoch(1, 0.97, 1) });
+        let logged = root();
+        let props = RunViewProps { run, saved: None, on_resume_saved: Callback::noop() };
+        yew::Renderer::<RunView>::with_root_and_props(logged.clone(), props).render();
+        rendered().await;
+        assert_eq!(count(&logged, ".eased"), 1);
+        assert_eq!(logged.query_selector(".eased").unwrap().unwrap().get_attribute("data-epoch").as_deref(), Some("2"));
+        logged.remove();
     }
 
     /// A diverged run offers to resume from the kept epoch as it was, or at a tenth of the

@@ -25,7 +25,9 @@ pub const LOG_HIGH: f32 = -1.000_000_05e-7;
 /// one class sits at 14.5 (−0.9 ln ε, the Keras loss "stuck at 14.5"); one guessing at random
 /// costs ln 10 ≈ 2.3; the sharpest spike seen at the notebook's jump to lr 0.1 was 2.7 in most
 /// runs, 9.3 (recovered) and 13.2 (collapsed, 14.2 over the next 25 steps) at one seed
-/// natively and in the browser (`results/browser/lr-jump-seeds.txt`).
+/// natively and in the browser (`results/browser/lr-jump-seeds.txt`). An epoch that raised the
+/// rate and reports this is started again once, easing into its rate
+/// ([`super::report::Eased`]); otherwise, or if that goes dead too, the run has diverged.
 pub const DEAD_LOSS: f32 = -LOG_LOW * 0.8;
 
 /// Summed negative log-likelihood of `targets` (`[batch]`) under `logits` (`[batch, 10]`),

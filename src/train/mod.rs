@@ -18,6 +18,6 @@ pub mod schedule;
 pub mod sgd;
 
 pub use config::{Selection, TrainConfig};
-pub use report::{Confusion, EpochReport, Misclassified, StepReport};
+pub use report::{Confusion, Eased, EpochReport, Misclassified, StepReport};
 pub use runner::{evaluate, train, BestModel, Flow, Observer, Outcome, Resume, RunEnd, TrainData, TrainError};
 pub use schedule::{Phase, Schedule};

@@ -24,6 +24,9 @@ pub struct StepReport {
     pub ms_per_step: f32,
     /// Milliseconds since the run started, pauses excluded.
     pub elapsed_ms: f64,
+    /// Set in every report of an epoch that was started again easing into its rate.
+    #[serde(default)]
+    pub eased: Option<Eased>,
 }
 
 impl StepReport {
@@ -97,6 +100,55 @@ pub struct EpochReport {
     pub misclassified: Vec<Misclassified>,
     /// The best epoch so far (this one if it improved on every earlier one).
     pub best_epoch: usize,
+    /// Set when this epoch was started again easing into its rate.
+    #[serde(default)]
+    pub eased: Option<Eased>,
+}
+
+/// An epoch that raised the learning rate went dead at the full rate (its loss reached
+/// [`super::loss::DEAD_LOSS`]), and was started again from the weights it began with, the
+/// same shuffle and augmentation, with the rate rising linearly from the previous epoch's to
+/// its own over its first steps. Plain SGD that has settled at one rate can be knocked far
+/// off by a sudden tenfold rise (the notebook's jump from 0.01 to 0.1 sends the loss above
+/// chance at every seed tried, and at one seed in the browser into the clipped dead zone:
+/// `results/browser/lr-jump-seeds.txt`); a gradual rise lets it adapt. A run that never goes
+/// dead is untouched, so it is the recipe exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Eased {
+    /// The first attempt's report that was dead: its last step (1-based) and mean loss.
+    pub dead_step: usize,
+    pub dead_loss: f32,
+    /// The rate of the first eased step's start: the previous epoch's.
+    pub from_lr: f64,
+    /// Steps over which the rate rises to the epoch's.
+    pub over_steps: usize,
+}
+
+impl Eased {
+    /// The steps an epoch eases over: a quarter of it (215 of the notebook's 860 steps).
+    pub fn steps_for(steps_per_epoch: usize) -> usize {
+        (steps_per_epoch / 4).max(1)
+    }
+
+    /// The rate of 0-based `step` in an epoch at `lr` eased this way.
+    pub fn lr_at(&self, step: usize, lr: f64) -> f64 {
+        match step + 1 < self.over_steps {
+            true => self.from_lr + (lr - self.from_lr) * (step + 1) as f64 / self.over_steps as f64,
+            false => lr,
+        }
+    }
+
+    /// One sentence for the page and the log.
+    pub fn describe(&self, epoch: usize, lr: f64) -> String {
+        format!(
+            "Epoch {} started again: at learning rate {lr} the loss went dead ({:.1} at step {}), so the rate now rises from {} to {lr} over the epoch's first {} steps.",
+            epoch + 1,
+            self.dead_loss,
+            self.dead_step,
+            self.from_lr,
+            self.over_steps
+        )
+    }
 }
 
 #[cfg(test)]
@@ -111,5 +163,17 @@ mod tests {
         assert_eq!(c.per_class_accuracy()[..3], [0.5, 1.0, 2.0 / 3.0]);
         assert!((c.accuracy() - 4.0 / 6.0).abs() < 1e-6);
         assert_eq!(c.per_class_accuracy()[9], 0.0);
+    }
+
+    #[test]
+    fn an_eased_epoch_rises_linearly_to_its_rate_and_stays_there() {
+        let eased = Eased { dead_step: 25, dead_loss: 13.2, from_lr: 0.01, over_steps: Eased::steps_for(860) };
+        assert_eq!(eased.over_steps, 215);
+        let lrs: Vec<f64> = [0, 106, 214, 215, 859].iter().map(|&s| eased.lr_at(s, 0.1)).collect();
+        assert!((lrs[0] - (0.01 + 0.09 / 215.0)).abs() < 1e-12, "{lrs:?}");
+        assert!(lrs[1] > 0.05 && lrs[1] < 0.06, "{lrs:?}");
+        assert_eq!(&lrs[2..], [0.1, 0.1, 0.1]);
+        assert_eq!(Eased::steps_for(3), 1);
+        assert!(eased.describe(1, 0.1).contains("rises from 0.01 to 0.1 over the epoch's first 215 steps"), "{}", eased.describe(1, 0.1));
     }
 }

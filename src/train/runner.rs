@@ -11,7 +11,7 @@ use super::config::TrainConfig;
 use super::calibrate::fit_temperature;
 use super::config::Selection;
 use super::loss::{cross_entropy_sum, cross_entropy_tallied, DEAD_LOSS};
-use super::report::{Confusion, EpochReport, Misclassified, StepReport};
+use super::report::{Confusion, Eased, EpochReport, Misclassified, StepReport};
 use super::warp::{pen_width, warp};
 use crate::data::augment::{random_matrices, AugmentRanges};
 use crate::data::strokes::{control_weights, random_strokes, CONTROL, STROKE_PARAMS};
@@ -246,9 +246,16 @@ pub async fn train(
             Tensor::<2>::from_data(TensorData::new(s, [n, STROKE_PARAMS]), &data_device)
         });
 
+        // An epoch that raises the rate may be started again once, easing into it ([`Eased`]):
+        // from the weights it began with (a clone holds the same tensors, nothing is copied).
+        let previous_lr = epoch.checked_sub(1).map(|e| config.schedule.lr(e)).filter(|&p| p < lr);
+        let epoch_start_model = previous_lr.map(|_| model.clone());
+        let mut eased: Option<Eased> = None;
         let mut interval = Interval::new(&data_device);
         let mut epoch_totals = (0.0f64, 0u64, 0usize); // loss sum, correct, images
-        for step in 0..steps_per_epoch {
+        let mut step = 0;
+        while step < steps_per_epoch {
+            let step_lr = eased.map_or(lr, |e| e.lr_at(step, lr));
             let (start, end) = (step * config.batch_size, ((step + 1) * config.batch_size).min(n));
             let Batch { mut images, labels } = data.train.batch(&order, start..end, &data.stats);
             if let Some(m) = &matrices {
@@ -263,7 +270,7 @@ pub async fn train(
             interval.add(tally, end - start);
 
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
+            model = optim.step(step_lr, model, grads);
 
             if (step + 1) % config.report_every == 0 || step + 1 == steps_per_epoch {
                 let (loss_sum, right, images, ms) = interval.read().await?;
@@ -271,6 +278,13 @@ pub async fn train(
                 let mean_loss = (loss_sum / images as f64) as f32;
                 epoch_totals = (epoch_totals.0 + loss_sum, epoch_totals.1 + right, epoch_totals.2 + images);
                 if !mean_loss.is_finite() || mean_loss >= DEAD_LOSS {
+                    if let (None, Some(from_lr), Some(start)) = (eased, previous_lr, &epoch_start_model) {
+                        let over_steps = Eased::steps_for(steps_per_epoch);
+                        eased = Some(Eased { dead_step: step + 1, dead_loss: mean_loss, from_lr, over_steps });
+                        model = start.clone();
+                        (interval, epoch_totals, step) = (Interval::new(&data_device), (0.0, 0, 0), 0);
+                        continue;
+                    }
                     let end = RunEnd::Diverged { epoch, step: step + 1, loss: mean_loss };
                     return Ok(Outcome { end, best, epochs: reports });
                 }
@@ -280,12 +294,13 @@ pub async fn train(
                     epochs,
                     step: step + 1,
                     steps_per_epoch,
-                    lr,
+                    lr: step_lr,
                     loss: mean_loss,
                     accuracy: right as f32 / images as f32,
                     images_per_sec: (images as f64 / (ms / 1000.0).max(1e-9)) as f32,
                     ms_per_step: (ms / steps as f64) as f32,
                     elapsed_ms,
+                    eased,
                 });
                 interval = Interval::new(&data_device);
             }
@@ -295,6 +310,7 @@ pub async fn train(
             }
             // Time spent paused or in other events does not count as training time.
             interval.started += now_ms() - paused_from;
+            step += 1;
         }
 
         let inference = model.valid();
@@ -325,6 +341,7 @@ pub async fn train(
             misclassified: gallery(&data.held_out_cpu, &eval.predictions, config.gallery_size),
             confusion: eval.confusion,
             best_epoch: best.as_ref().map_or(epoch, |b| b.epoch),
+            eased,
         };
         observer.on_epoch(&report, &inference);
         reports.push(report);
@@ -457,6 +474,20 @@ mod tests {
         block_on(train(config, &data, &device, recorder, None)).unwrap()
     }
 
+    /// [`toy_mnist`] with every third training label shifted to the next digit.
+    fn toy_mnist_with_noisy_labels(n_train: usize, n_test: usize, seed: u64) -> Mnist {
+        let mut mnist = toy_mnist(n_train, n_test, seed);
+        let labels: Vec<u8> = mnist.train.labels().iter().enumerate()
+            .map(|(i, &l)| if i % 3 == 0 { (l + 1) % 10 } else { l }).collect();
+        mnist.train = Split::from_parts(mnist.train.images().to_vec(), labels);
+        mnist
+    }
+
+    /// One epoch at `first`, then `epochs` at `then`.
+    fn one_epoch_then(first: f64, epochs: usize, then: f64) -> Schedule {
+        Schedule { phases: vec![crate::train::Phase { epochs: 1, lr: first }, crate::train::Phase { epochs, lr: then }] }
+    }
+
     #[test]
     fn the_linear_network_learns_a_toy_task_and_reports_every_epoch() {
         let mnist = toy_mnist(640, 200, 1);
@@ -514,25 +545,58 @@ mod tests {
     fn a_run_stuck_at_the_clipped_loss_stops_as_diverged() {
         let mnist = toy_mnist(640, 100, 4);
         let config = TrainConfig::new(NetworkKind::Vgg, Schedule::constant(3, 1e2), false).with_report_every(2);
-        let outcome = run(&config, &mnist, &mut Recorder::default());
+        let mut recorder = Recorder::default();
+        let outcome = run(&config, &mnist, &mut recorder);
+        // The first epoch raises no rate: nothing to ease into, so it is not started again.
+        assert!(recorder.steps.iter().all(|s| s.eased.is_none()));
         let RunEnd::Diverged { loss, epoch, .. } = outcome.end else { panic!("{:?}", outcome.end) };
         assert!(loss.is_finite() && loss >= DEAD_LOSS, "{loss}");
         assert_eq!(epoch, 0);
         assert!(outcome.end.describe().contains("confidently wrong"), "{}", outcome.end.describe());
     }
 
+    /// An epoch that raises the rate and goes dead is started again once, from the weights and
+    /// batches it began with, the rate rising from the previous epoch's ([`Eased`]); if that
+    /// goes dead too, the run ends as diverged. A rate of 1e6 goes dead either way, which
+    /// makes the mechanics checkable without depending on a borderline run.
+    #[test]
+    fn an_epoch_that_raises_the_rate_and_goes_dead_is_started_again_easing_in() {
+        // Noisy labels, so that the task is never learned to the point where no gradient is
+        // left to blow up. 2,347 images trained on: 37 steps an epoch.
+        let mnist = toy_mnist_with_noisy_labels(2560, 100, 4);
+        let schedule = one_epoch_then(0.01, 1, 1e6);
+        let config = TrainConfig::new(NetworkKind::Vgg, schedule, false).with_report_every(1);
+        let mut recorder = Recorder::default();
+        let outcome = run(&config, &mnist, &mut recorder);
+        let RunEnd::Diverged { epoch: 1, loss, .. } = outcome.end else { panic!("{:?}", outcome.end) };
+        assert!(!loss.is_finite() || loss >= DEAD_LOSS, "{loss}");
+        // Epoch 1 in full, unchanged.
+        assert!(recorder.steps.iter().filter(|s| s.epoch == 0).all(|s| s.eased.is_none() && s.lr == 0.01));
+        assert_eq!(recorder.epochs.len(), 1);
+        assert_eq!(recorder.epochs[0].eased, None);
+        // Epoch 2: the first attempt's reports until it went dead, then the eased attempt's.
+        let second: Vec<&StepReport> = recorder.steps.iter().filter(|s| s.epoch == 1).collect();
+        let first_attempt: Vec<_> = second.iter().take_while(|s| s.eased.is_none()).collect();
+        let again: Vec<_> = second.iter().skip(first_attempt.len()).collect();
+        assert!(!first_attempt.is_empty() && first_attempt.iter().all(|s| s.lr == 1e6), "{second:?}");
+        assert!(!again.is_empty() && again.iter().all(|s| s.eased.is_some()), "{second:?}");
+        let eased = again[0].eased.unwrap();
+        assert_eq!((eased.from_lr, eased.over_steps, eased.dead_step), (0.01, 9, first_attempt.len() + 1));
+        assert!(eased.dead_loss >= DEAD_LOSS || !eased.dead_loss.is_finite(), "{eased:?}");
+        // Started again from the same weights on the same batch: the first step's loss is the
+        // first attempt's, bit for bit; the rate then follows the ramp.
+        assert_eq!((again[0].step, again[0].loss), (1, first_attempt[0].loss));
+        for s in &again {
+            assert_eq!(s.lr, eased.lr_at(s.step - 1, 1e6), "{s:?}");
+        }
+    }
+
     #[test]
     fn the_best_epoch_is_kept_not_the_last() {
         // A sensible first epoch, then a rate high enough to wreck the network without NaN.
-        let mut mnist = toy_mnist(640, 200, 5);
-        // Noisy training labels (every third one shifted): a large rate then chases the noise.
-        let labels: Vec<u8> = mnist.train.labels().iter().enumerate()
-            .map(|(i, &l)| if i % 3 == 0 { (l + 1) % 10 } else { l }).collect();
-        mnist.train = Split::from_parts(mnist.train.images().to_vec(), labels);
-        let schedule = Schedule { phases: vec![
-            crate::train::Phase { epochs: 1, lr: 0.1 },
-            crate::train::Phase { epochs: 2, lr: 40.0 },
-        ] };
+        // Noisy training labels: a large rate then chases the noise.
+        let mnist = toy_mnist_with_noisy_labels(640, 200, 5);
+        let schedule = one_epoch_then(0.1, 2, 40.0);
         // At rate 40 the run is chaotic: which epoch ends best depends on the seed. A run is a
         // pure function of its seed (weights included), so this one stays a run that ends
         // below its best; the premise is still asserted below.

@@ -65,6 +65,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// A progress report. An epoch started again (eased) reports its steps anew: they replace
+    /// the first attempt's, so the charts and the time left follow the attempt that counts.
+    pub fn add_step(&mut self, step: StepReport) {
+        let position = step.epoch_position();
+        while self.steps.last().is_some_and(|s| s.epoch_position() >= position) {
+            self.steps.pop();
+        }
+        self.steps.push(step);
+    }
+
     pub fn new(config: TrainConfig) -> Self {
         Self {
             config,
@@ -286,7 +296,7 @@ impl Studio {
             }
             WorkerOutput::Step(step) => {
                 if let Some(run) = &mut self.run {
-                    run.steps.push(step);
+                    run.add_step(step);
                 }
             }
             WorkerOutput::Epoch(epoch) => {

@@ -29,6 +29,7 @@ pub fn RunView(props: &RunViewProps) -> Html {
     html! {
         <div class="run" id="run" data-status={status_name(&run.status)}>
             { status_line(run) }
+            { eased_notes(run) }
             if let Some(meta) = resumable(run, props.saved.as_ref()) {
                 <div class="resume-choices">
                     <button id="resume-saved" class="primary" onclick={{
@@ -116,6 +117,19 @@ fn status_line(run: &Run) -> Html {
         RunStatus::Failed(reason) => ("error", format!("Training failed: {reason}")),
     };
     html! { <p class={classes!("status", class)} id="run-status" role="status">{ text }</p> }
+}
+
+/// Each epoch that was started again easing into its rate, said in one sentence: the run is
+/// no longer the schedule exactly, and the chart's dip in that epoch's rate is why.
+fn eased_notes(run: &Run) -> Html {
+    let finished = run.epochs.iter().filter_map(|e| e.eased.map(|eased| (e.epoch, e.lr, eased)));
+    let current = run.steps.last().filter(|s| run.epochs.last().is_none_or(|e| e.epoch < s.epoch));
+    let current = current.and_then(|s| s.eased.map(|eased| (s.epoch, run.config.schedule.lr(s.epoch), eased)));
+    html! {
+        for (epoch, lr, eased) in finished.chain(current) {
+            <p class="status info eased" data-epoch={(epoch + 1).to_string()}>{ eased.describe(epoch, lr) }</p>
+        }
+    }
 }
 
 /// Seconds left: from finished epochs' wall time once there are some (evaluation included),
