@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::train::report::drop_from;
 use crate::train::{EpochReport, RunEnd, StepReport, TrainConfig};
 
 /// Runs kept at most: with their weights about 50 MB for twenty VGG-like runs, well within
@@ -145,12 +146,10 @@ impl Recorder {
     }
 
     pub fn step(&mut self, report: &StepReport) {
-        // An epoch started again (eased) reports its steps anew: they replace the first attempt's.
+        // One from an epoch started again replaces the first attempt's.
         let position = report.epoch_position() as f32;
-        while self.steps.last().is_some_and(|s| s.position >= position) {
-            self.steps.pop();
-        }
-        self.steps.push(CurvePoint { position: report.epoch_position() as f32, loss: report.loss, accuracy: report.accuracy });
+        drop_from(&mut self.steps, position, |s| s.position);
+        self.steps.push(CurvePoint { position, loss: report.loss, accuracy: report.accuracy });
         self.elapsed_ms = report.elapsed_ms;
     }
 

@@ -466,7 +466,7 @@ mod components {
     #[wasm_bindgen_test]
     async fn an_eased_epoch_is_said_and_its_first_attempt_replaced() {
         use mnist_studio::train::Eased;
-        let eased = Eased { dead_step: 25, dead_loss: 13.2, from_lr: 0.01, over_steps: 2 };
+        let eased = Eased { dead_step: 25, dead_loss: 13.2, from_lr: 0.01, to_lr: 0.1, over_steps: 2 };
         let report = |epoch: usize, step: usize, eased: Option<Eased>| StepReport {
             epoch,
             epochs: 11,

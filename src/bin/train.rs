@@ -130,7 +130,6 @@ mod cli {
     /// that is interrupted keeps what it measured.
     struct Console {
         csv: std::fs::File,
-        schedule: Schedule,
         /// The last epoch whose easing was printed.
         eased: Option<usize>,
     }
@@ -139,7 +138,7 @@ mod cli {
         fn on_step(&mut self, r: &StepReport) {
             // The first report of an epoch started again says why, once.
             if let Some(eased) = r.eased.filter(|_| self.eased != Some(r.epoch)) {
-                eprintln!("  {}", eased.describe(r.epoch, self.schedule.lr(r.epoch)));
+                eprintln!("  {}", eased.describe(r.epoch));
                 self.eased = Some(r.epoch);
             }
             eprintln!(
@@ -320,7 +319,7 @@ mod cli {
             args.config.network.title(), data.train.len(), data.held_out.len(), data.selection.name(), data.test_len(),
             if args.gpu { "the GPU (wgpu)" } else { "the CPU (flex)" }
         );
-        let outcome = block_on(train(&args.config, &data, &device, &mut Console { csv, schedule: args.config.schedule.clone(), eased: None }, None))
+        let outcome = block_on(train(&args.config, &data, &device, &mut Console { csv, eased: None }, None))
             .map_err(|e| e.to_string())?;
         println!("{}", outcome.end.describe());
         if let Some(best) = outcome.best {

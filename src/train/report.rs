@@ -118,9 +118,10 @@ pub struct Eased {
     /// The first attempt's report that was dead: its last step (1-based) and mean loss.
     pub dead_step: usize,
     pub dead_loss: f32,
-    /// The rate of the first eased step's start: the previous epoch's.
+    /// The rate rises from the previous epoch's (`from_lr`) to the epoch's own (`to_lr`)
+    /// over its first `over_steps` steps.
     pub from_lr: f64,
-    /// Steps over which the rate rises to the epoch's.
+    pub to_lr: f64,
     pub over_steps: usize,
 }
 
@@ -130,24 +131,29 @@ impl Eased {
         (steps_per_epoch / 4).max(1)
     }
 
-    /// The rate of 0-based `step` in an epoch at `lr` eased this way.
-    pub fn lr_at(&self, step: usize, lr: f64) -> f64 {
+    /// The rate of 0-based `step` of the eased epoch.
+    pub fn lr_at(&self, step: usize) -> f64 {
         match step + 1 < self.over_steps {
-            true => self.from_lr + (lr - self.from_lr) * (step + 1) as f64 / self.over_steps as f64,
-            false => lr,
+            true => self.from_lr + (self.to_lr - self.from_lr) * (step + 1) as f64 / self.over_steps as f64,
+            false => self.to_lr,
         }
     }
 
     /// One sentence for the page and the log.
-    pub fn describe(&self, epoch: usize, lr: f64) -> String {
+    pub fn describe(&self, epoch: usize) -> String {
+        let Self { dead_step, dead_loss, from_lr, to_lr, over_steps } = self;
         format!(
-            "Epoch {} started again: at learning rate {lr} the loss went dead ({:.1} at step {}), so the rate now rises from {} to {lr} over the epoch's first {} steps.",
+            "Epoch {} started again: at learning rate {to_lr} the loss went dead ({dead_loss:.1} at step {dead_step}), so the rate now rises from {from_lr} to {to_lr} over the epoch's first {over_steps} steps.",
             epoch + 1,
-            self.dead_loss,
-            self.dead_step,
-            self.from_lr,
-            self.over_steps
         )
+    }
+}
+
+/// Drops the trailing `points` at or past `position`: an epoch started again ([`Eased`])
+/// reports its steps anew, and they replace the first attempt's wherever progress is kept.
+pub fn drop_from<T, P: PartialOrd>(points: &mut Vec<T>, position: P, position_of: impl Fn(&T) -> P) {
+    while points.last().is_some_and(|p| position_of(p) >= position) {
+        points.pop();
     }
 }
 
@@ -167,13 +173,13 @@ mod tests {
 
     #[test]
     fn an_eased_epoch_rises_linearly_to_its_rate_and_stays_there() {
-        let eased = Eased { dead_step: 25, dead_loss: 13.2, from_lr: 0.01, over_steps: Eased::steps_for(860) };
+        let eased = Eased { dead_step: 25, dead_loss: 13.2, from_lr: 0.01, to_lr: 0.1, over_steps: Eased::steps_for(860) };
         assert_eq!(eased.over_steps, 215);
-        let lrs: Vec<f64> = [0, 106, 214, 215, 859].iter().map(|&s| eased.lr_at(s, 0.1)).collect();
+        let lrs: Vec<f64> = [0, 106, 214, 215, 859].iter().map(|&s| eased.lr_at(s)).collect();
         assert!((lrs[0] - (0.01 + 0.09 / 215.0)).abs() < 1e-12, "{lrs:?}");
         assert!(lrs[1] > 0.05 && lrs[1] < 0.06, "{lrs:?}");
         assert_eq!(&lrs[2..], [0.1, 0.1, 0.1]);
         assert_eq!(Eased::steps_for(3), 1);
-        assert!(eased.describe(1, 0.1).contains("rises from 0.01 to 0.1 over the epoch's first 215 steps"), "{}", eased.describe(1, 0.1));
+        assert!(eased.describe(1).contains("rises from 0.01 to 0.1 over the epoch's first 215 steps"), "{}", eased.describe(1));
     }
 }

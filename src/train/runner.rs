@@ -255,7 +255,7 @@ pub async fn train(
         let mut epoch_totals = (0.0f64, 0u64, 0usize); // loss sum, correct, images
         let mut step = 0;
         while step < steps_per_epoch {
-            let step_lr = eased.map_or(lr, |e| e.lr_at(step, lr));
+            let step_lr = eased.map_or(lr, |e| e.lr_at(step));
             let (start, end) = (step * config.batch_size, ((step + 1) * config.batch_size).min(n));
             let Batch { mut images, labels } = data.train.batch(&order, start..end, &data.stats);
             if let Some(m) = &matrices {
@@ -280,7 +280,7 @@ pub async fn train(
                 if !mean_loss.is_finite() || mean_loss >= DEAD_LOSS {
                     if let (None, Some(from_lr), Some(start)) = (eased, previous_lr, &epoch_start_model) {
                         let over_steps = Eased::steps_for(steps_per_epoch);
-                        eased = Some(Eased { dead_step: step + 1, dead_loss: mean_loss, from_lr, over_steps });
+                        eased = Some(Eased { dead_step: step + 1, dead_loss: mean_loss, from_lr, to_lr: lr, over_steps });
                         model = start.clone();
                         (interval, epoch_totals, step) = (Interval::new(&data_device), (0.0, 0, 0), 0);
                         continue;
@@ -581,13 +581,13 @@ mod tests {
         assert!(!first_attempt.is_empty() && first_attempt.iter().all(|s| s.lr == 1e6), "{second:?}");
         assert!(!again.is_empty() && again.iter().all(|s| s.eased.is_some()), "{second:?}");
         let eased = again[0].eased.unwrap();
-        assert_eq!((eased.from_lr, eased.over_steps, eased.dead_step), (0.01, 9, first_attempt.len() + 1));
+        assert_eq!((eased.from_lr, eased.to_lr, eased.over_steps, eased.dead_step), (0.01, 1e6, 9, first_attempt.len() + 1));
         assert!(eased.dead_loss >= DEAD_LOSS || !eased.dead_loss.is_finite(), "{eased:?}");
         // Started again from the same weights on the same batch: the first step's loss is the
         // first attempt's, bit for bit; the rate then follows the ramp.
         assert_eq!((again[0].step, again[0].loss), (1, first_attempt[0].loss));
         for s in &again {
-            assert_eq!(s.lr, eased.lr_at(s.step - 1, 1e6), "{s:?}");
+            assert_eq!(s.lr, eased.lr_at(s.step - 1), "{s:?}");
         }
     }
 

@@ -8,6 +8,7 @@ use yew::Reducible;
 
 use crate::data::DataError;
 use crate::train::bench::BenchResult;
+use crate::train::report::drop_from;
 use crate::train::{EpochReport, RunEnd, StepReport, TrainConfig};
 use crate::ui::bridge::WorkerKind;
 use crate::export::ExportFormat;
@@ -65,13 +66,10 @@ pub struct Run {
 }
 
 impl Run {
-    /// A progress report. An epoch started again (eased) reports its steps anew: they replace
-    /// the first attempt's, so the charts and the time left follow the attempt that counts.
+    /// A progress report. One from an epoch started again replaces the first attempt's
+    /// ([`drop_from`]), so the charts and the time left follow the attempt that counts.
     pub fn add_step(&mut self, step: StepReport) {
-        let position = step.epoch_position();
-        while self.steps.last().is_some_and(|s| s.epoch_position() >= position) {
-            self.steps.pop();
-        }
+        drop_from(&mut self.steps, step.epoch_position(), StepReport::epoch_position);
         self.steps.push(step);
     }
 

@@ -120,14 +120,14 @@ fn status_line(run: &Run) -> Html {
 }
 
 /// Each epoch that was started again easing into its rate, said in one sentence: the run is
-/// no longer the schedule exactly, and the chart's dip in that epoch's rate is why.
+/// no longer the schedule exactly (the learning-rate chart still draws the schedule).
 fn eased_notes(run: &Run) -> Html {
-    let finished = run.epochs.iter().filter_map(|e| e.eased.map(|eased| (e.epoch, e.lr, eased)));
+    let finished = run.epochs.iter().filter_map(|e| e.eased.map(|eased| (e.epoch, eased)));
     let current = run.steps.last().filter(|s| run.epochs.last().is_none_or(|e| e.epoch < s.epoch));
-    let current = current.and_then(|s| s.eased.map(|eased| (s.epoch, run.config.schedule.lr(s.epoch), eased)));
+    let current = current.and_then(|s| s.eased.map(|eased| (s.epoch, eased)));
     html! {
-        for (epoch, lr, eased) in finished.chain(current) {
-            <p class="status info eased" data-epoch={(epoch + 1).to_string()}>{ eased.describe(epoch, lr) }</p>
+        for (epoch, eased) in finished.chain(current) {
+            <p class="status info eased" data-epoch={(epoch + 1).to_string()}>{ eased.describe(epoch) }</p>
         }
     }
 }
