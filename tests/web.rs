@@ -499,6 +499,13 @@ mod components {
         let said = text(&running, ".eased");
         assert!(said.starts_with("Epoch 2 started again: at learning rate 0.1 the loss went dead (13.2 at step 25)"), "{said}");
         assert!(said.contains("rises from 0.01 to 0.1 over the epoch's first 2 steps"), "{said}");
+        // The learning-rate chart draws the ramp the eased epoch took: two points for each of
+        // the other ten epochs, three for this one (its two ramp steps, then its end).
+        let lr_points = |root: &web_sys::Element| {
+            let d = root.query_selector("#lr-chart .series path").unwrap().unwrap().get_attribute("d").unwrap();
+            d.matches(['M', 'L']).count()
+        };
+        assert_eq!(lr_points(&running), 23);
         running.remove();
         // Once the epoch is in the log, its report carries the sentence.
         run.epochs.push(EpochReport { eased: Some(eased), ..epoch(1, 0.97, 1) });
@@ -508,6 +515,7 @@ mod components {
         rendered().await;
         assert_eq!(count(&logged, ".eased"), 1);
         assert_eq!(logged.query_selector(".eased").unwrap().unwrap().get_attribute("data-epoch").as_deref(), Some("2"));
+        assert_eq!(lr_points(&logged), 23);
         logged.remove();
     }
 

@@ -139,6 +139,22 @@ impl Eased {
         }
     }
 
+    /// The rate over the eased epoch `epoch` as (epoch position, rate) points for a chart:
+    /// the ramp sampled at no more than 17 of its steps (a straight line between two points
+    /// would bend on the chart's log axis), then the epoch's own rate to its end. A step is
+    /// placed where it starts.
+    pub fn rate_curve(&self, epoch: usize, steps_per_epoch: usize) -> Vec<(f64, f64)> {
+        let per_epoch = steps_per_epoch.max(1) as f64;
+        let last = self.over_steps.saturating_sub(1);
+        let samples = last.clamp(1, 16);
+        let mut points: Vec<(f64, f64)> = (0..=samples)
+            .map(|k| k * last / samples)
+            .map(|step| (epoch as f64 + step as f64 / per_epoch, self.lr_at(step)))
+            .collect();
+        points.push(((epoch + 1) as f64, self.to_lr));
+        points
+    }
+
     /// One sentence for the page and the log.
     pub fn describe(&self, epoch: usize) -> String {
         let Self { dead_step, dead_loss, from_lr, to_lr, over_steps } = self;
@@ -181,5 +197,25 @@ mod tests {
         assert_eq!(&lrs[2..], [0.1, 0.1, 0.1]);
         assert_eq!(Eased::steps_for(3), 1);
         assert!(eased.describe(1).contains("rises from 0.01 to 0.1 over the epoch's first 215 steps"), "{}", eased.describe(1));
+    }
+
+    #[test]
+    fn an_eased_epochs_rate_curve_follows_the_rates_its_steps_took() {
+        let eased = Eased { dead_step: 25, dead_loss: 13.2, from_lr: 0.01, to_lr: 0.1, over_steps: Eased::steps_for(860) };
+        let curve = eased.rate_curve(1, 860);
+        assert_eq!(curve.len(), 18);
+        assert_eq!(curve[0], (1.0, eased.lr_at(0)));
+        // Every point is a step's own rate at that step's start, rising, until the ramp's
+        // last step reaches the epoch's rate, which holds to the epoch's end.
+        for &(x, lr) in &curve[..17] {
+            let step = ((x - 1.0) * 860.0).round() as usize;
+            assert!((lr - eased.lr_at(step)).abs() < 1e-12, "{curve:?}");
+        }
+        assert!(curve.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1), "{curve:?}");
+        assert_eq!(curve[16], (1.0 + 214.0 / 860.0, 0.1));
+        assert_eq!(curve[17], (2.0, 0.1));
+        // A ramp of one step is the epoch's rate at once.
+        let short = Eased { over_steps: 1, ..eased }.rate_curve(0, 3);
+        assert_eq!(short, [(0.0, 0.1), (0.0, 0.1), (1.0, 0.1)]);
     }
 }

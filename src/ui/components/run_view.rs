@@ -8,7 +8,7 @@ use yew::prelude::*;
 use super::chart::{smooth, Chart, Series};
 use super::digit::Digit;
 use crate::format::{duration, percent, rate, thousands};
-use crate::train::{EpochReport, Selection, StepReport, TrainConfig};
+use crate::train::{Eased, EpochReport, Selection, StepReport, TrainConfig};
 use crate::weights::WeightsMeta;
 use crate::ui::state::{Run, RunStatus};
 use crate::worker::protocol::MemorySample;
@@ -119,14 +119,19 @@ fn status_line(run: &Run) -> Html {
     html! { <p class={classes!("status", class)} id="run-status" role="status">{ text }</p> }
 }
 
-/// Each epoch that was started again easing into its rate, said in one sentence: the run is
-/// no longer the schedule exactly (the learning-rate chart still draws the schedule).
-fn eased_notes(run: &Run) -> Html {
+/// The epochs started again easing into their rate: the finished ones, and the one training
+/// now once its first report says so.
+fn eased_epochs(run: &Run) -> impl Iterator<Item = (usize, Eased)> + '_ {
     let finished = run.epochs.iter().filter_map(|e| e.eased.map(|eased| (e.epoch, eased)));
     let current = run.steps.last().filter(|s| run.epochs.last().is_none_or(|e| e.epoch < s.epoch));
-    let current = current.and_then(|s| s.eased.map(|eased| (s.epoch, eased)));
+    finished.chain(current.and_then(|s| s.eased.map(|eased| (s.epoch, eased))))
+}
+
+/// Each epoch that was started again easing into its rate, said in one sentence: the run is
+/// no longer the schedule exactly (the learning-rate chart draws the ramp it took).
+fn eased_notes(run: &Run) -> Html {
     html! {
-        for (epoch, eased) in finished.chain(current) {
+        for (epoch, eased) in eased_epochs(run) {
             <p class="status info eased" data-epoch={(epoch + 1).to_string()}>{ eased.describe(epoch) }</p>
         }
     }
@@ -158,12 +163,19 @@ fn charts(run: &Run) -> Html {
     let acc = step_points(|s| s.accuracy as f64);
     let marker = run.epochs.last().map(|e| ((e.best_epoch + 1) as f64, AttrValue::from(format!("best: epoch {}", e.best_epoch + 1))));
     let series = |name: &'static str, class, points: Vec<(f64, f64)>, faint| Series { name: name.into(), class, points: Rc::new(points), dots: false, faint };
+    // The rate each step took: the schedule's, but for an eased epoch its ramp.
     let lr = {
+        let eased: Vec<(usize, Eased)> = eased_epochs(run).collect();
+        let steps_per_epoch = run.steps.last().map_or(1, |s| s.steps_per_epoch);
         let mut points = Vec::new();
         for e in 0..run.config.schedule.epochs() {
-            let v = run.config.schedule.lr(e);
-            points.push((e as f64, v));
-            points.push(((e + 1) as f64, v));
+            match eased.iter().find(|(epoch, _)| *epoch == e) {
+                Some((_, ramp)) => points.extend(ramp.rate_curve(e, steps_per_epoch)),
+                None => {
+                    let v = run.config.schedule.lr(e);
+                    points.extend([(e as f64, v), ((e + 1) as f64, v)]);
+                }
+            }
         }
         points
     };
