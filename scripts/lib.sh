@@ -40,3 +40,43 @@ print_stages() {
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
+
+# stage_beside NAME COMMAND...: run a step in the background, its output kept aside; then
+# join_stages prints each one's output and time, in the order started, and fails if one did.
+# For steps that mostly wait on the network or use one core, beside the ones that compile
+# Rust on every core.
+BESIDE_DIR=""
+BESIDE_PIDS=()
+BESIDE_NAMES=()
+stage_beside() {
+  local name=$1; shift
+  [ -n "$BESIDE_DIR" ] || BESIDE_DIR=$(mktemp -d)
+  local n=${#BESIDE_PIDS[@]}
+  (
+    start=$SECONDS
+    rc=0
+    "$@" > "$BESIDE_DIR/$n.log" 2>&1 || rc=$?
+    echo "$rc $((SECONDS - start))" > "$BESIDE_DIR/$n.rc"
+  ) &
+  BESIDE_PIDS+=($!)
+  BESIDE_NAMES+=("$name")
+}
+
+join_stages() {
+  local i rc secs failed=0
+  for i in "${!BESIDE_PIDS[@]}"; do
+    wait "${BESIDE_PIDS[$i]}" || true
+    echo "==> ${BESIDE_NAMES[$i]} (beside the others)"
+    cat "$BESIDE_DIR/$i.log"
+    read -r rc secs < "$BESIDE_DIR/$i.rc" || { rc=1; secs=0; }
+    if [ "$rc" = 0 ]; then
+      STAGE_LOG+=("$(printf '%-34s %5ss  ok (beside)' "${BESIDE_NAMES[$i]}" "$secs")")
+    else
+      STAGE_LOG+=("$(printf '%-34s %5ss  FAILED (exit %s, beside)' "${BESIDE_NAMES[$i]}" "$secs" "$rc")")
+      failed=1
+    fi
+  done
+  rm -rf "$BESIDE_DIR"
+  BESIDE_DIR="" BESIDE_PIDS=() BESIDE_NAMES=()
+  return $failed
+}
