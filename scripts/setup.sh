@@ -30,7 +30,7 @@ need_trunk() {
   # cores, 12 of them on one core; without LTO 11 minutes, unoptimised 6.6 (2026-12-02, this
   # machine idle). trunk only orchestrates (cargo, wasm-bindgen, our hook) and copies files:
   # a release build with nothing to compile took 18-22 s instead of 14, and its server sent the
-  # 47 MB training images in 73 ms instead of 41 on 127.0.0.1.
+  # 47 MB training images in 73 ms instead of 41 on 127.0.0.1 (one request each).
   cargo install trunk --version "$TRUNK_VERSION" --locked --ignore-rust-version --force --debug
 }
 
@@ -51,15 +51,15 @@ need_chromium() {
 # while the npm packages, Chromium and MNIST are downloads, plus MNIST's Brotli copies on one
 # core for about 4 minutes: those run beside the compiles. (Not cargo fetch: it would wait on
 # the installs' lock of cargo's package cache.)
+# The first step that fails ends the setup (set -e), as when they all ran in turn; however it
+# ends, the steps beside are waited for and every step's time is printed.
+trap 'join_stages || true; print_stages' EXIT
 stage_beside "npm packages" need_npm_packages
 if [ -z "${SETUP_SKIP_BROWSER:-}" ]; then stage_beside "chromium + chromedriver" need_chromium; fi
 stage_beside "MNIST data" bash scripts/fetch-mnist.sh
-failed=0
-stage "rust target wasm32" need_wasm_target || failed=1
-stage "rust $NIGHTLY_TOOLCHAIN + rust-src" need_nightly || failed=1
-stage "wasm-bindgen-cli $WASM_BINDGEN_VERSION" need_wasm_bindgen || failed=1
-stage "trunk $TRUNK_VERSION" need_trunk || failed=1
-join_stages || failed=1
-stage "cargo fetch" cargo fetch --quiet || failed=1
-print_stages
-exit $failed
+stage "rust target wasm32" need_wasm_target
+stage "rust $NIGHTLY_TOOLCHAIN + rust-src" need_nightly
+stage "wasm-bindgen-cli $WASM_BINDGEN_VERSION" need_wasm_bindgen
+stage "trunk $TRUNK_VERSION" need_trunk
+join_stages
+stage "cargo fetch" cargo fetch --quiet
