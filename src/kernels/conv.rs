@@ -179,14 +179,13 @@ pub(super) fn backward_weight_by_columns(x: &[f32], dy: &[f32], d: Dims) -> Vec<
 /// The gradient of [`forward`] with respect to `bias`, `[c_out]`.
 pub fn backward_bias(dy: &[f32], d: Dims) -> Vec<f32> {
     assert_eq!(dy.len(), d.output_len(), "output gradient of the wrong size");
-    let s = d.spatial();
-    let mut db = vec![0.0f64; d.c_out];
-    for image in dy.chunks_exact(d.image_out().max(1)) {
-        for (acc, row) in db.iter_mut().zip(image.chunks_exact(s)) {
-            *acc += row.iter().map(|&v| v as f64).sum::<f64>();
-        }
-    }
-    db.into_iter().map(|v| v as f32).collect()
+    let (s, image) = (d.spatial(), d.image_out());
+    // One channel per task, its images in order: the same sums on any number of threads (on
+    // one thread it was a serial part of the step; README "The CPU on every core").
+    parallel::map(d.c_out, || (), |_, c| {
+        let rows = (0..d.batch).map(|b| &dy[b * image + c * s..][..s]);
+        rows.map(|row| row.iter().map(|&v| v as f64).sum::<f64>()).sum::<f64>() as f32
+    })
 }
 
 fn check(d: Dims, x: usize, weight: usize, dy: Option<usize>) {

@@ -20,6 +20,7 @@ use burn_flex::{FlexTensor, Layout};
 
 use super::batch_norm;
 use super::conv::{self, Dims};
+use super::{pool, relu};
 
 const STRIDE_1: [usize; 2] = [1, 1];
 const NO_PADDING: [usize; 2] = [0, 0];
@@ -57,7 +58,7 @@ impl ValidConv for Flex {
             (Some(x), Some(w), Some(b)) => {
                 let mut y = conv::forward(values(&x), values(&w), Some(values(&b)), d);
                 if relu {
-                    y.iter_mut().for_each(|v| *v = v.max(0.0));
+                    relu::in_place(&mut y);
                 }
                 tensor(y, [d.batch, d.c_out, d.out_height(), d.out_width()])
             }
@@ -401,8 +402,34 @@ pub trait MaxPool2x2: Backend {
     }
 }
 
-/// The CPU keeps burn's pooling; only the extension's dispatch needs this.
-impl MaxPool2x2 for Flex {}
+/// The CPU: [`super::pool`]'s kernels.
+impl MaxPool2x2 for Flex {
+    fn max_pool_2x2(x: FlexTensor) -> FlexTensor {
+        match contiguous(&x) {
+            Some(xc) => {
+                let (p, [batch, channels, h, w]) = planes(&x.shape());
+                tensor(pool::forward(values(&xc), p), [batch, channels, h / 2, w / 2])
+            }
+            None => burns_max_pool::<Flex>(x),
+        }
+    }
+
+    fn max_pool_2x2_backward(x: FlexTensor, dy: FlexTensor) -> FlexTensor {
+        match (contiguous(&x), contiguous(&dy)) {
+            (Some(xc), Some(g)) => {
+                let (p, shape) = planes(&x.shape());
+                tensor(pool::backward(values(&xc), values(&g), p), shape)
+            }
+            _ => burns_max_pool_backward::<Flex>(x, dy),
+        }
+    }
+}
+
+/// `[batch, channels, h, w]` as planes for [`super::pool`], and as an array.
+fn planes(shape: &Shape) -> (pool::Planes, [usize; 4]) {
+    let dims = [shape[0], shape[1], shape[2], shape[3]];
+    (pool::Planes { planes: dims[0] * dims[1], h: dims[2], w: dims[3] }, dims)
+}
 
 /// WebGPU (and wgpu natively): [`super::gpu_pool`]'s kernels.
 #[cfg(cube_kernels)]
@@ -488,7 +515,28 @@ pub trait ReluGrad: Backend {
     }
 }
 
-impl ReluGrad for Flex {}
+/// The CPU: [`super::relu::grad`], on every thread.
+impl ReluGrad for Flex {
+    fn relu_grad(y: FlexTensor, dy: FlexTensor) -> FlexTensor {
+        match (contiguous(&y), contiguous(&dy)) {
+            (Some(yc), Some(mut g)) if yc.shape() == g.shape() => {
+                // Masked in place when the gradient's buffer is its alone and all of it (it
+                // usually is: the layer above has just made it); into a copy otherwise.
+                drop(dy);
+                let n = g.shape().num_elements();
+                let whole = g.as_slice::<f32>().is_some_and(|s| s.len() == n);
+                match g.try_storage_mut::<f32>() {
+                    Some(s) if whole && s.len() == n => {
+                        relu::grad_in_place(values(&yc), s);
+                        g
+                    }
+                    _ => FlexTensor::new(Bytes::from_elems(relu::grad(values(&yc), values(&g))), Layout::contiguous(yc.shape()), DType::F32),
+                }
+            }
+            _ => burns_relu_grad::<Flex>(y, dy),
+        }
+    }
+}
 
 /// Gradients are computed on the inner backend: never routed here in practice.
 impl<B: Backend, C: CheckpointStrategy> ReluGrad for Autodiff<B, C> {}

@@ -7,6 +7,8 @@
 //!   2.25 times fewer multiplications (chosen in [`conv`]).
 //! - [`batch_norm`]: batch normalisation with the batch's statistics on the CPU, forward and
 //!   backward (the BatchNorm network's five), two passes over the data each.
+//! - [`pool`]: 2x2 max pooling on the CPU, forward and backward, no indices kept.
+//! - [`relu`]: the ReLU fused into our CPU convolution, and its gradient, on every thread.
 //! - [`gpu_conv`], [`gpu_dense`], [`gpu_pool`], [`gpu_batch_norm`], [`gpu_loss`],
 //!   [`gpu_batch`], [`gpu_sgd`]: the convolution, the dense layer, 2x2 max pooling, batch
 //!   normalisation, the cross-entropy (and the trainer's tally of it), the batch's gathering
@@ -20,8 +22,8 @@
 //! or WebGPU device, a layer with stride 1, no padding, no dilation, no groups, a bias) and
 //! burn's `Conv2d::forward` everywhere else; [`batch_norm`] likewise for `BatchNorm::forward`
 //! in training; [`dense`] for `Linear::forward` (WebGPU only: on the CPU burn's
-//! product is `gemm`'s, already fast); [`max_pool`] for `MaxPool2d::forward` and
-//! [`mean_cross_entropy`] for the training loss (WebGPU only).
+//! product is `gemm`'s, already fast); [`max_pool`] for `MaxPool2d::forward` (CPU and
+//! WebGPU) and [`mean_cross_entropy`] for the training loss (WebGPU only).
 
 pub mod batch_norm;
 pub mod conv;
@@ -43,6 +45,8 @@ mod gpu_sgd;
 #[cfg(cube_kernels)]
 mod gpu_tile;
 mod parallel;
+mod pool;
+mod relu;
 mod winograd;
 
 use burn::nn::conv::Conv2d;
@@ -124,8 +128,9 @@ pub fn mean_cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<
     Tensor::from_dispatch(<Dispatch as MeanCrossEntropy>::mean_cross_entropy(logits.into_dispatch(), targets.into_dispatch()))
 }
 
-/// `pool.forward(x)`, on our WebGPU kernels where the build has them and the pool is the
-/// networks' (2x2 windows, stride 2, no padding, no dilation, floor).
+/// `pool.forward(x)`, on our CPU kernels ([`pool`]) or our WebGPU ones where the build has
+/// them, when the pool is the networks' (2x2 windows, stride 2, no padding, no dilation,
+/// floor).
 ///
 /// # Shapes
 /// - x: `[batch, channels, h, w]`
@@ -139,14 +144,13 @@ pub fn max_pool(x: Tensor<4>, pool: &MaxPool2d) -> Tensor<4> {
         && matches!(pool.padding, PaddingConfig2d::Valid)
         && h >= 2
         && w >= 2;
-    match plain && has_our_gpu_kernels(&x.device()) {
+    match plain && has_our_conv(&x.device()) {
         true => pool_through_extension(x),
         false => pool.forward(x),
     }
 }
 
-/// 2x2 max pooling through the [`MaxPool2x2`] extension whatever the device (on the CPU its
-/// default bodies, burn's own operations, under our autodiff backward).
+/// 2x2 max pooling through the [`MaxPool2x2`] extension.
 fn pool_through_extension(x: Tensor<4>) -> Tensor<4> {
     Tensor::from_dispatch(<Dispatch as MaxPool2x2>::max_pool_2x2(x.into_dispatch()))
 }

@@ -27,9 +27,14 @@
 //! Measured in wasm under V8 (one thread, a microbenchmark of the three layers, medians;
 //! README "The CPU on every core"): the forward and the weight gradient 1.4-1.7 times
 //! faster than the column path, the second convolution's input gradient 1.4-1.5; natively (AVX2 with fused multiply-add, where
-//! `gemm` is four times as fast per instruction) about equal. Tried and dropped: F(4x4, 3x3)
+//! `gemm` is four times as fast per instruction) about equal. The transforms were then
+//! rewritten to run over a plane's tiles at once (fastest times of 15 interleaved calls of
+//! both versions in one V8: each layer and direction 1.1 to 1.3 times faster than before,
+//! the products unchanged), and their buffers are kept per thread between calls. Tried and dropped: F(4x4, 3x3)
 //! (36 products per 16 outputs, 1.8 times fewer again): its larger transforms ate the gain,
 //! and it was no faster than F(2x2, 3x3) on any of the three layers.
+
+use std::cell::RefCell;
 
 use super::conv::{Dims, WEIGHT_GRAD_GROUP, matmul, sum_in_order};
 use super::parallel;
@@ -165,7 +170,48 @@ struct Scratch {
 
 impl Scratch {
     fn new(t: &Tiling, c_in: usize, c_out: usize, cols: usize) -> Self {
-        Scratch { rows: Rows::new(t), v: vec![0.0; XI * c_in * cols], m: vec![0.0; XI * c_out * cols] }
+        Scratch { rows: Rows::new(t), v: spare(XI * c_in * cols), m: spare(XI * c_out * cols) }
+    }
+}
+
+thread_local! {
+    /// The transformed tiles' buffers of this thread's earlier parts, for its next: a part's
+    /// are a megabyte or two, and allocating and zeroing them anew for every part of every
+    /// call took 3% of a VGG-like step in the threaded browser worker (profiled). At most
+    /// [`SPARES`] are kept, for as long as the thread lives.
+    static SPARE: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
+}
+
+const SPARES: usize = 4;
+
+/// A buffer of at least `len` values, from this thread's spares where it has one: the
+/// smallest that is long enough, else the longest, grown. Its values are whatever an earlier
+/// part left, and it may be longer than asked: `v` and `m` are indexed, never taken whole,
+/// and written before they are read (every column a part reads, [`input_tiles`],
+/// [`gradient_tiles`] or the products write first).
+fn spare(len: usize) -> Vec<f32> {
+    let mut buffer = SPARE
+        .with_borrow_mut(|spares| {
+            let fits = (0..spares.len()).filter(|&i| spares[i].len() >= len).min_by_key(|&i| spares[i].len());
+            let which = fits.or_else(|| (0..spares.len()).max_by_key(|&i| spares[i].len()));
+            which.map(|i| spares.swap_remove(i))
+        })
+        .unwrap_or_default();
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    buffer
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        SPARE.with_borrow_mut(|spares| {
+            for buffer in [std::mem::take(&mut self.v), std::mem::take(&mut self.m)] {
+                if spares.len() < SPARES {
+                    spares.push(buffer);
+                }
+            }
+        });
     }
 }
 
@@ -270,43 +316,69 @@ fn source_row<'a>(src: &'a [f32], r: usize, pad: usize, h: usize, w: usize) -> O
 /// `first..` of `v` (`[ξ][channel][cols]`), with Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0],
 /// [0, -1, 1, 0], [0, 1, 0, -1]].
 ///
-/// Written as loops over a row of tiles with the tile's parts in separate arrays, which the
+/// Written as loops over many tiles with the tile's parts in separate arrays, which the
 /// compiler turns into SIMD: done tile by tile, the transforms took longer than the products.
+/// The second half runs over all of a plane's tiles at once (16 to 169 of them) rather than
+/// one row of tiles (4 to 13): with the transforms' loops given parameters that cannot
+/// overlap ([`times_b_transposed`]), a whole Winograd layer became 1.1 to 1.3 times faster
+/// in wasm (module doc).
 fn input_tiles(image: &[f32], t: &Tiling, s: &mut Rows, v: &mut [f32], cols: usize, first: usize) {
     let (tx, pw, ph) = (t.tiles_x(), t.padded_w(), t.padded_h());
+    let (tiles, half) = (t.tiles(), ph / 2);
     let channels = image.len() / (t.h * t.w).max(1);
     for (c, src) in image.chunks_exact(t.h * t.w).enumerate() {
-        // Columns first, `d B`, once per padded row (tile rows overlap by two rows).
+        // Columns first, `d B`, once per padded row (tile rows overlap by two rows): part j of
+        // row r at `parts[j][r % 2][r / 2]`, so that below, the rows a row of tiles reads
+        // (2ty to 2ty + 3) are row ty and ty + 1 of either parity, and every tile's are at
+        // the same offsets.
         for r in 0..ph {
-            padded_row(source_row(src, r, t.pad, t.h, t.w), t.pad, &mut s.row[..pw]);
-            let (even, odd) = deinterleave(&s.row[..pw], &mut s.even, &mut s.odd);
-            let [c0, c1, c2, c3] = quarters(&mut s.parts[r * 4 * tx..][..4 * tx]);
-            let (e0, e1, o0, o1) = (&even[..tx], &even[1..=tx], &odd[..tx], &odd[1..=tx]);
-            for x in 0..tx {
-                c0[x] = e0[x] - e1[x];
-                c1[x] = o0[x] + e1[x];
-                c2[x] = e1[x] - o0[x];
-                c3[x] = o0[x] - o1[x];
-            }
-        }
-        // Then rows, `Bᵀ (d B)`, straight into the transformed tiles.
-        for ty in 0..t.tiles_y() {
-            let at = first + ty * tx;
-            for j in 0..4 {
-                let part = |i: usize| &s.parts[((2 * ty + i) * 4 + j) * tx..][..tx];
-                let (d0, d1, d2, d3) = (part(0), part(1), part(2), part(3));
-                let [v0, v1, v2, v3] = std::array::from_fn::<_, 4, _>(|i| ((i * 4 + j) * channels + c) * cols + at);
-                let v = Disjoint(v.as_mut_ptr(), v.len());
-                // Safety: four different ξ, so four disjoint ranges of `v`, each checked.
-                let (v0, v1, v2, v3) = unsafe { (v.slice(v0, tx), v.slice(v1, tx), v.slice(v2, tx), v.slice(v3, tx)) };
-                for x in 0..tx {
-                    v0[x] = d0[x] - d2[x];
-                    v1[x] = d1[x] + d2[x];
-                    v2[x] = d2[x] - d1[x];
-                    v3[x] = d1[x] - d3[x];
+            let (even, odd) = (&mut s.even[..=tx], &mut s.odd[..=tx]);
+            match source_row(src, r, t.pad, t.h, t.w) {
+                // Most rows need no padding: read in place.
+                Some(row) if t.pad == 0 && row.len() >= pw => deinterleave(&row[..pw], even, odd),
+                row => {
+                    padded_row(row, t.pad, &mut s.row[..pw]);
+                    deinterleave(&s.row[..pw], even, odd);
                 }
             }
+            let (e0, e1, o0, o1) = (&s.even[..tx], &s.even[1..=tx], &s.odd[..tx], &s.odd[1..=tx]);
+            let parts = Disjoint(s.parts.as_mut_ptr(), s.parts.len());
+            let at = |j: usize| ((2 * j + r % 2) * half + r / 2) * tx;
+            // Safety: four different j, so four disjoint ranges of `parts`, each checked.
+            let (c0, c1, c2, c3) = unsafe { (parts.slice(at(0), tx), parts.slice(at(1), tx), parts.slice(at(2), tx), parts.slice(at(3), tx)) };
+            // d B's columns: (e0 - e1, o0 + e1, e1 - o0, o0 - o1).
+            times_b_transposed(c0, c1, c2, c3, e0, o0, e1, o1);
         }
+        // Then rows, `Bᵀ (d B)`, for all the plane's tiles at once, straight into the
+        // transformed tiles: tile f reads its four rows at f and f + tx of the two parities.
+        for j in 0..4 {
+            let (p0, p1) = (&s.parts[2 * j * half * tx..][..half * tx], &s.parts[(2 * j + 1) * half * tx..][..half * tx]);
+            let (d0, d1, d2, d3) = (&p0[..tiles], &p1[..tiles], &p0[tx..][..tiles], &p1[tx..][..tiles]);
+            let [v0, v1, v2, v3] = std::array::from_fn::<_, 4, _>(|i| ((i * 4 + j) * channels + c) * cols + first);
+            let v = Disjoint(v.as_mut_ptr(), v.len());
+            // Safety: four different ξ, so four disjoint ranges of `v`, each checked.
+            let (v0, v1, v2, v3) = unsafe { (v.slice(v0, tiles), v.slice(v1, tiles), v.slice(v2, tiles), v.slice(v3, tiles)) };
+            times_b_transposed(v0, v1, v2, v3, d0, d1, d2, d3);
+        }
+    }
+}
+
+/// `(d0 - d2, d1 + d2, d2 - d1, d1 - d3)`, element by element: Bᵀ applied to four rows (or
+/// columns) of values at once.
+///
+/// Eight slices as eight parameters, so that the compiler knows that no output overlaps
+/// another or an input (references passed to a function are known not to alias; slices cut
+/// from one buffer inside the caller are not) and keeps the loop in SIMD lanes without
+/// run-time overlap checks.
+#[allow(clippy::too_many_arguments)]
+fn times_b_transposed(v0: &mut [f32], v1: &mut [f32], v2: &mut [f32], v3: &mut [f32], d0: &[f32], d1: &[f32], d2: &[f32], d3: &[f32]) {
+    let n = v0.len();
+    let (v1, v2, v3, d0, d1, d2, d3) = (&mut v1[..n], &mut v2[..n], &mut v3[..n], &d0[..n], &d1[..n], &d2[..n], &d3[..n]);
+    for f in 0..n {
+        v0[f] = d0[f] - d2[f];
+        v1[f] = d1[f] + d2[f];
+        v2[f] = d2[f] - d1[f];
+        v3[f] = d1[f] - d3[f];
     }
 }
 
@@ -314,36 +386,53 @@ fn input_tiles(image: &[f32], t: &Tiling, s: &mut Rows, v: &mut [f32], cols: usi
 /// zeros past an odd edge), into columns `first..` of `m`, with
 /// A = [[1, 0], [1, 1], [1, -1], [0, -1]].
 fn gradient_tiles(dy: &[f32], t: &Tiling, s: &mut Rows, m: &mut [f32], cols: usize, first: usize) {
-    let tx = t.tiles_x();
+    let (tx, tiles) = (t.tiles_x(), t.tiles());
     let channels = dy.len() / (t.out_h * t.out_w).max(1);
     for (k, src) in dy.chunks_exact(t.out_h * t.out_w).enumerate() {
-        for ty in 0..t.tiles_y() {
-            let at = first + ty * tx;
-            padded_row(source_row(src, 2 * ty, 0, t.out_h, t.out_w), 0, &mut s.row[..2 * tx]);
-            let (e0, o0) = deinterleave(&s.row[..2 * tx], &mut s.even, &mut s.odd);
-            padded_row(source_row(src, 2 * ty + 1, 0, t.out_h, t.out_w), 0, &mut s.row[..2 * tx]);
-            let (e1, o1) = deinterleave(&s.row[..2 * tx], &mut s.even2, &mut s.odd2);
-            let (e0, o0, e1, o1) = (&e0[..tx], &o0[..tx], &e1[..tx], &o1[..tx]);
-            let m = Disjoint(m.as_mut_ptr(), m.len());
-            for i in 0..4 {
-                let [m0, m1, m2, m3] = std::array::from_fn::<_, 4, _>(|j| ((i * 4 + j) * channels + k) * cols + at);
-                // Safety: four different ξ, so four disjoint ranges of `m`, each checked.
-                let (m0, m1, m2, m3) = unsafe { (m.slice(m0, tx), m.slice(m1, tx), m.slice(m2, tx), m.slice(m3, tx)) };
-                for x in 0..tx {
-                    // Row i of A dy: (a, b); then its columns times Aᵀ: a, a + b, a - b, -b.
-                    let (a, b) = match i {
-                        0 => (e0[x], o0[x]),
-                        1 => (e0[x] + e1[x], o0[x] + o1[x]),
-                        2 => (e0[x] - e1[x], o0[x] - o1[x]),
-                        _ => (-e1[x], -o1[x]),
-                    };
-                    m0[x] = a;
-                    m1[x] = a + b;
-                    m2[x] = a - b;
-                    m3[x] = -b;
+        // Each row's even and odd columns at `[r % 2][r / 2]`: a tile's two rows at the same
+        // offset f of the two halves.
+        for r in 0..2 * t.tiles_y() {
+            let at = (r % 2) * tiles + (r / 2) * tx;
+            let (even, odd) = (&mut s.plane_even[at..][..tx], &mut s.plane_odd[at..][..tx]);
+            match source_row(src, r, 0, t.out_h, t.out_w) {
+                Some(row) if row.len() == 2 * tx => deinterleave(row, even, odd),
+                row => {
+                    padded_row(row, 0, &mut s.row[..2 * tx]);
+                    deinterleave(&s.row[..2 * tx], even, odd);
                 }
             }
         }
+        let (e0, e1) = (&s.plane_even[..tiles], &s.plane_even[tiles..][..tiles]);
+        let (o0, o1) = (&s.plane_odd[..tiles], &s.plane_odd[tiles..][..tiles]);
+        let m = Disjoint(m.as_mut_ptr(), m.len());
+        for i in 0..4 {
+            let [m0, m1, m2, m3] = std::array::from_fn::<_, 4, _>(|j| ((i * 4 + j) * channels + k) * cols + first);
+            // Safety: four different ξ, so four disjoint ranges of `m`, each checked.
+            let (m0, m1, m2, m3) = unsafe { (m.slice(m0, tiles), m.slice(m1, tiles), m.slice(m2, tiles), m.slice(m3, tiles)) };
+            // Row i of A dy: (a, b); then its columns times Aᵀ: a, a + b, a - b, -b.
+            match i {
+                0 => a_times_a_transposed(m0, m1, m2, m3, |f| (e0[f], o0[f])),
+                1 => a_times_a_transposed(m0, m1, m2, m3, |f| (e0[f] + e1[f], o0[f] + o1[f])),
+                2 => a_times_a_transposed(m0, m1, m2, m3, |f| (e0[f] - e1[f], o0[f] - o1[f])),
+                _ => a_times_a_transposed(m0, m1, m2, m3, |f| (-e1[f], -o1[f])),
+            }
+        }
+    }
+}
+
+/// `(a, a + b, a - b, -b)` into the four rows, for each column's `(a, b)`; one loop per row
+/// of A, so each compiles to SIMD without a branch (the rows as parameters for the reason
+/// [`times_b_transposed`] gives).
+#[inline(always)]
+fn a_times_a_transposed(m0: &mut [f32], m1: &mut [f32], m2: &mut [f32], m3: &mut [f32], ab: impl Fn(usize) -> (f32, f32)) {
+    let n = m0.len();
+    let (m1, m2, m3) = (&mut m1[..n], &mut m2[..n], &mut m3[..n]);
+    for f in 0..n {
+        let (a, b) = ab(f);
+        m0[f] = a;
+        m1[f] = a + b;
+        m2[f] = a - b;
+        m3[f] = -b;
     }
 }
 
@@ -351,37 +440,37 @@ fn gradient_tiles(dy: &[f32], t: &Tiling, s: &mut Rows, m: &mut [f32], cols: usi
 /// (`[ξ][channel][cols]`), plus the bias, into `image` (`channels` planes of
 /// `out_h x out_w`), with Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]].
 fn output_tiles(m: &[f32], t: &Tiling, s: &mut Rows, cols: usize, first: usize, bias: Option<&[f32]>, image: &mut [f32]) {
-    let tx = t.tiles_x();
+    let (tx, tiles) = (t.tiles_x(), t.tiles());
     let channels = image.len() / (t.out_h * t.out_w).max(1);
     for (k, plane) in image.chunks_exact_mut(t.out_h * t.out_w).enumerate() {
         let b = bias.map_or(0.0, |bias| bias[k]);
-        for ty in 0..t.tiles_y() {
-            let at = first + ty * tx;
-            let e: [&[f32]; XI] = std::array::from_fn(|xi| &m[(xi * channels + k) * cols + at..][..tx]);
-            for i in 0..2 {
-                let row = 2 * ty + i;
-                if row >= t.out_h {
-                    break;
-                }
-                // Row i of Aᵀ M, then its two outputs: (p + q + r, q - r - w).
-                let (even, odd) = (&mut s.even[..tx], &mut s.odd[..tx]);
-                for x in 0..tx {
-                    let col = |j: usize| match i {
-                        0 => e[j][x] + e[4 + j][x] + e[8 + j][x],
-                        _ => e[4 + j][x] - e[8 + j][x] - e[12 + j][x],
-                    };
-                    let (p, q, r, w) = (col(0), col(1), col(2), col(3));
-                    even[x] = p + q + r + b;
-                    odd[x] = q - r - w + b;
-                }
-                let out = &mut plane[row * t.out_w..][..t.out_w];
-                for (pair, (&a, &c)) in out.chunks_exact_mut(2).zip(even.iter().zip(odd.iter())) {
-                    pair[0] = a;
-                    pair[1] = c;
-                }
-                if t.out_w % 2 == 1 {
-                    out[t.out_w - 1] = even[tx - 1];
-                }
+        let e: [&[f32]; XI] = std::array::from_fn(|xi| &m[(xi * channels + k) * cols + first..][..tiles]);
+        // Every tile at once: row i of Aᵀ M, (p, q, r, w), then its two outputs
+        // (p + q + r, q - r - w), the even and odd columns of the tile's output row i, at
+        // `[i][f]`.
+        let (even, odd) = (&mut s.plane_even[..2 * tiles], &mut s.plane_odd[..2 * tiles]);
+        let (even0, even1) = even.split_at_mut(tiles);
+        let (odd0, odd1) = odd.split_at_mut(tiles);
+        for f in 0..tiles {
+            let (p, q, r, w) = (e[0][f] + e[4][f] + e[8][f], e[1][f] + e[5][f] + e[9][f], e[2][f] + e[6][f] + e[10][f], e[3][f] + e[7][f] + e[11][f]);
+            even0[f] = p + q + r + b;
+            odd0[f] = q - r - w + b;
+        }
+        for f in 0..tiles {
+            let (p, q, r, w) = (e[4][f] - e[8][f] - e[12][f], e[5][f] - e[9][f] - e[13][f], e[6][f] - e[10][f] - e[14][f], e[7][f] - e[11][f] - e[15][f]);
+            even1[f] = p + q + r + b;
+            odd1[f] = q - r - w + b;
+        }
+        // Then the output rows, interleaving their even and odd columns.
+        for (row, out) in plane.chunks_exact_mut(t.out_w).enumerate() {
+            let at = (row % 2) * tiles + (row / 2) * tx;
+            let (even, odd) = (&s.plane_even[at..][..tx], &s.plane_odd[at..][..tx]);
+            for (pair, (&a, &c)) in out.chunks_exact_mut(2).zip(even.iter().zip(odd.iter())) {
+                pair[0] = a;
+                pair[1] = c;
+            }
+            if t.out_w % 2 == 1 {
+                out[t.out_w - 1] = even[tx - 1];
             }
         }
     }
@@ -394,10 +483,10 @@ struct Rows {
     /// Its even and odd columns.
     even: Vec<f32>,
     odd: Vec<f32>,
-    /// A second row's, where two are needed at once.
-    even2: Vec<f32>,
-    odd2: Vec<f32>,
-    /// `d B` of every padded row of a plane: `[row][4][tiles_x]`.
+    /// Even and odd columns for every tile of a plane, two rows each: `[2][tiles]`.
+    plane_even: Vec<f32>,
+    plane_odd: Vec<f32>,
+    /// `d B` of every padded row of a plane: `[4][row parity][row / 2][tiles_x]`.
     parts: Vec<f32>,
 }
 
@@ -408,30 +497,20 @@ impl Rows {
             row: vec![0.0; width],
             even: vec![0.0; width / 2 + 1],
             odd: vec![0.0; width / 2 + 1],
-            even2: vec![0.0; width / 2 + 1],
-            odd2: vec![0.0; width / 2 + 1],
+            plane_even: vec![0.0; 2 * t.tiles()],
+            plane_odd: vec![0.0; 2 * t.tiles()],
             parts: vec![0.0; t.padded_h() * 4 * t.tiles_x()],
         }
     }
 }
 
-/// The even and odd columns of `row` (of even length).
-fn deinterleave<'a>(row: &[f32], even: &'a mut [f32], odd: &'a mut [f32]) -> (&'a [f32], &'a [f32]) {
-    let n = row.len() / 2;
+/// The even and odd columns of `row` (of even length) into the first halves of `even` and
+/// `odd`.
+fn deinterleave(row: &[f32], even: &mut [f32], odd: &mut [f32]) {
     for ((pair, e), o) in row.chunks_exact(2).zip(even.iter_mut()).zip(odd.iter_mut()) {
         *e = pair[0];
         *o = pair[1];
     }
-    (&even[..n], &odd[..n])
-}
-
-/// Four equal consecutive parts of `s`.
-fn quarters(s: &mut [f32]) -> [&mut [f32]; 4] {
-    let n = s.len() / 4;
-    let (a, rest) = s.split_at_mut(n);
-    let (b, rest) = rest.split_at_mut(n);
-    let (c, d) = rest.split_at_mut(n);
-    [a, b, c, &mut d[..n]]
 }
 
 /// A buffer handed out as ranges the caller knows to be disjoint.
@@ -445,5 +524,30 @@ impl Disjoint {
         assert!(start + len <= self.1, "range past the buffer");
         // Safety: in bounds (asserted); disjointness is the caller's promise.
         unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The spares of every thread filled with NaN between two runs: a value of an earlier
+    /// call read before this call wrote it would turn a result into NaN.
+    #[test]
+    fn what_earlier_calls_left_in_the_spares_never_reaches_a_result() {
+        let d = Dims { batch: 5, c_in: 8, height: 10, width: 9, c_out: 9, k_height: 3, k_width: 3 };
+        let values = |n: usize, seed: usize| (0..n).map(|i| ((i * 7919 + seed * 104_729) % 2001) as f32 / 1000.0 - 1.0).collect::<Vec<f32>>();
+        let (x, w, g) = (values(d.input_len(), 1), values(d.weight_len(), 2), values(d.output_len(), 3));
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("a pool");
+        let run = || pool.install(|| (forward(&x, &w, None, d), backward_input(&w, &g, d), backward_weight(&x, &g, d)));
+        let clean = run();
+        pool.broadcast(|_| {
+            SPARE.with_borrow_mut(|spares| {
+                spares.clear();
+                // Larger and smaller than the parts need: truncated, and grown.
+                spares.extend([1 << 20, 64, 1 << 12, 1 << 16].map(|len| vec![f32::NAN; len]));
+            })
+        });
+        assert_eq!(run(), clean);
     }
 }
