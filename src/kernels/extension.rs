@@ -521,12 +521,12 @@ impl ReluGrad for Flex {
         match (contiguous(&y), contiguous(&dy)) {
             (Some(yc), Some(mut g)) if yc.shape() == g.shape() => {
                 // Masked in place when the gradient's buffer is its alone and all of it (it
-                // usually is: the layer above has just made it); into a copy otherwise.
+                // usually is: the layer above has just made it); into a copy otherwise. `g` is
+                // contiguous, so a buffer of exactly its length is all of it, from offset 0.
                 drop(dy);
                 let n = g.shape().num_elements();
-                let whole = g.as_slice::<f32>().is_some_and(|s| s.len() == n);
                 match g.try_storage_mut::<f32>() {
-                    Some(s) if whole && s.len() == n => {
+                    Some(s) if s.len() == n => {
                         relu::grad_in_place(values(&yc), s);
                         g
                     }

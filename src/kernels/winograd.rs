@@ -307,6 +307,18 @@ fn padded_row(src: Option<&[f32]>, pad: usize, row: &mut [f32]) {
     }
 }
 
+/// The even and odd columns of a row as `padded_row` would place it in `row` (`row.len()`
+/// columns): read in place when it needs no padding (most rows), else through `row`.
+fn split_row(src: Option<&[f32]>, pad: usize, row: &mut [f32], even: &mut [f32], odd: &mut [f32]) {
+    match src {
+        Some(src) if pad == 0 && src.len() >= row.len() => deinterleave(&src[..row.len()], even, odd),
+        src => {
+            padded_row(src, pad, row);
+            deinterleave(row, even, odd);
+        }
+    }
+}
+
 /// Row `r` of a padded plane of `t`, as a row of the source plane if it has one.
 fn source_row<'a>(src: &'a [f32], r: usize, pad: usize, h: usize, w: usize) -> Option<&'a [f32]> {
     r.checked_sub(pad).filter(|&i| i < h).map(|i| &src[i * w..][..w])
@@ -333,14 +345,7 @@ fn input_tiles(image: &[f32], t: &Tiling, s: &mut Rows, v: &mut [f32], cols: usi
         // the same offsets.
         for r in 0..ph {
             let (even, odd) = (&mut s.even[..=tx], &mut s.odd[..=tx]);
-            match source_row(src, r, t.pad, t.h, t.w) {
-                // Most rows need no padding: read in place.
-                Some(row) if t.pad == 0 && row.len() >= pw => deinterleave(&row[..pw], even, odd),
-                row => {
-                    padded_row(row, t.pad, &mut s.row[..pw]);
-                    deinterleave(&s.row[..pw], even, odd);
-                }
-            }
+            split_row(source_row(src, r, t.pad, t.h, t.w), t.pad, &mut s.row[..pw], even, odd);
             let (e0, e1, o0, o1) = (&s.even[..tx], &s.even[1..=tx], &s.odd[..tx], &s.odd[1..=tx]);
             let parts = Disjoint(s.parts.as_mut_ptr(), s.parts.len());
             let at = |j: usize| ((2 * j + r % 2) * half + r / 2) * tx;
@@ -394,13 +399,7 @@ fn gradient_tiles(dy: &[f32], t: &Tiling, s: &mut Rows, m: &mut [f32], cols: usi
         for r in 0..2 * t.tiles_y() {
             let at = (r % 2) * tiles + (r / 2) * tx;
             let (even, odd) = (&mut s.plane_even[at..][..tx], &mut s.plane_odd[at..][..tx]);
-            match source_row(src, r, 0, t.out_h, t.out_w) {
-                Some(row) if row.len() == 2 * tx => deinterleave(row, even, odd),
-                row => {
-                    padded_row(row, 0, &mut s.row[..2 * tx]);
-                    deinterleave(&s.row[..2 * tx], even, odd);
-                }
-            }
+            split_row(source_row(src, r, 0, t.out_h, t.out_w), 0, &mut s.row[..2 * tx], even, odd);
         }
         let (e0, e1) = (&s.plane_even[..tiles], &s.plane_even[tiles..][..tiles]);
         let (o0, o1) = (&s.plane_odd[..tiles], &s.plane_odd[tiles..][..tiles]);
