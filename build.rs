@@ -10,6 +10,8 @@ fn main() {
     // the app again. What it reads (target and features) cargo tracks by itself.
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rustc-check-cfg=cfg(cube_kernels)");
+    // `--cfg mnist_timeline` (in RUSTFLAGS, by hand) compiles in src/kernels/parallel.rs's timeline.
+    println!("cargo::rustc-check-cfg=cfg(mnist_timeline)");
     let wasm = std::env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|arch| arch == "wasm32");
     let atomics = std::env::var("CARGO_CFG_TARGET_FEATURE").is_ok_and(|features| features.split(',').any(|f| f == "atomics"));
     let native_gpu = std::env::var_os("CARGO_FEATURE_NATIVE_GPU").is_some();

@@ -8,6 +8,9 @@
 # Trunk runs this after every build (a post_build hook in Trunk.toml) and puts what it writes
 # into TRUNK_STAGING_DIR next to the rest of the app: worker_mt.js, worker_mt_bg.wasm.
 # By hand: bash scripts/build-threaded-worker.sh [--release] [OUT_DIR]
+# For profiling (README, "Profiling the CPU path"): EXTRA_RUSTFLAGS adds rustc flags (such as
+# "--cfg mnist_timeline") and THREADS_TARGET_DIR names another target folder, so that such a
+# build does not replace the shipped one's cache.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -33,12 +36,14 @@ link=(--shared-memory --import-memory --max-memory=2147483648 --export=__heap_ba
       --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__tls_base)
 RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128"
 for a in "${link[@]}"; do RUSTFLAGS+=" -C link-arg=$a"; done
+RUSTFLAGS+=" ${EXTRA_RUSTFLAGS:-}"
+target_dir=${THREADS_TARGET_DIR:-target/threads}
 export RUSTFLAGS
 release=()
 [ "$profile" = release ] && release=(--release)
 # A target folder of its own: these flags would otherwise invalidate the stable build's cache.
 cargo "+$NIGHTLY_TOOLCHAIN" build "${release[@]}" --target wasm32-unknown-unknown \
-  -Z build-std=panic_abort,std --bin worker --target-dir target/threads
+  -Z build-std=panic_abort,std --bin worker --target-dir "$target_dir"
 wasm-bindgen --target no-modules --no-typescript --out-dir "$out" --out-name worker_mt \
-  "target/threads/wasm32-unknown-unknown/$profile/worker.wasm"
+  "$target_dir/wasm32-unknown-unknown/$profile/worker.wasm"
 echo "threaded worker ($profile) written to $out: $(du -h "$out/worker_mt_bg.wasm" | cut -f1)"

@@ -688,32 +688,74 @@ async fn our_webgpu_convolution_matches_burns_values_and_gradients() {
                     (false, true) => burn::tensor::activation::relu(conv2d_valid(x.clone(), &conv)),
                     (false, false) => conv.forward(x.clone()),
                 };
-                let grads = (y.clone() * g.clone()).sum().backward();
-                let bias = conv.bias.as_ref().expect("a bias");
-                results.push([
-                    read(y.inner()).await,
-                    read(x.grad(&grads).expect("x's gradient")).await,
-                    read(conv.weight.val().grad(&grads).expect("the weight's gradient")).await,
-                    read(bias.val().grad(&grads).expect("the bias's gradient").reshape([1, 1, 1, c_out])).await,
-                ]);
+                results.push(conv_values_and_gradients(&conv, x, y, g.clone()).await);
             }
             let burns = results.pop().unwrap();
             let ours = results.pop().unwrap();
-            web_sys::console::log_1(&format!("convolution {:?} compared, tiles as on a software adapter: {software}", (batch, c_in, h, w, c_out, k, relu)).into());
-            for (what, (a, b)) in ["output", "input gradient", "weight gradient", "bias gradient"].iter().zip(ours.iter().zip(&burns)) {
-                assert_eq!(a.len(), b.len(), "{what} {:?}: lengths", (batch, c_in, h, w, c_out, k, relu));
-                let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-                for (i, (p, q)) in a.iter().zip(b).enumerate() {
-                    assert!(
-                        (p - q).abs() <= 1e-4 * (1.0 + scale),
-                        "{what} {:?}, software tiles {software}, [{i}]: ours {p}, burn's {q}",
-                        (batch, c_in, h, w, c_out, k, relu)
-                    );
-                }
-            }
+            let case = format!("{:?}, software tiles {software}", (batch, c_in, h, w, c_out, k, relu));
+            web_sys::console::log_1(&format!("convolution {case} compared").into());
+            assert_conv_results_close(&case, &ours, &burns);
         }
     }
     choose_gpu_tiles_as_if_software(None);
+}
+
+/// A convolution's output `y` of `x`, and the gradients of input, weight and bias for the
+/// output gradient `g`.
+async fn conv_values_and_gradients(conv: &burn::nn::conv::Conv2d, x: Tensor<4>, y: Tensor<4>, g: Tensor<4>) -> [Vec<f32>; 4] {
+    let c_out = g.dims()[1];
+    let grads = (y.clone() * g).sum().backward();
+    let bias = conv.bias.as_ref().expect("a bias");
+    [
+        read(y.inner()).await,
+        read(x.grad(&grads).expect("x's gradient")).await,
+        read(conv.weight.val().grad(&grads).expect("the weight's gradient")).await,
+        read(bias.val().grad(&grads).expect("the bias's gradient").reshape([1, 1, 1, c_out])).await,
+    ]
+}
+
+/// Ours against burn's, each value within 1e-4 of the largest magnitude.
+fn assert_conv_results_close(case: &str, ours: &[Vec<f32>; 4], burns: &[Vec<f32>; 4]) {
+    for (what, (a, b)) in ["output", "input gradient", "weight gradient", "bias gradient"].iter().zip(ours.iter().zip(burns)) {
+        assert_eq!(a.len(), b.len(), "{what} {case}: lengths");
+        let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (i, (p, q)) in a.iter().zip(b).enumerate() {
+            assert!((p - q).abs() <= 1e-4 * (1.0 + scale), "{what} {case} [{i}]: ours {p}, burn's {q}");
+        }
+    }
+}
+
+/// Our CPU convolution kernels compiled to wasm (src/kernels/conv.rs, winograd.rs) against
+/// burn's CPU backend on the same device: output and the gradients of input, weight and bias,
+/// at the networks' shapes (batch 8: which path a layer takes depends on its channels and
+/// image size, not on the batch) and odd ones. In wasm every input gradient of a 3x3
+/// convolution with 8 or more channels each side takes Winograd, the third's and fourth's
+/// included, where natively those keep the column path (`winograd::INPUT_GRAD_SAVING`), so
+/// only a browser test covers them on the path users run. Tolerance as on WebGPU: 1e-4 of the
+/// largest magnitude (Winograd's transforms add terms before multiplying).
+#[wasm_bindgen_test]
+async fn our_cpu_convolution_in_wasm_matches_burns_values_and_gradients() {
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::Distribution;
+    use mnist_studio::kernels::{conv2d_valid, has_our_conv};
+
+    let device = Device::flex().autodiff();
+    assert!(has_our_conv(&device), "the CPU backend's convolutions should be ours");
+    let cases = [(8, 1, 28, 28, 32), (8, 32, 26, 26, 32), (8, 32, 12, 12, 64), (8, 64, 10, 10, 64), (3, 9, 7, 5, 8), (2, 8, 4, 4, 9)];
+    for (batch, c_in, h, w, c_out) in cases {
+        let conv = Conv2dConfig::new([c_in, c_out], [3, 3]).init(&device);
+        let x = Tensor::<4>::random([batch, c_in, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+        let g = Tensor::<4>::random([batch, c_out, h - 2, w - 2], Distribution::Uniform(-1.0, 1.0), &device);
+        let mut results = Vec::new();
+        for ours in [true, false] {
+            let x = x.clone().detach().require_grad();
+            let y = if ours { conv2d_valid(x.clone(), &conv) } else { conv.forward(x.clone()) };
+            results.push(conv_values_and_gradients(&conv, x, y, g.clone()).await);
+        }
+        let burns = results.pop().unwrap();
+        let ours = results.pop().unwrap();
+        assert_conv_results_close(&format!("{:?}", (batch, c_in, h, w, c_out)), &ours, &burns);
+    }
 }
 
 /// Our WebGPU dense-layer kernel (src/kernels/gpu_dense.rs) against burn's `Linear` on the

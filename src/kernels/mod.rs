@@ -49,6 +49,8 @@ mod pool;
 mod relu;
 mod winograd;
 
+pub use parallel::timeline;
+
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::MaxPool2d;
 use burn::nn::{BatchNorm, Linear, PaddingConfig2d};

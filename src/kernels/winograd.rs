@@ -58,16 +58,28 @@ pub fn fits(d: Dims) -> bool {
 }
 
 /// Whether the input gradient takes this path too. It is the forward of the output gradient
-/// padded by 2, whose tiles cover the whole input: on small images that border costs most of
-/// the saving (16 products per 2x2 input block against 9 per output gradient value: 1.9
-/// times fewer for the second convolution's 24x24, 1.4 for the fourth's 8x8). Measured in
-/// wasm (V8, one thread), below about 1.75 times fewer the transforms cost what the products
-/// save, so those keep the column path.
+/// padded by 2, whose tiles cover the whole input: on small images that border costs much of
+/// the saving (16 products per 2x2 input block against 9 per output gradient value: 1.9 times
+/// fewer for the second convolution's 24x24, 1.56 for the third's 10x10, 1.44 for the
+/// fourth's 8x8). Where it pays depends on the machine's products, so the line is drawn per
+/// target from measurements ([`INPUT_GRAD_SAVING`]).
 pub fn fits_input_grad(d: Dims) -> bool {
     let direct = d.out_height() * d.out_width() * 9;
     let winograd = 16 * d.height.div_ceil(2) * d.width.div_ceil(2);
-    fits(d) && 4 * direct >= 7 * winograd
+    let (times, over) = INPUT_GRAD_SAVING;
+    fits(d) && over * direct >= times * winograd
 }
+
+/// The least saving, `times / over` fewer products, for which the input gradient takes
+/// Winograd. In wasm (V8, 4-lane SIMD without fused multiply-add) the products are dear and
+/// the third's and fourth's input gradients were 1.12 and 1.18 times faster by Winograd
+/// (`tests/wasm-kernels`, one thread, medians of 7, 2026-12-02); natively (AVX2 with fused
+/// multiply-add) they were 0.80 and 0.86 times as fast (`winograd_timing` below, the same
+/// day), so there only a saving of about 1.75 pays.
+#[cfg(target_arch = "wasm32")]
+const INPUT_GRAD_SAVING: (usize, usize) = (7, 5);
+#[cfg(not(target_arch = "wasm32"))]
+const INPUT_GRAD_SAVING: (usize, usize) = (7, 4);
 
 /// The tiling of one image's planes for an output of `out_h x out_w` read from an input
 /// plane of `h x w` placed `pad` rows and columns in.

@@ -10,6 +10,7 @@ use super::batch::DeviceSplit;
 use super::loss::cross_entropy_tallied;
 use super::runner::{read_floats, TrainError};
 use crate::data::PixelStats;
+use crate::kernels::timeline;
 use crate::model::{Network, NetworkKind};
 use crate::platform::{now_ms, yield_to_events};
 
@@ -71,6 +72,7 @@ pub async fn measure(
         yield_to_events().await;
     }
     read_floats(tally).await?;
+    timeline::reset();
     let t1 = now_ms();
     let mut tally = fresh();
     for k in 0..timed_steps {
@@ -80,6 +82,12 @@ pub async fn measure(
     }
     read_floats(tally).await?;
     let ms_per_step = (now_ms() - t1) / timed_steps.max(1) as f64;
+    if let Some(report) = timeline::report(timed_steps, ms_per_step) {
+        #[cfg(target_arch = "wasm32")]
+        web_sys::console::log_1(&report.into());
+        #[cfg(not(target_arch = "wasm32"))]
+        eprintln!("{report}");
+    }
     Ok(BenchResult {
         network,
         batch_size,

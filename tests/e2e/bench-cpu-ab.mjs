@@ -33,6 +33,7 @@ try {
       await b.page.waitForFunction((n) => document.querySelectorAll('#bench-results tbody tr').length > n, before, { timeout: 1_800_000 });
       await b.page.waitForFunction(() => document.querySelector('#bench-run').textContent === 'Measure', null, { timeout: 1_800_000 });
       b.ms.push(Number(await b.page.$eval('#bench-results tbody tr:last-child', (r) => r.dataset.ms)));
+      console.log(`  pass ${pass}: ${b.dist} ${b.ms.at(-1).toFixed(1)} ms/step`);
     }
   }
   for (const b of builds) {
