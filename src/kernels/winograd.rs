@@ -48,8 +48,11 @@ const XI: usize = 16;
 const MIN_CHANNELS: usize = 8;
 
 /// Columns (tiles) wanted per product: enough that gemm's packing pays, few enough that a
-/// group's transformed tiles stay in cache.
-const COLUMNS: usize = 256;
+/// group's transformed tiles stay in cache, and groups small enough to share out evenly (the
+/// fourth convolution's 64 images make 8 groups, not 4). In wasm 128 was about 4% faster than
+/// 256 over the forward and input-gradient calls, 64 no faster than 128; natively 128 and 256
+/// were within noise (`tests/wasm-kernels`, `winograd_timing`, 2026-12-02).
+const COLUMNS: usize = 128;
 
 /// Whether these convolutions take this path (the forward and the weight gradient): a 3x3
 /// kernel and at least [`MIN_CHANNELS`] on each side.
