@@ -416,8 +416,9 @@ mod tests {
     #[test]
     fn the_input_gradient_takes_winograd_only_where_it_saves_enough() {
         assert!(winograd::fits_input_grad(dims(64, 32, 26, 26, 32, 3)), "the second convolution's 24x24 output");
-        // Natively the third's and fourth's keep the column path; in wasm they take Winograd
-        // (the browser test `the_input_gradient_takes_winograd_on_every_layer_in_wasm`).
+        // Natively the third's and fourth's keep the column path; in wasm they take Winograd,
+        // whose values the browser test `our_cpu_convolution_in_wasm_matches_burns_values_and_gradients`
+        // checks there.
         assert!(!winograd::fits_input_grad(dims(64, 32, 12, 12, 64, 3)), "the third's 10x10");
         assert!(!winograd::fits_input_grad(dims(64, 64, 10, 10, 64, 3)), "the fourth's 8x8");
         assert!(!winograd::fits_input_grad(dims(64, 32, 4, 4, 32, 3)), "a 2x2 output: 1.3 times fewer products");

@@ -117,17 +117,15 @@ pub mod timeline {
             None
         }
 
-        /// Nanoseconds on a clock every thread shares.
+        /// Nanoseconds.
         #[cfg(not(target_arch = "wasm32"))]
         fn now() -> u64 {
-            use std::sync::OnceLock;
-            use std::time::Instant;
-            static ORIGIN: OnceLock<Instant> = OnceLock::new();
-            ORIGIN.get_or_init(Instant::now).elapsed().as_nanos() as u64
+            (crate::platform::now_ms() * 1e6) as u64
         }
 
-        /// `performance.now()` (each thread's origin differs, but only differences are taken
-        /// on one thread), its object looked up once per thread.
+        /// `performance.now()` in nanoseconds (each thread's origin differs, but only
+        /// differences are taken on one thread), its object looked up once per thread rather
+        /// than on every call as `platform::now_ms` does: tasks can be a few microseconds.
         #[cfg(target_arch = "wasm32")]
         fn now() -> u64 {
             use wasm_bindgen::JsCast;

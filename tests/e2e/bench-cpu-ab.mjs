@@ -6,7 +6,7 @@
 // usage: node tests/e2e/bench-cpu-ab.mjs THREADS PASSES DIST... [--network=vgg]
 import { launch, openPage } from './browser.mjs';
 import { startServer } from './server.mjs';
-import { chooseBackend, chooseThreads, settled } from './studio.mjs';
+import { chooseBackend, chooseThreads, measureSpeed, settled } from './studio.mjs';
 
 const args = process.argv.slice(2);
 const network = args.find((a) => a.startsWith('--network='))?.slice('--network='.length) ?? 'vgg';
@@ -23,16 +23,11 @@ try {
     await settled(page);
     await chooseBackend(page, 'cpu');
     await chooseThreads(page, Number(threads));
-    await page.$eval('#bench', (d) => { d.open = true; });
     builds.push({ dist, page, server, ms: [] });
   }
   for (let pass = 0; pass < Number(passes); pass++) {
     for (const b of builds) {
-      const before = await b.page.locator('#bench-results tbody tr').count();
-      await b.page.click('#bench-run');
-      await b.page.waitForFunction((n) => document.querySelectorAll('#bench-results tbody tr').length > n, before, { timeout: 1_800_000 });
-      await b.page.waitForFunction(() => document.querySelector('#bench-run').textContent === 'Measure', null, { timeout: 1_800_000 });
-      b.ms.push(Number(await b.page.$eval('#bench-results tbody tr:last-child', (r) => r.dataset.ms)));
+      b.ms.push(Number((await measureSpeed(b.page)).ms));
       console.log(`  pass ${pass}: ${b.dist} ${b.ms.at(-1).toFixed(1)} ms/step`);
     }
   }

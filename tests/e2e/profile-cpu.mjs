@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { chromium } from 'playwright-core';
 import { FLAGS } from './browser.mjs';
 import { startServer } from './server.mjs';
-import { chooseBackend, chooseThreads, settled } from './studio.mjs';
+import { chooseBackend, chooseThreads, measureSpeed, settled } from './studio.mjs';
 
 const [root = 'dist', ...flags] = process.argv.slice(2);
 const option = (name, fallback) => flags.find((f) => f.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -114,12 +114,8 @@ try {
   // the second is profiled.
   await page.$eval('#bench', (d) => { d.open = true; });
   for (const pass of [1, 2]) {
-    const before = await page.locator('#bench-results tbody tr').count();
     if (pass === 2) for (const s of live) await cdp.send('Profiler.start', {}, s);
-    await page.click('#bench-run');
-    await page.waitForFunction((n) => document.querySelectorAll('#bench-results tbody tr').length > n, before, { timeout: 1_800_000 });
-    await page.waitForFunction(() => document.querySelector('#bench-run').textContent === 'Measure', null, { timeout: 1_800_000 });
-    const row = await page.$eval('#bench-results tbody tr:last-child', (r) => ({ ...r.dataset }));
+    const row = await measureSpeed(page);
     console.log(`pass ${pass}: ${row.network} on ${row.backend}, ${row.threads} thread(s): ${Number(row.ms).toFixed(1)} ms/step`);
   }
   const total = new Map();

@@ -36,6 +36,19 @@ export async function chooseThreads(page, threads) {
 }
 
 /**
+ * One measurement in the Speed and robustness panel (open it first: `chooseThreads` does):
+ * click Measure, wait for its row and for the button to be free again. Returns that row's
+ * data (network, backend, threads, ms, ...).
+ */
+export async function measureSpeed(page) {
+  const before = await page.locator('#bench-results tbody tr').count();
+  await page.click('#bench-run');
+  await page.waitForFunction((n) => document.querySelectorAll('#bench-results tbody tr').length > n, before, { timeout: 1_800_000 });
+  await page.waitForFunction(() => document.querySelector('#bench-run').textContent === 'Measure', null, { timeout: 1_800_000 });
+  return page.$eval('#bench-results tbody tr:last-child', (r) => ({ ...r.dataset }));
+}
+
+/**
  * Wait for the dataset and set up a run (not started): backend, network, training subset,
  * and, when `epochs` is given, a custom schedule of that many epochs at `lr`.
  */

@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { launch, openPage } from './browser.mjs';
 import { startServer } from './server.mjs';
-import { chooseBackend, chooseThreads, settled } from './studio.mjs';
+import { chooseBackend, chooseThreads, measureSpeed, settled } from './studio.mjs';
 
 const args = process.argv.slice(2);
 const network = args.find((a) => a.startsWith('--network='))?.slice('--network='.length) ?? 'vgg';
@@ -44,17 +44,12 @@ try {
   await settled(page);
   await chooseBackend(page, 'cpu');
   await chooseThreads(page, Number(threads));
-  await page.$eval('#bench', (d) => { d.open = true; });
   for (let pass = 0; pass < Number(passes); pass++) {
-    const before = await page.locator('#bench-results tbody tr').count();
     const a = snapshot();
     const t0 = performance.now();
-    await page.click('#bench-run');
-    await page.waitForFunction((n) => document.querySelectorAll('#bench-results tbody tr').length > n, before, { timeout: 1_800_000 });
-    await page.waitForFunction(() => document.querySelector('#bench-run').textContent === 'Measure', null, { timeout: 1_800_000 });
+    const ms = Number((await measureSpeed(page)).ms);
     const wall = (performance.now() - t0) / 1000;
     const b = snapshot();
-    const ms = Number(await page.$eval('#bench-results tbody tr:last-child', (r) => r.dataset.ms));
     const used = [...b].map(([k, v]) => ({ name: v.name, s: (v.ticks - (a.get(k)?.ticks ?? 0)) / 100 })).filter((t) => t.s > 0).sort((x, y) => y.s - x.s);
     const total = used.reduce((s, t) => s + t.s, 0);
     console.log(`pass ${pass}: ${ms.toFixed(1)} ms/step, ${wall.toFixed(2)} s wall, Chromium CPU ${total.toFixed(2)} s (${(total / wall).toFixed(2)} cores)`);
