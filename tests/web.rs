@@ -675,13 +675,17 @@ async fn our_webgpu_convolution_matches_burns_values_and_gradients() {
             (1, 2, 6, 6, 3, 2, true),
             (2, 5, 4, 4, 17, 3, false),
         ];
-        for (batch, c_in, h, w, c_out, k, relu) in cases {
+        // An input that is not tracked, as the network's first convolution's (its input is the
+        // data): the weight's and bias's gradients alone, from `dy` unpadded.
+        let untracked = [(7, 1, 28, 28, 32, 3, true), (3, 2, 7, 5, 3, 2, false)];
+        let all = cases.iter().map(|&c| (c, true)).chain(untracked.iter().map(|&c| (c, false)));
+        for ((batch, c_in, h, w, c_out, k, relu), tracked) in all {
             let conv = Conv2dConfig::new([c_in, c_out], [k, k]).init(&device);
             let x = Tensor::<4>::random([batch, c_in, h, w], Distribution::Uniform(-1.0, 1.0), &device);
             let g = Tensor::<4>::random([batch, c_out, h + 1 - k, w + 1 - k], Distribution::Uniform(-1.0, 1.0), &device);
             let mut results = Vec::new();
             for ours in [true, false] {
-                let x = x.clone().detach().require_grad();
+                let x = if tracked { x.clone().detach().require_grad() } else { x.clone().detach() };
                 let y = match (ours, relu) {
                     (true, true) => conv2d_valid_relu(x.clone(), &conv),
                     (true, false) => conv2d_valid(x.clone(), &conv),
@@ -692,7 +696,7 @@ async fn our_webgpu_convolution_matches_burns_values_and_gradients() {
             }
             let burns = results.pop().unwrap();
             let ours = results.pop().unwrap();
-            let case = format!("{:?}, software tiles {software}", (batch, c_in, h, w, c_out, k, relu));
+            let case = format!("{:?}, input tracked {tracked}, software tiles {software}", (batch, c_in, h, w, c_out, k, relu));
             web_sys::console::log_1(&format!("convolution {case} compared").into());
             assert_conv_results_close(&case, &ours, &burns);
         }
@@ -700,15 +704,19 @@ async fn our_webgpu_convolution_matches_burns_values_and_gradients() {
     choose_gpu_tiles_as_if_software(None);
 }
 
-/// A convolution's output `y` of `x`, and the gradients of input, weight and bias for the
-/// output gradient `g`.
+/// A convolution's output `y` of `x`, and the gradients of input (empty when `x` is not
+/// tracked), weight and bias for the output gradient `g`.
 async fn conv_values_and_gradients(conv: &burn::nn::conv::Conv2d, x: Tensor<4>, y: Tensor<4>, g: Tensor<4>) -> [Vec<f32>; 4] {
     let c_out = g.dims()[1];
     let grads = (y.clone() * g).sum().backward();
     let bias = conv.bias.as_ref().expect("a bias");
+    let dx = match x.grad(&grads) {
+        Some(dx) => read(dx).await,
+        None => Vec::new(),
+    };
     [
         read(y.inner()).await,
-        read(x.grad(&grads).expect("x's gradient")).await,
+        dx,
         read(conv.weight.val().grad(&grads).expect("the weight's gradient")).await,
         read(bias.val().grad(&grads).expect("the bias's gradient").reshape([1, 1, 1, c_out])).await,
     ]

@@ -1,17 +1,20 @@
-// Two or more builds' CPU training speed in one run (a measurement, not a test): one page
-// per build in one headless Chromium, the Speed panel's figure for one network at N threads,
+// Two or more builds' training speed in one run (a measurement, not a test): one page per
+// build in one headless Chromium, the Speed panel's figure for one network on the CPU at N
+// threads (or, with --backend=webgpu, on WebGPU, THREADS then ignored),
 // the builds taking turns pass by pass, so that a shared machine's drift falls on all alike.
 // The first pass is a warm-up (V8 tiers wasm up in the background); the median of the rest
 // is printed per build.
-// usage: node tests/e2e/bench-cpu-ab.mjs THREADS PASSES DIST... [--network=vgg]
+// usage: node tests/e2e/bench-cpu-ab.mjs THREADS PASSES DIST... [--network=vgg] [--backend=webgpu]
 import { launch, openPage } from './browser.mjs';
 import { startServer } from './server.mjs';
 import { chooseBackend, chooseThreads, measureSpeed, settled } from './studio.mjs';
 
 const args = process.argv.slice(2);
-const network = args.find((a) => a.startsWith('--network='))?.slice('--network='.length) ?? 'vgg';
+const option = (name, fallback) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const network = option('network', 'vgg');
+const backend = option('backend', 'cpu');
 const [threads, passes, ...dists] = args.filter((a) => !a.startsWith('--'));
-if (!dists.length) throw new Error('usage: bench-cpu-ab.mjs THREADS PASSES DIST... [--network=vgg]');
+if (!dists.length) throw new Error('usage: bench-cpu-ab.mjs THREADS PASSES DIST... [--network=vgg] [--backend=webgpu]');
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const browser = await launch();
@@ -21,8 +24,9 @@ try {
     const server = await startServer(dist);
     const { page } = await openPage(browser, `http://127.0.0.1:${server.address().port}/?bench=${network}`);
     await settled(page);
-    await chooseBackend(page, 'cpu');
-    await chooseThreads(page, Number(threads));
+    await chooseBackend(page, backend);
+    if (backend === 'cpu') await chooseThreads(page, Number(threads));
+    else await page.$eval('#bench', (d) => { d.open = true; });
     builds.push({ dist, page, server, ms: [] });
   }
   for (let pass = 0; pass < Number(passes); pass++) {
@@ -33,7 +37,8 @@ try {
   }
   for (const b of builds) {
     const timed = b.ms.slice(1);
-    console.log(`${b.dist.padEnd(24)} ${network} on the CPU, ${threads} thread(s): ${b.ms.map((m) => m.toFixed(1)).join(' ')} ms/step; median after the first: ${timed.length ? median(timed).toFixed(1) : 'n/a'}`);
+    const on = backend === 'cpu' ? `on the CPU, ${threads} thread(s)` : `on ${backend}`;
+    console.log(`${b.dist.padEnd(24)} ${network} ${on}: ${b.ms.map((m) => m.toFixed(1)).join(' ')} ms/step; median after the first: ${timed.length ? median(timed).toFixed(1) : 'n/a'}`);
   }
 } finally {
   await browser.close();
