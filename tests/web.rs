@@ -676,7 +676,7 @@ async fn our_webgpu_convolution_matches_burns_values_and_gradients() {
             (2, 5, 4, 4, 17, 3, false),
         ];
         // An input that is not tracked, as the network's first convolution's (its input is the
-        // data): the weight's and bias's gradients alone, from `dy` unpadded.
+        // data): the weight's and bias's gradients alone.
         let untracked = [(7, 1, 28, 28, 32, 3, true), (3, 2, 7, 5, 3, 2, false)];
         let all = cases.iter().map(|&c| (c, true)).chain(untracked.iter().map(|&c| (c, false)));
         for ((batch, c_in, h, w, c_out, k, relu), tracked) in all {
