@@ -160,7 +160,9 @@ pub fn right_values<F: Float>(b: &Tensor<F>, bases: &Sequence<u32>, offset: u32,
 /// VGG-like step 4-15% faster (2,450-2,870 against 2,880-2,990 ms), the linear one 10-15%; the
 /// first step's shader compilation 14-16 s against 9 (the JIT compiles each kernel's longer
 /// unrolled body). 16 x 16 was 21% faster but took 37 s to compile: not worth a first step
-/// that long (with the kernel's rows loop not unrolled, 26 s and slower than 16 x 8). A GPU's
+/// that long (with the kernel's rows loop not unrolled, 26 s and slower than 16 x 8; 16 x 16
+/// only in the kernels whose loop body is one step, the dense products and weight gradients,
+/// whose bodies compile quickly: 1-2% slower, `bench-webgpu-one-step-tiles.txt`). A GPU's
 /// registers are what 16 rows would spend, so a GPU keeps 8
 /// (`results/browser/bench-webgpu-swiftshader-loads.txt`).
 ///
