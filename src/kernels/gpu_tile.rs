@@ -162,7 +162,9 @@ pub fn right_values<F: Float>(b: &Tensor<F>, bases: &Sequence<u32>, offset: u32,
 /// unrolled body). 16 x 16 was 21% faster but took 37 s to compile: not worth a first step
 /// that long (with the kernel's rows loop not unrolled, 26 s and slower than 16 x 8; 16 x 16
 /// only in the kernels whose loop body is one step, the dense products and weight gradients,
-/// whose bodies compile quickly: 1-2% slower, `bench-webgpu-one-step-tiles.txt`). A GPU's
+/// whose bodies compile quickly: 1-2% slower, `bench-webgpu-one-step-tiles.txt`; 16 x 16 only
+/// for the second convolution's forward and input gradient: no faster, first step 25 s,
+/// `bench-webgpu-big-conv-tiles.txt`). A GPU's
 /// registers are what 16 rows would spend, so a GPU keeps 8
 /// (`results/browser/bench-webgpu-swiftshader-loads.txt`).
 ///
