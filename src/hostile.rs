@@ -6,7 +6,7 @@
 mod tests {
     use proptest::prelude::*;
 
-    use crate::data::encoding::decode;
+    use crate::data::encoding::{decode, Streaming};
     use crate::data::idx::{parse_images, parse_labels, IMAGES_MAGIC, LABELS_MAGIC};
     use crate::data::IMAGE_PIXELS;
     use crate::data::PixelStats;
@@ -28,6 +28,15 @@ mod tests {
             let _ = parse_labels(bytes.clone());
             let _ = decode(bytes.clone());
             let _ = weights::read_meta(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_bytes_decoded_while_they_arrive_give_what_the_whole_file_gives(
+            bytes in proptest::collection::vec(any::<u8>(), 0..4096), size in 1usize..600,
+        ) {
+            let mut streaming = Streaming::new(None);
+            bytes.chunks(size).for_each(|c| streaming.push(c));
+            prop_assert_eq!(streaming.finish(), decode(bytes));
         }
 
         #[test]

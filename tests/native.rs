@@ -34,6 +34,13 @@ fn the_served_brotli_and_gzip_files_decode_to_the_raw_mnist_files() {
         for ext in ["br", "gz"] {
             let served = std::fs::read(dir.join(format!("{name}.{ext}"))).unwrap_or_else(|e| panic!("{name}.{ext}: {e} (run scripts/setup.sh)"));
             assert!(served.len() < raw.len() / 2, "{name}.{ext} is compressed");
+            // Decoded whole, and as the page decodes it: chunk by chunk while it downloads
+            // (chunk sizes as a browser's fetch gives them, and odd ones).
+            for size in [1 << 16, 65_521, 7_777] {
+                let mut streaming = mnist_studio::data::encoding::Streaming::new(Some(served.len() as u64));
+                served.chunks(size).for_each(|c| streaming.push(c));
+                assert!(streaming.finish().unwrap() == raw, "{name}.{ext} decodes to {name} in chunks of {size}");
+            }
             assert!(mnist_studio::data::encoding::decode(served).unwrap() == raw, "{name}.{ext} decodes to {name}");
         }
     }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::error::DataError;
+use super::error::{DataError, FileProblem};
 use super::encoding::decode;
 use super::idx::{parse_images, parse_labels, IMAGE_PIXELS};
 use super::stats::PixelStats;
@@ -31,12 +31,18 @@ impl Split {
         (images_name, images): (&str, Vec<u8>),
         (labels_name, labels): (&str, Vec<u8>),
     ) -> Result<Self, DataError> {
-        let images = decode(images)
-            .and_then(parse_images)
-            .map_err(|p| p.in_file(images_name))?;
-        let labels = decode(labels)
-            .and_then(parse_labels)
-            .map_err(|p| p.in_file(labels_name))?;
+        Self::decoded_by((images_name, move || decode(images)), (labels_name, move || decode(labels)))
+    }
+
+    /// [`Split::from_files`] with each file's decoding given (the page decodes while it
+    /// downloads, and only finishes here): called in the same order as there, so a bad file
+    /// is reported as it would be either way.
+    pub fn decoded_by(
+        (images_name, images): (&str, impl FnOnce() -> Result<Vec<u8>, FileProblem>),
+        (labels_name, labels): (&str, impl FnOnce() -> Result<Vec<u8>, FileProblem>),
+    ) -> Result<Self, DataError> {
+        let images = images().and_then(parse_images).map_err(|p| p.in_file(images_name))?;
+        let labels = labels().and_then(parse_labels).map_err(|p| p.in_file(labels_name))?;
         if images.count as usize != labels.len() {
             return Err(DataError::CountMismatch {
                 images: images_name.to_owned(),
@@ -115,9 +121,15 @@ pub struct Mnist {
 impl Mnist {
     /// Assemble the dataset from the four files in [`FILES`] order.
     pub fn from_files(files: [Vec<u8>; 4]) -> Result<Self, DataError> {
+        Self::decoded_by(files.map(|file| move || decode(file)))
+    }
+
+    /// [`Mnist::from_files`] with each file's decoding given, in [`FILES`] order
+    /// ([`Split::decoded_by`]).
+    pub fn decoded_by<F: FnOnce() -> Result<Vec<u8>, FileProblem>>(files: [F; 4]) -> Result<Self, DataError> {
         let [train_images, train_labels, test_images, test_labels] = files;
-        let train = Split::from_files((TRAIN_IMAGES, train_images), (TRAIN_LABELS, train_labels))?;
-        let test = Split::from_files((TEST_IMAGES, test_images), (TEST_LABELS, test_labels))?;
+        let train = Split::decoded_by((TRAIN_IMAGES, train_images), (TRAIN_LABELS, train_labels))?;
+        let test = Split::decoded_by((TEST_IMAGES, test_images), (TEST_LABELS, test_labels))?;
         Ok(Self::new(train, test))
     }
 

@@ -10,7 +10,7 @@ use web_sys::{ReadableStreamDefaultReader, Response};
 use super::dataset::{Mnist, FILES};
 use super::source::DataSource;
 use super::error::{DataError, FileProblem};
-use super::encoding::INFLATED_LIMIT;
+use super::encoding::{Streaming, INFLATED_LIMIT};
 
 /// Download progress over all four files.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -21,6 +21,9 @@ pub struct Progress {
 }
 
 /// Fetch, decode, parse and check all four files. `on_progress` is called as bytes arrive.
+/// Each file is decoded while it downloads ([`Streaming`]), so on a slow connection the
+/// decoding is done when the last byte arrives; the files are then finished and checked in
+/// [`FILES`] order, so a bad file is reported as it would be after a plain download.
 pub async fn load_mnist(source: &DataSource, on_progress: impl Fn(Progress)) -> Result<Mnist, DataError> {
     let state = std::cell::RefCell::new(([0u64; 4], [None::<u64>; 4]));
     let report = |index: usize, received: u64, total: Option<u64>| {
@@ -33,19 +36,53 @@ pub async fn load_mnist(source: &DataSource, on_progress: impl Fn(Progress)) -> 
     let downloads = FILES.iter().enumerate().map(|(index, name)| {
         let url = source.url(name);
         let report = &report;
-        async move { fetch_bytes(&url, name, |got, total| report(index, got, total)).await }
+        async move {
+            let mut streaming = Streaming::new(None);
+            fetch_into(&url, name, &mut streaming, |got, total| report(index, got, total)).await?;
+            Ok::<_, DataError>(streaming)
+        }
     });
-    let files: Vec<Vec<u8>> = try_join_all(downloads).await?;
-    let files: [Vec<u8>; 4] = files.try_into().expect("four downloads should give four files");
-    Mnist::from_files(files)
+    let files: [Streaming; 4] = try_join_all(downloads).await?.try_into().ok().expect("four downloads should give four files");
+    Mnist::decoded_by(files.map(|file| move || file.finish()))
+}
+
+/// Where [`fetch_into`] puts a body's chunks as they arrive.
+pub trait Sink {
+    /// The body's length as the server gave it (a hint), before the first chunk.
+    fn expect(&mut self, _total: Option<u64>) {}
+    fn push(&mut self, chunk: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn expect(&mut self, total: Option<u64>) {
+        self.reserve(total.unwrap_or(0) as usize);
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        self.extend_from_slice(chunk);
+    }
+}
+
+impl Sink for Streaming {
+    fn expect(&mut self, total: Option<u64>) {
+        Streaming::expect(self, total);
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        Streaming::push(self, chunk);
+    }
 }
 
 /// GET `url` and read its body chunk by chunk. `file` names it in errors.
-pub async fn fetch_bytes(
-    url: &str,
-    file: &str,
-    on_chunk: impl Fn(u64, Option<u64>),
-) -> Result<Vec<u8>, DataError> {
+pub async fn fetch_bytes(url: &str, file: &str, on_chunk: impl Fn(u64, Option<u64>)) -> Result<Vec<u8>, DataError> {
+    let mut bytes = Vec::new();
+    fetch_into(url, file, &mut bytes, on_chunk).await?;
+    Ok(bytes)
+}
+
+/// GET `url` and hand its body to `sink` chunk by chunk, at most [`INFLATED_LIMIT`] bytes.
+/// `file` names it in errors; `on_chunk` hears the bytes received so far and the length.
+pub async fn fetch_into(url: &str, file: &str, sink: &mut impl Sink, on_chunk: impl Fn(u64, Option<u64>)) -> Result<(), DataError> {
     let network = |received: u64, e: JsValue| DataError::Network {
         file: file.to_owned(),
         received,
@@ -76,26 +113,28 @@ pub async fn fetch_bytes(
     }
     let body = response.body().ok_or_else(|| network(0, JsValue::from_str("empty body")))?;
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-    let mut bytes = Vec::with_capacity(total.unwrap_or(0) as usize);
+    sink.expect(total);
     on_chunk(0, total);
+    let (mut received, mut chunk) = (0u64, Vec::new());
     loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(|e| network(bytes.len() as u64, e))?;
-        if Reflect::get(&chunk, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true) {
+        let next = JsFuture::from(reader.read()).await.map_err(|e| network(received, e))?;
+        if Reflect::get(&next, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true) {
             break;
         }
-        let value: Uint8Array = Reflect::get(&chunk, &"value".into())
-            .map_err(|e| network(bytes.len() as u64, e))?
+        let value: Uint8Array = Reflect::get(&next, &"value".into())
+            .map_err(|e| network(received, e))?
             .unchecked_into();
-        let start = bytes.len();
-        bytes.resize(start + value.length() as usize, 0);
-        value.copy_to(&mut bytes[start..]);
-        if bytes.len() as u64 > INFLATED_LIMIT {
+        received += u64::from(value.length());
+        if received > INFLATED_LIMIT {
             let _ = reader.cancel();
             return Err(FileProblem::TooLarge { limit: INFLATED_LIMIT }.in_file(file));
         }
-        on_chunk(bytes.len() as u64, total);
+        chunk.resize(value.length() as usize, 0);
+        value.copy_to(&mut chunk);
+        sink.push(&chunk);
+        on_chunk(received, total);
     }
-    Ok(bytes)
+    Ok(())
 }
 
 /// `fetch` from a window or from a worker, whichever this code runs in.
