@@ -34,7 +34,7 @@ mod tests {
         fn arbitrary_bytes_decoded_while_they_arrive_give_what_the_whole_file_gives(
             bytes in proptest::collection::vec(any::<u8>(), 0..4096), size in 1usize..600,
         ) {
-            let mut streaming = Streaming::new(None);
+            let mut streaming = Streaming::default();
             bytes.chunks(size).for_each(|c| streaming.push(c));
             prop_assert_eq!(streaming.finish(), decode(bytes));
         }

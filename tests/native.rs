@@ -37,7 +37,8 @@ fn the_served_brotli_and_gzip_files_decode_to_the_raw_mnist_files() {
             // Decoded whole, and as the page decodes it: chunk by chunk while it downloads
             // (chunk sizes as a browser's fetch gives them, and odd ones).
             for size in [1 << 16, 65_521, 7_777] {
-                let mut streaming = mnist_studio::data::encoding::Streaming::new(Some(served.len() as u64));
+                let mut streaming = mnist_studio::data::encoding::Streaming::default();
+                streaming.expect(Some(served.len() as u64));
                 served.chunks(size).for_each(|c| streaming.push(c));
                 assert!(streaming.finish().unwrap() == raw, "{name}.{ext} decodes to {name} in chunks of {size}");
             }

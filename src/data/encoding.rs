@@ -55,24 +55,17 @@ pub fn decode(bytes: Vec<u8>) -> Result<Vec<u8>, FileProblem> {
 /// truncated stream, bytes after its end, output past [`INFLATED_LIMIT`]), or the file is not
 /// Brotli, [`Streaming::finish`] decodes the kept bytes with [`decode`], so each error is
 /// exactly the one the whole file gives.
+#[derive(Default)]
 pub struct Streaming {
     received: Vec<u8>,
     /// The live Brotli decoder; `None` before the first two bytes tell the form, after the
     /// form turned out not to be Brotli, and once the stream did not go cleanly.
     brotli: Option<brotli_decompressor::DecompressorWriter<Bounded>>,
-    /// The form has been told (two bytes seen).
-    decided: bool,
     /// The server's length, if it gave one: the output's first reservation.
     expected: Option<u64>,
 }
 
 impl Streaming {
-    /// `expected`: the file's length as served, when known (a hint, never trusted past the
-    /// limit).
-    pub fn new(expected: Option<u64>) -> Self {
-        Self { received: Vec::with_capacity(expected.unwrap_or(0).min(INFLATED_LIMIT) as usize), brotli: None, decided: false, expected }
-    }
-
     /// The file's length as served, once known before the first chunk: the buffers'
     /// reservations (a hint, bounded by the limit).
     pub fn expect(&mut self, total: Option<u64>) {
@@ -84,21 +77,18 @@ impl Streaming {
     pub fn push(&mut self, chunk: &[u8]) {
         let start = self.received.len();
         self.received.extend_from_slice(chunk);
-        if !self.decided {
-            if self.received.len() < 2 {
-                return;
-            }
-            self.decided = true;
-            if is_raw(&self.received) || is_gzip(&self.received) {
-                return;
-            }
-            // Brotli packs MNIST's files at most 7 times (see `unbrotli`).
-            let reserve = self.expected.map_or(0, |e| e.saturating_mul(7)).min(INFLATED_LIMIT) as usize;
-            self.brotli = Some(brotli_decompressor::DecompressorWriter::new(Bounded(Vec::with_capacity(reserve)), 1 << 16));
-            self.feed(0);
-        } else {
+        if start >= 2 {
             self.feed(start);
+            return;
         }
+        // The form is told by the first two bytes, on the chunk that completes them.
+        if self.received.len() < 2 || is_raw(&self.received) || is_gzip(&self.received) {
+            return;
+        }
+        // Brotli packs MNIST's files at most 7 times (see `unbrotli`).
+        let reserve = self.expected.map_or(0, |e| e.saturating_mul(7)).min(INFLATED_LIMIT) as usize;
+        self.brotli = Some(brotli_decompressor::DecompressorWriter::new(Bounded(Vec::with_capacity(reserve)), 1 << 16));
+        self.feed(0);
     }
 
     /// Decode `received[from..]`, or give up on the stream (left to [`decode`]).
@@ -258,7 +248,8 @@ mod tests {
 
     /// [`Streaming`] fed `bytes` in chunks of `size`.
     fn streamed(bytes: &[u8], size: usize) -> Result<Vec<u8>, FileProblem> {
-        let mut s = Streaming::new(Some(bytes.len() as u64));
+        let mut s = Streaming::default();
+        s.expect(Some(bytes.len() as u64));
         bytes.chunks(size.max(1)).for_each(|c| s.push(c));
         s.finish()
     }

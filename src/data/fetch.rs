@@ -37,7 +37,7 @@ pub async fn load_mnist(source: &DataSource, on_progress: impl Fn(Progress)) -> 
         let url = source.url(name);
         let report = &report;
         async move {
-            let mut streaming = Streaming::new(None);
+            let mut streaming = Streaming::default();
             fetch_into(&url, name, &mut streaming, |got, total| report(index, got, total)).await?;
             Ok::<_, DataError>(streaming)
         }
@@ -49,7 +49,7 @@ pub async fn load_mnist(source: &DataSource, on_progress: impl Fn(Progress)) -> 
 /// Where [`fetch_into`] puts a body's chunks as they arrive.
 pub trait Sink {
     /// The body's length as the server gave it (a hint), before the first chunk.
-    fn expect(&mut self, _total: Option<u64>) {}
+    fn expect(&mut self, total: Option<u64>);
     fn push(&mut self, chunk: &[u8]);
 }
 
