@@ -29,6 +29,103 @@ globalThis.mnistDefaultWeights = fetch('./models/default.weights')
   .then((r) => (r.ok ? r.arrayBuffer() : null))
   .catch(() => null);
 
+// MNIST (9.2 MB as served), downloaded by the page itself once the reader's files are in (the
+// worker module compiled, the default network arrived): on a slow connection the data then
+// arrives while the trainer starts, instead of after, and the reader does not share the line
+// with it. The page's wasm names the files (mnistPrefetch, src/ui/components/app.rs: it knows
+// the data source) and, with each request to load the dataset, hands the trainer a replay of
+// every download from its first byte (mnistHandData, src/ui/bridge.rs; www/prefetched.js is
+// the worker's end). The chunks stay here for the page's lifetime, so a trainer started later
+// (another backend, another thread count) reads them from memory. A download that fails is
+// replayed as it failed (its status, or its error), so the trainer reports it as its own
+// fetch would have; asked for again, it is downloaded afresh.
+const readerFiles = Promise.allSettled([globalThis.mnistWorkerModule, globalThis.mnistDefaultWeights]);
+const downloads = new Map();
+
+globalThis.mnistPrefetch = (urls) => {
+  for (const url of urls) if (!downloads.has(url)) downloads.set(url, download(url));
+};
+
+function download(url) {
+  const state = { head: null, chunks: [], end: null, waiting: [], handed: false };
+  const wake = () => { for (const resolve of state.waiting.splice(0)) resolve(); };
+  const failure = (e) => ({ name: e?.name ?? 'Error', message: String(e?.message ?? e) });
+  (async () => {
+    await readerFiles;
+    let response;
+    try {
+      response = await fetch(url);
+    } catch (e) {
+      state.head = { failed: failure(e) };
+      state.end = state.head;
+      return wake();
+    }
+    state.head = { status: response.status, statusText: response.statusText, length: response.headers.get('content-length') };
+    wake();
+    try {
+      const reader = response.body.getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        state.chunks.push(value);
+        wake();
+      }
+      state.end = { done: true };
+    } catch (e) {
+      state.end = { failed: failure(e) };
+    }
+    wake();
+  })();
+  return state;
+}
+
+// A stream of one download from its start: its head (status and length, or how it failed),
+// then its chunks as they are or become available, then its end or its error.
+function replay(state) {
+  let next = -1;
+  return new ReadableStream({
+    async pull(controller) {
+      for (;;) {
+        if (next < 0 && state.head) {
+          next = 0;
+          return controller.enqueue(state.head);
+        }
+        if (next >= 0 && next < state.chunks.length) return controller.enqueue(state.chunks[next++]);
+        if (next >= 0 && state.end?.done) return controller.close();
+        if (next >= 0 && state.end?.failed) {
+          const { name, message } = state.end.failed;
+          return controller.error(Object.assign(new Error(message), { name }));
+        }
+        await new Promise((resolve) => state.waiting.push(resolve));
+      }
+    },
+  }, { highWaterMark: 0 });
+}
+
+globalThis.mnistHandData = (worker) => {
+  const streams = {};
+  for (const [url, state] of downloads) {
+    // A failure is handed on once, so the trainer reports it; asked again (the page's Retry,
+    // another trainer), the page downloads the file afresh: the network may be back.
+    const current = state.handed && failed(state) ? download(url) : state;
+    downloads.set(url, current);
+    current.handed = true;
+    streams[url] = replay(current);
+  }
+  if (Object.keys(streams).length === 0) return;
+  try {
+    worker.postMessage({ mnistPrefetched: streams }, Object.values(streams));
+  } catch (e) {
+    // A browser that cannot transfer a stream: the worker downloads the files itself.
+    console.info(`The trainer downloads MNIST itself: ${e}`);
+  }
+};
+
+function failed(state) {
+  const status = state.head?.status;
+  return Boolean(state.end?.failed) || (status !== undefined && !(status >= 200 && status < 300));
+}
+
 const tag = document.querySelector('script[data-app-js]');
 const { default: init } = await import(tag.dataset.appJs);
 const wasm = await init({ module_or_path: tag.dataset.appWasm });

@@ -3,7 +3,8 @@
 // initialisation in its deprecated positional form and logs a warning in every worker.
 // The page compiles worker_bg.wasm once for both workers that run it (www/boot.js) and posts
 // the compiled module here first (src/ui/bridge.rs); null means "compile it yourself".
-importScripts('./worker.js');
+// prefetched.js first: it takes the page's MNIST replays before any other handler sees them.
+importScripts('./prefetched.js', './worker.js');
 // If the page's module cannot be used (a newer build's worker.js met an older module), the
 // file is compiled here instead; if that fails too, the error is thrown where the page's
 // Worker sees it (a rejected promise alone would leave the page waiting in silence).

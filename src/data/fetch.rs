@@ -137,9 +137,16 @@ pub async fn fetch_into(url: &str, file: &str, sink: &mut impl Sink, on_chunk: i
     Ok(())
 }
 
-/// `fetch` from a window or from a worker, whichever this code runs in.
+/// `fetch` from a window or from a worker, whichever this code runs in. A trainer's loader
+/// defines `mnistFetch` (`www/prefetched.js`), which answers the MNIST files from the page's
+/// own downloads, started before this worker was (`www/boot.js`), and anything else from the
+/// network: it is used where present.
 fn global_fetch(url: &str) -> Result<js_sys::Promise, DataError> {
     let global = js_sys::global();
+    let handed = Reflect::get(&global, &"mnistFetch".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    if let Some(promise) = handed.and_then(|f| f.call1(&global, &url.into()).ok()).and_then(|p| p.dyn_into::<js_sys::Promise>().ok()) {
+        return Ok(promise);
+    }
     if let Some(window) = global.dyn_ref::<web_sys::Window>() {
         Ok(window.fetch_with_str(url))
     } else if let Some(worker) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {

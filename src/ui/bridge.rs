@@ -83,6 +83,30 @@ fn hand_compiled_module(worker: &Worker, kind: WorkerKind) {
     });
 }
 
+/// Start downloading the dataset's files in the page (`www/boot.js`, once the reader's own
+/// files are in), so that a trainer finds them arrived or arriving when it asks: on a slow
+/// connection the download no longer waits for the trainer to start. Nothing happens where
+/// `boot.js` did not define it (the trainer then downloads them itself).
+pub fn prefetch_data(urls: &[String]) {
+    let global = js_sys::global();
+    if let Ok(f) = js_sys::Reflect::get(&global, &"mnistPrefetch".into()).and_then(|f| f.dyn_into::<js_sys::Function>().map_err(JsValue::from)) {
+        let list: js_sys::Array = urls.iter().map(|u| JsValue::from_str(u)).collect();
+        let _ = f.call1(&global, &list);
+    }
+}
+
+/// Post a trainer a replay of each of the page's dataset downloads from the first byte, just
+/// before asking it to load the dataset (`www/boot.js`'s `mnistHandData`; `www/prefetched.js`
+/// receives it, before the wasm sees any message). Each request gets its own, so a
+/// replacement trainer reads the files from the page's memory, and a Retry downloads a failed
+/// file afresh.
+fn hand_data(worker: &Worker) {
+    let global = js_sys::global();
+    if let Ok(f) = js_sys::Reflect::get(&global, &"mnistHandData".into()).and_then(|f| f.dyn_into::<js_sys::Function>().map_err(JsValue::from)) {
+        let _ = f.call1(&global, worker);
+    }
+}
+
 /// Whether this page can give a worker threads: WebAssembly threads need `SharedArrayBuffer`,
 /// which browsers give only to cross-origin isolated pages (COOP `same-origin` + COEP
 /// `require-corp` headers).
@@ -147,6 +171,10 @@ impl WorkerBridge {
     }
 
     pub fn send(&self, input: &WorkerInput) {
+        if matches!(input, WorkerInput::LoadData(_)) {
+            // Posted straight away, so before the request itself whether or not that waits.
+            hand_data(&self.worker);
+        }
         match serde_wasm_bindgen::to_value(input) {
             Ok(value) => match &mut *self.waiting.borrow_mut() {
                 Some(queue) => queue.push(value),

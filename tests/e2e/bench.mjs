@@ -12,6 +12,8 @@
 //        [--gpu-vgg] [--networks=vgg,linear] (the speed table for only those networks)
 //        [--visits=N] (first visits to time, medians printed; default 1)
 //        [--baseline=DIR] (the visits' baseline: another build, served as this one is)
+//        [--mbit=N] (the first visits over a connection of N Mbit/s each way with 20 ms
+//        latency, the DevTools protocol's emulation, workers included; default: loopback)
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -27,6 +29,7 @@ const RUNS = 3;
 const VISITS = Number(flags.find((f) => f.startsWith('--visits='))?.slice('--visits='.length) ?? 1);
 // An earlier build to interleave the first visits with, in place of this build served the old way.
 const BASELINE = flags.find((f) => f.startsWith('--baseline='))?.slice('--baseline='.length);
+const MBIT = Number(flags.find((f) => f.startsWith('--mbit='))?.slice('--mbit='.length) ?? 0);
 const NETWORKS = flags.find((f) => f.startsWith('--networks='))?.slice('--networks='.length);
 const COUNT = NETWORKS ? NETWORKS.split(',').length : 5;
 const QUERY = NETWORKS ? `?bench=${NETWORKS}` : '';
@@ -83,7 +86,7 @@ async function loadTimes(browser, base) {
  * once the service worker has kept this build's files.
  */
 async function visits(browser, base) {
-  console.log('\n## first and second visit (bytes on the wire per asset; times from navigation)');
+  console.log(`\n## first and second visit (bytes on the wire per asset; times from navigation; ${MBIT ? `${MBIT} Mbit/s, 20 ms latency` : 'loopback'})`);
   // The baseline, interleaved with each first visit: what the page did before Brotli and the
   // shared compile, in this build. MNIST as gzip (?gzip), wasm and text gzipped by the server
   // (it ignores the Brotli copies), and each worker compiling worker_bg.wasm itself (the
@@ -153,6 +156,12 @@ async function visitsOnce(browser, base, { label: name, reload = false, init = n
   if (init) await context.addInitScript(init);
   await context.addInitScript(timeline);
   const page = await context.newPage();
+  if (MBIT) {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    const bytesPerSecond = (MBIT * 1e6) / 8;
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: bytesPerSecond, uploadThroughput: bytesPerSecond });
+  }
   let bytes = new Map();
   context.on('requestfinished', async (request) => {
     const response = await request.response();

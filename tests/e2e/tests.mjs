@@ -178,6 +178,53 @@ export const tests = {
     await failing.context.close();
   },
 
+  async 'the page downloads MNIST once the reader\'s files are in and hands it to every trainer'({ browser, base }) {
+    // www/boot.js downloads the four files once the worker module is compiled and the default
+    // network is in; each request to load the dataset hands the trainer a replay of them
+    // (src/ui/bridge.rs, www/prefetched.js), so no trainer downloads them itself, and a
+    // replacement trainer reads them from the page's memory.
+    const data = (entries) => entries.filter((e) => /ubyte\.br$/.test(e.name));
+    const trainers = (page) => page.workers().filter((w) => !w.url().includes('role=reader') && /worker(_mt)?_loader\.js/.test(w.url()));
+    // Every trainer still running (a replaced one may still be listed as it closes).
+    const trainerFetches = async (page) => {
+      const fetched = [];
+      let read = 0;
+      for (const worker of trainers(page)) {
+        const entries = await worker.evaluate(() => performance.getEntriesByType('resource').map(({ name }) => ({ name }))).catch(() => null);
+        if (!entries) continue;
+        assert.ok(entries.some((e) => /worker(_mt)?\.js$/.test(e.name)), `${worker.url()}: its resource timings are read`);
+        read += 1;
+        fetched.push(...data(entries).map((e) => `${worker.url()}: ${e.name}`));
+      }
+      assert.ok(read > 0, 'a trainer was asked');
+      return fetched;
+    };
+    for (const where of ['', 'plain/']) {
+      const { page, context, log } = await openPage(browser, `${base}${where}`);
+      await settled(page);
+      const own = await page.evaluate(() => performance.getEntriesByType('resource').map(({ name, startTime, responseEnd }) => ({ name, startTime, responseEnd })));
+      const files = data(own);
+      assert.deepEqual(files.map((e) => e.name.split('/').pop()).sort(),
+        ['t10k-images-idx3-ubyte.br', 't10k-labels-idx1-ubyte.br', 'train-images-idx3-ubyte.br', 'train-labels-idx1-ubyte.br'], `${where}: the page downloads each file once`);
+      const readerFiles = own.filter((e) => /worker_bg\.wasm$|default\.weights$/.test(e.name));
+      assert.equal(readerFiles.length, 2, `${where}: the reader's files: ${own.map((e) => e.name).join(' ')}`);
+      const after = Math.max(...readerFiles.map((e) => e.responseEnd));
+      for (const e of files) assert.ok(e.startTime >= after, `${where}: ${e.name} requested at ${e.startTime} ms, before the reader's files were in (${after} ms)`);
+      assert.deepEqual(await trainerFetches(page), [], `${where}: the trainer was handed the files`);
+      assert.equal(await page.$eval('#training', (s) => s.dataset.worker), where ? 'single' : 'threaded');
+      if (!where) {
+        // Another trainer (one thread): the dataset again, from the page's memory.
+        await chooseThreads(page, 1);
+        assert.deepEqual(await trainerFetches(page), [], 'the new trainer was handed the files');
+        const again = data(await page.evaluate(() => performance.getEntriesByType('resource').map(({ name }) => ({ name }))));
+        assert.equal(again.length, 4, 'and the page did not download them again');
+        assert.equal(await page.textContent('#train-count'), '60,000');
+      }
+      assert.deepEqual(log.errors, [], `${where}: no uncaught errors`);
+      await context.close();
+    }
+  },
+
   async 'every kind of bad data file gives a clear error naming the file, with Retry'({ browser, base, artifacts }) {
     const cases = {
       '404': /train-images-idx3-ubyte.*HTTP 404/,

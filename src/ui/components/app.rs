@@ -27,10 +27,16 @@ use crate::worker::protocol::{Backend, WorkerInput};
 #[component]
 pub fn App() -> Html {
     let studio = use_reducer(Studio::default);
+    let source = use_memo((), |_| {
+        let source = data_source();
+        // The page downloads the files itself, from its first render, so that they are in or
+        // on their way when a trainer asks for them (`bridge::prefetch_data`).
+        crate::ui::bridge::prefetch_data(&crate::data::dataset::FILES.iter().map(|name| source.url(name)).collect::<Vec<_>>());
+        source
+    });
     let workers = use_worker(studio.dispatcher());
     let send = workers.send.clone();
     let threads_possible = shared_memory() && cores() > 1;
-    let source = use_memo((), |_| data_source());
     // The run's settings from the address (a shared link), read once.
     let link = use_memo((), |_| link::parse(|key| search_params().and_then(|p| p.get(key))));
 
