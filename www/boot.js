@@ -30,28 +30,72 @@ globalThis.mnistDefaultWeights = fetch('./models/default.weights')
   .catch(() => null);
 
 // MNIST (9.2 MB as served), downloaded by the page itself once the reader's files are in (the
-// worker module compiled, the default network arrived): on a slow connection the data then
-// arrives while the trainer starts, instead of after, and the reader does not share the line
-// with it. The page's wasm names the files (mnistPrefetch, src/ui/components/app.rs: it knows
-// the data source) and, with each request to load the dataset, hands the trainer a replay of
-// every download from its first byte (mnistHandData, src/ui/bridge.rs; www/prefetched.js is
-// the worker's end). The chunks stay here for the page's lifetime, so a trainer started later
-// (another backend, another thread count) reads them from memory. A download that fails is
-// replayed as it failed (its status, or its error), so the trainer reports it as its own
-// fetch would have; asked for again, it is downloaded afresh.
-const readerFiles = Promise.allSettled([globalThis.mnistWorkerModule, globalThis.mnistDefaultWeights]);
+// worker module compiled, the default network arrived), or sooner if a trainer asks first: on
+// a slow connection the data then arrives while the trainer starts, instead of after, and the
+// reader does not share the line with it. The page's wasm names the files (mnistPrefetch,
+// src/ui/components/app.rs: it knows the data source) and, with each request to load the
+// dataset, hands the trainer a replay of every download from its first byte (mnistHandData,
+// src/ui/bridge.rs; www/prefetched.js is the worker's end). The chunks stay here for the
+// page's lifetime, so a trainer started later (another backend, another thread count) reads
+// them from memory. A download that fails is replayed as it failed (its status, or its
+// error), so the trainer reports it as its own fetch would have; handed on once, it is
+// downloaded afresh, and the page's Retry downloads every file afresh (`again`).
+// Where a stream cannot be posted to a worker (a browser without transferable streams), none
+// of this is defined and each trainer downloads the files itself, as before.
+const canHandStreams = (() => {
+  try {
+    const stream = new ReadableStream();
+    new MessageChannel().port1.postMessage(stream, [stream]);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+// What the trainer's own download would refuse (src/data/encoding.rs, INFLATED_LIMIT): kept
+// no further, so a huge or endless file cannot fill the page's memory. The replay still goes
+// past the limit by one chunk, or keeps the server's length, so the trainer refuses it as
+// before.
+const LIMIT = 64 * 1024 * 1024;
 const downloads = new Map();
+let asked;
+// The downloads start when the reader's files are in, or when a trainer first asks for the
+// dataset, whichever is first (a stalled default network must not hold the dataset back).
+const start = Promise.race([
+  Promise.allSettled([globalThis.mnistWorkerModule, globalThis.mnistDefaultWeights]),
+  new Promise((resolve) => { asked = resolve; }),
+]);
 
-globalThis.mnistPrefetch = (urls) => {
-  for (const url of urls) if (!downloads.has(url)) downloads.set(url, download(url));
-};
+if (canHandStreams) {
+  globalThis.mnistPrefetch = (urls, again = false) => {
+    for (const url of urls) if (again || !downloads.has(url)) downloads.set(url, download(url));
+  };
+
+  globalThis.mnistHandData = (worker) => {
+    asked();
+    const streams = {};
+    for (const [url, state] of downloads) {
+      // A failure is handed on once, so the trainer reports it; asked again (another trainer),
+      // the page downloads the file afresh: the network may be back.
+      const current = state.handed && failed(state) ? download(url) : state;
+      downloads.set(url, current);
+      current.handed = true;
+      streams[url] = replay(current);
+    }
+    if (Object.keys(streams).length === 0) return;
+    try {
+      worker.postMessage({ mnistPrefetched: streams }, Object.values(streams));
+    } catch (e) {
+      console.info(`The trainer downloads MNIST itself: ${e}`);
+    }
+  };
+}
 
 function download(url) {
   const state = { head: null, chunks: [], end: null, waiting: [], handed: false };
   const wake = () => { for (const resolve of state.waiting.splice(0)) resolve(); };
   const failure = (e) => ({ name: e?.name ?? 'Error', message: String(e?.message ?? e) });
   (async () => {
-    await readerFiles;
+    await start;
     let response;
     try {
       response = await fetch(url);
@@ -60,16 +104,20 @@ function download(url) {
       state.end = state.head;
       return wake();
     }
-    state.head = { status: response.status, statusText: response.statusText, length: response.headers.get('content-length') };
+    const length = response.headers.get('content-length');
+    state.head = { status: response.status, statusText: response.statusText, length };
     wake();
     try {
       const reader = response.body.getReader();
-      for (;;) {
+      let received = 0;
+      while (!(Number(length) > LIMIT) && received <= LIMIT) {
         const { value, done } = await reader.read();
         if (done) break;
+        received += value.length;
         state.chunks.push(value);
         wake();
       }
+      if (Number(length) > LIMIT || received > LIMIT) reader.cancel();
       state.end = { done: true };
     } catch (e) {
       state.end = { failed: failure(e) };
@@ -77,6 +125,11 @@ function download(url) {
     wake();
   })();
   return state;
+}
+
+function failed(state) {
+  const status = state.head?.status;
+  return Boolean(state.end?.failed) || (status !== undefined && !(status >= 200 && status < 300));
 }
 
 // A stream of one download from its start: its head (status and length, or how it failed),
@@ -100,30 +153,6 @@ function replay(state) {
       }
     },
   }, { highWaterMark: 0 });
-}
-
-globalThis.mnistHandData = (worker) => {
-  const streams = {};
-  for (const [url, state] of downloads) {
-    // A failure is handed on once, so the trainer reports it; asked again (the page's Retry,
-    // another trainer), the page downloads the file afresh: the network may be back.
-    const current = state.handed && failed(state) ? download(url) : state;
-    downloads.set(url, current);
-    current.handed = true;
-    streams[url] = replay(current);
-  }
-  if (Object.keys(streams).length === 0) return;
-  try {
-    worker.postMessage({ mnistPrefetched: streams }, Object.values(streams));
-  } catch (e) {
-    // A browser that cannot transfer a stream: the worker downloads the files itself.
-    console.info(`The trainer downloads MNIST itself: ${e}`);
-  }
-};
-
-function failed(state) {
-  const status = state.head?.status;
-  return Boolean(state.end?.failed) || (status !== undefined && !(status >= 200 && status < 300));
 }
 
 const tag = document.querySelector('script[data-app-js]');

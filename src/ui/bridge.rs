@@ -83,15 +83,16 @@ fn hand_compiled_module(worker: &Worker, kind: WorkerKind) {
     });
 }
 
-/// Start downloading the dataset's files in the page (`www/boot.js`, once the reader's own
-/// files are in), so that a trainer finds them arrived or arriving when it asks: on a slow
-/// connection the download no longer waits for the trainer to start. Nothing happens where
-/// `boot.js` did not define it (the trainer then downloads them itself).
-pub fn prefetch_data(urls: &[String]) {
+/// Have the page download the dataset's files (`www/boot.js`, once the reader's own files are
+/// in), so that a trainer finds them arrived or arriving when it asks: on a slow connection
+/// the download no longer waits for the trainer to start. `again`: download them afresh even
+/// if downloaded before (the user's Retry). Nothing happens where `boot.js` did not define it
+/// (a browser that cannot hand a stream to a worker): the trainer then downloads them itself.
+pub fn prefetch_data(urls: &[String], again: bool) {
     let global = js_sys::global();
     if let Ok(f) = js_sys::Reflect::get(&global, &"mnistPrefetch".into()).and_then(|f| f.dyn_into::<js_sys::Function>().map_err(JsValue::from)) {
         let list: js_sys::Array = urls.iter().map(|u| JsValue::from_str(u)).collect();
-        let _ = f.call1(&global, &list);
+        let _ = f.call2(&global, &list, &JsValue::from_bool(again));
     }
 }
 

@@ -223,6 +223,24 @@ export const tests = {
       assert.deepEqual(log.errors, [], `${where}: no uncaught errors`);
       await context.close();
     }
+
+    // A browser that cannot post a stream to a worker: the page downloads nothing, and the
+    // trainer downloads the files itself.
+    const noStreams = await readerWith(browser, base, () => {
+      for (const type of [MessagePort, Worker]) {
+        const post = type.prototype.postMessage;
+        type.prototype.postMessage = function (message, transfer) {
+          if ([].concat(transfer ?? []).some((t) => t instanceof ReadableStream)) throw new DOMException('no transferable streams here', 'DataCloneError');
+          return post.call(this, message, transfer);
+        };
+      }
+    });
+    await settled(noStreams.page);
+    assert.equal(await noStreams.page.evaluate(() => 'mnistHandData' in globalThis), false, 'nothing to hand on');
+    assert.deepEqual(data(await noStreams.page.evaluate(() => performance.getEntriesByType('resource').map(({ name }) => ({ name })))), [], 'the page downloads no file');
+    assert.equal((await trainerFetches(noStreams.page)).length, 4, 'the trainer downloads the four files itself');
+    assert.equal(await noStreams.page.textContent('#train-count'), '60,000');
+    await noStreams.context.close();
   },
 
   async 'every kind of bad data file gives a clear error naming the file, with Retry'({ browser, base, artifacts }) {

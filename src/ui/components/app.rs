@@ -29,9 +29,10 @@ pub fn App() -> Html {
     let studio = use_reducer(Studio::default);
     let source = use_memo((), |_| {
         let source = data_source();
-        // The page downloads the files itself, from its first render, so that they are in or
-        // on their way when a trainer asks for them (`bridge::prefetch_data`).
-        crate::ui::bridge::prefetch_data(&crate::data::dataset::FILES.iter().map(|name| source.url(name)).collect::<Vec<_>>());
+        // The page downloads the files itself (asked here, at its first render; started once
+        // the reader's files are in), so that they are in or on their way when a trainer asks
+        // for them (`bridge::prefetch_data`).
+        crate::ui::bridge::prefetch_data(&data_urls(&source), false);
         source
     });
     let workers = use_worker(studio.dispatcher());
@@ -70,6 +71,7 @@ pub fn App() -> Html {
         let (send, source, dispatch) = (send.clone(), source.clone(), studio.dispatcher());
         Callback::from(move |()| {
             dispatch.dispatch(Action::LoadRequested);
+            crate::ui::bridge::prefetch_data(&data_urls(&source), true);
             send.emit(WorkerInput::LoadData((*source).clone()));
         })
     };
@@ -363,6 +365,11 @@ fn data_source() -> DataSource {
         Encoding::Brotli
     };
     DataSource { base_url, encoding }
+}
+
+/// The dataset's four files from `source`.
+fn data_urls(source: &DataSource) -> Vec<String> {
+    crate::data::dataset::FILES.iter().map(|name| source.url(name)).collect()
 }
 
 /// Which build trains, for tests and benchmarks to wait on (`#training[data-worker]`).
