@@ -81,8 +81,7 @@ fn within_lean(ink: &Ink) -> Option<(Vec<f32>, usize)> {
     if excess == 0.0 {
         return None;
     }
-    let total: f32 = ink.pixels.iter().sum();
-    let cr = ink.pixels.iter().enumerate().map(|(i, &v)| v * ((i / ink.width) as f32 + 0.5)).sum::<f32>() / total;
+    let (cr, _) = centre_of_mass(ink.pixels, ink.width);
     // Row r's ink moves left by `shift(r)` (right where negative).
     let shift = |r: usize| excess * (r as f32 + 0.5 - cr);
     let (first, last) = (shift(0), shift(ink.height - 1));
