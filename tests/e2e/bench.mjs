@@ -114,7 +114,8 @@ async function visits(browser, base) {
 
 /**
  * Installed in every visited page before its scripts run: notes when the page's wasm started,
- * when each worker was created and when each wasm compile finished, on the page's own clock
+ * when each worker was created and when each wasm compile finished, and when each worker first
+ * said it listens, has started, has data coming and has its dataset, on the page's own clock
  * (performance.now(), from navigation start), for `describeTimeline`.
  */
 function timeline() {
@@ -131,7 +132,17 @@ function timeline() {
   globalThis.Worker = class extends Original {
     constructor(url, options) {
       super(url, options);
-      note(`worker ${String(url).split('/').pop()} created`);
+      const name = String(url).split('/').pop();
+      note(`worker ${name} created`);
+      // What the worker says when, up to its dataset: its first messages of each kind.
+      const heard = new Set();
+      this.addEventListener('message', (event) => {
+        const kind = typeof event.data === 'string' ? event.data : Object.keys(event.data ?? {})[0];
+        if (['Listening', 'Started', 'DataProgress', 'DataReady'].includes(kind) && !heard.has(kind)) {
+          heard.add(kind);
+          note(`${name.split('?')[0].replace(/_loader\.js$/, '')}${name.includes('role=reader') ? ' (reader)' : ''} ${kind}`);
+        }
+      });
     }
   };
   new MutationObserver(() => {
