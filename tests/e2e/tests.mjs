@@ -274,6 +274,33 @@ export const tests = {
     await context.close();
   },
 
+  async 'a trainer that replaces one whose dataset failed downloads the failed file afresh'({ browser, base }) {
+    // The page hands each trainer a replay of its downloads (www/boot.js): a failure is replayed
+    // once, as it happened, and the next request downloads that file afresh, so a replacement
+    // trainer (another thread count here) neither repeats an old failure nor hides a lasting one.
+    const trainImages = (page) => page.evaluate(() => performance.getEntriesByType('resource').filter((e) => /train-images-idx3-ubyte\.br$/.test(e.name)).length);
+    const replace = async (page) => {
+      await page.$eval('#bench', (d) => { d.open = true; });
+      await page.waitForSelector('#threads:not([disabled])', { timeout: 120_000 });
+      await page.selectOption('#threads', '1');
+      await page.waitForFunction(() => document.querySelector('#threads-status')?.dataset.threads === '1', null, { timeout: 120_000 });
+      await page.waitForFunction(() => ['ready', 'failed'].includes(document.querySelector('#dataset')?.dataset.state), null, { timeout: 120_000 });
+    };
+    for (const [fault, after] of [['404', 'failed'], ['once404', 'ready']]) {
+      const { page, context, log } = await openPage(browser, `${base}?data=/faults/${fault}/`);
+      await page.waitForSelector(FAILED, { timeout: 60_000 });
+      assert.match(await page.textContent('#data-error'), /train-images-idx3-ubyte.*HTTP 404/, `${fault}: the first trainer's error`);
+      assert.equal(await trainImages(page), 1, `${fault}: one download so far`);
+      await replace(page);
+      assert.equal(await page.$eval('#dataset', (d) => d.dataset.state), after, `${fault}: the replacement trainer's dataset`);
+      assert.equal(await trainImages(page), 2, `${fault}: the failed file downloaded afresh for the replacement`);
+      if (after === 'failed') assert.match(await page.textContent('#data-error'), /train-images-idx3-ubyte.*HTTP 404/, `${fault}: the lasting failure reported again`);
+      else assert.equal(await page.textContent('#train-count'), '60,000');
+      assert.deepEqual(log.errors, [], `${fault}: no uncaught errors`);
+      await context.close();
+    }
+  },
+
   async 'the linear network trains on the CPU backend in the worker, with live charts and a log'({ browser, base, artifacts }) {
     const { page, context, log } = await openPage(browser, base);
     await startRun(page, { backend: 'cpu', network: 'linear', subset: '2000' });
