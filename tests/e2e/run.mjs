@@ -14,8 +14,10 @@ const server = await startServer(root);
 const base = `http://127.0.0.1:${server.address().port}/`;
 const browser = await launch();
 let failed = 0;
+let ran = 0;
 for (const [name, test] of Object.entries(tests)) {
   if (!name.includes(filter)) continue;
+  ran += 1;
   const started = Date.now();
   const violationsBefore = cspViolations.length;
   try {
@@ -30,6 +32,8 @@ for (const [name, test] of Object.entries(tests)) {
 }
 await browser.close();
 server.close();
-console.log(failed ? `${failed} end-to-end test(s) failed` : 'all end-to-end tests passed');
+// A filter (a plain substring of the test's name) that matches nothing has tested nothing.
+if (!ran) console.log(`no end-to-end test's name contains "${filter}"`);
+else console.log(failed ? `${failed} end-to-end test(s) failed` : `all ${ran} end-to-end tests passed`);
 console.log(`screenshots in ${artifacts}`);
-process.exit(failed ? 1 : 0);
+process.exit(failed || !ran ? 1 : 0);

@@ -75,7 +75,9 @@ export function startServer(dir, { port = 0, headers, precompressed = true } = {
       if (!fs.existsSync(rawPath) || kind === '404') { res.writeHead(404); res.end('not found'); return; }
       const count = (seen.get(req.url) ?? 0) + 1;
       seen.set(req.url, count);
-      if (kind === 'once404' && count === 1) { res.writeHead(404); res.end('not found'); return; }
+      // once404, once404b, ...: each URL's first request fails; a test of its own takes its own
+      // name, since the count lives as long as the server.
+      if (kind.startsWith('once404') && count === 1) { res.writeHead(404); res.end('not found'); return; }
       let body = corrupt(kind, name, fs.readFileSync(rawPath));
       if (file.endsWith('.gz')) body = zlib.gzipSync(body, { level: 1 });
       if (file.endsWith('.br')) body = zlib.brotliCompressSync(body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1, [zlib.constants.BROTLI_PARAM_LGWIN]: 24 } });

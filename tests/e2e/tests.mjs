@@ -286,7 +286,8 @@ export const tests = {
       await page.waitForFunction(() => document.querySelector('#threads-status')?.dataset.threads === '1', null, { timeout: 120_000 });
       await page.waitForFunction(() => ['ready', 'failed'].includes(document.querySelector('#dataset')?.dataset.state), null, { timeout: 120_000 });
     };
-    for (const [fault, after] of [['404', 'failed'], ['once404', 'ready']]) {
+    // once404replace: once404 (a first request fails) counted apart from the Retry test's.
+    for (const [fault, after] of [['404', 'failed'], ['once404replace', 'ready']]) {
       const { page, context, log } = await openPage(browser, `${base}?data=/faults/${fault}/`);
       await page.waitForSelector(FAILED, { timeout: 60_000 });
       assert.match(await page.textContent('#data-error'), /train-images-idx3-ubyte.*HTTP 404/, `${fault}: the first trainer's error`);
