@@ -13,14 +13,23 @@ if ('serviceWorker' in navigator) {
   addEventListener('mnist-studio-settled', keep, { once: true });
 }
 
-// Both single-threaded workers (the first trainer and the reader) run worker_bg.wasm, 30 MB:
-// it is compiled once, here, while the page starts, and each worker is handed the compiled
-// module (src/ui/bridge.rs) instead of compiling its own copy. null when that cannot be (a
-// server that does not send it as application/wasm): each worker then compiles it itself.
-globalThis.mnistWorkerModule = WebAssembly.compileStreaming(fetch('./worker_bg.wasm')).catch((e) => {
-  console.info(`Each worker compiles its own wasm: ${e}`);
+// Each worker build's wasm is compiled once, here, while the page starts, and every worker
+// that runs it is handed the compiled module (src/ui/bridge.rs) instead of compiling its own
+// copy; null when that cannot be (a server that does not send it as application/wasm): each
+// worker then compiles it itself.
+const compile = (file) => WebAssembly.compileStreaming(fetch(file)).catch((e) => {
+  console.info(`Each worker compiles its own ${file}: ${e}`);
   return null;
 });
+// Where the page may share memory with its workers (cross-origin isolated; the same test as
+// src/ui/bridge.rs's `shared_memory`), the reader runs the threaded build, 7 MB of wasm
+// without WebGPU against the single-threaded build's 24 MB, so it starts and reads sooner;
+// a trainer on the CPU runs it too. Asked for first, so it is in first.
+const sharedMemory = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
+globalThis.mnistThreadedModule = sharedMemory ? compile('./worker_mt_bg.wasm') : null;
+// The first trainer (it looks for a GPU, and trains on WebGPU) runs the single-threaded build,
+// and so does the reader on a page that is not isolated.
+globalThis.mnistWorkerModule = compile('./worker_bg.wasm');
 
 // The default network the reader starts with (1.5 MB as served), downloaded while both wasm modules
 // compile instead of after the reader has started; handed to the reader with the module.
@@ -29,8 +38,8 @@ globalThis.mnistDefaultWeights = fetch('./models/default.weights')
   .then((r) => (r.ok ? r.arrayBuffer() : null))
   .catch(() => null);
 
-// MNIST (9.2 MB as served), downloaded by the page itself once the reader's files are in (the
-// worker module compiled, the default network arrived), or sooner if a trainer asks first: on
+// MNIST (9.2 MB as served), downloaded by the page itself once the workers' files are in (their
+// modules compiled, the default network arrived), or sooner if a trainer asks first: on
 // a slow connection the data then arrives while the trainer starts, instead of after, and the
 // reader does not share the line with it. The page's wasm names the files (mnistPrefetch,
 // src/ui/components/app.rs: it knows the data source) and, with each request to load the
@@ -58,10 +67,10 @@ const canHandStreams = (() => {
 const LIMIT = 64 * 1024 * 1024;
 const downloads = new Map();
 let asked;
-// The downloads start when the reader's files are in, or when a trainer first asks for the
+// The downloads start when the workers' files are in, or when a trainer first asks for the
 // dataset, whichever is first (a stalled default network must not hold the dataset back).
 const start = Promise.race([
-  Promise.allSettled([globalThis.mnistWorkerModule, globalThis.mnistDefaultWeights]),
+  Promise.allSettled([globalThis.mnistThreadedModule, globalThis.mnistWorkerModule, globalThis.mnistDefaultWeights]),
   new Promise((resolve) => { asked = resolve; }),
 ]);
 

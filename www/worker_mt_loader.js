@@ -1,5 +1,5 @@
-// Starts the threaded training worker (scripts/build-threaded-worker.sh builds worker_mt*),
-// as worker_loader.js starts the single-threaded one.
-// prefetched.js first: it takes the page's MNIST replays before the wasm's handler sees them.
-importScripts('./prefetched.js', './worker_mt.js');
-wasm_bindgen({ module_or_path: './worker_mt_bg.wasm' });
+// Starts a worker on the threaded build (scripts/build-threaded-worker.sh builds worker_mt*):
+// a trainer on the CPU with threads, or the reader where the page may share memory. The steps
+// are worker_loader.js's, with this build's files.
+self.mnistBuild = 'worker_mt';
+importScripts('./worker_loader.js');

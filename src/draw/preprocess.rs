@@ -53,17 +53,7 @@ pub const FLAT: f32 = 1.5;
 /// The slope of column on row through the ink's centre of mass (`None`: no ink, or a
 /// horizontal line).
 pub fn lean(ink: &Ink) -> Option<f32> {
-    let (mut total, mut sr, mut sc) = (0.0f64, 0.0f64, 0.0f64);
-    for (i, &v) in ink.pixels.iter().enumerate() {
-        let v = v as f64;
-        total += v;
-        sr += v * ((i / ink.width) as f64 + 0.5);
-        sc += v * ((i % ink.width) as f64 + 0.5);
-    }
-    if total <= 0.0 {
-        return None;
-    }
-    let (cr, cc) = (sr / total, sc / total);
+    let Mass { total, row: cr, col: cc } = centre_of_mass(ink.pixels, ink.width)?;
     let (mut var, mut cov) = (0.0f64, 0.0f64);
     for (i, &v) in ink.pixels.iter().enumerate() {
         let (dr, dc) = ((i / ink.width) as f64 + 0.5 - cr, (i % ink.width) as f64 + 0.5 - cc);
@@ -81,7 +71,8 @@ fn within_lean(ink: &Ink) -> Option<(Vec<f32>, usize)> {
     if excess == 0.0 {
         return None;
     }
-    let (cr, _) = centre_of_mass(ink.pixels, ink.width);
+    // `lean` found ink, so there is a centre.
+    let cr = centre_of_mass(ink.pixels, ink.width)?.row as f32;
     // Row r's ink moves left by `shift(r)` (right where negative).
     let shift = |r: usize| excess * (r as f32 + 0.5 - cr);
     let (first, last) = (shift(0), shift(ink.height - 1));
@@ -114,7 +105,9 @@ fn fit(ink: &Ink) -> Option<Vec<f32>> {
 
     // Place the box so the centre of mass lands on the field's centre (14, 14), shifting by
     // whole pixels as MNIST did, and never pushing ink off the field.
-    let (cr, cc) = centre_of_mass(&boxed, out_w);
+    // The box holds the crop's ink (some pixel was above the threshold), so it has a centre.
+    let Mass { row: cr, col: cc, .. } = centre_of_mass(&boxed, out_w)?;
+    let (cr, cc) = (cr as f32, cc as f32);
     let centre = IMAGE_SIDE as f32 / 2.0;
     let top0 = ((centre - cr).round() as isize).clamp(0, (IMAGE_SIDE - out_h) as isize) as usize;
     let left0 = ((centre - cc).round() as isize).clamp(0, (IMAGE_SIDE - out_w) as isize) as usize;
@@ -166,15 +159,26 @@ fn resample(ink: &Ink, origin: (usize, usize), size: (usize, usize), out: (usize
     result
 }
 
-/// Centre of mass (row, col) in pixel-centre coordinates (pixel i spans [i, i+1)).
-fn centre_of_mass(image: &[f32], width: usize) -> (f32, f32) {
-    let total: f32 = image.iter().sum::<f32>().max(f32::MIN_POSITIVE);
-    let (mut r, mut c) = (0.0, 0.0);
+/// An image's total ink and its centre of mass (row, col) in pixel-centre coordinates (pixel i
+/// spans [i, i+1)).
+struct Mass {
+    total: f64,
+    row: f64,
+    col: f64,
+}
+
+/// The image's [`Mass`] (`None`: no ink). Summed in f64: a drawing pad's tens of thousands of
+/// pixels, weighted by coordinates in the hundreds, would lose digits in f32, and the lean's
+/// variance is taken about this very centre.
+fn centre_of_mass(image: &[f32], width: usize) -> Option<Mass> {
+    let (mut total, mut r, mut c) = (0.0f64, 0.0f64, 0.0f64);
     for (i, &v) in image.iter().enumerate() {
-        r += ((i / width) as f32 + 0.5) * v;
-        c += ((i % width) as f32 + 0.5) * v;
+        let v = v as f64;
+        total += v;
+        r += ((i / width) as f64 + 0.5) * v;
+        c += ((i % width) as f64 + 0.5) * v;
     }
-    (r / total, c / total)
+    (total > 0.0).then(|| Mass { total, row: r / total, col: c / total })
 }
 
 #[cfg(test)]
@@ -221,7 +225,7 @@ mod tests {
         let (t, l, b, r) = extent(&field);
         assert_eq!(b - t + 1, 20, "the longer side fills the 20-pixel box");
         assert_eq!(r - l + 1, 5, "aspect ratio kept: 40x10 becomes 20x5");
-        let (cr, cc) = centre_of_mass(&field, 28);
+        let Mass { row: cr, col: cc, .. } = centre_of_mass(&field, 28).expect("the field has ink");
         assert!((cr - 14.0).abs() <= 0.5 && (cc - 14.0).abs() <= 0.5, "centre of mass ({cr}, {cc})");
     }
 
@@ -242,7 +246,7 @@ mod tests {
             pixels[i] = f32::max(pixels[i], v);
         }
         let field = preprocess(&Ink { width: 100, height: 100, pixels: &pixels }).unwrap();
-        let (cr, cc) = centre_of_mass(&field, 28);
+        let Mass { row: cr, col: cc, .. } = centre_of_mass(&field, 28).expect("the field has ink");
         assert!((cr - 14.0).abs() <= 0.5 && (cc - 14.0).abs() <= 0.5, "({cr}, {cc})");
         let (t, _, b, _) = extent(&field);
         assert!(t + b < 27, "the box sits above centre because its mass is low ({t}..{b})");

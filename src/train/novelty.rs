@@ -454,8 +454,7 @@ mod experiments {
     }
 
     /// Each dump with its drawings' features and logits.
-    #[allow(clippy::type_complexity)]
-    fn run_dumps(net: &Network, meta: &WeightsMeta, device: &Device) -> Vec<(String, Vec<Drawing>, Vec<f32>, Vec<f32>)> {
+    fn run_dumps(net: &Network, meta: &WeightsMeta, device: &Device) -> Vec<DumpRun> {
         dumps().into_iter().map(|(file, rows)| {
             let (f, l) = run(net, meta, device, &unit(&rows.iter().flat_map(|r| r.2.clone()).collect::<Vec<u8>>()));
             (file, rows, f, l)
@@ -505,6 +504,29 @@ mod experiments {
             let pct = |n: usize, d: usize| 100.0 * n as f64 / d.max(1) as f64;
             format!("digits read right {:.1}% (sure {:.1}%) refused {:.1}% | others flagged {:.1}%", pct(self.right, self.digits), pct(self.sure_right, self.digits), pct(self.refused, self.digits), pct(self.flagged, self.others))
         }
+    }
+
+    /// A dump's drawings with their features and logits, from [`run_dumps`].
+    type DumpRun = (String, Vec<Drawing>, Vec<f32>, Vec<f32>);
+
+    /// Every dump judged as the page judges a drawing: `score` its strangeness from its
+    /// features and logits, refused when `refused(score, sure)`. Per dump, the tally and the
+    /// score's AUROC (non-digits against digits), as ` | file: ...` for a line.
+    fn judge(sets: &[DumpRun], meta: &WeightsMeta, score: impl Fn(&[f32], &[f32]) -> f32, refused: impl Fn(f32, bool) -> bool) -> String {
+        let mut line = String::new();
+        for (file, rows, features, logits) in sets {
+            let mut tally = Tally::default();
+            let (mut digit_scores, mut other_scores) = (Vec::new(), Vec::new());
+            for ((r, f), l) in rows.iter().zip(features.chunks(512)).zip(logits.chunks(10)) {
+                let (read, p) = top(l, meta);
+                let s = score(f, l);
+                tally.add(&r.0, &r.1, read, p >= 0.8, refused(s, p >= 0.8));
+                if r.0 == "digit" { digit_scores.push(s) } else { other_scores.push(s) }
+            }
+            let auroc = other_scores.iter().map(|o| digit_scores.iter().filter(|d| *d < o).count() as f64).sum::<f64>() / (other_scores.len() * digit_scores.len()).max(1) as f64;
+            line += &format!(" | {file}: {} auroc {auroc:.3}", tally.line());
+        }
+        line
     }
 
     /// A drawing refused or unsure as drawn, read again turned by each of ANGLES degrees:
@@ -590,14 +612,8 @@ mod experiments {
                 if which == "shipped" && (ql, qh) != (0.98, 0.99) {
                     continue;
                 }
-                for (file, rows, features, logits) in &sets {
-                    let mut tally = Tally::default();
-                    for ((r, f), l) in rows.iter().zip(features.chunks(512)).zip(logits.chunks(10)) {
-                        let (read, p) = top(l, &meta);
-                        tally.add(&r.0, &r.1, read, p >= 0.8, detector.strangeness(f, p >= 0.8) > 1.0);
-                    }
-                    line += &format!(" | {which} {file}: {}", tally.line());
-                }
+                line += &format!(" | {which}");
+                line += &judge(&sets, &meta, |f, _| detector.distance(f), |d, sure| d > if sure { detector.threshold } else { detector.unsure_threshold });
             }
             println!("{line}");
         }
@@ -638,20 +654,8 @@ mod experiments {
         for (si, name) in names.iter().enumerate() {
             let hs: Vec<f32> = held.iter().map(|s| s[si]).collect();
             let (lo, hi) = (quantile(&hs, 0.98), quantile(&hs, 0.99));
-            let mut line = format!("{name:13}");
-            for (file, rows, features, logits) in &sets {
-                let mut tally = Tally::default();
-                let (mut digit_scores, mut other_scores) = (Vec::new(), Vec::new());
-                for ((r, f), l) in rows.iter().zip(features.chunks(512)).zip(logits.chunks(10)) {
-                    let (read, p) = top(l, &meta);
-                    let score = scores(f, l)[si];
-                    tally.add(&r.0, &r.1, read, p >= 0.8, score > if p >= 0.8 { hi } else { lo });
-                    if r.0 == "digit" { digit_scores.push(score) } else { other_scores.push(score) }
-                }
-                let auroc = other_scores.iter().map(|o| digit_scores.iter().filter(|d| *d < o).count() as f64).sum::<f64>() / (other_scores.len() * digit_scores.len()) as f64;
-                line += &format!(" | {file}: {} auroc {auroc:.3}", tally.line());
-            }
-            println!("{line}");
+            let line = judge(&sets, &meta, |f, l| scores(f, l)[si], |score, sure| score > if sure { hi } else { lo });
+            println!("{name:13}{line}");
         }
     }
 
@@ -736,8 +740,9 @@ mod experiments {
         let device = Device::flex();
         // The temperature fitted again on the held-out digits (REFIT=1), as a run does.
         let mut meta = meta.clone();
+        // The network's features and logits do not depend on the temperature: one pass.
+        let (held, held_logits) = run(&net, &meta, &device, &unit(&train[55_000 * 784..]));
         if std::env::var("REFIT").is_ok() {
-            let held_logits = run(&net, &meta, &device, &unit(&train[55_000 * 784..])).1;
             meta.temperature = Some(crate::train::calibrate::fit_temperature(&held_logits, &labels[55_000..]));
             println!("temperature fitted again: {:.3}", meta.temperature());
         }
@@ -746,23 +751,12 @@ mod experiments {
         println!("lambda {lambda} steps {steps} lr {lr}: MNIST test {:.2}%", 100.0 * right as f64 / 10_000.0);
         let (fit, _) = run(&net, &meta, &device, &unit(&train[..20_000 * 784]));
         let novelty = Novelty::fit(&fit, &labels[..20_000], 512);
-        let (held, _) = run(&net, &meta, &device, &unit(&train[55_000 * 784..]));
         let d_held: Vec<f32> = held.chunks(512).map(|f| novelty.distance(f)).collect();
+        let sets = run_dumps(&net, &meta, &device);
         for scale in [0.8f32, 0.9, 1.0, 1.2] {
-            let n = Novelty { threshold: scale * quantile(&d_held, 0.99), unsure_threshold: scale * quantile(&d_held, 0.98), ..novelty.clone() };
-            let mut line = format!("lambda {lambda} thresholds x{scale}:");
-            for (file, rows, features, logits) in run_dumps(&net, &meta, &device) {
-                let mut tally = Tally::default();
-                let (mut digit_scores, mut other_scores) = (Vec::new(), Vec::new());
-                for ((r, f), l) in rows.iter().zip(features.chunks(512)).zip(logits.chunks(10)) {
-                    let (read, p) = top(l, &meta);
-                    tally.add(&r.0, &r.1, read, p >= 0.8, n.strangeness(f, p >= 0.8) > 1.0);
-                    if r.0 == "digit" { digit_scores.push(n.distance(f)) } else { other_scores.push(n.distance(f)) }
-                }
-                let auroc = other_scores.iter().map(|o| digit_scores.iter().filter(|d| *d < o).count() as f64).sum::<f64>() / (other_scores.len() * digit_scores.len()) as f64;
-                line += &format!(" | {file}: {} auroc {auroc:.3}", tally.line());
-            }
-            println!("{line}");
+            let (hi, lo) = (scale * quantile(&d_held, 0.99), scale * quantile(&d_held, 0.98));
+            let line = judge(&sets, &meta, |f, _| novelty.distance(f), |d, sure| d > if sure { hi } else { lo });
+            println!("lambda {lambda} thresholds x{scale}:{line}");
         }
     }
 

@@ -18,30 +18,41 @@ pub enum WorkerKind {
     /// The threaded build (`worker_mt`): trains on the CPU on `threads` cores. Only where the
     /// page may share memory with its workers ([`shared_memory`]).
     ThreadedTrainer { threads: usize },
-    /// The single-threaded build in the reader role: reads drawings, nothing else.
-    Reader,
+    /// The reader role: reads drawings, nothing else, on one thread. On the threaded build
+    /// where the page may share memory ([`WorkerKind::reader`]): its wasm is 7 MB without
+    /// WebGPU against the single-threaded build's 24 MB, so it starts and reads sooner.
+    Reader { threaded: bool },
 }
 
 impl WorkerKind {
-    /// The worker's script (Trunk's loader, or ours for the threaded build), with the role
-    /// and settings the worker reads from its URL.
+    /// The reader this page runs.
+    pub fn reader() -> Self {
+        Self::Reader { threaded: shared_memory() }
+    }
+
+    /// The worker's loader for its build (`www/worker_loader.js`, `www/worker_mt_loader.js`),
+    /// with the role and settings the worker reads from its URL.
     fn script(self) -> String {
         match self {
             Self::Trainer { prefer_webgpu: false } => "./worker_loader.js".into(),
             Self::Trainer { prefer_webgpu: true } => "./worker_loader.js?backend=webgpu".into(),
             Self::ThreadedTrainer { threads } => format!("./worker_mt_loader.js?threads={threads}"),
-            Self::Reader => "./worker_loader.js?role=reader".into(),
+            Self::Reader { threaded: false } => "./worker_loader.js?role=reader".into(),
+            Self::Reader { threaded: true } => "./worker_mt_loader.js?role=reader&threads=1".into(),
         }
     }
 
-    /// Whether the worker runs `worker_bg.wasm`, which the page compiles once for all of them
-    /// (`www/boot.js`), and so waits for the compiled module before it starts.
-    fn runs_the_shared_module(self) -> bool {
-        !matches!(self, Self::ThreadedTrainer { .. })
+    /// Where `www/boot.js` keeps the promise of this worker's build, compiled once for every
+    /// worker that runs it.
+    fn compiled_module(self) -> &'static str {
+        match self {
+            Self::ThreadedTrainer { .. } | Self::Reader { threaded: true } => "mnistThreadedModule",
+            Self::Trainer { .. } | Self::Reader { threaded: false } => "mnistWorkerModule",
+        }
     }
 }
 
-/// Post the page's compiled `worker_bg.wasm` to a worker whose loader waits for it
+/// Post the page's compiled wasm of the worker's build to its loader, which waits for it
 /// (`www/worker_loader.js`), once compiled; `null` when there is none or it cannot be posted,
 /// and the worker compiles the file itself. The reader is also handed the default network,
 /// which the page started downloading at boot (`defaultWeights`, an `ArrayBuffer`; left out
@@ -63,8 +74,9 @@ fn hand_compiled_module(worker: &Worker, kind: WorkerKind) {
     let pending = |name: &str| {
         js_sys::Reflect::get(&js_sys::global(), &name.into()).ok().and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
     };
-    let compiling = pending("mnistWorkerModule");
-    let weights = if kind == WorkerKind::Reader { pending("mnistDefaultWeights") } else { None };
+    let reader = matches!(kind, WorkerKind::Reader { .. });
+    let compiling = pending(kind.compiled_module());
+    let weights = if reader { pending("mnistDefaultWeights") } else { None };
     let worker = worker.clone();
     wasm_bindgen_futures::spawn_local(async move {
         let settle = |p: Option<js_sys::Promise>| async move {
@@ -75,7 +87,7 @@ fn hand_compiled_module(worker: &Worker, kind: WorkerKind) {
         };
         // The weights usually arrive long before the module is compiled.
         let (module, weights) = (settle(compiling).await, settle(weights).await);
-        if kind == WorkerKind::Reader {
+        if reader {
             // Handed over once (a copy): the page need not hold the bytes, which it never reads.
             let _ = js_sys::Reflect::delete_property(&js_sys::global().unchecked_into::<js_sys::Object>(), &"mnistDefaultWeights".into());
         }
@@ -143,9 +155,7 @@ pub struct WorkerBridge {
 impl WorkerBridge {
     pub fn spawn(kind: WorkerKind, on_heard: impl Fn(Heard) + 'static) -> Result<Self, String> {
         let worker = Worker::new(&kind.script()).map_err(|e| crate::data::fetch::describe(&e))?;
-        if kind.runs_the_shared_module() {
-            hand_compiled_module(&worker, kind);
-        }
+        hand_compiled_module(&worker, kind);
         let waiting: Rc<RefCell<Option<Vec<JsValue>>>> = Rc::new(RefCell::new(Some(Vec::new())));
         let on_heard = Rc::new(on_heard);
         let heard = on_heard.clone();

@@ -7,7 +7,8 @@
 //!   weights, and says which network should read digits ([`WorkerOutput::ReaderWeights`]);
 //! - the reader holds only that network, on the CPU, and reads drawings. It is a worker of
 //!   its own so that a reading never queues behind a training step (a VGG step on the CPU
-//!   takes a few hundred milliseconds; a reading, a few).
+//!   takes a few hundred milliseconds; a reading, a few). It runs on one thread, on either
+//!   build (`ui::bridge::WorkerKind`).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -91,6 +92,9 @@ pub fn start() {
     on_message.forget();
     spawn_local(async move {
         if launch.reader {
+            // One thread, whichever build (the threaded one where the page may share memory:
+            // its wasm is the smaller), and set before burn is touched: see `threads`.
+            let _ = threads::start(1).await;
             worker.post(&WorkerOutput::Listening);
             // The default network at once (the page's download, or fetched here) rather than
             // handed over by the trainer once it has started: the first drawing is read

@@ -1,21 +1,24 @@
 // Driving the studio's page: the steps the end-to-end tests and the benchmarks share.
 
-/** Wait until the dataset is in; throws with the page's message if it failed. */
-export async function datasetReady(page, timeout = 120_000) {
+/**
+ * Wait until the dataset is in; throws with the page's message if it failed, unless `failed`
+ * is true (a test that expects the failure): then either outcome returns.
+ */
+export async function datasetReady(page, { timeout = 120_000, failed = false } = {}) {
   await page.waitForFunction(() => ['ready', 'failed'].includes(document.querySelector('#dataset')?.dataset.state), null, { timeout });
-  if (await page.$('#dataset[data-state="failed"]')) throw new Error(`dataset failed: ${await page.textContent('#data-error')}`);
+  if (!failed && await page.$('#dataset[data-state="failed"]')) throw new Error(`dataset failed: ${await page.textContent('#data-error')}`);
 }
 
 /**
  * Wait until a training worker is up with the dataset loaded and its backend chosen. The
  * page may replace its first worker by the threaded build (isolated page, CPU backend), or
  * by another on the user's choice; `#training[data-ready]` is true only once the one that
- * will train is ready.
+ * will train is ready. Options as for `datasetReady`.
  */
-export async function settled(page, timeout = 120_000) {
+export async function settled(page, { timeout = 120_000, failed = false } = {}) {
   await page.waitForFunction(() => document.querySelector('#training')?.dataset.ready === 'true'
     || document.querySelector('#dataset')?.dataset.state === 'failed', null, { timeout });
-  await datasetReady(page, timeout);
+  await datasetReady(page, { timeout, failed });
 }
 
 /** Pick the backend and wait until a worker for it is ready. */
@@ -26,13 +29,16 @@ export async function chooseBackend(page, backend) {
   await settled(page);
 }
 
-/** Choose the CPU thread count (Speed and robustness panel) and wait for its worker. */
-export async function chooseThreads(page, threads) {
+/**
+ * Choose the CPU thread count (Speed and robustness panel) and wait for its worker and its
+ * dataset (`{ failed: true }`: a dataset that failed is an outcome, not an error).
+ */
+export async function chooseThreads(page, threads, { failed = false } = {}) {
   await page.$eval('#bench', (d) => { d.open = true; });
   await page.waitForSelector('#threads:not([disabled])', { timeout: 120_000 });
   await page.selectOption('#threads', String(threads));
   await page.waitForFunction((n) => document.querySelector('#threads-status')?.dataset.threads === String(n), threads, { timeout: 120_000 });
-  await settled(page);
+  await settled(page, { failed });
 }
 
 /**

@@ -110,37 +110,44 @@ export const tests = {
     }
   },
 
-  async 'the page compiles the 30 MB worker wasm once and hands it to both workers that run it'({ browser, base }) {
-    // www/boot.js compiles worker_bg.wasm while the page starts; the first trainer and the
-    // reader are given the compiled module (src/ui/bridge.rs), so neither fetches the file.
-    const { page, context, log } = await openPage(browser, base);
-    await settled(page);
-    await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
-    const fetched = (entries) => entries.filter((name) => name.includes('worker_bg.wasm')).length;
-    const own = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
-    assert.equal(fetched(own), 1, `the page fetches worker_bg.wasm once: ${own.join(' ')}`);
-    const single = page.workers().filter((w) => w.url().includes('worker_loader.js'));
-    assert.ok(single.some((w) => w.url().includes('role=reader')), `the reader is running: ${page.workers().map((w) => w.url())}`);
-    for (const worker of single) {
-      const entries = await worker.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
-      assert.ok(entries.some((name) => name.includes('worker.js')), `${worker.url()}: its resource timings are read`);
-      assert.equal(fetched(entries), 0, `${worker.url()} was handed the compiled module, yet fetched: ${entries.join(' ')}`);
+  async 'the page compiles each worker build once and hands it to every worker that runs it; the reader runs the smaller one where it can'({ browser, base }) {
+    // www/boot.js compiles worker_bg.wasm (24 MB; the first trainer) and, on a page that may
+    // share memory, worker_mt_bg.wasm (7 MB; the reader and a threaded trainer) while the page
+    // starts; each worker is given its build's compiled module (src/ui/bridge.rs), so none
+    // fetches the file. On a page that is not isolated the reader runs worker_bg.wasm and the
+    // threaded build is not fetched at all.
+    const fetched = (entries, file) => entries.filter((name) => name.includes(file)).length;
+    for (const [where, readerBuild] of [['', 'worker_mt'], ['plain/', 'worker']]) {
+      const { page, context, log } = await openPage(browser, `${base}${where}`);
+      await settled(page);
+      await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
+      const own = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+      assert.equal(fetched(own, '/worker_bg.wasm'), 1, `${where}: the page fetches worker_bg.wasm once: ${own.join(' ')}`);
+      assert.equal(fetched(own, '/worker_mt_bg.wasm'), where ? 0 : 1, `${where}: the page fetches worker_mt_bg.wasm ${where ? 'not at all' : 'once'}: ${own.join(' ')}`);
+      const workers = page.workers().filter((w) => /worker(_mt)?_loader\.js/.test(w.url()));
+      const reader = workers.find((w) => w.url().includes('role=reader'));
+      assert.ok(reader?.url().includes(`/${readerBuild}_loader.js`), `${where}: the reader runs ${readerBuild}: ${page.workers().map((w) => w.url())}`);
+      for (const worker of workers) {
+        const entries = await worker.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+        assert.ok(entries.some((name) => /\/worker(_mt)?\.js$/.test(name)), `${worker.url()}: its resource timings are read`);
+        assert.equal(fetched(entries, '_bg.wasm'), 0, `${worker.url()} was handed the compiled module, yet fetched: ${entries.join(' ')}`);
+      }
+      // And it reads a drawing with that module.
+      await drawOne(page);
+      await answerSettled(page);
+      assert.match(await page.textContent('#answer'), /\d/, `${where}: a reading`);
+      assert.deepEqual(log.console.filter((m) => m.type === 'error').map((m) => m.text), []);
+      await context.close();
     }
-    // And it reads a drawing with that module.
-    await drawOne(page);
-    await answerSettled(page);
-    assert.match(await page.textContent('#answer'), /\d/, 'a reading');
-    assert.deepEqual(log.console.filter((m) => m.type === 'error').map((m) => m.text), []);
-    await context.close();
 
-    // A module the workers cannot use (here the page's own wasm, as a newer build's worker.js
-    // would meet an older module): each compiles worker_bg.wasm itself, and still reads.
+    // Modules the workers cannot use (here the page's own wasm, as a newer build's script
+    // would meet an older module): each compiles its build's file itself, and still reads.
     const wrong = await readerWith(browser, base, () => {
       const compile = WebAssembly.compileStreaming;
       WebAssembly.compileStreaming = () => compile(fetch(document.querySelector('script[data-app-js]').dataset.appWasm));
     });
     const entries = await readerFetches(wrong.page);
-    assert.equal(fetched(entries), 1, `the reader compiled worker_bg.wasm itself: ${entries.join(' ')}`);
+    assert.equal(fetched(entries, '/worker_mt_bg.wasm'), 1, `the reader compiled worker_mt_bg.wasm itself: ${entries.join(' ')}`);
     await drawOne(wrong.page);
     await answerSettled(wrong.page);
     assert.match(await wrong.page.textContent('#answer'), /\d/, 'a reading with its own module');
@@ -156,7 +163,7 @@ export const tests = {
     const own = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
     assert.equal(weights(own), 1, `the page downloads the default network: ${own.join(' ')}`);
     const handed = await readerFetches(page);
-    assert.ok(handed.some((name) => name.includes('worker.js')), `the reader's resource timings are read: ${handed.join(' ')}`);
+    assert.ok(handed.some((name) => /\/worker(_mt)?\.js$/.test(name)), `the reader's resource timings are read: ${handed.join(' ')}`);
     assert.equal(weights(handed), 0, `the reader was handed the default network, yet fetched it: ${handed.join(' ')}`);
     assert.equal(await page.evaluate(() => 'mnistDefaultWeights' in globalThis), false, 'the page lets go of its copy once handed over');
     await drawOne(page);
@@ -279,20 +286,14 @@ export const tests = {
     // once, as it happened, and the next request downloads that file afresh, so a replacement
     // trainer (another thread count here) neither repeats an old failure nor hides a lasting one.
     const trainImages = (page) => page.evaluate(() => performance.getEntriesByType('resource').filter((e) => /train-images-idx3-ubyte\.br$/.test(e.name)).length);
-    const replace = async (page) => {
-      await page.$eval('#bench', (d) => { d.open = true; });
-      await page.waitForSelector('#threads:not([disabled])', { timeout: 120_000 });
-      await page.selectOption('#threads', '1');
-      await page.waitForFunction(() => document.querySelector('#threads-status')?.dataset.threads === '1', null, { timeout: 120_000 });
-      await page.waitForFunction(() => ['ready', 'failed'].includes(document.querySelector('#dataset')?.dataset.state), null, { timeout: 120_000 });
-    };
     // once404replace: once404 (a first request fails) counted apart from the Retry test's.
     for (const [fault, after] of [['404', 'failed'], ['once404replace', 'ready']]) {
       const { page, context, log } = await openPage(browser, `${base}?data=/faults/${fault}/`);
       await page.waitForSelector(FAILED, { timeout: 60_000 });
       assert.match(await page.textContent('#data-error'), /train-images-idx3-ubyte.*HTTP 404/, `${fault}: the first trainer's error`);
       assert.equal(await trainImages(page), 1, `${fault}: one download so far`);
-      await replace(page);
+      // Another thread count: a replacement trainer, whatever became of its dataset.
+      await chooseThreads(page, 1, { failed: true });
       assert.equal(await page.$eval('#dataset', (d) => d.dataset.state), after, `${fault}: the replacement trainer's dataset`);
       assert.equal(await trainImages(page), 2, `${fault}: the failed file downloaded afresh for the replacement`);
       if (after === 'failed') assert.match(await page.textContent('#data-error'), /train-images-idx3-ubyte.*HTTP 404/, `${fault}: the lasting failure reported again`);

@@ -376,6 +376,6 @@ fn data_urls(source: &DataSource) -> Vec<String> {
 fn worker_name(kind: WorkerKind) -> &'static str {
     match kind {
         WorkerKind::ThreadedTrainer { .. } => "threaded",
-        WorkerKind::Trainer { .. } | WorkerKind::Reader => "single",
+        WorkerKind::Trainer { .. } | WorkerKind::Reader { .. } => "single",
     }
 }

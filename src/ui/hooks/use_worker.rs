@@ -6,7 +6,8 @@
 //! which network that is ([`WorkerOutput::ReaderWeights`]) and this hook passes it on. The
 //! trainer is the single-threaded build until the CPU backend is chosen on a page that may
 //! share memory with its workers; then it is replaced by the threaded build (and back, for
-//! WebGPU): see [`WorkerKind`].
+//! WebGPU). The reader runs the threaded build on such a page, on one thread (its wasm is the
+//! smaller), and the single-threaded build elsewhere: see [`WorkerKind`].
 //!
 //! ```ignore
 //! let studio = use_reducer(Studio::default);
@@ -66,7 +67,7 @@ pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Workers {
 
 fn spawn_reader(slot: &Slot, dispatch: UseReducerDispatcher<Studio>) {
     let heard = dispatch.clone();
-    let spawned = WorkerBridge::spawn(WorkerKind::Reader, move |h| match h {
+    let spawned = WorkerBridge::spawn(WorkerKind::reader(), move |h| match h {
         // Its "listening" is the bridge's business; the dataset is the trainer's.
         Heard::Output(WorkerOutput::Listening) => {}
         Heard::Output(output) => heard.dispatch(Action::Heard(output)),
