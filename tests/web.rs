@@ -9,7 +9,7 @@ use mnist_studio::data::fetch::{fetch_bytes, load_mnist};
 use mnist_studio::data::{DataError, DataSource, Encoding};
 use mnist_studio::model::NetworkKind;
 use mnist_studio::train::{self, EpochReport, Flow, Observer, Schedule, StepReport, TrainConfig, TrainData};
-use mnist_studio::worker::gpu;
+use mnist_studio::worker::{adapter, gpu};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -20,7 +20,7 @@ fn served() -> DataSource {
 
 #[wasm_bindgen_test]
 async fn webgpu_gives_a_device_that_computes_and_reads_back_asynchronously() {
-    let info = gpu::probe().await.expect("headless Chromium should offer a WebGPU adapter");
+    let info = adapter::probe().await.expect("headless Chromium should offer a WebGPU adapter");
     web_sys::console::log_1(&format!("adapter: {}", info.label()).into());
     let device = gpu::init_device().await.expect("burn should start on WebGPU").inner();
     let x = Tensor::<1>::from_floats([1.0, 2.0, 3.0], &device);

@@ -24,12 +24,46 @@ const compile = (file) => WebAssembly.compileStreaming(fetch(file)).catch((e) =>
 // Where the page may share memory with its workers (cross-origin isolated; the same test as
 // src/ui/bridge.rs's `shared_memory`), the reader runs the threaded build, 7 MB of wasm
 // without WebGPU against the single-threaded build's 24 MB, so it starts and reads sooner;
-// a trainer on the CPU runs it too. Asked for first, so it is in first.
+// a trainer on the CPU runs it too.
 const sharedMemory = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
 globalThis.mnistThreadedModule = sharedMemory ? compile('./worker_mt_bg.wasm') : null;
-// The first trainer (it looks for a GPU, and trains on WebGPU) runs the single-threaded build,
-// and so does the reader on a page that is not isolated.
-globalThis.mnistWorkerModule = compile('./worker_bg.wasm');
+
+// Whether the CPU will train on every core from the start: the page is isolated, has more than
+// one core, and the browser offers no GPU adapter or only a software one (SwiftShader, say),
+// which the single-threaded trainer would find and hand over to the threaded one
+// (src/worker/adapter.rs makes the same test; src/ui/hooks/use_worker.rs reads this). Then
+// the first trainer is the threaded one, and the single-threaded build (WebGPU) is neither
+// downloaded nor compiled unless the user switches to WebGPU.
+globalThis.mnistCpuFirst = sharedMemory && (navigator.hardwareConcurrency ?? 1) > 1
+  ? softwareOnly()
+  : Promise.resolve(false);
+
+async function softwareOnly() {
+  const look = (async () => {
+    try {
+      const adapter = await navigator.gpu?.requestAdapter();
+      // Chrome moved isFallbackAdapter from the adapter to its info; read either.
+      return !adapter || Boolean(adapter.info?.isFallbackAdapter || adapter.isFallbackAdapter);
+    } catch {
+      return true;
+    }
+  })();
+  // An answer that never comes must not hold the page: the single-threaded trainer then
+  // looks for itself, as where this is not asked.
+  const late = new Promise((resolve) => { setTimeout(() => resolve(false), 3000); });
+  return Promise.race([look, late]);
+}
+
+// The single-threaded build (the first trainer where a GPU may train, a trainer on WebGPU, and
+// the reader on a page that is not isolated), compiled on first use: at once unless the CPU
+// trains first.
+let workerModule;
+Object.defineProperty(globalThis, 'mnistWorkerModule', {
+  get: () => (workerModule ??= compile('./worker_bg.wasm')),
+});
+const workersCompiled = sharedMemory
+  ? globalThis.mnistCpuFirst.then((cpu) => Promise.allSettled([globalThis.mnistThreadedModule, cpu ? null : globalThis.mnistWorkerModule]))
+  : globalThis.mnistWorkerModule;
 
 // The default network the reader starts with (1.5 MB as served), downloaded while both wasm modules
 // compile instead of after the reader has started; handed to the reader with the module.
@@ -70,7 +104,7 @@ let asked;
 // The downloads start when the workers' files are in, or when a trainer first asks for the
 // dataset, whichever is first (a stalled default network must not hold the dataset back).
 const start = Promise.race([
-  Promise.allSettled([globalThis.mnistThreadedModule, globalThis.mnistWorkerModule, globalThis.mnistDefaultWeights]),
+  Promise.allSettled([workersCompiled, globalThis.mnistDefaultWeights]),
   new Promise((resolve) => { asked = resolve; }),
 ]);
 

@@ -261,17 +261,13 @@ impl Studio {
         match output {
             WorkerOutput::Listening => self.listening = true,
             WorkerOutput::Started { gpu, backend, why, threads, threads_note } => {
-                // The threaded build never looks for a GPU: what the first worker found stands.
-                match gpu {
-                    Some(Ok(info)) => self.gpu = GpuStatus::Ready(info),
-                    Some(Err(reason)) => self.gpu = GpuStatus::Unavailable(reason),
-                    None => {}
-                }
+                // Both builds look (the threaded one cannot use what it finds).
+                self.gpu = match gpu {
+                    Ok(info) => GpuStatus::Ready(info),
+                    Err(reason) => GpuStatus::Unavailable(reason),
+                };
                 self.backend = Some(backend);
-                // A replaced worker keeps the reason the first one gave for the CPU.
-                if why.is_some() || gpu_reported(&self.worker) {
-                    self.backend_note = why;
-                }
+                self.backend_note = why;
                 self.threads = Some(threads);
                 self.threads_note = threads_note;
             }
@@ -364,7 +360,3 @@ impl Studio {
     }
 }
 
-/// Whether this kind of worker reports on the GPU (the threaded build does not look).
-fn gpu_reported(kind: &WorkerKind) -> bool {
-    !matches!(kind, WorkerKind::ThreadedTrainer { .. })
-}

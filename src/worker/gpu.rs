@@ -1,46 +1,7 @@
-//! Finding the GPU: a direct look at `navigator.gpu` (for a clear message when there is
-//! none, and the adapter's name), then burn's WebGPU device.
+//! burn's WebGPU device, once [`super::adapter::probe`] has found an adapter.
 
 use burn::prelude::*;
 use burn::tensor::wgpu::{wgpu, WgpuSetup};
-use js_sys::Reflect;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-
-use super::protocol::GpuInfo;
-use crate::data::fetch::describe;
-
-/// Ask the browser for an adapter and describe it.
-pub async fn probe() -> Result<GpuInfo, String> {
-    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).map_err(|e| describe(&e))?;
-    let gpu = Reflect::get(&navigator, &"gpu".into()).unwrap_or(JsValue::UNDEFINED);
-    if gpu.is_undefined() || gpu.is_null() {
-        return Err("WebGPU is not available in this browser (navigator.gpu is missing).".into());
-    }
-    let request: js_sys::Function = Reflect::get(&gpu, &"requestAdapter".into())
-        .map_err(|e| describe(&e))?
-        .dyn_into()
-        .map_err(|_| "navigator.gpu.requestAdapter is not a function".to_owned())?;
-    let promise: js_sys::Promise = request.call0(&gpu).map_err(|e| describe(&e))?.unchecked_into();
-    let adapter = JsFuture::from(promise).await.map_err(|e| describe(&e))?;
-    if adapter.is_null() || adapter.is_undefined() {
-        return Err("WebGPU is present but no GPU adapter is available (blocked or unsupported GPU).".into());
-    }
-    let info = Reflect::get(&adapter, &"info".into()).unwrap_or(JsValue::UNDEFINED);
-    let text = |object: &JsValue, key: &str| {
-        Reflect::get(object, &key.into()).ok().and_then(|v| v.as_string()).unwrap_or_default()
-    };
-    // Chrome moved isFallbackAdapter from the adapter to its info; read either.
-    let fallback = [&info, &adapter]
-        .iter()
-        .any(|o| Reflect::get(o, &"isFallbackAdapter".into()).map(|v| v.is_truthy()).unwrap_or(false));
-    Ok(GpuInfo {
-        vendor: text(&info, "vendor"),
-        architecture: text(&info, "architecture"),
-        description: text(&info, "description"),
-        fallback,
-    })
-}
 
 thread_local! {
     /// The wgpu device under burn's, kept to simulate a GPU loss in tests.

@@ -4,13 +4,7 @@
 
 use burn::prelude::*;
 
-use super::protocol::GpuInfo;
-
 const WHY: &str = "this worker is the multi-threaded CPU build, which has no WebGPU";
-
-pub async fn probe() -> Result<GpuInfo, String> {
-    Err(WHY.into())
-}
 
 pub async fn init_device() -> Result<Device, String> {
     Err(WHY.into())

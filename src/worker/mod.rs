@@ -10,6 +10,8 @@
 //! multi-threaded for the CPU without it; [`threads`] and the choice of `gpu` below are the
 //! only places that differ.
 
+#[cfg(target_arch = "wasm32")]
+pub mod adapter;
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 pub mod gpu;
 #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]

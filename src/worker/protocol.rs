@@ -161,11 +161,11 @@ pub struct GpuMemory {
 pub enum WorkerOutput {
     /// The worker listens: messages sent before this could be lost, so the page waits for it.
     Listening,
-    /// The worker runs: its GPU (or why it has none; `None` from the threaded build, which
-    /// never looks), the backend it chose, with the reason when that is not WebGPU, and the
-    /// threads its CPU backend uses, with the reason when fewer than asked for.
+    /// The worker runs: its GPU (or why it has none), the backend it chose, with the reason
+    /// when that is not WebGPU (none when the user chose the CPU), and the threads its CPU
+    /// backend uses, with the reason when fewer than asked for.
     Started {
-        gpu: Option<Result<GpuInfo, String>>,
+        gpu: Result<GpuInfo, String>,
         backend: Backend,
         why: Option<String>,
         threads: usize,

@@ -20,7 +20,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use super::keeping::{self, Owner};
 use super::store::Kept;
-use super::{gpu, locks, store, threads};
+use super::{adapter, gpu, locks, store, threads};
 use super::protocol::{Backend, DataSource, DatasetSummary, ExportFormat, GpuMemory, MemorySample, Sample, WorkerInput, WorkerOutput};
 use crate::data::fetch::{fetch_bytes, load_mnist};
 use crate::data::Encoding;
@@ -39,6 +39,8 @@ use kept_runs::Detected;
 const DEFAULT_WEIGHTS: &str = "models/default.weights";
 /// Sample digits shown per class in the page's grid.
 const SAMPLES_PER_CLASS: usize = 10;
+/// Why the CPU trains when the only adapter is a software one (SwiftShader, say).
+const SOFTWARE_ADAPTER: &str = "Only a software WebGPU adapter is available; it is slower than the CPU for these networks, so training runs on the CPU. You can switch to WebGPU.";
 
 /// The default network's bytes, when the page downloaded them and its loader put them where
 /// this reads them (`www/worker_loader.js`, `mnistDefaultWeights`); taken once.
@@ -210,30 +212,33 @@ impl Worker {
     /// burn's CPU backend does on one core), unless the page asked for WebGPU. The threaded
     /// build has no WebGPU and trains on the CPU, as the page meant it to.
     async fn boot(self: Rc<Self>, threads_note: Option<String>) {
-        let gpu = gpu::probe().await;
+        let gpu = adapter::probe().await;
+        // The threaded build cannot create a WebGPU device (`gpu_none`): it trains on the CPU
+        // and says what it found, as the single-threaded build does.
         let state = match &gpu {
-            Ok(_) => match gpu::init_device().await {
+            Ok(_) if !threads::THREADED => match gpu::init_device().await {
                 Ok(device) => DeviceState::Ready(device),
                 Err(e) => DeviceState::Failed(e),
             },
+            Ok(_) => DeviceState::Failed("this worker has no WebGPU".into()),
             Err(e) => DeviceState::Failed(e.clone()),
         };
         let (gpu, backend, why) = match (&state, gpu) {
+            // A real GPU: the user chose the CPU; a software one: as below.
+            (_, Ok(info)) if threads::THREADED => {
+                let why = info.fallback.then(|| SOFTWARE_ADAPTER.to_owned());
+                (Ok(info), Backend::Cpu, why)
+            }
             (DeviceState::Failed(e), _) => (
                 Err(e.clone()),
                 Backend::Cpu,
                 Some(format!("{e} Training runs on the CPU instead.")),
             ),
-            (_, Ok(info)) if info.fallback && !self.prefer_webgpu => (
-                Ok(info),
-                Backend::Cpu,
-                Some("Only a software WebGPU adapter is available; it is slower than the CPU for these networks, so training runs on the CPU. You can switch to WebGPU.".into()),
-            ),
+            (_, Ok(info)) if info.fallback && !self.prefer_webgpu => (Ok(info), Backend::Cpu, Some(SOFTWARE_ADAPTER.into())),
             (_, gpu) => (gpu, Backend::WebGpu, None),
         };
         *self.webgpu.borrow_mut() = state;
         self.backend.set(backend);
-        let (gpu, why) = if threads::THREADED { (None, None) } else { (Some(gpu), why) };
         self.post(&WorkerOutput::Started { gpu, backend, why, threads: self.threads.get(), threads_note });
         // The reader loads the default network itself; a saved one replaces it.
         self.restore().await;

@@ -110,21 +110,24 @@ export const tests = {
     }
   },
 
-  async 'the page compiles each worker build once and hands it to every worker that runs it; the reader runs the smaller one where it can'({ browser, base }) {
-    // www/boot.js compiles worker_bg.wasm (24 MB; the first trainer) and, on a page that may
-    // share memory, worker_mt_bg.wasm (7 MB; the reader and a threaded trainer) while the page
-    // starts; each worker is given its build's compiled module (src/ui/bridge.rs), so none
-    // fetches the file. On a page that is not isolated the reader runs worker_bg.wasm and the
-    // threaded build is not fetched at all.
+  async 'the page compiles each worker build it needs once, for every worker that runs it; the reader runs the smaller one where it can'({ browser, base }) {
+    // www/boot.js compiles worker_mt_bg.wasm (7 MB: the reader and a threaded trainer) where
+    // the page may share memory, and worker_bg.wasm (24 MB, WebGPU) where a trainer needs it:
+    // not at all on an isolated page whose only adapter is a software one (SwiftShader here),
+    // whose first trainer is the threaded one. Each worker is given its build's compiled module
+    // (src/ui/bridge.rs), so none fetches the file. On a page that is not isolated the reader
+    // and the trainer run worker_bg.wasm, and the threaded build is not fetched at all.
     const fetched = (entries, file) => entries.filter((name) => name.includes(file)).length;
     for (const [where, readerBuild] of [['', 'worker_mt'], ['plain/', 'worker']]) {
       const { page, context, log } = await openPage(browser, `${base}${where}`);
       await settled(page);
       await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
       const own = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
-      assert.equal(fetched(own, '/worker_bg.wasm'), 1, `${where}: the page fetches worker_bg.wasm once: ${own.join(' ')}`);
+      assert.equal(fetched(own, '/worker_bg.wasm'), where ? 1 : 0, `${where}: the page fetches worker_bg.wasm ${where ? 'once' : 'not at all'}: ${own.join(' ')}`);
       assert.equal(fetched(own, '/worker_mt_bg.wasm'), where ? 0 : 1, `${where}: the page fetches worker_mt_bg.wasm ${where ? 'not at all' : 'once'}: ${own.join(' ')}`);
+      assert.equal(await page.$eval('#training', (s) => s.dataset.worker), where ? 'single' : 'threaded', `${where}: the trainer's build`);
       const workers = page.workers().filter((w) => /worker(_mt)?_loader\.js/.test(w.url()));
+      assert.equal(workers.filter((w) => /\/worker_loader\.js/.test(w.url())).length, where ? 2 : 0, `${where}: single-threaded workers: ${page.workers().map((w) => w.url())}`);
       const reader = workers.find((w) => w.url().includes('role=reader'));
       assert.ok(reader?.url().includes(`/${readerBuild}_loader.js`), `${where}: the reader runs ${readerBuild}: ${page.workers().map((w) => w.url())}`);
       for (const worker of workers) {
@@ -185,9 +188,9 @@ export const tests = {
     await failing.context.close();
   },
 
-  async 'the page downloads MNIST once the reader\'s files are in and hands it to every trainer'({ browser, base }) {
-    // www/boot.js downloads the four files once the worker module is compiled and the default
-    // network is in; each request to load the dataset hands the trainer a replay of them
+  async 'the page downloads MNIST once the workers\' files are in and hands it to every trainer'({ browser, base }) {
+    // www/boot.js downloads the four files once the workers' modules are compiled and the
+    // default network is in; each request to load the dataset hands the trainer a replay of them
     // (src/ui/bridge.rs, www/prefetched.js), so no trainer downloads them itself, and a
     // replacement trainer reads them from the page's memory.
     const data = (entries) => entries.filter((e) => /ubyte\.br$/.test(e.name));
@@ -213,10 +216,12 @@ export const tests = {
       const files = data(own);
       assert.deepEqual(files.map((e) => e.name.split('/').pop()).sort(),
         ['t10k-images-idx3-ubyte.br', 't10k-labels-idx1-ubyte.br', 'train-images-idx3-ubyte.br', 'train-labels-idx1-ubyte.br'], `${where}: the page downloads each file once`);
-      const readerFiles = own.filter((e) => /worker_bg\.wasm$|default\.weights$/.test(e.name));
-      assert.equal(readerFiles.length, 2, `${where}: the reader's files: ${own.map((e) => e.name).join(' ')}`);
-      const after = Math.max(...readerFiles.map((e) => e.responseEnd));
-      for (const e of files) assert.ok(e.startTime >= after, `${where}: ${e.name} requested at ${e.startTime} ms, before the reader's files were in (${after} ms)`);
+      // The workers' build (the threaded one on the isolated page: its only adapter is a
+      // software one) and the default network.
+      const workerFiles = own.filter((e) => /worker(_mt)?_bg\.wasm$|default\.weights$/.test(e.name));
+      assert.equal(workerFiles.length, 2, `${where}: the workers' files: ${own.map((e) => e.name).join(' ')}`);
+      const after = Math.max(...workerFiles.map((e) => e.responseEnd));
+      for (const e of files) assert.ok(e.startTime >= after, `${where}: ${e.name} requested at ${e.startTime} ms, before the workers' files were in (${after} ms)`);
       assert.deepEqual(await trainerFetches(page), [], `${where}: the trainer was handed the files`);
       assert.equal(await page.$eval('#training', (s) => s.dataset.worker), where ? 'single' : 'threaded');
       if (!where) {

@@ -19,6 +19,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::ui::bridge::{cores, shared_memory, Heard, WorkerBridge, WorkerKind};
@@ -43,7 +44,11 @@ pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Workers {
         let (trainer, reader, dispatch) = (trainer.clone(), reader.clone(), dispatch.clone());
         use_effect_with((), move |_| {
             spawn_reader(&reader, dispatch.clone());
-            replace_trainer(WorkerKind::Trainer { prefer_webgpu: false }, &trainer, &reader, dispatch);
+            let (trainer_slot, reader_slot) = (trainer.clone(), reader.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let kind = if cpu_first().await { WorkerKind::ThreadedTrainer { threads: cores() } } else { WorkerKind::Trainer { prefer_webgpu: false } };
+                replace_trainer(kind, &trainer_slot, &reader_slot, dispatch);
+            });
             move || {
                 drop(trainer.borrow_mut().take());
                 drop(reader.borrow_mut().take());
@@ -106,6 +111,18 @@ fn replace_trainer(kind: WorkerKind, trainer: &Slot, reader: &Slot, dispatch: Us
     match spawned {
         Ok(b) => *trainer.borrow_mut() = Some(b),
         Err(e) => dispatch.dispatch(Action::Crashed(format!("the training worker could not start: {e}"))),
+    }
+}
+
+/// Whether the first trainer is the threaded build: `www/boot.js` found the page may share
+/// memory, more than one core, and no GPU adapter but a software one, so the single-threaded
+/// trainer would only hand over to it (see [`threaded_instead`]). False when boot.js did not
+/// say.
+async fn cpu_first() -> bool {
+    let said = js_sys::Reflect::get(&js_sys::global(), &"mnistCpuFirst".into()).ok().and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
+    match said {
+        Some(p) => wasm_bindgen_futures::JsFuture::from(p).await.is_ok_and(|v| v.is_truthy()) && shared_memory() && cores() > 1,
+        None => false,
     }
 }
 
