@@ -261,13 +261,19 @@ impl Studio {
         match output {
             WorkerOutput::Listening => self.listening = true,
             WorkerOutput::Started { gpu, backend, why, threads, threads_note } => {
-                // Both builds look (the threaded one cannot use what it finds).
-                self.gpu = match gpu {
-                    Ok(info) => GpuStatus::Ready(info),
-                    Err(reason) => GpuStatus::Unavailable(reason),
-                };
+                // The first verdict on the GPU stands: a threaded trainer's look at the adapter
+                // is taken only when it is the first trainer (the CPU went first). After a
+                // single-threaded one, that one knows more (a device that would not start) or
+                // the user chose the CPU, and its word and reason are kept.
+                let first = matches!(self.gpu, GpuStatus::Probing);
+                if first || !matches!(self.worker, WorkerKind::ThreadedTrainer { .. }) {
+                    self.gpu = match gpu {
+                        Ok(info) => GpuStatus::Ready(info),
+                        Err(reason) => GpuStatus::Unavailable(reason),
+                    };
+                    self.backend_note = why;
+                }
                 self.backend = Some(backend);
-                self.backend_note = why;
                 self.threads = Some(threads);
                 self.threads_note = threads_note;
             }

@@ -11,8 +11,21 @@ use wasm_bindgen_futures::JsFuture;
 use super::protocol::GpuInfo;
 use crate::data::fetch::describe;
 
+/// How long the browser may take to answer for its adapter: one that never answers must
+/// not hold a trainer (`www/boot.js` gives up after as long).
+const PATIENCE_MS: u32 = 3_000;
+
 /// Ask the browser for an adapter and describe it.
 pub async fn probe() -> Result<GpuInfo, String> {
+    let look = std::pin::pin!(look());
+    let late = std::pin::pin!(gloo::timers::future::TimeoutFuture::new(PATIENCE_MS));
+    match futures::future::select(look, late).await {
+        futures::future::Either::Left((found, _)) => found,
+        futures::future::Either::Right(_) => Err(format!("WebGPU did not say within {} s whether there is a GPU adapter.", PATIENCE_MS / 1000)),
+    }
+}
+
+async fn look() -> Result<GpuInfo, String> {
     let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).map_err(|e| describe(&e))?;
     let gpu = Reflect::get(&navigator, &"gpu".into()).unwrap_or(JsValue::UNDEFINED);
     if gpu.is_undefined() || gpu.is_null() {

@@ -8,7 +8,8 @@
 //!
 //! The worker is built twice (README, "Two worker builds"): single-threaded with WebGPU, and
 //! multi-threaded for the CPU without it; [`threads`] and the choice of `gpu` below are the
-//! only places that differ.
+//! only places that differ, and `runtime`'s start-up reads [`threads::THREADED`] (the threaded
+//! build reports the adapter it found but cannot create a device).
 
 #[cfg(target_arch = "wasm32")]
 pub mod adapter;

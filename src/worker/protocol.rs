@@ -162,8 +162,8 @@ pub enum WorkerOutput {
     /// The worker listens: messages sent before this could be lost, so the page waits for it.
     Listening,
     /// The worker runs: its GPU (or why it has none), the backend it chose, with the reason
-    /// when that is not WebGPU (none when the user chose the CPU), and the threads its CPU
-    /// backend uses, with the reason when fewer than asked for.
+    /// when that is not WebGPU (none when a real GPU is passed over), and the threads its
+    /// CPU backend uses, with the reason when fewer than asked for.
     Started {
         gpu: Result<GpuInfo, String>,
         backend: Backend,

@@ -1,8 +1,9 @@
 //! The CPU backend's threads in the browser.
 //!
-//! This is the one place that knows the worker is built two ways (README, "Two worker
-//! builds"). Built with the `atomics` target feature (the threaded build, nightly with
-//! `-Z build-std`: `scripts/build-threaded-worker.sh`), burn's CPU kernels run on rayon's
+//! This is the one place that has a `cfg` on the worker being built two ways (README, "Two
+//! worker builds"; `mod.rs` picks the `gpu` module, and [`THREADED`] tells the rest). Built
+//! with the `atomics` target feature (the threaded build, nightly with `-Z build-std`:
+//! `scripts/build-threaded-worker.sh`), burn's CPU kernels run on rayon's
 //! global pool, whose threads are Web Workers that instantiate this very wasm module on the
 //! same shared memory (`www/thread.js`). Built without it (stable, Trunk's worker), there is
 //! no shared memory and the CPU path runs on the worker's own thread: [`start`] reports one.

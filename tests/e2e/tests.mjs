@@ -5,7 +5,7 @@ import path from 'node:path';
 import { openPage, gpuProblems, cspViolations } from './browser.mjs';
 import { startServer } from './server.mjs';
 import { exampleModule, exportsLookWrapped } from './wasm-exports.mjs';
-import { chooseThreads, configureRun, datasetReady, settled } from './studio.mjs';
+import { chooseBackend, chooseThreads, configureRun, datasetReady, settled } from './studio.mjs';
 
 const FAILED = '#dataset[data-state="failed"]';
 
@@ -155,6 +155,47 @@ export const tests = {
     await answerSettled(wrong.page);
     assert.match(await wrong.page.textContent('#answer'), /\d/, 'a reading with its own module');
     await wrong.context.close();
+  },
+
+  async 'the GPU verdict and its sentence are the same whether the CPU trains first or after the single-threaded trainer looked'({ browser, base }) {
+    // SwiftShader only, on an isolated page: www/boot.js finds that before any worker starts,
+    // and the threaded trainer comes first (src/worker/adapter.rs is its look at the adapter).
+    // Told by a stub (the page's requestAdapter only; workers ask the real one) that the
+    // adapter is a real GPU, or given no answer at all (boot.js gives up after 3 s), the page
+    // starts the single-threaded trainer, which finds SwiftShader and hands over: the same
+    // verdict and sentence. The user's own choice of the CPU is never explained away.
+    const SOFTWARE = /Only a software WebGPU adapter is available/;
+    const note = (page) => page.$eval('#backend-note', (p) => p.textContent).catch(() => '');
+    const cases = [
+      ['the CPU first', null, 0],
+      ['a stub saying a real GPU', () => { navigator.gpu.requestAdapter = async () => ({ info: { isFallbackAdapter: false } }); }, 1],
+      ['a stub that never answers', () => { navigator.gpu.requestAdapter = () => new Promise(() => {}); }, 1],
+    ];
+    for (const [name, stub, singleFetched] of cases) {
+      const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+      if (stub) await context.addInitScript(stub);
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(base);
+      await settled(page);
+      assert.equal(await page.$eval('#training', (s) => s.dataset.worker), 'threaded', `${name}: the threaded trainer trains`);
+      const own = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+      assert.equal(own.filter((n) => n.includes('/worker_bg.wasm')).length, singleFetched, `${name}: worker_bg.wasm fetched by the page: ${own.join(' ')}`);
+      assert.match(await page.textContent('#gpu-status'), /swiftshader/i, `${name}: the adapter named`);
+      assert.match(await note(page), SOFTWARE, `${name}: why the CPU`);
+      if (!stub) {
+        // WebGPU chosen, then the CPU again: no sentence overruling the user.
+        await chooseBackend(page, 'webgpu');
+        assert.equal(await note(page), '', 'on WebGPU, nothing to explain');
+        await chooseBackend(page, 'cpu');
+        assert.equal(await page.$eval('#training', (s) => s.dataset.worker), 'threaded');
+        assert.equal(await note(page), '', 'the CPU chosen by the user is not explained away');
+        assert.match(await page.textContent('#gpu-status'), /swiftshader/i, 'the adapter still named');
+      }
+      assert.deepEqual(errors, [], `${name}: no uncaught errors`);
+      await context.close();
+    }
   },
 
   async 'the page downloads the default network while the wasm compiles and hands it to the reader'({ browser, base }) {

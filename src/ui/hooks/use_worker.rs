@@ -40,14 +40,23 @@ pub struct Workers {
 pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Workers {
     let trainer: Slot = use_mut_ref(|| None);
     let reader: Slot = use_mut_ref(|| None);
+    // Messages for the trainer sent before the first one exists (it starts once `boot.js` has
+    // said which build it is: a file chosen to load in that moment must not be lost); `None`
+    // from then on.
+    let early: Rc<RefCell<Option<Vec<WorkerInput>>>> = use_mut_ref(|| Some(Vec::new()));
     {
-        let (trainer, reader, dispatch) = (trainer.clone(), reader.clone(), dispatch.clone());
+        let (trainer, reader, early, dispatch) = (trainer.clone(), reader.clone(), early.clone(), dispatch.clone());
         use_effect_with((), move |_| {
-            spawn_reader(&reader, dispatch.clone());
+            spawn_reader(WorkerKind::reader(), &reader, dispatch.clone());
             let (trainer_slot, reader_slot) = (trainer.clone(), reader.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 let kind = if cpu_first().await { WorkerKind::ThreadedTrainer { threads: cores() } } else { WorkerKind::Trainer { prefer_webgpu: false } };
                 replace_trainer(kind, &trainer_slot, &reader_slot, dispatch);
+                if let Some(b) = &*trainer_slot.borrow() {
+                    for input in early.borrow_mut().take().unwrap_or_default() {
+                        b.send(&input);
+                    }
+                }
             });
             move || {
                 drop(trainer.borrow_mut().take());
@@ -59,9 +68,12 @@ pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Workers {
     let callbacks = use_memo((), move |_| {
         let (to_trainer, to_reader) = (trainer.clone(), reader.clone());
         let send = Callback::from(move |input: WorkerInput| {
-            let slot = if matches!(input, WorkerInput::Predict { .. } | WorkerInput::UseReader { .. } | WorkerInput::ShowInside(_)) { &to_reader } else { &to_trainer };
-            if let Some(b) = &*slot.borrow() {
-                b.send(&input);
+            let for_reader = matches!(input, WorkerInput::Predict { .. } | WorkerInput::UseReader { .. } | WorkerInput::ShowInside(_));
+            let slot = if for_reader { &to_reader } else { &to_trainer };
+            match (&*slot.borrow(), &mut *early.borrow_mut()) {
+                (Some(b), _) => b.send(&input),
+                (None, Some(waiting)) if !for_reader => waiting.push(input),
+                (None, _) => {}
             }
         });
         let replace = Callback::from(move |kind: WorkerKind| replace_trainer(kind, &trainer, &reader, dispatch.clone()));
@@ -70,12 +82,21 @@ pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Workers {
     (*callbacks).clone()
 }
 
-fn spawn_reader(slot: &Slot, dispatch: UseReducerDispatcher<Studio>) {
+/// Start the reader of `kind` in `slot`. A threaded reader that fails before it listens (its
+/// shared memory refused, say) is replaced by the single-threaded one, which reads the same.
+fn spawn_reader(kind: WorkerKind, slot: &Slot, dispatch: UseReducerDispatcher<Studio>) {
     let heard = dispatch.clone();
-    let spawned = WorkerBridge::spawn(WorkerKind::reader(), move |h| match h {
+    let (listened, again) = (std::cell::Cell::new(false), slot.clone());
+    let spawned = WorkerBridge::spawn(kind, move |h| match h {
         // Its "listening" is the bridge's business; the dataset is the trainer's.
-        Heard::Output(WorkerOutput::Listening) => {}
+        Heard::Output(WorkerOutput::Listening) => listened.set(true),
         Heard::Output(output) => heard.dispatch(Action::Heard(output)),
+        Heard::Crashed(reason) if kind == (WorkerKind::Reader { threaded: true }) && !listened.get() => {
+            web_sys::console::warn_1(&format!("The threaded reader did not start ({reason}); the single-threaded one reads instead.").into());
+            // Not from inside this worker's own message handler, which replacing it drops.
+            let (slot, heard) = (again.clone(), heard.clone());
+            wasm_bindgen_futures::spawn_local(async move { spawn_reader(WorkerKind::Reader { threaded: false }, &slot, heard) });
+        }
         Heard::Crashed(reason) => heard.dispatch(Action::Heard(WorkerOutput::ReaderFailed(format!("the reader stopped: {reason}")))),
     });
     match spawned {
