@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
-use web_sys::{ErrorEvent, MessageEvent, Worker};
+use web_sys::{ErrorEvent, Event, MessageEvent, Worker};
 
 use crate::worker::protocol::{WorkerInput, WorkerOutput};
 
@@ -149,7 +149,7 @@ pub struct WorkerBridge {
     /// wasm has set the handler would be lost, so they wait here.
     waiting: Rc<RefCell<Option<Vec<JsValue>>>>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+    _on_error: Closure<dyn FnMut(Event)>,
 }
 
 impl WorkerBridge {
@@ -173,8 +173,14 @@ impl WorkerBridge {
                 Err(e) => heard(Heard::Crashed(format!("unreadable message from the worker: {e}"))),
             }
         });
-        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-            on_heard(Heard::Crashed(format!("the worker failed: {}", event.message())));
+        let on_error = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            on_heard(Heard::Crashed(match event.dyn_ref::<ErrorEvent>() {
+                Some(error) => format!("the worker failed: {}", error.message()),
+                // A script that could not be loaded (a failed request, a response the page's
+                // isolation refuses) fires a plain `Event`, which has no message: reading one
+                // as an `ErrorEvent` threw in the page, and nobody heard of the failure.
+                None => format!("the worker's script {} could not be loaded", kind.script()),
+            }));
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));

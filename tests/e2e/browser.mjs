@@ -7,11 +7,16 @@ export const FLAGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-export async function launch() {
+/**
+ * `webgpu: false`: a browser whose WebGPU finds no adapter, in the page and in its workers
+ * (without the SwiftShader flags, headless Chromium here answers `requestAdapter` with null).
+ */
+export async function launch({ webgpu = true } = {}) {
+  const args = webgpu ? FLAGS : FLAGS.filter((f) => !/webgpu|swiftshader/i.test(f));
   return chromium.launch({
     executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
     headless: true,
-    args: FLAGS,
+    args,
   });
 }
 

@@ -2,7 +2,8 @@
 // /faults/<kind>/ so the end-to-end tests can check every bad-input path in a real browser.
 // Like Trunk's server it sends the Content-Security-Policy and the two cross-origin isolation
 // headers; under /plain/ the same files come without the isolation headers, as from a static
-// host that was never told about them (the page must then train on one core and say so).
+// host that was never told about them (the page must then train on one core and say so);
+// under /stub/<kind>/ the same app with one worker's script changed for a test.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -65,6 +66,11 @@ export function startServer(dir, { port = 0, headers, precompressed = true } = {
     let pathname = decodeURIComponent(url.pathname);
     const plain = pathname.startsWith('/plain/');
     if (plain) pathname = pathname.slice('/plain'.length);
+    // /stub/<kind>/: the app as usual, but for one worker's script, changed as a test needs
+    // (decided here, not by the browser driver's request interception, which can miss a
+    // worker's first request).
+    const stub = pathname.match(/^\/stub\/([a-z]+)(\/.*)$/);
+    if (stub) pathname = stub[2];
     const fault = pathname.match(/^\/faults\/([a-z0-9]+)\/(.+)$/);
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
     if (!plain) for (const [k, v] of Object.entries(ISOLATION)) res.setHeader(k, v);
@@ -90,6 +96,21 @@ export function startServer(dir, { port = 0, headers, precompressed = true } = {
       res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
       res.end(body);
       return;
+    }
+    if (stub) {
+      const kind = stub[1];
+      const script = (body, status = 200) => {
+        res.writeHead(status, { 'Content-Type': 'text/javascript', 'Cache-Control': 'no-store' });
+        res.end(body);
+      };
+      const reader = pathname === '/worker_mt_loader.js' && url.searchParams.get('role') === 'reader';
+      // The threaded reader's script throws (as a refused shared memory would), or is missing.
+      if (kind === 'readerthrows' && reader) return script('throw new Error("no shared memory for the reader");');
+      if (kind === 'readermissing' && reader) return script('not found', 404);
+      // The trainer started for WebGPU finds no adapter.
+      if (kind === 'noadapter' && pathname === '/worker_loader.js' && url.searchParams.get('backend') === 'webgpu') {
+        return script(`navigator.gpu.requestAdapter = async () => null;\n${fs.readFileSync(path.join(root, 'worker_loader.js'), 'utf8')}`);
+      }
     }
     if (pathname.endsWith('/')) pathname += 'index.html';
     const file = path.join(root, pathname);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openPage, gpuProblems, cspViolations } from './browser.mjs';
+import { openPage, gpuProblems, cspViolations, launch } from './browser.mjs';
 import { startServer } from './server.mjs';
 import { exampleModule, exportsLookWrapped } from './wasm-exports.mjs';
 import { chooseBackend, chooseThreads, configureRun, datasetReady, settled } from './studio.mjs';
@@ -193,6 +193,88 @@ export const tests = {
         assert.equal(await note(page), '', 'the CPU chosen by the user is not explained away');
         assert.match(await page.textContent('#gpu-status'), /swiftshader/i, 'the adapter still named');
       }
+      assert.deepEqual(errors, [], `${name}: no uncaught errors`);
+      await context.close();
+    }
+  },
+
+  async 'a link asking for WebGPU where no worker finds an adapter still trains on every core'({ browser, base }) {
+    // Two ways a `?backend=webgpu` link meets no WebGPU. (1) A browser with no adapter: the first
+    // trainer (threaded) finds no adapter, and the link's WebGPU is not tried (the picker
+    // offers it no more). (2) The page's adapter is there but the single-threaded trainer
+    // started for the link finds none (its script stubbed, as a GPU process gone between the
+    // two looks would): it ends on the CPU, and the threaded trainer replaces it. Before
+    // src/ui/hooks/use_worker.rs took any single-threaded trainer's CPU verdict for that, this
+    // page trained on one core of an isolated multi-core page.
+    const cores = async (page) => page.evaluate(() => navigator.hardwareConcurrency);
+    const ends = async (page, name) => {
+      await settled(page);
+      assert.equal(await page.$eval('#training', (s) => s.dataset.worker), 'threaded', `${name}: the threaded trainer trains`);
+      assert.equal(await page.$eval('#threads-status', (p) => p.dataset.threads), String(await cores(page)), `${name}: on every core`);
+      assert.equal(await page.$eval('#backend', (s) => s.value), 'cpu', `${name}: the CPU shown`);
+      assert.equal(await page.$eval('#gpu-status', (p) => p.dataset.state), 'unavailable', `${name}: no GPU, said`);
+    };
+
+    const bare = await launch({ webgpu: false });
+    try {
+      const { page, context, log } = await openPage(bare, `${base}?backend=webgpu`);
+      assert.equal(await page.evaluate(async () => (await navigator.gpu?.requestAdapter()) ?? null), null, 'this browser has no WebGPU adapter');
+      await ends(page, 'no WebGPU');
+      assert.ok(await cores(page) > 1, 'a multi-core machine, or this test proves nothing');
+      const own = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+      assert.equal(own.filter((n) => n.includes('/worker_bg.wasm')).length, 0, `the WebGPU build is not fetched for nothing: ${own.join(' ')}`);
+      assert.deepEqual(log.console.filter((m) => m.type === 'error').map((m) => `${m.where}: ${m.text}`), []);
+      await context.close();
+    } finally {
+      await bare.close();
+    }
+
+    // /stub/noadapter/ (tests/e2e/server.mjs): that trainer's script asks a stub for the adapter.
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const page = await context.newPage();
+    const started = [];
+    page.on('request', (r) => { if (/\/worker_loader\.js\?backend=webgpu/.test(r.url())) started.push(r.url()); });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    const linkTried = page.waitForRequest((r) => /\/worker_loader\.js\?backend=webgpu/.test(r.url()), { timeout: 120_000 });
+    await page.goto(`${base}stub/noadapter/?backend=webgpu`);
+    // (Not "the trainer is the single-threaded one": where boot.js's look at the adapter is
+    // slow, the page's first trainer is that build too, started before the link applies.)
+    await linkTried;
+    await ends(page, 'no adapter in the WebGPU trainer');
+    assert.equal(started.length, 1, `one trainer started for the link: ${started.join(' ')}`);
+    assert.match(await page.textContent('#backend-note'), /Training runs on the CPU instead/, 'why the CPU');
+    assert.deepEqual(errors, []);
+    await context.close();
+  },
+
+  async 'a threaded reader that fails to start is replaced by the single-threaded one, which reads'({ browser, base }) {
+    // The reader's threaded build fails before it listens, two ways: its script throws (as a
+    // browser refusing the shared memory would: an `ErrorEvent`), or cannot be loaded at all
+    // (a 404: a plain `Event`, which the page once misread and threw on, so nobody heard).
+    // src/ui/hooks/use_worker.rs starts the single-threaded reader, which is compiled for it
+    // and reads the drawing; training is untouched.
+    // Served so by tests/e2e/server.mjs under /stub/readerthrows/ and /stub/readermissing/.
+    for (const [name, kind] of [['its script throws', 'readerthrows'], ['its script is missing', 'readermissing']]) {
+      const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+      const page = await context.newPage();
+      const messages = [];
+      const errors = [];
+      page.on('console', (m) => messages.push({ type: m.type(), text: m.text() }));
+      page.on('pageerror', (e) => errors.push(String(e)));
+      const refused = page.waitForRequest((r) => /\/worker_mt_loader\.js\?role=reader/.test(r.url()), { timeout: 60_000 });
+      await page.goto(`${base}stub/${kind}/`);
+      await refused;
+      await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
+      const readers = page.workers().filter((w) => w.url().includes('role=reader'));
+      assert.ok(readers.some((w) => /\/worker_loader\.js/.test(w.url())), `${name}: the single-threaded reader runs: ${page.workers().map((w) => w.url())}`);
+      assert.ok(messages.some((m) => m.type === 'warning' && /threaded reader did not start/.test(m.text)), `${name}: a console note says why`);
+      await drawOne(page);
+      await answerSettled(page);
+      assert.match(await page.textContent('#answer'), /\d/, `${name}: a reading by the single-threaded reader`);
+      await settled(page);
+      assert.equal(await page.$eval('#training', (s) => s.dataset.worker), 'threaded', `${name}: training is untouched`);
+      assert.equal(await page.locator('#crashed').count(), 0, `${name}: no crash shown`);
       assert.deepEqual(errors, [], `${name}: no uncaught errors`);
       await context.close();
     }

@@ -166,12 +166,16 @@ pub fn App() -> Html {
         backend
     });
     {
-        // A link's backend, once the first worker has chosen its own.
+        // A link's backend, once the first worker has chosen its own. WebGPU only where the
+        // first worker found an adapter: the picker offers no more (the badge says why), and
+        // a trainer started for it would only end on the CPU again.
         let (wanted, chosen) = (link.0.backend, studio.backend);
+        let gpu_usable = matches!(studio.gpu, GpuStatus::Ready(_));
         let applied = use_mut_ref(|| false);
         use_effect_with(chosen, move |chosen| {
             if let (Some(wanted), Some(chosen)) = (wanted, *chosen) {
-                if !std::mem::replace(&mut *applied.borrow_mut(), true) && wanted != chosen {
+                let possible = wanted != Backend::WebGpu || gpu_usable;
+                if !std::mem::replace(&mut *applied.borrow_mut(), true) && wanted != chosen && possible {
                     choose_backend.emit(wanted);
                 }
             }

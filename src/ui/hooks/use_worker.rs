@@ -147,10 +147,12 @@ async fn cpu_first() -> bool {
     }
 }
 
-/// The first trainer chose the CPU on a page that can give it threads: the threaded build,
-/// on every core, trains instead.
+/// A single-threaded trainer ended on the CPU on a page that can give it threads: the
+/// threaded build, on every core, trains instead. Whether it was the page's first trainer or
+/// one started for WebGPU (a link's `?backend=webgpu`, the picker) that found no adapter or
+/// no device: either way WebGPU is out and one core would be all the user gets.
 fn threaded_instead(kind: WorkerKind, output: &WorkerOutput) -> Option<WorkerKind> {
     let chose_cpu = matches!(output, WorkerOutput::Started { backend: Backend::Cpu, .. });
-    let first = kind == WorkerKind::Trainer { prefer_webgpu: false };
-    (chose_cpu && first && shared_memory() && cores() > 1).then(|| WorkerKind::ThreadedTrainer { threads: cores() })
+    let single = matches!(kind, WorkerKind::Trainer { .. });
+    (chose_cpu && single && shared_memory() && cores() > 1).then(|| WorkerKind::ThreadedTrainer { threads: cores() })
 }
