@@ -27,7 +27,7 @@ pub enum WorkerKind {
 impl WorkerKind {
     /// The reader this page runs.
     pub fn reader() -> Self {
-        Self::Reader { threaded: shared_memory() }
+        Self::Reader { threaded: shared_memory() && threaded_failure().is_none() }
     }
 
     /// The worker's loader for its build (`www/worker_loader.js`, `www/worker_mt_loader.js`),
@@ -128,6 +128,28 @@ pub fn shared_memory() -> bool {
     let isolated = js_sys::Reflect::get(&global, &"crossOriginIsolated".into()).is_ok_and(|v| v.is_truthy());
     let sab = js_sys::Reflect::get(&global, &"SharedArrayBuffer".into()).is_ok_and(|v| !v.is_undefined());
     isolated && sab
+}
+
+thread_local! {
+    /// Why the threaded build failed to start on this page, once it has (`None` until then).
+    static THREADED_FAILED: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The threaded build did not start here (its script or its shared memory refused, say): from
+/// now on this page runs the single-threaded build only, for the trainer and the reader.
+pub fn threaded_build_failed(reason: &str) {
+    THREADED_FAILED.with(|f| *f.borrow_mut() = Some(reason.to_owned()));
+}
+
+/// Why the threaded build could not start on this page, if it could not.
+pub fn threaded_failure() -> Option<String> {
+    THREADED_FAILED.with(|f| f.borrow().clone())
+}
+
+/// Whether the CPU can train on more than one thread here: memory may be shared, more than
+/// one core, and the threaded build has not failed to start.
+pub fn threads_possible() -> bool {
+    shared_memory() && cores() > 1 && threaded_failure().is_none()
 }
 
 /// Logical cores the browser reports (at least 1).

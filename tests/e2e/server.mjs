@@ -107,6 +107,8 @@ export function startServer(dir, { port = 0, headers, precompressed = true } = {
       // The threaded reader's script throws (as a refused shared memory would), or is missing.
       if (kind === 'readerthrows' && reader) return script('throw new Error("no shared memory for the reader");');
       if (kind === 'readermissing' && reader) return script('not found', 404);
+      // The threaded trainer's script throws; the reader's still runs.
+      if (kind === 'trainerthrows' && pathname === '/worker_mt_loader.js' && !reader) return script('throw new RangeError("could not allocate the shared memory");');
       // The trainer started for WebGPU finds no adapter.
       if (kind === 'noadapter' && pathname === '/worker_loader.js' && url.searchParams.get('backend') === 'webgpu') {
         return script(`navigator.gpu.requestAdapter = async () => null;\n${fs.readFileSync(path.join(root, 'worker_loader.js'), 'utf8')}`);

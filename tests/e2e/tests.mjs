@@ -280,6 +280,32 @@ export const tests = {
     }
   },
 
+  async 'a threaded trainer that fails to start is replaced by the single-threaded one, which trains and says why'({ browser, base }) {
+    // /stub/trainerthrows/ (tests/e2e/server.mjs): the threaded trainer's script throws before
+    // it listens, as a device refusing its shared memory would. The page must not end on a
+    // crash: the single-threaded trainer takes over, on one core, says why, and trains; no
+    // later step tries the threaded build again (that would go round in circles).
+    const { page, context, log } = await openPage(browser, `${base}stub/trainerthrows/`);
+    await settled(page);
+    assert.equal(await page.$eval('#training', (s) => s.dataset.worker), 'single', 'the single-threaded trainer trains');
+    assert.equal(await page.$eval('#threads-status', (p) => p.dataset.threads), '1');
+    assert.match(await page.textContent('#threads-status'), /multi-threaded build did not start here \(.*could not allocate the shared memory.*\), so training on the CPU uses one core/);
+    assert.equal(await page.locator('#crashed').count(), 0, 'no crash shown');
+    assert.ok(log.console.some((m) => m.type === 'warning' && /threaded trainer did not start/.test(m.text)), 'a console note');
+    await page.$eval('#bench', (d) => { d.open = true; });
+    assert.equal(await page.locator('#threads').count(), 0, 'no thread count to choose');
+    await startRun(page, { backend: 'cpu', network: 'linear', subset: '500', epochs: '1', lr: '0.1' });
+    await page.waitForSelector('#run[data-status="completed"]', { timeout: 240_000 });
+    // WebGPU and back to the CPU: still the single-threaded build, no second try.
+    await chooseBackend(page, 'webgpu');
+    await chooseBackend(page, 'cpu');
+    assert.equal(await page.$eval('#training', (s) => s.dataset.worker), 'single');
+    const tried = log.requests.filter((u) => /\/worker_mt_loader\.js\?threads=/.test(u));
+    assert.equal(tried.length, 1, `the threaded trainer was tried once: ${tried.join(' ')}`);
+    assert.deepEqual(log.errors, []);
+    await context.close();
+  },
+
   async 'the page downloads the default network while the wasm compiles and hands it to the reader'({ browser, base }) {
     // www/boot.js starts the download at once; the reader is given the bytes with the module
     // (src/ui/bridge.rs), so it does not wait to fetch them after it has started.
@@ -847,6 +873,9 @@ export const tests = {
     await page.waitForSelector('#weights-note', { timeout: 60_000 });
     assert.match(await page.textContent('#weights-note'), /Restored/);
     await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network === 'linear', null, { timeout: 30_000 });
+    // The layout settles once the dataset is in (the dataset panel leads until then): a click
+    // while the panels move once found the button outside the viewport and failed.
+    await settled(page);
 
     // Download.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);

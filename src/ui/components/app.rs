@@ -19,7 +19,7 @@ use crate::data::{DataSource, Encoding};
 use crate::link::{self, RunSettings};
 use crate::model::NetworkKind;
 use crate::train::TrainConfig;
-use crate::ui::bridge::{cores, shared_memory, WorkerKind};
+use crate::ui::bridge::{cores, shared_memory, threaded_failure, threads_possible, WorkerKind};
 use crate::ui::hooks::use_worker;
 use crate::ui::state::{Action, DataStatus, GpuStatus, Studio};
 use crate::worker::protocol::{Backend, WorkerInput};
@@ -37,7 +37,7 @@ pub fn App() -> Html {
     });
     let workers = use_worker(studio.dispatcher());
     let send = workers.send.clone();
-    let threads_possible = shared_memory() && cores() > 1;
+    let threads_possible = threads_possible();
     // The run's settings from the address (a shared link), read once.
     let link = use_memo((), |_| link::parse(|key| search_params().and_then(|p| p.get(key))));
 
@@ -266,7 +266,7 @@ pub fn App() -> Html {
                             gpu_usable={matches!(studio.gpu, GpuStatus::Ready(_))}
                             disabled={active} on_change={on_backend} />
                         if on_cpu {
-                            <ThreadsStatus threads={studio.threads} note={studio.threads_note.clone()}
+                            <ThreadsStatus threads={studio.threads} note={studio.threads_note.clone().or_else(threads_note)}
                                 shared_memory={shared_memory()} cores={cores()} />
                         }
                         if !link.1.is_empty() {
@@ -382,4 +382,10 @@ fn worker_name(kind: WorkerKind) -> &'static str {
         WorkerKind::ThreadedTrainer { .. } => "threaded",
         WorkerKind::Trainer { .. } | WorkerKind::Reader { .. } => "single",
     }
+}
+
+/// Why training on the CPU uses one core where threads were possible, when the threaded build
+/// failed to start here (`use_worker` then trains on the single-threaded one).
+fn threads_note() -> Option<String> {
+    threaded_failure().map(|reason| format!("The multi-threaded build did not start here ({reason}), so training on the CPU uses one core."))
 }

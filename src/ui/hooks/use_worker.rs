@@ -7,7 +7,9 @@
 //! trainer is the single-threaded build until the CPU backend is chosen on a page that may
 //! share memory with its workers; then it is replaced by the threaded build (and back, for
 //! WebGPU). The reader runs the threaded build on such a page, on one thread (its wasm is the
-//! smaller), and the single-threaded build elsewhere: see [`WorkerKind`].
+//! smaller), and the single-threaded build elsewhere: see [`WorkerKind`]. A threaded worker
+//! that fails before it listens is replaced by the single-threaded one, so the page never
+//! ends on a crash for want of shared memory.
 //!
 //! ```ignore
 //! let studio = use_reducer(Studio::default);
@@ -22,7 +24,7 @@ use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::ui::bridge::{cores, shared_memory, Heard, WorkerBridge, WorkerKind};
+use crate::ui::bridge::{cores, threaded_build_failed, threads_possible, Heard, WorkerBridge, WorkerKind};
 use crate::ui::state::{Action, Studio};
 use crate::worker::protocol::{Backend, WorkerInput, WorkerOutput};
 
@@ -92,6 +94,8 @@ fn spawn_reader(kind: WorkerKind, slot: &Slot, dispatch: UseReducerDispatcher<St
         Heard::Output(WorkerOutput::Listening) => listened.set(true),
         Heard::Output(output) => heard.dispatch(Action::Heard(output)),
         Heard::Crashed(reason) if kind == (WorkerKind::Reader { threaded: true }) && !listened.get() => {
+            // The trainer is left to find out for itself: a threaded trainer that fails falls
+            // back the same way, and one that starts keeps every core.
             web_sys::console::warn_1(&format!("The threaded reader did not start ({reason}); the single-threaded one reads instead.").into());
             // Not from inside this worker's own message handler, which replacing it drops.
             let (slot, heard) = (again.clone(), heard.clone());
@@ -110,6 +114,7 @@ fn replace_trainer(kind: WorkerKind, trainer: &Slot, reader: &Slot, dispatch: Us
     dispatch.dispatch(Action::WorkerReplaced(kind));
     drop(trainer.borrow_mut().take());
     let (heard, slots) = (dispatch.clone(), (trainer.clone(), reader.clone()));
+    let listened = std::cell::Cell::new(false);
     let spawned = WorkerBridge::spawn(kind, move |h| match h {
         Heard::Output(WorkerOutput::ReaderWeights { bytes, .. }) => {
             if let Some(reader) = &*slots.1.borrow() {
@@ -117,6 +122,7 @@ fn replace_trainer(kind: WorkerKind, trainer: &Slot, reader: &Slot, dispatch: Us
             }
         }
         Heard::Output(output) => {
+            listened.set(listened.get() || output == WorkerOutput::Listening);
             let threaded = threaded_instead(kind, &output);
             heard.dispatch(Action::Heard(output));
             if let Some(threaded) = threaded {
@@ -126,6 +132,18 @@ fn replace_trainer(kind: WorkerKind, trainer: &Slot, reader: &Slot, dispatch: Us
                 let (slots, heard) = (slots.clone(), heard.clone());
                 wasm_bindgen_futures::spawn_local(async move { replace_trainer(threaded, &slots.0, &slots.1, heard) });
             }
+        }
+        // The threaded build failed before it listened (its shared memory refused, say): the
+        // single-threaded trainer trains instead, on one core, and the page says why
+        // (`threaded_failure`). Nothing of the threaded one's is lost: it had not started.
+        Heard::Crashed(reason) if matches!(kind, WorkerKind::ThreadedTrainer { .. }) && !listened.get() => {
+            web_sys::console::warn_1(&format!("The threaded trainer did not start ({reason}); the single-threaded one trains instead.").into());
+            threaded_build_failed(&reason);
+            let single = WorkerKind::Trainer { prefer_webgpu: false };
+            heard.dispatch(Action::WorkerReplaced(single));
+            // Not from inside this worker's own message handler, which replacing it drops.
+            let (slots, heard) = (slots.clone(), heard.clone());
+            wasm_bindgen_futures::spawn_local(async move { replace_trainer(single, &slots.0, &slots.1, heard) });
         }
         Heard::Crashed(reason) => heard.dispatch(Action::Crashed(reason)),
     });
@@ -142,7 +160,7 @@ fn replace_trainer(kind: WorkerKind, trainer: &Slot, reader: &Slot, dispatch: Us
 async fn cpu_first() -> bool {
     let said = js_sys::Reflect::get(&js_sys::global(), &"mnistCpuFirst".into()).ok().and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
     match said {
-        Some(p) => wasm_bindgen_futures::JsFuture::from(p).await.is_ok_and(|v| v.is_truthy()) && shared_memory() && cores() > 1,
+        Some(p) => wasm_bindgen_futures::JsFuture::from(p).await.is_ok_and(|v| v.is_truthy()) && threads_possible(),
         None => false,
     }
 }
@@ -154,5 +172,5 @@ async fn cpu_first() -> bool {
 fn threaded_instead(kind: WorkerKind, output: &WorkerOutput) -> Option<WorkerKind> {
     let chose_cpu = matches!(output, WorkerOutput::Started { backend: Backend::Cpu, .. });
     let single = matches!(kind, WorkerKind::Trainer { .. });
-    (chose_cpu && single && shared_memory() && cores() > 1).then(|| WorkerKind::ThreadedTrainer { threads: cores() })
+    (chose_cpu && single && threads_possible()).then(|| WorkerKind::ThreadedTrainer { threads: cores() })
 }
