@@ -7,16 +7,18 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, Event, MessageEvent, Worker};
 
-use crate::worker::protocol::{WorkerInput, WorkerOutput};
+use crate::worker::protocol::{Backend, WorkerInput, WorkerOutput};
 
 /// One of the page's workers: which build, and what for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkerKind {
     /// The single-threaded build (Trunk's `worker`): trains on WebGPU, or on the CPU on one
-    /// core. `prefer_webgpu`: on WebGPU even when the adapter is a software one.
-    Trainer { prefer_webgpu: bool },
-    /// The threaded build (`worker_mt`): trains on the CPU on `threads` cores. Only where the
-    /// page may share memory with its workers ([`shared_memory`]).
+    /// core. `wants`: the backend asked for (`?backend=`): WebGPU even when the adapter is a
+    /// software one, or the CPU even on a real GPU (the user's choice, where the threaded build
+    /// did not start); `None`, the worker decides.
+    Trainer { wants: Option<Backend> },
+    /// The threaded build (`worker_mt`): trains on the CPU on `threads` cores. Only where
+    /// [`threads_possible`].
     ThreadedTrainer { threads: usize },
     /// The reader role: reads drawings, nothing else, on one thread. On the threaded build
     /// where the page may share memory ([`WorkerKind::reader`]): its wasm is 7 MB without
@@ -25,17 +27,18 @@ pub enum WorkerKind {
 }
 
 impl WorkerKind {
-    /// The reader this page runs.
+    /// The reader this page runs (started first, so the threaded build has not failed yet; a
+    /// threaded reader that fails is replaced in `use_worker`).
     pub fn reader() -> Self {
-        Self::Reader { threaded: shared_memory() && threaded_failure().is_none() }
+        Self::Reader { threaded: shared_memory() }
     }
 
     /// The worker's loader for its build (`www/worker_loader.js`, `www/worker_mt_loader.js`),
     /// with the role and settings the worker reads from its URL.
     fn script(self) -> String {
         match self {
-            Self::Trainer { prefer_webgpu: false } => "./worker_loader.js".into(),
-            Self::Trainer { prefer_webgpu: true } => "./worker_loader.js?backend=webgpu".into(),
+            Self::Trainer { wants: None } => "./worker_loader.js".into(),
+            Self::Trainer { wants: Some(backend) } => format!("./worker_loader.js?backend={}", backend.id()),
             Self::ThreadedTrainer { threads } => format!("./worker_mt_loader.js?threads={threads}"),
             Self::Reader { threaded: false } => "./worker_loader.js?role=reader".into(),
             Self::Reader { threaded: true } => "./worker_mt_loader.js?role=reader&threads=1".into(),
@@ -168,8 +171,9 @@ pub enum Heard {
 pub struct WorkerBridge {
     worker: Worker,
     /// Messages sent before the worker said it listens: a message that arrives before its
-    /// wasm has set the handler would be lost, so they wait here.
-    waiting: Rc<RefCell<Option<Vec<JsValue>>>>,
+    /// wasm has set the handler would be lost, so they wait here (and go to the worker that
+    /// replaces this one if it never listens: [`WorkerBridge::unsent`]).
+    waiting: Rc<RefCell<Option<Vec<WorkerInput>>>>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(Event)>,
 }
@@ -178,7 +182,7 @@ impl WorkerBridge {
     pub fn spawn(kind: WorkerKind, on_heard: impl Fn(Heard) + 'static) -> Result<Self, String> {
         let worker = Worker::new(&kind.script()).map_err(|e| crate::data::fetch::describe(&e))?;
         hand_compiled_module(&worker, kind);
-        let waiting: Rc<RefCell<Option<Vec<JsValue>>>> = Rc::new(RefCell::new(Some(Vec::new())));
+        let waiting: Rc<RefCell<Option<Vec<WorkerInput>>>> = Rc::new(RefCell::new(Some(Vec::new())));
         let on_heard = Rc::new(on_heard);
         let heard = on_heard.clone();
         let (flush, target) = (waiting.clone(), worker.clone());
@@ -186,8 +190,8 @@ impl WorkerBridge {
             match serde_wasm_bindgen::from_value::<WorkerOutput>(event.data()) {
                 Ok(output) => {
                     if output == WorkerOutput::Listening {
-                        for message in flush.borrow_mut().take().unwrap_or_default() {
-                            post(&target, &message);
+                        for input in flush.borrow_mut().take().unwrap_or_default() {
+                            post_input(&target, &input);
                         }
                     }
                     heard(Heard::Output(output))
@@ -214,13 +218,23 @@ impl WorkerBridge {
             // Posted straight away, so before the request itself whether or not that waits.
             hand_data(&self.worker);
         }
-        match serde_wasm_bindgen::to_value(input) {
-            Ok(value) => match &mut *self.waiting.borrow_mut() {
-                Some(queue) => queue.push(value),
-                None => post(&self.worker, &value),
-            },
-            Err(e) => web_sys::console::error_1(&format!("page: cannot encode message: {e}").into()),
+        match &mut *self.waiting.borrow_mut() {
+            Some(queue) => queue.push(input.clone()),
+            None => post_input(&self.worker, input),
         }
+    }
+
+    /// The messages this worker was sent but never received, since it has not said it listens
+    /// (emptied: a worker replacing one that failed to start is sent them instead).
+    pub fn unsent(&self) -> Vec<WorkerInput> {
+        self.waiting.borrow_mut().as_mut().map(std::mem::take).unwrap_or_default()
+    }
+}
+
+fn post_input(worker: &Worker, input: &WorkerInput) {
+    match serde_wasm_bindgen::to_value(input) {
+        Ok(value) => post(worker, &value),
+        Err(e) => web_sys::console::error_1(&format!("page: cannot encode message: {e}").into()),
     }
 }
 

@@ -172,7 +172,7 @@ impl Default for Studio {
             gpu: GpuStatus::Probing,
             backend: None,
             backend_note: None,
-            worker: WorkerKind::Trainer { prefer_webgpu: false },
+            worker: WorkerKind::Trainer { wants: None },
             threads: None,
             threads_note: None,
             data: DataStatus::Loading { received: 0, total: None },

@@ -55,8 +55,10 @@ fn take_handed_weights(scope: &DedicatedWorkerGlobalScope) -> Option<Vec<u8>> {
 /// What the page asked of this worker in its URL.
 struct Launch {
     reader: bool,
-    /// Train on WebGPU even if the adapter is a software one (the user chose it).
-    prefer_webgpu: bool,
+    /// The backend the page asks for (`?backend=`): WebGPU even on a software adapter, or the
+    /// CPU even on a real GPU (the user chose it, and the threaded build that would have
+    /// trained there did not start). `None`: this worker decides.
+    wants: Option<Backend>,
     /// CPU threads wanted (the threaded build only); default: every core.
     threads: usize,
 }
@@ -69,7 +71,7 @@ impl Launch {
         let cores = scope.navigator().hardware_concurrency() as usize;
         Self {
             reader: get("role").as_deref() == Some("reader"),
-            prefer_webgpu: get("backend").as_deref() == Some("webgpu"),
+            wants: get("backend").as_deref().and_then(Backend::from_id),
             threads: get("threads").and_then(|t| t.parse().ok()).unwrap_or(cores).max(1),
         }
     }
@@ -81,7 +83,7 @@ pub fn start() {
     console_error_panic_hook::set_once();
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let launch = Launch::from_url(&scope);
-    let worker = Rc::new(Worker::new(scope.clone(), launch.prefer_webgpu));
+    let worker = Rc::new(Worker::new(scope.clone(), launch.wants));
     let receiver = worker.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         match serde_wasm_bindgen::from_value::<WorkerInput>(event.data()) {
@@ -154,7 +156,8 @@ struct Worker {
     /// The trainer's count of networks handed to the reader: an encoding that finishes after a
     /// newer one started is dropped, so the reader never goes back to an older network.
     published: Cell<u64>,
-    prefer_webgpu: bool,
+    /// The backend the page asked for ([`Launch::wants`]).
+    wants: Option<Backend>,
     /// Threads of the CPU backend (1 unless this is the threaded build).
     threads: Cell<usize>,
     /// The user's weights: the best epoch of the latest run, or the file they loaded. Kept as
@@ -173,7 +176,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(scope: DedicatedWorkerGlobalScope, prefer_webgpu: bool) -> Self {
+    fn new(scope: DedicatedWorkerGlobalScope, wants: Option<Backend>) -> Self {
         Self {
             scope,
             webgpu: RefCell::new(DeviceState::Pending),
@@ -185,7 +188,7 @@ impl Worker {
             control: Control::default(),
             reader: RefCell::new(None),
             published: Cell::new(0),
-            prefer_webgpu,
+            wants,
             threads: Cell::new(1),
             saved: RefCell::new(None),
             run_id: RefCell::new(None),
@@ -234,7 +237,12 @@ impl Worker {
                 Backend::Cpu,
                 Some(format!("{e} Training runs on the CPU instead.")),
             ),
-            (_, Ok(info)) if info.fallback && !self.prefer_webgpu => (Ok(info), Backend::Cpu, Some(SOFTWARE_ADAPTER.into())),
+            // The CPU asked for: the device stays ready for a later switch to WebGPU.
+            (_, Ok(info)) if self.wants == Some(Backend::Cpu) => {
+                let why = info.fallback.then(|| SOFTWARE_ADAPTER.to_owned());
+                (Ok(info), Backend::Cpu, why)
+            }
+            (_, Ok(info)) if info.fallback && self.wants != Some(Backend::WebGpu) => (Ok(info), Backend::Cpu, Some(SOFTWARE_ADAPTER.into())),
             (_, gpu) => (gpu, Backend::WebGpu, None),
         };
         *self.webgpu.borrow_mut() = state;

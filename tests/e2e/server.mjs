@@ -3,7 +3,7 @@
 // Like Trunk's server it sends the Content-Security-Policy and the two cross-origin isolation
 // headers; under /plain/ the same files come without the isolation headers, as from a static
 // host that was never told about them (the page must then train on one core and say so);
-// under /stub/<kind>/ the same app with one worker's script changed for a test.
+// under /stub/<kind>[-<kind>...]/ the same app with workers' scripts changed for a test.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -69,7 +69,7 @@ export function startServer(dir, { port = 0, headers, precompressed = true } = {
     // /stub/<kind>/: the app as usual, but for one worker's script, changed as a test needs
     // (decided here, not by the browser driver's request interception, which can miss a
     // worker's first request).
-    const stub = pathname.match(/^\/stub\/([a-z]+)(\/.*)$/);
+    const stub = pathname.match(/^\/stub\/([a-z-]+)(\/.*)$/);
     if (stub) pathname = stub[2];
     const fault = pathname.match(/^\/faults\/([a-z0-9]+)\/(.+)$/);
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
@@ -98,7 +98,8 @@ export function startServer(dir, { port = 0, headers, precompressed = true } = {
       return;
     }
     if (stub) {
-      const kind = stub[1];
+      const kinds = stub[1].split('-');
+      const kind = kinds[0];
       const script = (body, status = 200) => {
         res.writeHead(status, { 'Content-Type': 'text/javascript', 'Cache-Control': 'no-store' });
         res.end(body);
@@ -110,8 +111,22 @@ export function startServer(dir, { port = 0, headers, precompressed = true } = {
       // The threaded trainer's script throws; the reader's still runs.
       if (kind === 'trainerthrows' && pathname === '/worker_mt_loader.js' && !reader) return script('throw new RangeError("could not allocate the shared memory");');
       // The trainer started for WebGPU finds no adapter.
+      const loader = () => fs.readFileSync(path.join(root, 'worker_loader.js'), 'utf8');
       if (kind === 'noadapter' && pathname === '/worker_loader.js' && url.searchParams.get('backend') === 'webgpu') {
-        return script(`navigator.gpu.requestAdapter = async () => null;\n${fs.readFileSync(path.join(root, 'worker_loader.js'), 'utf8')}`);
+        return script(`navigator.gpu.requestAdapter = async () => null;\n${loader()}`);
+      }
+      // Every worker's adapter says it is a real GPU (SwiftShader behind it), as on a machine
+      // with one: the single-threaded build then takes WebGPU unless told otherwise.
+      if (kinds.includes('realgpu') && pathname === '/worker_loader.js') {
+        return script(`if (self.navigator.gpu) {
+  const real = GPU.prototype.requestAdapter;
+  navigator.gpu.requestAdapter = async function (options) {
+    const adapter = await real.call(navigator.gpu, options);
+    if (adapter) for (const o of [adapter, adapter.info]) if (o) Object.defineProperty(o, 'isFallbackAdapter', { value: false });
+    return adapter;
+  };
+}
+${loader()}`);
       }
     }
     if (pathname.endsWith('/')) pathname += 'index.html';

@@ -219,8 +219,8 @@ export const tests = {
     try {
       const { page, context, log } = await openPage(bare, `${base}?backend=webgpu`);
       assert.equal(await page.evaluate(async () => (await navigator.gpu?.requestAdapter()) ?? null), null, 'this browser has no WebGPU adapter');
-      await ends(page, 'no WebGPU');
       assert.ok(await cores(page) > 1, 'a multi-core machine, or this test proves nothing');
+      await ends(page, 'no WebGPU');
       const own = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
       assert.equal(own.filter((n) => n.includes('/worker_bg.wasm')).length, 0, `the WebGPU build is not fetched for nothing: ${own.join(' ')}`);
       assert.deepEqual(log.console.filter((m) => m.type === 'error').map((m) => `${m.where}: ${m.text}`), []);
@@ -283,27 +283,32 @@ export const tests = {
   async 'a threaded trainer that fails to start is replaced by the single-threaded one, which trains and says why'({ browser, base }) {
     // /stub/trainerthrows/ (tests/e2e/server.mjs): the threaded trainer's script throws before
     // it listens, as a device refusing its shared memory would. The page must not end on a
-    // crash: the single-threaded trainer takes over, on one core, says why, and trains; no
-    // later step tries the threaded build again (that would go round in circles).
-    const { page, context, log } = await openPage(browser, `${base}stub/trainerthrows/`);
-    await settled(page);
-    assert.equal(await page.$eval('#training', (s) => s.dataset.worker), 'single', 'the single-threaded trainer trains');
-    assert.equal(await page.$eval('#threads-status', (p) => p.dataset.threads), '1');
-    assert.match(await page.textContent('#threads-status'), /multi-threaded build did not start here \(.*could not allocate the shared memory.*\), so training on the CPU uses one core/);
-    assert.equal(await page.locator('#crashed').count(), 0, 'no crash shown');
-    assert.ok(log.console.some((m) => m.type === 'warning' && /threaded trainer did not start/.test(m.text)), 'a console note');
-    await page.$eval('#bench', (d) => { d.open = true; });
-    assert.equal(await page.locator('#threads').count(), 0, 'no thread count to choose');
-    await startRun(page, { backend: 'cpu', network: 'linear', subset: '500', epochs: '1', lr: '0.1' });
-    await page.waitForSelector('#run[data-status="completed"]', { timeout: 240_000 });
-    // WebGPU and back to the CPU: still the single-threaded build, no second try.
-    await chooseBackend(page, 'webgpu');
-    await chooseBackend(page, 'cpu');
-    assert.equal(await page.$eval('#training', (s) => s.dataset.worker), 'single');
-    const tried = log.requests.filter((u) => /\/worker_mt_loader\.js\?threads=/.test(u));
-    assert.equal(tried.length, 1, `the threaded trainer was tried once: ${tried.join(' ')}`);
-    assert.deepEqual(log.errors, []);
-    await context.close();
+    // crash: the single-threaded trainer takes over, on one core and on the CPU, says why, and
+    // trains; no later step tries the threaded build again (that would go round in circles).
+    // With `-realgpu` every worker's adapter claims to be a real GPU, where that build would
+    // otherwise take WebGPU and drop the CPU the threaded trainer was started for.
+    for (const kind of ['trainerthrows', 'trainerthrows-realgpu']) {
+      const { page, context, log } = await openPage(browser, `${base}stub/${kind}/`);
+      await settled(page);
+      assert.equal(await page.$eval('#training', (s) => s.dataset.worker), 'single', `${kind}: the single-threaded trainer trains`);
+      assert.equal(await page.$eval('#backend', (s) => s.value), 'cpu', `${kind}: on the CPU`);
+      assert.equal(await page.$eval('#threads-status', (p) => p.dataset.threads), '1');
+      assert.match(await page.textContent('#threads-status'), /multi-threaded build did not start here \(.*could not allocate the shared memory.*\), so training on the CPU uses one core/);
+      assert.equal(await page.locator('#crashed').count(), 0, `${kind}: no crash shown`);
+      assert.ok(log.console.some((m) => m.type === 'warning' && /threaded trainer did not start/.test(m.text)), `${kind}: a console note`);
+      await page.$eval('#bench', (d) => { d.open = true; });
+      assert.equal(await page.locator('#threads').count(), 0, `${kind}: no thread count to choose`);
+      await startRun(page, { backend: 'cpu', network: 'linear', subset: '500', epochs: '1', lr: '0.1' });
+      await page.waitForSelector('#run[data-status="completed"]', { timeout: 240_000 });
+      // WebGPU and back to the CPU: still the single-threaded build, no second try.
+      await chooseBackend(page, 'webgpu');
+      await chooseBackend(page, 'cpu');
+      assert.equal(await page.$eval('#training', (s) => s.dataset.worker), 'single');
+      const tried = log.requests.filter((u) => /\/worker_mt_loader\.js\?threads=/.test(u));
+      assert.equal(tried.length, 1, `${kind}: the threaded trainer was tried once: ${tried.join(' ')}`);
+      assert.deepEqual(log.errors, []);
+      await context.close();
+    }
   },
 
   async 'the page downloads the default network while the wasm compiles and hands it to the reader'({ browser, base }) {

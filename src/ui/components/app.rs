@@ -155,7 +155,7 @@ pub fn App() -> Html {
             (Backend::Cpu, WorkerKind::Trainer { .. }) if threads_possible => {
                 replace.emit(WorkerKind::ThreadedTrainer { threads: cores() })
             }
-            (Backend::WebGpu, WorkerKind::ThreadedTrainer { .. }) => replace.emit(WorkerKind::Trainer { prefer_webgpu: true }),
+            (Backend::WebGpu, WorkerKind::ThreadedTrainer { .. }) => replace.emit(WorkerKind::Trainer { wants: Some(Backend::WebGpu) }),
             _ => send.emit(WorkerInput::SetBackend(backend)),
         })
     };

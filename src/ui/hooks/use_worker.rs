@@ -52,7 +52,7 @@ pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Workers {
             spawn_reader(WorkerKind::reader(), &reader, dispatch.clone());
             let (trainer_slot, reader_slot) = (trainer.clone(), reader.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                let kind = if cpu_first().await { WorkerKind::ThreadedTrainer { threads: cores() } } else { WorkerKind::Trainer { prefer_webgpu: false } };
+                let kind = if cpu_first().await { WorkerKind::ThreadedTrainer { threads: cores() } } else { WorkerKind::Trainer { wants: None } };
                 replace_trainer(kind, &trainer_slot, &reader_slot, dispatch);
                 if let Some(b) = &*trainer_slot.borrow() {
                     for input in early.borrow_mut().take().unwrap_or_default() {
@@ -139,11 +139,20 @@ fn replace_trainer(kind: WorkerKind, trainer: &Slot, reader: &Slot, dispatch: Us
         Heard::Crashed(reason) if matches!(kind, WorkerKind::ThreadedTrainer { .. }) && !listened.get() => {
             web_sys::console::warn_1(&format!("The threaded trainer did not start ({reason}); the single-threaded one trains instead.").into());
             threaded_build_failed(&reason);
-            let single = WorkerKind::Trainer { prefer_webgpu: false };
+            // On the CPU, as the user (or the page) chose: on a real GPU that build would
+            // otherwise take WebGPU.
+            let single = WorkerKind::Trainer { wants: Some(Backend::Cpu) };
             heard.dispatch(Action::WorkerReplaced(single));
             // Not from inside this worker's own message handler, which replacing it drops.
             let (slots, heard) = (slots.clone(), heard.clone());
-            wasm_bindgen_futures::spawn_local(async move { replace_trainer(single, &slots.0, &slots.1, heard) });
+            wasm_bindgen_futures::spawn_local(async move {
+                // What the failed worker was sent and never read (a file chosen at boot, say).
+                let unsent = slots.0.borrow().as_ref().map(WorkerBridge::unsent).unwrap_or_default();
+                replace_trainer(single, &slots.0, &slots.1, heard);
+                if let Some(b) = &*slots.0.borrow() {
+                    unsent.iter().for_each(|input| b.send(input));
+                }
+            });
         }
         Heard::Crashed(reason) => heard.dispatch(Action::Crashed(reason)),
     });
