@@ -240,13 +240,16 @@ mod components {
             threads: Some(threads),
             note: note.map(str::to_owned),
             shared_memory,
+            threaded_failure: None,
             cores,
         };
+        let failed = ThreadsStatusProps { threaded_failure: Some("refused".into()), ..case(1, None, true, 8) };
         let cases = [
             (case(4, None, true, 8), "with 4 threads (8 cores reported)"),
             (case(1, None, false, 8), "not cross-origin isolated"),
             (case(1, None, true, 1), "the one core this device reports"),
             (case(1, Some("The CPU thread pool did not start (x)."), true, 8), "did not start (x)"),
+            (failed, "The multi-threaded build did not start here (refused), so training on the CPU uses one core."),
         ];
         for (props, expected) in cases {
             let root = root();

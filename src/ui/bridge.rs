@@ -138,8 +138,9 @@ thread_local! {
     static THREADED_FAILED: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-/// The threaded build did not start here (its script or its shared memory refused, say): from
-/// now on this page runs the single-threaded build only, for the trainer and the reader.
+/// The threaded build did not start here as the trainer (its script or its shared memory
+/// refused, say): from now on this page trains on the single-threaded build only
+/// ([`threads_possible`]). The reader, started first, falls back on its own.
 pub fn threaded_build_failed(reason: &str) {
     THREADED_FAILED.with(|f| *f.borrow_mut() = Some(reason.to_owned()));
 }
@@ -163,7 +164,11 @@ pub fn cores() -> usize {
 /// What the page hears from a worker.
 pub enum Heard {
     Output(WorkerOutput),
-    /// The worker could not start, or crashed (a panic shows up here as an error event).
+    /// The worker failed before it said it listens: its script not loaded or refused, its
+    /// wasm not started (a shared memory refused, say). Nothing sent to it was read
+    /// ([`WorkerBridge::unsent`]), so another build can take its place.
+    FailedToStart(String),
+    /// The worker crashed after it listened (a panic shows up here as an error event).
     Crashed(String),
 }
 
@@ -185,7 +190,7 @@ impl WorkerBridge {
         let waiting: Rc<RefCell<Option<Vec<WorkerInput>>>> = Rc::new(RefCell::new(Some(Vec::new())));
         let on_heard = Rc::new(on_heard);
         let heard = on_heard.clone();
-        let (flush, target) = (waiting.clone(), worker.clone());
+        let (flush, target, unheard) = (waiting.clone(), worker.clone(), waiting.clone());
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             match serde_wasm_bindgen::from_value::<WorkerOutput>(event.data()) {
                 Ok(output) => {
@@ -200,13 +205,16 @@ impl WorkerBridge {
             }
         });
         let on_error = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
-            on_heard(Heard::Crashed(match event.dyn_ref::<ErrorEvent>() {
+            let reason = match event.dyn_ref::<ErrorEvent>() {
                 Some(error) => format!("the worker failed: {}", error.message()),
                 // A script that could not be loaded (a failed request, a response the page's
                 // isolation refuses) fires a plain `Event`, which has no message: reading one
                 // as an `ErrorEvent` threw in the page, and nobody heard of the failure.
                 None => format!("the worker's script {} could not be loaded", kind.script()),
-            }));
+            };
+            // Still holding messages: it never said it listens.
+            let before_listening = unheard.borrow().is_some();
+            on_heard(if before_listening { Heard::FailedToStart(reason) } else { Heard::Crashed(reason) });
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));

@@ -237,12 +237,12 @@ impl Worker {
                 Backend::Cpu,
                 Some(format!("{e} Training runs on the CPU instead.")),
             ),
-            // The CPU asked for: the device stays ready for a later switch to WebGPU.
-            (_, Ok(info)) if self.wants == Some(Backend::Cpu) => {
+            // The CPU where the page asked for it (the device stays ready for a later switch to
+            // WebGPU), or, where it asked for nothing, on a software adapter.
+            (_, Ok(info)) if self.wants.map_or(info.fallback, |b| b == Backend::Cpu) => {
                 let why = info.fallback.then(|| SOFTWARE_ADAPTER.to_owned());
                 (Ok(info), Backend::Cpu, why)
             }
-            (_, Ok(info)) if info.fallback && self.wants != Some(Backend::WebGpu) => (Ok(info), Backend::Cpu, Some(SOFTWARE_ADAPTER.into())),
             (_, gpu) => (gpu, Backend::WebGpu, None),
         };
         *self.webgpu.borrow_mut() = state;

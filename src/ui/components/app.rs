@@ -38,6 +38,8 @@ pub fn App() -> Html {
     let workers = use_worker(studio.dispatcher());
     let send = workers.send.clone();
     let threads_possible = threads_possible();
+    // WebGPU can be chosen: the training worker found an adapter.
+    let gpu_usable = matches!(studio.gpu, GpuStatus::Ready(_));
     // The run's settings from the address (a shared link), read once.
     let link = use_memo((), |_| link::parse(|key| search_params().and_then(|p| p.get(key))));
 
@@ -170,7 +172,6 @@ pub fn App() -> Html {
         // first worker found an adapter: the picker offers no more (the badge says why), and
         // a trainer started for it would only end on the CPU again.
         let (wanted, chosen) = (link.0.backend, studio.backend);
-        let gpu_usable = matches!(studio.gpu, GpuStatus::Ready(_));
         let applied = use_mut_ref(|| false);
         use_effect_with(chosen, move |chosen| {
             if let (Some(wanted), Some(chosen)) = (wanted, *chosen) {
@@ -263,11 +264,11 @@ pub fn App() -> Html {
                         data-ready={ready.to_string()} data-worker={worker_name(studio.worker)}>
                         <h2 id="training-title">{ "Train" }</h2>
                         <BackendPicker backend={studio.backend} note={studio.backend_note.clone()}
-                            gpu_usable={matches!(studio.gpu, GpuStatus::Ready(_))}
+                            gpu_usable={gpu_usable}
                             disabled={active} on_change={on_backend} />
                         if on_cpu {
-                            <ThreadsStatus threads={studio.threads} note={studio.threads_note.clone().or_else(threads_note)}
-                                shared_memory={shared_memory()} cores={cores()} />
+                            <ThreadsStatus threads={studio.threads} note={studio.threads_note.clone()}
+                                shared_memory={shared_memory()} threaded_failure={threaded_failure()} cores={cores()} />
                         }
                         if !link.1.is_empty() {
                             <p class="warning" role="status" id="link-note">
@@ -382,10 +383,4 @@ fn worker_name(kind: WorkerKind) -> &'static str {
         WorkerKind::ThreadedTrainer { .. } => "threaded",
         WorkerKind::Trainer { .. } | WorkerKind::Reader { .. } => "single",
     }
-}
-
-/// Why training on the CPU uses one core where threads were possible, when the threaded build
-/// failed to start here (`use_worker` then trains on the single-threaded one).
-fn threads_note() -> Option<String> {
-    threaded_failure().map(|reason| format!("The multi-threaded build did not start here ({reason}), so training on the CPU uses one core."))
 }

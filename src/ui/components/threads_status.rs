@@ -10,6 +10,8 @@ pub struct ThreadsStatusProps {
     pub note: Option<String>,
     /// Whether the page may share memory with its workers (cross-origin isolated).
     pub shared_memory: bool,
+    /// Why the threaded build did not start here, if it did not (`bridge::threaded_failure`).
+    pub threaded_failure: Option<String>,
     pub cores: usize,
 }
 
@@ -21,6 +23,8 @@ pub fn ThreadsStatus(props: &ThreadsStatusProps) -> Html {
         note.clone()
     } else if threads > 1 {
         format!("Training on the CPU with {threads} threads ({} cores reported).", props.cores)
+    } else if let Some(reason) = &props.threaded_failure {
+        format!("The multi-threaded build did not start here ({reason}), so training on the CPU uses one core.")
     } else if props.cores <= 1 {
         "Training on the CPU uses the one core this device reports.".to_owned()
     } else if !props.shared_memory {

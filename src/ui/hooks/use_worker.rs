@@ -88,12 +88,12 @@ pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Workers {
 /// shared memory refused, say) is replaced by the single-threaded one, which reads the same.
 fn spawn_reader(kind: WorkerKind, slot: &Slot, dispatch: UseReducerDispatcher<Studio>) {
     let heard = dispatch.clone();
-    let (listened, again) = (std::cell::Cell::new(false), slot.clone());
+    let again = slot.clone();
     let spawned = WorkerBridge::spawn(kind, move |h| match h {
         // Its "listening" is the bridge's business; the dataset is the trainer's.
-        Heard::Output(WorkerOutput::Listening) => listened.set(true),
+        Heard::Output(WorkerOutput::Listening) => {}
         Heard::Output(output) => heard.dispatch(Action::Heard(output)),
-        Heard::Crashed(reason) if kind == (WorkerKind::Reader { threaded: true }) && !listened.get() => {
+        Heard::FailedToStart(reason) if kind == (WorkerKind::Reader { threaded: true }) => {
             // The trainer is left to find out for itself: a threaded trainer that fails falls
             // back the same way, and one that starts keeps every core.
             web_sys::console::warn_1(&format!("The threaded reader did not start ({reason}); the single-threaded one reads instead.").into());
@@ -101,7 +101,9 @@ fn spawn_reader(kind: WorkerKind, slot: &Slot, dispatch: UseReducerDispatcher<St
             let (slot, heard) = (again.clone(), heard.clone());
             wasm_bindgen_futures::spawn_local(async move { spawn_reader(WorkerKind::Reader { threaded: false }, &slot, heard) });
         }
-        Heard::Crashed(reason) => heard.dispatch(Action::Heard(WorkerOutput::ReaderFailed(format!("the reader stopped: {reason}")))),
+        Heard::FailedToStart(reason) | Heard::Crashed(reason) => {
+            heard.dispatch(Action::Heard(WorkerOutput::ReaderFailed(format!("the reader stopped: {reason}"))))
+        }
     });
     match spawned {
         Ok(b) => *slot.borrow_mut() = Some(b),
@@ -114,7 +116,6 @@ fn replace_trainer(kind: WorkerKind, trainer: &Slot, reader: &Slot, dispatch: Us
     dispatch.dispatch(Action::WorkerReplaced(kind));
     drop(trainer.borrow_mut().take());
     let (heard, slots) = (dispatch.clone(), (trainer.clone(), reader.clone()));
-    let listened = std::cell::Cell::new(false);
     let spawned = WorkerBridge::spawn(kind, move |h| match h {
         Heard::Output(WorkerOutput::ReaderWeights { bytes, .. }) => {
             if let Some(reader) = &*slots.1.borrow() {
@@ -122,7 +123,6 @@ fn replace_trainer(kind: WorkerKind, trainer: &Slot, reader: &Slot, dispatch: Us
             }
         }
         Heard::Output(output) => {
-            listened.set(listened.get() || output == WorkerOutput::Listening);
             let threaded = threaded_instead(kind, &output);
             heard.dispatch(Action::Heard(output));
             if let Some(threaded) = threaded {
@@ -136,7 +136,7 @@ fn replace_trainer(kind: WorkerKind, trainer: &Slot, reader: &Slot, dispatch: Us
         // The threaded build failed before it listened (its shared memory refused, say): the
         // single-threaded trainer trains instead, on one core, and the page says why
         // (`threaded_failure`). Nothing of the threaded one's is lost: it had not started.
-        Heard::Crashed(reason) if matches!(kind, WorkerKind::ThreadedTrainer { .. }) && !listened.get() => {
+        Heard::FailedToStart(reason) if matches!(kind, WorkerKind::ThreadedTrainer { .. }) => {
             web_sys::console::warn_1(&format!("The threaded trainer did not start ({reason}); the single-threaded one trains instead.").into());
             threaded_build_failed(&reason);
             // On the CPU, as the user (or the page) chose: on a real GPU that build would
@@ -154,7 +154,7 @@ fn replace_trainer(kind: WorkerKind, trainer: &Slot, reader: &Slot, dispatch: Us
                 }
             });
         }
-        Heard::Crashed(reason) => heard.dispatch(Action::Crashed(reason)),
+        Heard::FailedToStart(reason) | Heard::Crashed(reason) => heard.dispatch(Action::Crashed(reason)),
     });
     match spawned {
         Ok(b) => *trainer.borrow_mut() = Some(b),
