@@ -125,6 +125,46 @@ async fn stop_is_honoured_mid_epoch_on_webgpu() {
     assert!(recorder.epochs.is_empty());
 }
 
+/// A worker whose script cannot be loaded fails before it says it listens: the bridge hears a
+/// failure to start (not a crash, which would end the page's training), and hands back, once,
+/// every message it was sent, for the build that replaces it (`use_worker` sends them on: a
+/// threaded trainer refused at boot must not lose the file the user chose meanwhile).
+#[wasm_bindgen_test]
+async fn a_worker_that_never_listens_hands_back_what_it_was_sent() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use mnist_studio::ui::bridge::{Heard, WorkerBridge, WorkerKind};
+    use mnist_studio::worker::protocol::{Backend, WorkerInput};
+
+    let heard = Rc::new(RefCell::new(Vec::new()));
+    let into = heard.clone();
+    // wasm-bindgen-test-runner serves no worker scripts: this one's request is a 404.
+    let bridge = WorkerBridge::spawn(WorkerKind::ThreadedTrainer { threads: 2 }, move |h| {
+        into.borrow_mut().push(match h {
+            Heard::FailedToStart(reason) => Ok(reason),
+            Heard::Crashed(reason) => Err(format!("crashed: {reason}")),
+            Heard::Output(output) => Err(format!("heard {output:?}")),
+        })
+    })
+    .expect("a worker is created even when its script will not load");
+    let sent = vec![WorkerInput::SetBackend(Backend::Cpu), WorkerInput::LoadWeights { bytes: vec![1, 2, 3] }];
+    sent.iter().for_each(|input| bridge.send(input));
+    for _ in 0..250 {
+        if !heard.borrow().is_empty() {
+            break;
+        }
+        gloo::timers::future::TimeoutFuture::new(20).await;
+    }
+    let heard = heard.borrow().clone();
+    assert_eq!(heard.len(), 1, "one failure heard within 5 s: {heard:?}");
+    // The browser's words vary (a plain load-failure event, or an ErrorEvent naming the
+    // script): what matters is that it failed before listening, not that it crashed.
+    heard[0].clone().expect("a failure to start, not a crash");
+    assert_eq!(bridge.unsent(), sent, "what it was sent, in order");
+    assert!(bridge.unsent().is_empty(), "handed back once");
+}
+
 /// Components rendered on their own into the document, with the DOM checked after yew has
 /// rendered (it renders on its scheduler, so each check waits a moment first).
 mod components {

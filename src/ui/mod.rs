@@ -1,7 +1,7 @@
 //! The page: yew components over one reducer ([`state::Studio`]) fed by the worker.
 //! Nothing here touches a tensor; the page only posts requests and renders reports.
 
-mod bridge;
+pub mod bridge;
 pub mod components;
 mod hooks;
 pub mod state;

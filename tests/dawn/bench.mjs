@@ -108,7 +108,7 @@ for (const kind of NETWORKS) {
 // (tests/e2e/tfjs/bench.js).
 if (!flags.includes('--no-tfjs')) {
   const tfjsDir = path.join(root, 'tests/e2e/tfjs');
-  const tfjsModules = option('tfjs') ?? path.join(tfjsDir, 'node_modules');
+  const tfjsModules = path.resolve(option('tfjs') ?? path.join(tfjsDir, 'node_modules'));
   if (!fs.existsSync(path.join(tfjsModules, '@tensorflow/tfjs'))) {
     execSync('npm install --no-audit --no-fund', { cwd: tfjsDir, stdio: 'inherit' });
   }

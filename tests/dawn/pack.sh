@@ -63,7 +63,7 @@ for split, n in (("train", 2048), ("t10k", 512)):
         f.write(struct.pack(">II", 2049, n) + labels[8:8 + n])
 PY
 # The harness, where it finds what it imports (../e2e/gpu-work.mjs) and the packed Dawn.
-cp tests/dawn/bench.mjs "$out/dawn/"
+cp tests/dawn/bench.mjs tests/dawn/torch_reference.py "$out/dawn/"
 mkdir -p "$out/e2e" && cp tests/e2e/gpu-work.mjs "$out/e2e/"
 
 cat > "$out/run.sh" <<'RUN'
@@ -77,11 +77,23 @@ for f in node dawn_bench_bg.wasm train; do [ -f "$f" ] || xz -dk "$f.xz"; done
 [ -f dawn/webgpu/dist/linux-x64/dawn.node ] || { mkdir -p dawn/webgpu/dist/linux-x64 && xz -dc dawn.node.xz > dawn/webgpu/dist/linux-x64/dawn.node; }
 chmod +x node train
 export LD_LIBRARY_PATH="$here${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# A CUDA image may carry NVIDIA's Vulkan driver outside the loader's search path.
+nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ] && [ -f "$nvidia_icd" ]; then
+  export VK_DRIVER_FILES=$nvidia_icd VK_ICD_FILENAMES=$nvidia_icd
+fi
 echo "== $(date -u +%FT%TZ) $(uname -m), $(nproc) cores; nvidia-smi: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo none)"
-ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>/dev/null | sed 's/^/vulkan icd: /'
-./node dawn/bench.mjs --wasm=. --tfjs=tfjs/node_modules --data=data "$@"
+ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d 2>/dev/null | sed 's/^/vulkan icd: /'
+echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"
 echo "== native: train --bench --backend gpu (wgpu)"
 ./train --bench --backend gpu --data data
+echo "== Dawn in Node: this app's step and TensorFlow.js's"
+./node dawn/bench.mjs --wasm=. --tfjs=tfjs/node_modules --data=data "$@"
+if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+  echo "== PyTorch on CUDA, the same steps (the card's own kernels)"
+  python3 dawn/torch_reference.py
+fi
+echo "== $(date -u +%FT%TZ) done"
 RUN
 chmod +x "$out/run.sh"
 du -ch "$out"/* | tail -1
