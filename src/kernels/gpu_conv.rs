@@ -370,8 +370,9 @@ const BIAS_GROUP: u32 = 1 << BIAS_LEVELS;
 /// dispatch (`results/gpu-h200/`). This saves two dispatches per convolution, eight per
 /// VGG-like step. Not on a software adapter ([`on_software`]): natively on SwiftShader these
 /// four dispatches took 43 ms of a 1,290 ms VGG-like step, burn's twelve 16 ms (each
-/// workgroup's 8 barriers and an integer division per load; SwiftShader runs a dispatch's
-/// work on the CPU, so saving dispatches saves little there).
+/// workgroup's 10 barriers and an integer division per load, likely; SwiftShader runs a
+/// dispatch's work on the CPU, so saving dispatches saves little there;
+/// `results/gpu-h200/bias-grad-ab.txt`).
 pub fn bias_grad(dy: CubeTensor) -> CubeTensor {
     let dy = into_contiguous(dy);
     let [batch, channels, oh, ow] = dy.meta.shape().dims();

@@ -6,7 +6,8 @@
 # binary built with wgpu, TensorFlow.js's two browser bundles, and the first 2,048 MNIST
 # training images and 512 test images (the benchmark trains on 512; their statistics differ slightly from the
 # whole set's, which changes no timing). The large files are xz-compressed; run.sh, written
-# beside them, unpacks and runs both benchmarks.
+# beside them, unpacks them and runs the native trainer's benchmark, the Dawn harness and,
+# where the machine's PyTorch has CUDA, tests/dawn/torch_reference.py.
 #
 # usage: bash tests/dawn/pack.sh OUT_DIR      then, on the GPU machine: bash OUT_DIR/run.sh
 set -euo pipefail
@@ -68,8 +69,9 @@ mkdir -p "$out/e2e" && cp tests/e2e/gpu-work.mjs "$out/e2e/"
 
 cat > "$out/run.sh" <<'RUN'
 #!/usr/bin/env bash
-# Unpack, then: the Dawn harness (this app and TensorFlow.js over Dawn), and the native
-# trainer through wgpu (`train --bench --backend gpu`). Prints figures only.
+# Unpack, then: the native trainer through wgpu (`train --bench --backend gpu`), the Dawn
+# harness (this app and TensorFlow.js over Dawn), and PyTorch on CUDA where the machine has
+# it (the card's own kernels, for reference). Prints figures only.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
