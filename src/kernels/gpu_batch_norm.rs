@@ -8,8 +8,9 @@
 //! 1,541 for the same network without them (`results/browser/
 //! bench-webgpu-kernels-tfjs-dawn-native.log`).
 //!
-//! One workgroup per channel, [`GROUP`] invocations, each walking a strided share of the
-//! channel's `batch x positions` values; sums are added across the workgroup in workgroup
+//! One workgroup per channel, [`CHANNEL_GROUP`](super::gpu_tile::CHANNEL_GROUP) invocations,
+//! each walking a strided share of the channel's `batch x positions` values (the walk the
+//! convolution's bias gradient shares, [`super::gpu_tile::ChannelLayout`]); sums are added across the workgroup in workgroup
 //! memory (a tree, one barrier per level). Forward: the mean, then the biased variance from it
 //! (two passes: a mean far from zero would cancel `Σx²` against `(Σx)²` in f32), then the
 //! output, `(x - mean) · γ / sqrt(var + ε) + β`. Backward, with `x̂ = (x - mean) / sqrt(var + ε)`:
@@ -25,34 +26,7 @@ use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::CubeBackend;
 
-use super::gpu_tile::{output, u, workgroup_sum};
-
-/// log2 of the invocations per channel.
-const LEVELS: u32 = 8;
-/// Invocations per channel.
-const GROUP: u32 = 1 << LEVELS;
-
-/// `[batch, channels, positions]`, as the kernels read them.
-#[derive(CubeLaunch, CubeType, Clone, Copy, Debug)]
-pub struct Layout {
-    channels: u32,
-    positions: u32,
-    /// batch x positions: the values per channel.
-    count: u32,
-}
-
-/// Where this channel's `i`-th value (image after image) is.
-#[cube]
-fn at(l: &Layout, channel: u32, i: u32) -> u32 {
-    let image = i / l.positions;
-    (image * l.channels + channel) * l.positions + i - image * l.positions
-}
-
-/// How many of the channel's values this invocation walks (`i = UNIT_POS_X + k·GROUP`).
-#[cube]
-fn share(l: &Layout) -> u32 {
-    (l.count + GROUP - 1 - UNIT_POS_X) / GROUP
-}
+use super::gpu_tile::{channel_at, channel_layout, channel_share, output, u, workgroup_sum, ChannelLayout, CHANNEL_GROUP, CHANNEL_LEVELS};
 
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
@@ -63,29 +37,29 @@ fn forward_kernel<F: Float>(
     y: &mut Tensor<F>,
     mean_out: &mut Tensor<F>,
     var_out: &mut Tensor<F>,
-    l: &Layout,
+    l: &ChannelLayout,
     epsilon: f32,
     #[define(F)] _dtype: ElemType,
 ) {
     let channel = CUBE_POS_X;
-    let mut sums = Shared::<[F]>::new_slice(GROUP as usize);
+    let mut sums = Shared::<[F]>::new_slice(CHANNEL_GROUP as usize);
     let n = F::cast_from(l.count);
-    let steps = share(l);
+    let steps = channel_share(l);
     let mut sum = F::new(0.0);
     for k in 0..steps {
-        sum += x[at(l, channel, UNIT_POS_X + k * GROUP) as usize];
+        sum += x[channel_at(l, channel, UNIT_POS_X + k * CHANNEL_GROUP) as usize];
     }
-    let mean = workgroup_sum::<F>(&mut sums, sum, LEVELS) / n;
+    let mean = workgroup_sum::<F>(&mut sums, sum, CHANNEL_LEVELS) / n;
     let mut squares = F::new(0.0);
     for k in 0..steps {
-        let d = x[at(l, channel, UNIT_POS_X + k * GROUP) as usize] - mean;
+        let d = x[channel_at(l, channel, UNIT_POS_X + k * CHANNEL_GROUP) as usize] - mean;
         squares += d * d;
     }
-    let variance = workgroup_sum::<F>(&mut sums, squares, LEVELS) / n;
+    let variance = workgroup_sum::<F>(&mut sums, squares, CHANNEL_LEVELS) / n;
     let scale = gamma[channel as usize] * F::inverse_sqrt(variance + F::cast_from(epsilon));
     let shift = beta[channel as usize];
     for k in 0..steps {
-        let index = at(l, channel, UNIT_POS_X + k * GROUP) as usize;
+        let index = channel_at(l, channel, UNIT_POS_X + k * CHANNEL_GROUP) as usize;
         y[index] = (x[index] - mean) * scale + shift;
     }
     if UNIT_POS_X == 0 {
@@ -106,29 +80,29 @@ fn backward_kernel<F: Float>(
     // dγ then dβ, one tensor: WebGPU's default limits allow 8 storage buffers per kernel and
     // cubecl binds one of its own.
     dgamma_dbeta: &mut Tensor<F>,
-    l: &Layout,
+    l: &ChannelLayout,
     epsilon: f32,
     #[define(F)] _dtype: ElemType,
 ) {
     let channel = CUBE_POS_X;
-    let mut sums = Shared::<[F]>::new_slice(GROUP as usize);
+    let mut sums = Shared::<[F]>::new_slice(CHANNEL_GROUP as usize);
     let n = F::cast_from(l.count);
-    let steps = share(l);
+    let steps = channel_share(l);
     let m = mean[channel as usize];
     let inv = F::inverse_sqrt(variance[channel as usize] + F::cast_from(epsilon));
     let mut sum = F::new(0.0);
     let mut sum_xhat = F::new(0.0);
     for k in 0..steps {
-        let index = at(l, channel, UNIT_POS_X + k * GROUP) as usize;
+        let index = channel_at(l, channel, UNIT_POS_X + k * CHANNEL_GROUP) as usize;
         let g = dy[index];
         sum += g;
         sum_xhat += g * (x[index] - m) * inv;
     }
-    let total = workgroup_sum::<F>(&mut sums, sum, LEVELS);
-    let total_xhat = workgroup_sum::<F>(&mut sums, sum_xhat, LEVELS);
+    let total = workgroup_sum::<F>(&mut sums, sum, CHANNEL_LEVELS);
+    let total_xhat = workgroup_sum::<F>(&mut sums, sum_xhat, CHANNEL_LEVELS);
     let k_dy = gamma[channel as usize] * inv;
     for k in 0..steps {
-        let index = at(l, channel, UNIT_POS_X + k * GROUP) as usize;
+        let index = channel_at(l, channel, UNIT_POS_X + k * CHANNEL_GROUP) as usize;
         let xhat = (x[index] - m) * inv;
         dx[index] = k_dy * (dy[index] - total / n - xhat * total_xhat / n);
     }
@@ -138,24 +112,16 @@ fn backward_kernel<F: Float>(
     }
 }
 
-/// `[batch, channels, ...]` as the kernels' layout.
-fn layout(x: &CubeTensor) -> (usize, LayoutLaunch) {
-    let shape = x.meta.shape();
-    let (batch, channels) = (shape[0], shape[1]);
-    let positions = shape.num_elements() / (batch * channels).max(1);
-    (channels, LayoutLaunch::new(u(channels), u(positions), u(batch * positions)))
-}
-
 /// The output, and the batch's mean and biased variance per channel.
 pub fn forward(x: CubeTensor, gamma: CubeTensor, beta: CubeTensor, epsilon: f64) -> (CubeTensor, CubeTensor, CubeTensor) {
     let (x, gamma, beta) = (into_contiguous(x), into_contiguous(gamma), into_contiguous(beta));
-    let (channels, l) = layout(&x);
+    let (channels, l) = channel_layout(&x, 1);
     let y = output(&x, x.meta.shape().clone());
     let (mean, variance) = (output(&x, Shape::new([channels])), output(&x, Shape::new([channels])));
     forward_kernel::launch(
         &y.client,
         CubeCount::Static(u(channels), 1, 1),
-        CubeDim::new_1d(GROUP),
+        CubeDim::new_1d(CHANNEL_GROUP),
         x.into_tensor_arg(),
         gamma.into_tensor_arg(),
         beta.into_tensor_arg(),
@@ -180,13 +146,13 @@ pub fn backward(
 ) -> (CubeTensor, CubeTensor, CubeTensor) {
     let (x, gamma, dy) = (into_contiguous(x), into_contiguous(gamma), into_contiguous(dy));
     let (mean, variance) = (into_contiguous(mean), into_contiguous(variance));
-    let (channels, l) = layout(&x);
+    let (channels, l) = channel_layout(&x, 1);
     let dx = output(&x, x.meta.shape().clone());
     let dgamma_dbeta = output(&x, Shape::new([2 * channels]));
     backward_kernel::launch(
         &dx.client,
         CubeCount::Static(u(channels), 1, 1),
-        CubeDim::new_1d(GROUP),
+        CubeDim::new_1d(CHANNEL_GROUP),
         x.into_tensor_arg(),
         gamma.into_tensor_arg(),
         mean.into_tensor_arg(),

@@ -55,8 +55,8 @@ use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::CubeBackend;
 
 use super::gpu_tile::{
-    accumulate, elementwise_count, elementwise_position, left_values, on_software, output, right_values, row_offsets, tile, tile_columns, tile_rows, u, vector_width,
-    workgroup_sum, zero_sums, ELEMENTWISE_GROUP,
+    accumulate, channel_at, channel_layout, channel_share, elementwise_count, elementwise_position, left_values, on_software, output, right_values, row_offsets, tile,
+    tile_columns, tile_rows, u, vector_width, workgroup_sum, zero_sums, ChannelLayout, CHANNEL_GROUP, CHANNEL_LEVELS, ELEMENTWISE_GROUP,
 };
 
 const FORWARD: u32 = 0;
@@ -356,11 +356,6 @@ pub fn weight_grad(x: CubeTensor, dy: CubeTensor) -> CubeTensor {
     CubeBackend::float_reshape(summed, Shape::new([c_out, c_in, kh, kw]))
 }
 
-/// log2 of the invocations per channel of [`bias_grad`].
-const BIAS_LEVELS: u32 = 8;
-/// Invocations per channel of [`bias_grad`].
-const BIAS_GROUP: u32 = 1 << BIAS_LEVELS;
-
 /// The gradient with respect to the bias, `[c_out]`: `dy` `[batch, c_out, oh, ow]` summed over
 /// images and positions, in one dispatch (burn's is three reductions, one per dimension).
 ///
@@ -375,49 +370,36 @@ const BIAS_GROUP: u32 = 1 << BIAS_LEVELS;
 /// `results/gpu-h200/bias-grad-ab.txt`).
 pub fn bias_grad(dy: CubeTensor) -> CubeTensor {
     let dy = into_contiguous(dy);
-    let [batch, channels, oh, ow] = dy.meta.shape().dims();
-    let out = output(&dy, Shape::new([channels]));
+    let [_, _, oh, ow] = dy.meta.shape().dims();
     // Four values a load where a plane holds whole `vec4`s (on SwiftShader a load costs per
     // access, not per byte: `vector_width`).
     let width = vector_width(oh * ow);
-    let positions = oh * ow / width;
+    let (channels, l) = channel_layout(&dy, width);
+    let out = output(&dy, Shape::new([channels]));
     bias_grad_kernel::launch(
         &dy.client,
         CubeCount::Static(u(channels), 1, 1),
-        CubeDim::new_1d(BIAS_GROUP),
+        CubeDim::new_1d(CHANNEL_GROUP),
         width,
         dy.clone().into_tensor_arg(),
         out.clone().into_tensor_arg(),
-        u(channels),
-        u(positions),
-        u(batch * positions),
+        l,
         dtype_to_storage_type(dy.dtype),
     );
     out
 }
 
-/// One workgroup per channel: each invocation walks a strided share of the channel's
-/// `batch x positions` vectors (`positions` and `count` counted in vectors of `N` values),
-/// and the workgroup adds its sums in workgroup memory.
+/// One workgroup per channel ([`ChannelLayout`], in vectors of `N` values): each invocation
+/// sums its share of the channel's vectors, and the workgroup adds the sums.
 #[cube(launch)]
-fn bias_grad_kernel<F: Float, N: Size>(
-    dy: &Tensor<Vector<F, N>>,
-    db: &mut Tensor<F>,
-    channels: u32,
-    positions: u32,
-    count: u32,
-    #[define(F)] _dtype: ElemType,
-) {
+fn bias_grad_kernel<F: Float, N: Size>(dy: &Tensor<Vector<F, N>>, db: &mut Tensor<F>, l: &ChannelLayout, #[define(F)] _dtype: ElemType) {
     let channel = CUBE_POS_X;
-    let mut sums = Shared::<[F]>::new_slice(BIAS_GROUP as usize);
+    let mut sums = Shared::<[F]>::new_slice(CHANNEL_GROUP as usize);
     let mut sum = Vector::<F, N>::empty().fill(F::new(0.0));
-    let steps = (count + BIAS_GROUP - 1 - UNIT_POS_X) / BIAS_GROUP;
-    for k in 0..steps {
-        let i = UNIT_POS_X + k * BIAS_GROUP;
-        let image = i / positions;
-        sum += dy[((image * channels + channel) * positions + i - image * positions) as usize];
+    for k in 0..channel_share(l) {
+        sum += dy[channel_at(l, channel, UNIT_POS_X + k * CHANNEL_GROUP) as usize];
     }
-    let total = workgroup_sum::<F>(&mut sums, sum.vector_sum(), BIAS_LEVELS);
+    let total = workgroup_sum::<F>(&mut sums, sum.vector_sum(), CHANNEL_LEVELS);
     if UNIT_POS_X == 0 {
         db[channel as usize] = total;
     }

@@ -58,6 +58,46 @@ pub fn workgroup_sum<F: Float>(sums: &mut Shared<[F]>, value: F, #[comptime] lev
     total
 }
 
+/// log2 of the invocations per channel of a per-channel kernel ([`ChannelLayout`]).
+pub const CHANNEL_LEVELS: u32 = 8;
+/// Invocations per channel of a per-channel kernel: one workgroup per channel, each invocation
+/// walking a strided share of the channel's `batch x positions` values ([`channel_share`],
+/// [`channel_at`]), their sums added across the workgroup ([`workgroup_sum`]). Batch
+/// normalisation's kernels and the convolution's bias gradient.
+pub const CHANNEL_GROUP: u32 = 1 << CHANNEL_LEVELS;
+
+/// `[batch, channels, positions]`, as the per-channel kernels read them (positions counted in
+/// the values, or vectors of values, each load takes).
+#[derive(CubeLaunch, CubeType, Clone, Copy, Debug)]
+pub struct ChannelLayout {
+    pub channels: u32,
+    pub positions: u32,
+    /// batch x positions: the values per channel.
+    pub count: u32,
+}
+
+/// Where this channel's `i`-th value (image after image) is.
+#[cube]
+pub fn channel_at(l: &ChannelLayout, channel: u32, i: u32) -> u32 {
+    let image = i / l.positions;
+    (image * l.channels + channel) * l.positions + i - image * l.positions
+}
+
+/// How many of the channel's values this invocation walks (`i = UNIT_POS_X + k·CHANNEL_GROUP`).
+#[cube]
+pub fn channel_share(l: &ChannelLayout) -> u32 {
+    (l.count + CHANNEL_GROUP - 1 - UNIT_POS_X) / CHANNEL_GROUP
+}
+
+/// `x` `[batch, channels, ...]` as a [`ChannelLayout`] read `width` values a load (`width`
+/// dividing the positions per plane), and its channels.
+pub fn channel_layout(x: &CubeTensor, width: usize) -> (usize, ChannelLayoutLaunch) {
+    let shape = x.meta.shape();
+    let (batch, channels) = (shape[0], shape[1]);
+    let positions = shape.num_elements() / (batch * channels).max(1) / width;
+    (channels, ChannelLayoutLaunch::new(u(channels), u(positions), u(batch * positions)))
+}
+
 /// `count` sums, each its own mutable variable starting at zero (a pushed constant could not
 /// be added to: the IR verifier rejects it).
 #[cube]
