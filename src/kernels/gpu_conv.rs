@@ -19,7 +19,8 @@
 //!   z axis and the partial products are added by one reduction afterwards: a 32 x 288 result
 //!   then still occupies hundreds of workgroups).
 //!
-//! One kernel, [`conv_gemm`], does all three. Each invocation keeps an `rm x rn` block of sums
+//! One kernel, [`conv_gemm`], does all three on a GPU; on a software adapter the forward and
+//! the input gradient take [`conv_rows`], which loads each input value once per row of taps. Each invocation keeps an `rm x rn` block of sums
 //! in registers; its `rm` left values are the same for every invocation of the workgroup (one
 //! broadcast load each on a GPU) and its `rn` right values are consecutive across invocations
 //! (coalesced). No workgroup memory, no barrier, no subgroup or cooperative-matrix instruction:
@@ -180,17 +181,23 @@ fn conv_gemm<F: Float>(
         for j in 0..rn {
             let col = col0 + j * wide;
             if row < g.m && col < g.n {
-                let mut v = *acc.index((i * rn + j) as usize);
-                if comptime![with_bias] {
-                    v += bias[row as usize];
-                }
-                if comptime![relu] {
-                    v = select(v > F::new(0.0), v, F::new(0.0));
-                }
-                out[out_index(g, row, col, split, mode) as usize] = v;
+                out[out_index(g, row, col, split, mode) as usize] = finished::<F>(*acc.index((i * rn + j) as usize), bias, row, with_bias, relu);
             }
         }
     }
+}
+
+/// A sum as stored: plus the row's bias, then through the ReLU, where the launch asks.
+#[cube]
+fn finished<F: Float>(sum: F, bias: &Tensor<F>, row: u32, #[comptime] with_bias: bool, #[comptime] relu: bool) -> F {
+    let mut v = sum;
+    if comptime![with_bias] {
+        v += bias[row as usize];
+    }
+    if comptime![relu] {
+        v = select(v > F::new(0.0), v, F::new(0.0));
+    }
+    v
 }
 
 /// Where output element `(row, col)` goes (for the weight gradient, in this split's slice).
@@ -205,6 +212,127 @@ fn out_index(g: &Geometry, row: u32, col: u32, split: u32, #[comptime] mode: u32
     }
 }
 
+/// Where [`conv_rows`]'s blocks lie: each image's output positions counted along the input's
+/// rows (`oy·width + ox`, `width` the input's), cut into `blocks_per_image` runs of `rn`.
+#[derive(CubeLaunch, CubeType, Clone, Copy, Debug)]
+pub struct Runs {
+    blocks: u32,
+    blocks_per_image: u32,
+    /// The last index of the right matrix: a window running past it reads this value instead
+    /// (only the last image's last runs do, and their sums are never stored).
+    last: u32,
+}
+
+/// The forward and the input gradient on a software adapter: [`conv_gemm`]'s product with each
+/// invocation's `rn` columns one run of consecutive output positions along the input's rows,
+/// so that a row of the kernel's taps reads one window of `rn + kw - 1` input values, loaded
+/// once and shared by its `kw` taps (`conv_gemm`'s columns are `wide` apart, so each tap loads
+/// its own `rn`). Counted along the input's rows, an output position's inputs are at
+/// `position + ky·width + kx` whichever row it is on, so a run may cross rows; the positions
+/// past a row's last output (`kw - 1` of every `width`) are computed and never stored.
+///
+/// Per channel and `rm x rn` sums: `kh·(rn + kw - 1) + kh·kw·rm` loads instead of
+/// `kh·kw·(rm + rn)`; at 8 x 16 and 3x3, 126 loads per 1,152 products instead of 216 per 1,152
+/// at `conv_gemm`'s 16 x 8 (the same 128 sums), before the 8-20% of positions wasted past the
+/// rows' ends at the network's widths.
+///
+/// Measured against `conv_gemm` on SwiftShader (`results/browser/bench-webgpu-conv-rows.txt`):
+/// the two kernels' time natively about 9% less, not the 40% fewer loads, so loads are not all
+/// of a kernel's cost there; the VGG-like step within this host's noise (natively and in
+/// Chromium); the first step, which compiles every kernel, 30-40% shorter (natively 5.3-7.1 s
+/// against 8.1-11.9, in Chromium 8.0 s against 11.9), for a reason not found: the two unrolled
+/// bodies hold about as many operations (1,350 and 1,368 per channel), this one fewer
+/// distinct load addresses (126 against 216).
+/// Not on a GPU, where `conv_gemm`'s columns `wide` apart are what makes its loads coalesce
+/// (unmeasured there).
+#[cube(launch)]
+fn conv_rows<F: Float>(
+    a: &Tensor<F>,
+    b: &Tensor<F>,
+    bias: &Tensor<F>,
+    out: &mut Tensor<F>,
+    g: &Geometry,
+    r: &Runs,
+    #[comptime] mode: u32,
+    #[comptime] kh: u32,
+    #[comptime] kw: u32,
+    #[comptime] rm: u32,
+    #[comptime] rn: u32,
+    #[comptime] with_bias: bool,
+    #[comptime] relu: bool,
+    #[define(F)] _dtype: ElemType,
+) {
+    let taps = comptime![kh * kw];
+    let span = comptime![rn + kw - 1];
+    let mut acc = zero_sums::<F>(rm * rn);
+    let row0 = CUBE_POS_Y * rm;
+    let rows = tile_rows(g.m, row0, rm);
+    let block = CUBE_POS_X * CUBE_DIM_X + UNIT_POS_X;
+    // A block past the last computes the last one's sums again, never stored.
+    let run = select(block < r.blocks, block, r.blocks - 1);
+    let img = run / r.blocks_per_image;
+    let p0 = (run - img * r.blocks_per_image) * rn;
+    let in_plane = g.height * g.width;
+    let base = img * g.c_in * in_plane + p0;
+    let row_stride = if comptime![mode == FORWARD] { g.c_in * taps } else { taps + 0 * g.m };
+    let row_off = row_offsets(rows, row_stride, rm);
+
+    // Step (ci, ky): the window x[img, ci, oy + ky, ox..ox + rn + kw - 1] along the input's
+    // rows, then its kw taps; left values as in `conv_gemm`.
+    for ci in 0..g.c_in {
+        #[unroll]
+        for ky in 0..kh {
+            let start = base + ci * in_plane + ky * g.width;
+            let mut window = Sequence::<F>::new();
+            #[unroll]
+            for k in 0..span {
+                let at = start + k;
+                window.push(b[select(at < r.last, at, r.last) as usize]);
+            }
+            #[unroll]
+            for kx in 0..kw {
+                let t = comptime![ky * kw + kx];
+                let at = if comptime![mode == FORWARD] {
+                    (row0 * g.c_in + ci) * taps + t
+                } else {
+                    (ci * g.c_out + row0) * taps + comptime![taps - 1 - t]
+                };
+                let av = left_values::<F>(a, at, &row_off, rm);
+                #[unroll]
+                for i in 0..rm {
+                    #[unroll]
+                    for j in 0..rn {
+                        let sum = acc.index_mut((i * rn + j) as usize);
+                        *sum += *av.index(i as usize) * *window.index((j + kx) as usize);
+                    }
+                }
+            }
+        }
+    }
+
+    let out_plane = g.out_height * g.out_width;
+    #[unroll]
+    for j in 0..rn {
+        let p = p0 + j;
+        let oy = p / g.width;
+        let ox = p - oy * g.width;
+        let stored = block < r.blocks && oy < g.out_height && ox < g.out_width;
+        #[unroll]
+        for i in 0..rm {
+            let row = row0 + i;
+            if stored && row < g.m {
+                out[((img * g.c_out + row) * out_plane + oy * g.out_width + ox) as usize] = finished::<F>(*acc.index((i * rn + j) as usize), bias, row, with_bias, relu);
+            }
+        }
+    }
+}
+
+/// [`conv_rows`]'s sums per invocation, rows by columns, and invocations per workgroup: the
+/// 128 sums of [`super::gpu_tile::tile`]'s 16 x 8 on a software adapter (the same registers,
+/// and about the same unrolled body for SwiftShader's JIT to compile), laid out the way that
+/// loads the fewest values (8 x 16: 126 loads per channel against 174 at 16 x 8).
+const RUNS_TILE: (u32, u32, u32) = (8, 16, 16);
+
 struct Launch {
     geometry: Geometry,
     mode: u32,
@@ -215,12 +343,41 @@ struct Launch {
 
 fn launch(a: CubeTensor, b: CubeTensor, bias: Option<CubeTensor>, out: &CubeTensor, l: Launch) {
     let g = l.geometry;
-    let (rm, rn, wide) = tile(g.m as usize, g.n as usize, on_software(out));
-    let cube_count = CubeCount::Static(g.n.div_ceil(wide * rn), g.m.div_ceil(rm), u(l.splits));
+    let software = on_software(out);
     let dtype = dtype_to_storage_type(out.dtype);
     let with_bias = bias.is_some();
     // A kernel without a bias still binds a buffer there, never read: `a` is read-only.
     let bias = bias.unwrap_or_else(|| a.clone());
+    if software && l.mode != WEIGHT_GRAD {
+        let (rm, rn, wide) = RUNS_TILE;
+        let rm = rm.min(g.m.max(1));
+        let positions = (g.out_height - 1) * g.width + g.out_width;
+        let blocks_per_image = positions.div_ceil(rn);
+        let blocks = g.batch * blocks_per_image;
+        let last = u(b.meta.shape().num_elements() - 1);
+        conv_rows::launch(
+            &out.client,
+            CubeCount::Static(blocks.div_ceil(wide), g.m.div_ceil(rm), 1),
+            CubeDim::new_1d(wide),
+            a.into_tensor_arg(),
+            b.into_tensor_arg(),
+            bias.into_tensor_arg(),
+            out.clone().into_tensor_arg(),
+            GeometryLaunch::new(g.batch, g.c_in, g.height, g.width, g.c_out, g.out_height, g.out_width, g.m, g.n, g.images_per_split),
+            RunsLaunch::new(blocks, blocks_per_image, last),
+            l.mode,
+            u(l.kernel.0),
+            u(l.kernel.1),
+            rm,
+            rn,
+            with_bias,
+            l.relu,
+            dtype,
+        );
+        return;
+    }
+    let (rm, rn, wide) = tile(g.m as usize, g.n as usize, software);
+    let cube_count = CubeCount::Static(g.n.div_ceil(wide * rn), g.m.div_ceil(rm), u(l.splits));
     conv_gemm::launch(
         &out.client,
         cube_count,
