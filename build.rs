@@ -1,7 +1,7 @@
 //! One cfg, `cube_kernels`, for "this build compiles burn's cubecl backend, so our WebGPU
 //! kernels (src/kernels/gpu_*.rs) exist": the single-threaded browser worker (wasm32
-//! without the `atomics` target feature, whose burn has `webgpu`) and natively the
-//! `native-gpu` feature. Decided here once, so the code that depends on it names the reason
+//! without the `atomics` target feature, whose burn has `webgpu`; our `webgpu` feature) and
+//! natively the `native-gpu` feature. Decided here once, so the code that depends on it names the reason
 //! rather than repeating the target test.
 
 fn main() {
@@ -15,7 +15,8 @@ fn main() {
     let wasm = std::env::var("CARGO_CFG_TARGET_ARCH").is_ok_and(|arch| arch == "wasm32");
     let atomics = std::env::var("CARGO_CFG_TARGET_FEATURE").is_ok_and(|features| features.split(',').any(|f| f == "atomics"));
     let native_gpu = std::env::var_os("CARGO_FEATURE_NATIVE_GPU").is_some();
-    if native_gpu || (wasm && !atomics) {
+    let webgpu = std::env::var_os("CARGO_FEATURE_WEBGPU").is_some();
+    if native_gpu || (webgpu && wasm && !atomics) {
         println!("cargo::rustc-cfg=cube_kernels");
     }
 }

@@ -15,11 +15,12 @@
 //! The normalisation statistics, network, epoch and test accuracy go in the file's
 //! `__metadata__` (strings, as the format requires).
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
-
-use crate::weights::{self, WeightsError};
+#[cfg(feature = "engine")]
+use {
+    crate::weights::{self, WeightsError},
+    serde::Serialize,
+    std::collections::BTreeMap,
+};
 
 /// How the user wants the saved weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -39,6 +40,8 @@ impl ExportFormat {
     }
 }
 
+// The conversion reads a weights file, which needs the engine (the page only names the format).
+#[cfg(feature = "engine")]
 #[derive(Serialize)]
 struct Entry {
     dtype: &'static str,
@@ -46,6 +49,7 @@ struct Entry {
     data_offsets: [usize; 2],
 }
 
+#[cfg(feature = "engine")]
 /// `file` (a weights file, checked as any other) as safetensors.
 pub fn safetensors(file: &[u8]) -> Result<Vec<u8>, WeightsError> {
     let (meta, tensors) = weights::parse_file(file)?;
@@ -108,12 +112,14 @@ pub fn safetensors(file: &[u8]) -> Result<Vec<u8>, WeightsError> {
     Ok(out)
 }
 
+#[cfg(feature = "engine")]
 /// A path inside the network: the weights file's paths start with the `Network` variant
 /// ("Vgg.conv1.weight"), which a PyTorch module does not have.
 fn module_path(path: &str) -> &str {
     path.split_once('.').map_or(path, |(_, rest)| rest)
 }
 
+#[cfg(feature = "engine")]
 /// `values`, a row-major `[rows, cols]` matrix, as `[cols, rows]`.
 fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     (0..cols).flat_map(|c| (0..rows).map(move |r| values[r * cols + c])).collect()

@@ -102,10 +102,15 @@ const LIMIT = 64 * 1024 * 1024;
 const downloads = new Map();
 let asked;
 // The downloads start when the workers' files are in, or when a trainer first asks for the
-// dataset, whichever is first (a stalled default network must not hold the dataset back).
+// dataset and the default network is in too, or at most STALLED_MS after that ask (a stalled
+// default network must not hold the dataset back). A trainer can ask before the default
+// network has arrived (the page's wasm is small and starts early): over a slow connection
+// MNIST then took the line from it and the first reading came later.
+const STALLED_MS = 2000;
 const start = Promise.race([
   Promise.allSettled([workersCompiled, globalThis.mnistDefaultWeights]),
-  new Promise((resolve) => { asked = resolve; }),
+  new Promise((resolve) => { asked = resolve; }).then(() =>
+    Promise.race([globalThis.mnistDefaultWeights, new Promise((resolve) => setTimeout(resolve, STALLED_MS))])),
 ]);
 
 if (canHandStreams) {

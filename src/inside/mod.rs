@@ -6,6 +6,7 @@
 //! barely responds then looks dark beside one that fires, which is what a learner should
 //! see (a map scaled to its own maximum would make noise look like a feature).
 
+#[cfg(feature = "engine")]
 pub mod look;
 
 use serde::{Deserialize, Serialize};

@@ -28,7 +28,7 @@ impl LinearNetConfig {
     }
 
     pub fn num_params(&self) -> usize {
-        IMAGE_PIXELS * self.classes + self.classes
+        super::sizes::linear_params(self.classes)
     }
 }
 

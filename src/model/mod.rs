@@ -10,14 +10,22 @@
 //! `Initializer::XavierUniform { gain: 1.0 }` (Glorot-uniform is Xavier-uniform) and its bias
 //! is replaced by zeros after init (burn would otherwise draw biases from the same range).
 
+// Without the `engine` feature (the page's build) only the catalogue and the layers' names.
+#[cfg(feature = "engine")]
 mod init;
+#[cfg(feature = "engine")]
 mod linear;
+pub mod sizes;
+#[cfg(feature = "engine")]
 mod vgg;
 
+#[cfg(feature = "engine")]
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "engine")]
 pub use linear::{LinearNet, LinearNetConfig};
+#[cfg(feature = "engine")]
 pub use vgg::{VggNet, VggNetConfig};
 
 /// Number of classes: the ten digits.
@@ -89,40 +97,48 @@ impl NetworkKind {
         self == Self::VggAugmented
     }
 
+    /// BatchNorm after every convolution and the dense 512 layer.
+    pub fn batch_norm(self) -> bool {
+        self == Self::VggBnDropout
+    }
+
+    #[cfg(feature = "engine")]
     pub fn config(self) -> NetworkConfig {
         match self {
             Self::Linear => NetworkConfig::Linear(LinearNetConfig::new()),
             Self::Vgg | Self::VggAugmented => NetworkConfig::Vgg(VggNetConfig::new()),
             Self::VggDropout => NetworkConfig::Vgg(VggNetConfig::new().with_pool_dropout(0.5)),
             Self::VggBnDropout => {
-                NetworkConfig::Vgg(VggNetConfig::new().with_batch_norm(true).with_head_dropout(0.5))
+                NetworkConfig::Vgg(VggNetConfig::new().with_batch_norm(self.batch_norm()).with_head_dropout(0.5))
             }
         }
     }
 
     /// Parameter count, computed from the architecture without building it.
     pub fn num_params(self) -> usize {
-        self.config().num_params()
+        match self {
+            Self::Linear => sizes::linear_params(CLASSES),
+            _ => sizes::vgg_params(self.batch_norm(), CLASSES),
+        }
     }
 
     /// The epsilon of its BatchNorm layers, `None` for a network without them: weights files
     /// record it, since running statistics only mean something with the epsilon they were
     /// normalised with.
     pub fn batch_norm_epsilon(self) -> Option<f64> {
-        match self.config() {
-            NetworkConfig::Vgg(c) if c.batch_norm => Some(vgg::BN_EPSILON),
-            _ => None,
-        }
+        self.batch_norm().then_some(sizes::BN_EPSILON)
     }
 }
 
 /// Which architecture to build, with its settings.
+#[cfg(feature = "engine")]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum NetworkConfig {
     Linear(LinearNetConfig),
     Vgg(VggNetConfig),
 }
 
+#[cfg(feature = "engine")]
 impl NetworkConfig {
     pub fn init(&self, device: &Device) -> Network {
         match self {
@@ -146,12 +162,14 @@ impl NetworkConfig {
 }
 
 /// One of the networks, as a single module type the training loop and the worker can hold.
+#[cfg(feature = "engine")]
 #[derive(Module, Debug)]
 pub enum Network {
     Linear(LinearNet),
     Vgg(VggNet),
 }
 
+#[cfg(feature = "engine")]
 impl Network {
     /// # Shapes
     /// - images: `[batch, 1, 28, 28]`, normalised with the training set's mean and std

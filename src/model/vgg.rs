@@ -14,14 +14,9 @@ use super::init::{zero_bias, GLOROT_UNIFORM};
 use super::Layer;
 
 /// Keras' BatchNormalization defaults: moving averages with momentum 0.99 (burn counts the
-/// other way: the weight of the new batch, 0.01) and epsilon 1e-3.
+/// other way: the weight of the new batch, 0.01) and epsilon 1e-3 (`sizes::BN_EPSILON`).
 const BN_MOMENTUM: f64 = 0.01;
-pub(crate) const BN_EPSILON: f64 = 1e-3;
-
-const CONV_CHANNELS: [usize; 4] = [32, 32, 64, 64];
-const HIDDEN: usize = 512;
-/// 28 -> 26 -> 24 -> pool 12 -> 10 -> 8 -> pool 4: 64 channels of 4x4 reach the dense layer.
-const FLAT: usize = 64 * 4 * 4;
+use super::sizes::{BN_EPSILON, CONV_CHANNELS, FLAT, HIDDEN};
 
 #[derive(Config, Debug, PartialEq)]
 pub struct VggNetConfig {
@@ -101,13 +96,7 @@ impl VggNetConfig {
     /// Parameters as Keras' `model.summary()` counts "Total params": weights and biases, and
     /// for each BatchNorm channel gamma and beta (trained) plus moving mean and variance (not).
     pub fn num_params(&self) -> usize {
-        let [c1, c2, c3, c4] = CONV_CHANNELS;
-        let conv = |c_in: usize, c_out: usize| c_in * c_out * 9 + c_out;
-        let bn = |features: usize| if self.batch_norm { 4 * features } else { 0 };
-        conv(1, c1) + conv(c1, c2) + conv(c2, c3) + conv(c3, c4)
-            + FLAT * HIDDEN + HIDDEN
-            + HIDDEN * self.classes + self.classes
-            + bn(c1) + bn(c2) + bn(c3) + bn(c4) + bn(HIDDEN)
+        super::sizes::vgg_params(self.batch_norm, self.classes)
     }
 }
 

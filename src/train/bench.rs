@@ -2,17 +2,22 @@
 //! compiling kernels) on its own, a few warm-up steps, then a timed stretch of steps ended by
 //! one read, so the figure is wall time per step with the device kept busy.
 
-use burn::optim::GradientsParams;
-use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::batch::DeviceSplit;
-use super::loss::cross_entropy_tallied;
-use super::runner::{read_floats, TrainError};
-use crate::data::PixelStats;
-use crate::kernels::timeline;
-use crate::model::{Network, NetworkKind};
-use crate::platform::{now_ms, yield_to_events};
+use crate::model::NetworkKind;
+#[cfg(feature = "engine")]
+use {
+    super::batch::DeviceSplit,
+    super::end::TrainError,
+    super::loss::cross_entropy_tallied,
+    super::runner::read_floats,
+    crate::data::PixelStats,
+    crate::kernels::timeline,
+    crate::model::Network,
+    crate::platform::{now_ms, yield_to_events},
+    burn::optim::GradientsParams,
+    burn::prelude::*,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchResult {
@@ -26,6 +31,7 @@ pub struct BenchResult {
     pub images_per_sec: f64,
 }
 
+#[cfg(feature = "engine")]
 /// Time training steps of `network` on `split` (needs at least `batch_size` images) on
 /// `device` (with autodiff).
 pub async fn measure(

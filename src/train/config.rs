@@ -1,13 +1,16 @@
 //! Everything a run needs to be reproduced.
 
-use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::schedule::Schedule;
 use crate::data::strokes::StrokeRanges;
 use crate::model::NetworkKind;
 
-#[derive(Config, Debug, PartialEq)]
+/// A plain struct, not burn's `#[derive(Config)]` as the networks' configs are: the page
+/// builds and shows it, and the page's wasm is built without burn (Cargo.toml, `engine`).
+/// `new` and the `with_` setters are what that derive would write, and the serde form is the
+/// same field by field, so runs kept before this change read back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     pub network: NetworkKind,
     pub schedule: Schedule,
@@ -16,36 +19,95 @@ pub struct TrainConfig {
     /// With `augment`, also bend the strokes and change the pen's width, as drawings on a
     /// screen differ from MNIST's (the default network's recipe; none of the notebook's).
     /// An `Option` so that runs kept before it existed still read back (a missing field is
-    /// `None` to serde).
-    #[config(default = "None")]
+    /// `None` to serde). Default `None`.
     pub strokes: Option<StrokeRanges>,
-    #[config(default = 64)]
+    /// Default 64.
     pub batch_size: usize,
-    /// What chooses the best epoch and fits the confidence's temperature.
-    #[config(default = "Selection::Validation")]
+    /// What chooses the best epoch and fits the confidence's temperature. Default
+    /// [`Selection::Validation`].
     pub selection: Selection,
-    /// Seeds initialisation, dropout, shuffling and augmentation.
-    #[config(default = 42)]
+    /// Seeds initialisation, dropout, shuffling and augmentation. Default 42.
     pub seed: u64,
     /// Read loss and accuracy back from the device every this many steps. Each read is a
-    /// synchronisation point, so not every step.
-    #[config(default = 25)]
+    /// synchronisation point, so not every step. Default 25.
     pub report_every: usize,
     /// Train on the first this-many training images only (quick runs, browser tests).
-    #[config(default = "None")]
     pub train_limit: Option<usize>,
     /// Evaluate on the first this-many test images (and held-out validation images) only.
-    #[config(default = "None")]
     pub test_limit: Option<usize>,
     /// Images per forward pass during evaluation (no gradients, so larger than training's).
-    #[config(default = 500)]
+    /// Default 500.
     pub eval_batch: usize,
-    /// How many misclassified test digits each epoch report carries.
-    #[config(default = 48)]
+    /// How many misclassified test digits each epoch report carries. Default 48.
     pub gallery_size: usize,
 }
 
+/// `with_<field>` for each field with a default, as burn's `Config` derive writes them.
 impl TrainConfig {
+    pub fn with_strokes(mut self, strokes: Option<StrokeRanges>) -> Self {
+        self.strokes = strokes;
+        self
+    }
+
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    pub fn with_selection(mut self, selection: Selection) -> Self {
+        self.selection = selection;
+        self
+    }
+
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    pub fn with_report_every(mut self, report_every: usize) -> Self {
+        self.report_every = report_every;
+        self
+    }
+
+    pub fn with_train_limit(mut self, train_limit: Option<usize>) -> Self {
+        self.train_limit = train_limit;
+        self
+    }
+
+    pub fn with_test_limit(mut self, test_limit: Option<usize>) -> Self {
+        self.test_limit = test_limit;
+        self
+    }
+
+    pub fn with_eval_batch(mut self, eval_batch: usize) -> Self {
+        self.eval_batch = eval_batch;
+        self
+    }
+
+    pub fn with_gallery_size(mut self, gallery_size: usize) -> Self {
+        self.gallery_size = gallery_size;
+        self
+    }
+}
+
+impl TrainConfig {
+    pub fn new(network: NetworkKind, schedule: Schedule, augment: bool) -> Self {
+        Self {
+            network,
+            schedule,
+            augment,
+            strokes: None,
+            batch_size: 64,
+            selection: Selection::Validation,
+            seed: 42,
+            report_every: 25,
+            train_limit: None,
+            test_limit: None,
+            eval_batch: 500,
+            gallery_size: 48,
+        }
+    }
+
     /// The notebook's recipe for `network`: its schedule, batch 64, augmentation for the
     /// augmented variant only.
     pub fn notebook(network: NetworkKind) -> Self {

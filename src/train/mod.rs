@@ -4,20 +4,31 @@
 //! The same code runs natively on burn's CPU backend (`cargo test`, the `train` binary) and
 //! in the browser's worker on WebGPU.
 
+// Without the `engine` feature (the page's build) only what the page shows and sends: the
+// config, the schedule, the reports, how a run ended, the estimate and the bench's figures.
+#[cfg(feature = "engine")]
 pub mod batch;
 pub mod bench;
 pub mod calibrate;
+pub mod end;
+#[cfg(feature = "engine")]
 pub mod loss;
+#[cfg(feature = "engine")]
 pub mod novelty;
+#[cfg(feature = "engine")]
 pub mod warp;
 pub mod config;
 pub mod estimate;
 pub mod report;
+#[cfg(feature = "engine")]
 pub mod runner;
 pub mod schedule;
+#[cfg(feature = "engine")]
 pub mod sgd;
 
 pub use config::{Selection, TrainConfig};
 pub use report::{Confusion, Eased, EpochReport, Misclassified, StepReport};
-pub use runner::{evaluate, train, BestModel, Flow, Observer, Outcome, Resume, RunEnd, TrainData, TrainError};
+pub use end::{RunEnd, TrainError};
+#[cfg(feature = "engine")]
+pub use runner::{evaluate, train, BestModel, Flow, Observer, Outcome, Resume, TrainData};
 pub use schedule::{Phase, Schedule};

@@ -4,13 +4,13 @@
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::batch::{Batch, DeviceSplit};
 use super::config::TrainConfig;
 use super::calibrate::fit_temperature;
 use super::config::Selection;
 use super::loss::{cross_entropy_sum, cross_entropy_tallied, DEAD_LOSS};
+use super::end::{RunEnd, TrainError};
 use super::report::{Confusion, Eased, EpochReport, Misclassified, StepReport};
 use super::warp::{pen_width, warp};
 use crate::data::augment::{random_matrices, AugmentRanges};
@@ -102,34 +102,6 @@ pub trait Observer {
     async fn between_steps(&mut self) -> Flow;
 }
 
-/// How a run ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum RunEnd {
-    Completed,
-    Stopped { epoch: usize, step: usize },
-    /// The loss stopped being a finite number, or reached [`DEAD_LOSS`], where the clipped
-    /// loss leaves the network nothing to learn from.
-    Diverged { epoch: usize, step: usize, loss: f32 },
-}
-
-impl RunEnd {
-    /// One sentence for the page.
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Completed => "Training finished.".into(),
-            Self::Stopped { epoch, step } => format!("Stopped at epoch {}, step {step}.", epoch + 1),
-            Self::Diverged { epoch, step, loss } if !loss.is_finite() => format!(
-                "Training stopped: the loss became {loss} at epoch {}, step {step}. The learning rate is probably too high; try a smaller one.",
-                epoch + 1
-            ),
-            Self::Diverged { epoch, step, loss } => format!(
-                "Training stopped: the loss reached {loss:.1} at epoch {}, step {step}: the network is confidently wrong on most images, and those give the loss no gradient to learn from. The learning rate is probably too high; try a smaller one.",
-                epoch + 1
-            ),
-        }
-    }
-}
-
 /// The best epoch's network, kept while training goes on.
 #[derive(Debug, Clone)]
 pub struct BestModel {
@@ -158,14 +130,6 @@ pub struct Outcome {
     /// `None` if no epoch finished.
     pub best: Option<BestModel>,
     pub epochs: Vec<EpochReport>,
-}
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
-pub enum TrainError {
-    #[error("invalid settings: {0}")]
-    Config(String),
-    #[error("the device failed while reading results: {0}")]
-    Device(String),
 }
 
 /// Train `config.network` on `data`, on `device` (which must have autodiff enabled), from

@@ -4,32 +4,34 @@
 //! training step.
 //!
 //! Only [`protocol`] is shared with the page: two serde enums, posted as structured clones.
-//! The rest runs inside the worker only.
+//! The rest runs inside the worker only, and is not in the page's build (Cargo.toml's
+//! `engine`).
 //!
 //! The worker is built twice (README, "Two worker builds"): single-threaded with WebGPU, and
 //! multi-threaded for the CPU without it; [`threads`] and the choice of `gpu` below are the
 //! only places that differ, and `runtime`'s start-up reads [`threads::THREADED`] (the threaded
 //! build reports the adapter it found but cannot create a device).
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(feature = "engine", target_arch = "wasm32"))]
 pub mod adapter;
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[cfg(all(feature = "engine", target_arch = "wasm32", not(target_feature = "atomics")))]
 pub mod gpu;
-#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+#[cfg(all(feature = "engine", target_arch = "wasm32", target_feature = "atomics"))]
 #[path = "gpu_none.rs"]
 pub mod gpu;
+#[cfg(feature = "engine")]
 pub mod keeping;
 pub mod protocol;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(feature = "engine", target_arch = "wasm32"))]
 mod runtime;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(feature = "engine", target_arch = "wasm32"))]
 mod store;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(feature = "engine", target_arch = "wasm32"))]
 mod run_log;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(feature = "engine", target_arch = "wasm32"))]
 mod locks;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(feature = "engine", target_arch = "wasm32"))]
 pub mod threads;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(feature = "engine", target_arch = "wasm32"))]
 pub use runtime::start;

@@ -83,7 +83,7 @@ console.log(`## Training speed over Dawn in Node (${process.version}, batch ${BA
 let wasmDir = option('wasm');
 if (!wasmDir) {
   wasmDir = path.join(root, 'target/dawn');
-  execSync('cargo build --release --target wasm32-unknown-unknown --example dawn_bench', { cwd: root, stdio: 'inherit' });
+  execSync('cargo build --release --target wasm32-unknown-unknown --features webgpu --example dawn_bench', { cwd: root, stdio: 'inherit' });
   execSync(`wasm-bindgen --target nodejs --no-typescript --out-dir ${wasmDir} target/wasm32-unknown-unknown/release/examples/dawn_bench.wasm`, { cwd: root, stdio: 'inherit' });
 }
 const require = createRequire(import.meta.url);

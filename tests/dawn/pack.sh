@@ -35,7 +35,7 @@ xz -T0 -6 -c tests/dawn/node_modules/webgpu/dist/linux-x64/dawn.node > "$out/daw
 cp -L "$work"/vulkan/usr/lib/x86_64-linux-gnu/libvulkan.so.1 "$out/"
 
 # This app's training step for Node, and the native trainer with wgpu.
-cargo build --release --target wasm32-unknown-unknown --example dawn_bench
+cargo build --release --target wasm32-unknown-unknown --features webgpu --example dawn_bench
 wasm-bindgen --target nodejs --no-typescript --out-dir "$work/wasm" target/wasm32-unknown-unknown/release/examples/dawn_bench.wasm
 cp "$work/wasm/dawn_bench.js" "$out/"
 xz -T0 -6 -c "$work/wasm/dawn_bench_bg.wasm" > "$out/dawn_bench_bg.wasm.xz"

@@ -1,0 +1,627 @@
+//! Reading and writing the weights file (its layout: the parent module's documentation).
+
+use burn::module::{ModuleMapper, ModuleVisitor, Param};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{WeightsError, WeightsMeta};
+use crate::model::{Network, NetworkKind};
+use crate::train::novelty::Novelty;
+
+const MAGIC: &[u8; 8] = b"MNISTSTD";
+/// Every tensor f32.
+const VERSION: u32 = 1;
+/// A storage byte per tensor (f32 or f16).
+const VERSION_MIXED: u32 = 2;
+/// [`halve`] stores tensors of at least this many values at half precision. Smaller ones
+/// (biases, BatchNorm's scales and statistics) are a few kilobytes and keep f32: a variance
+/// of 1e-8 would flush to zero in f16.
+const HALF_MIN: usize = 1024;
+const MAX_HEADER: usize = 4096;
+const MAX_TENSORS: usize = 64;
+const MAX_PATH: usize = 256;
+const MAX_RANK: usize = 4;
+/// The largest network here has under 600,000 parameters; nothing legitimate comes near.
+const MAX_VALUES: usize = 4 << 20;
+
+pub(crate) type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
+
+/// How a tensor's values are stored in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Storage {
+    F32 = 0,
+    F16 = 1,
+}
+
+/// Serialise an (inference-mode) network with its metadata.
+pub async fn encode(model: &Network, meta: &WeightsMeta) -> Result<Vec<u8>, WeightsError> {
+    let mut collect = Collect::default();
+    model.visit(&mut collect);
+    let flat = Tensor::cat(collect.tensors, 0);
+    let values = crate::train::runner::read_floats(flat).await.map_err(|e| WeightsError::Device(e.to_string()))?;
+
+    let mut offset = 0;
+    let tensors = collect
+        .shapes
+        .into_iter()
+        .map(|(path, shape)| {
+            let n: usize = shape.iter().product();
+            offset += n;
+            (path, shape, values[offset - n..offset].to_vec())
+        })
+        .collect::<Tensors>();
+    Ok(write(meta, &tensors, None, false))
+}
+
+/// The same file with a "not a digit" detector fitted for its network (replacing any it had).
+pub fn with_novelty(bytes: &[u8], novelty: &Novelty) -> Result<Vec<u8>, WeightsError> {
+    let parsed = parse(bytes)?;
+    Ok(write(&parsed.meta, &parsed.tensors, Some(novelty), parsed.half))
+}
+
+/// The same network under `meta`, its tensors of at least [`HALF_MIN`] values stored at half
+/// precision (each value rounded to the nearest f16; a tensor with a value beyond f16's range
+/// keeps f32): about half the bytes. The detector, if any, keeps f32. The caller measures
+/// what the rounding did and says so in `meta` (`train --half`).
+pub fn halve(bytes: &[u8], meta: &WeightsMeta) -> Result<Vec<u8>, WeightsError> {
+    let parsed = parse(bytes)?;
+    Ok(write(meta, &parsed.tensors, parsed.novelty.as_ref(), true))
+}
+
+/// How `values` are stored: f16 when halving and the tensor is large and fits f16's range.
+fn storage(path: &str, values: &[f32], half: bool) -> Storage {
+    let fits = || values.iter().all(|v| v.abs() <= half::f16::MAX.to_f32());
+    if half && !path.starts_with("novelty.") && values.len() >= HALF_MIN && fits() { Storage::F16 } else { Storage::F32 }
+}
+
+/// The file's JSON header: the metadata, and what the weights' meaning depends on.
+#[derive(Serialize, Deserialize)]
+struct Header {
+    #[serde(flatten)]
+    meta: WeightsMeta,
+    /// BatchNorm's epsilon, for a network with BatchNorm; absent in files written before it
+    /// was recorded, which are read as using the network's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    batch_norm_epsilon: Option<f64>,
+    /// The "not a digit" detector's thresholds (for a confident reading, for an unsure one),
+    /// when the file carries one (its tensors are the last two, named `novelty.*`;
+    /// `train::novelty`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    novelty_thresholds: Option<[f32; 2]>,
+}
+
+/// Tensor names of the "not a digit" detector, after the network's own.
+const WHITEN: &str = "novelty.whiten";
+const CENTRES: &str = "novelty.centres";
+
+fn write(meta: &WeightsMeta, tensors: &Tensors, novelty: Option<&Novelty>, half: bool) -> Vec<u8> {
+    let header = Header {
+        meta: meta.clone(),
+        batch_norm_epsilon: meta.network.batch_norm_epsilon(),
+        novelty_thresholds: novelty.map(|n| [n.threshold, n.unsure_threshold]),
+    };
+    let mut tensors = tensors.clone();
+    if let Some(n) = novelty {
+        tensors.push((WHITEN.into(), vec![n.whiten.len()], n.whiten.clone()));
+        tensors.push((CENTRES.into(), vec![n.centres.len() / n.dim.max(1), n.dim], n.centres.clone()));
+    }
+    let header = serde_json::to_vec(&header).expect("metadata should serialise");
+    let values: usize = tensors.iter().map(|(_, _, v)| v.len()).sum();
+    let storages: Vec<Storage> = tensors.iter().map(|(path, _, values)| storage(path, values, half)).collect();
+    let mixed = storages.contains(&Storage::F16);
+    let mut out = Vec::with_capacity(values * 4 + header.len() + 4096);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&if mixed { VERSION_MIXED } else { VERSION }.to_le_bytes());
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&(tensors.len() as u32).to_le_bytes());
+    for ((path, shape, values), storage) in tensors.iter().zip(storages) {
+        out.extend_from_slice(&(path.len() as u16).to_le_bytes());
+        out.extend_from_slice(path.as_bytes());
+        out.push(shape.len() as u8);
+        shape.iter().for_each(|&d| out.extend_from_slice(&(d as u32).to_le_bytes()));
+        if mixed {
+            out.push(storage as u8);
+        }
+        match storage {
+            Storage::F32 => values.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+            Storage::F16 => values.iter().for_each(|&v| out.extend_from_slice(&half::f16::from_f32(v).to_le_bytes())),
+        }
+    }
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Read only the metadata (checks the whole file first).
+pub fn read_meta(bytes: &[u8]) -> Result<WeightsMeta, WeightsError> {
+    parse_file(bytes).map(|(meta, _)| meta)
+}
+
+/// Check a file and build its network on `device`. With `expected`, a file for another
+/// network is refused before anything is built.
+pub fn decode(bytes: &[u8], expected: Option<NetworkKind>, device: &Device) -> Result<(Network, WeightsMeta), WeightsError> {
+    decode_parsed(parse(bytes)?, expected, device).map(|(network, meta, _)| (network, meta))
+}
+
+/// [`decode`], with the file's "not a digit" detector when it has one: what the reader needs.
+pub fn decode_for_reading(bytes: &[u8], device: &Device) -> Result<(Network, WeightsMeta, Option<Novelty>), WeightsError> {
+    decode_parsed(parse(bytes)?, None, device)
+}
+
+fn decode_parsed(parsed: Parsed, expected: Option<NetworkKind>, device: &Device) -> Result<(Network, WeightsMeta, Option<Novelty>), WeightsError> {
+    let Parsed { meta, tensors, novelty, .. } = parsed;
+    if let Some(expected) = expected.filter(|&e| e != meta.network) {
+        return Err(WeightsError::WrongNetwork { expected: expected.id().into(), found: meta.network.id().into() });
+    }
+    let fresh = meta.network.config().init(device);
+    let mut shapes = Collect::default();
+    fresh.visit(&mut shapes);
+    let mismatch = |detail: String| WeightsError::Mismatch { network: meta.network.id().into(), detail };
+    if shapes.shapes.len() != tensors.len() {
+        return Err(mismatch(format!("{} tensors where {} are needed", tensors.len(), shapes.shapes.len())));
+    }
+    for ((path, shape), (file_path, file_shape, _)) in shapes.shapes.iter().zip(&tensors) {
+        if path != file_path || shape != file_shape {
+            return Err(mismatch(format!("{file_path} {file_shape:?} where {path} {shape:?} is needed")));
+        }
+    }
+    let mut load = Load { tensors: tensors.into_iter(), device: device.clone() };
+    Ok((fresh.map(&mut load), meta, novelty))
+}
+
+/// A checked file: metadata, the network's tensors in visit order, and its detector.
+struct Parsed {
+    meta: WeightsMeta,
+    tensors: Tensors,
+    novelty: Option<Novelty>,
+    /// Whether a tensor was stored at half precision (kept so when the file is rewritten).
+    half: bool,
+}
+
+/// Check a whole file and give its metadata and the network's tensors (path, shape,
+/// values), in visit order.
+pub(crate) fn parse_file(bytes: &[u8]) -> Result<(WeightsMeta, Tensors), WeightsError> {
+    parse(bytes).map(|p| (p.meta, p.tensors))
+}
+
+fn parse(bytes: &[u8]) -> Result<Parsed, WeightsError> {
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(WeightsError::NotWeights);
+    }
+    let damaged = |what: &str| WeightsError::Damaged(what.to_owned());
+    let (body, crc) = bytes.split_at(bytes.len().checked_sub(4).ok_or_else(|| damaged("too short"))?);
+    let mut r = Reader { bytes: &body[MAGIC.len().min(body.len())..] };
+    if body.len() < MAGIC.len() {
+        return Err(damaged("too short"));
+    }
+    // The checksum first: a damaged file says so, rather than whatever its damaged version
+    // field happens to say.
+    if crc32fast::hash(body) != u32::from_le_bytes(crc.try_into().expect("4 bytes")) {
+        return Err(damaged("its checksum does not match (truncated or altered)"));
+    }
+    let version = r.u32()?;
+    if version != VERSION && version != VERSION_MIXED {
+        return Err(WeightsError::UnknownVersion(version));
+    }
+    let header_len = r.u32()? as usize;
+    if header_len > MAX_HEADER {
+        return Err(damaged("header too large"));
+    }
+    let header: Header =
+        serde_json::from_slice(r.take(header_len)?).map_err(|e| WeightsError::Damaged(format!("header: {e}")))?;
+    let meta = header.meta.clone();
+    let epsilon = meta.network.batch_norm_epsilon();
+    if header.batch_norm_epsilon.is_some_and(|e| Some(e) != epsilon) {
+        return Err(WeightsError::Mismatch {
+            network: meta.network.id().into(),
+            detail: match epsilon {
+                Some(epsilon) => format!("BatchNorm epsilon {} where {epsilon} is used", header.batch_norm_epsilon.unwrap_or_default()),
+                None => "it records a BatchNorm epsilon, but the network has no BatchNorm".into(),
+            },
+        });
+    }
+    if !(meta.stats.std.is_finite() && meta.stats.std > 0.0 && meta.stats.mean.is_finite()) {
+        return Err(damaged("normalisation statistics are not usable"));
+    }
+    // A temperature of 0 or below would turn every reading into a certainty or invert it.
+    if meta.temperature.is_some_and(|t| !(t.is_finite() && t > 0.0 && t <= 100.0)) {
+        return Err(damaged("its temperature is not a positive number"));
+    }
+    let fraction = |a: Option<f32>| a.is_none_or(|a| (0.0..=1.0).contains(&a));
+    if !(fraction(meta.test_accuracy) && fraction(meta.validation_accuracy)) {
+        return Err(damaged("an accuracy outside 0-1"));
+    }
+    let count = r.u32()? as usize;
+    if count > MAX_TENSORS {
+        return Err(damaged("too many tensors"));
+    }
+    let mut tensors = Vec::with_capacity(count);
+    let mut total = 0usize;
+    let mut half = false;
+    for _ in 0..count {
+        let path_len = r.u16()? as usize;
+        if path_len > MAX_PATH {
+            return Err(damaged("tensor name too long"));
+        }
+        let path = std::str::from_utf8(r.take(path_len)?).map_err(|_| damaged("tensor name is not text"))?.to_owned();
+        let rank = r.u8()? as usize;
+        if rank == 0 || rank > MAX_RANK {
+            return Err(damaged("tensor rank out of range"));
+        }
+        let mut shape = Vec::with_capacity(rank);
+        let mut n = 1usize;
+        for _ in 0..rank {
+            let d = r.u32()? as usize;
+            n = n.checked_mul(d).filter(|&n| n <= MAX_VALUES).ok_or_else(|| damaged("tensor too large"))?;
+            shape.push(d);
+        }
+        total += n;
+        if total > MAX_VALUES {
+            return Err(damaged("too many values"));
+        }
+        let storage = match version {
+            VERSION => Storage::F32,
+            _ => match r.u8()? {
+                0 => Storage::F32,
+                1 => Storage::F16,
+                _ => return Err(damaged(&format!("{path} is stored in an unknown way"))),
+            },
+        };
+        half |= storage == Storage::F16;
+        let values: Vec<f32> = match storage {
+            Storage::F32 => r.take(n * 4)?.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+            Storage::F16 => r.take(n * 2)?.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        };
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(damaged(&format!("{path} holds values that are not finite")));
+        }
+        // A variance below zero passes every other check and then turns every reading into
+        // NaN (the square root of a negative number).
+        if path.ends_with("running_var") && values.iter().any(|&v| v < 0.0) {
+            return Err(damaged(&format!("{path} holds a negative variance")));
+        }
+        tensors.push((path, shape, values));
+    }
+    if !r.bytes.is_empty() {
+        return Err(damaged("unexpected bytes after the last tensor"));
+    }
+    let novelty = match header.novelty_thresholds {
+        None => None,
+        Some(thresholds) => Some(novelty(&mut tensors, thresholds).ok_or_else(|| damaged("its \"not a digit\" detector is incomplete or malformed"))?),
+    };
+    if tensors.iter().any(|(path, _, _)| path.starts_with("novelty.")) {
+        return Err(damaged("detector tensors without a threshold"));
+    }
+    Ok(Parsed { meta, tensors, novelty, half })
+}
+
+/// The detector's two tensors, taken off the end of `tensors`, if they are there and fit.
+fn novelty(tensors: &mut Tensors, [threshold, unsure_threshold]: [f32; 2]) -> Option<Novelty> {
+    let (centres_path, centres_shape, centres) = tensors.pop()?;
+    let (whiten_path, whiten_shape, whiten) = tensors.pop()?;
+    let dim = *centres_shape.get(1)?;
+    let fits = whiten_path == WHITEN
+        && centres_path == CENTRES
+        && whiten_shape == [crate::train::novelty::packed_len(dim)]
+        && centres_shape == [10, dim];
+    let usable = threshold.is_finite() && unsure_threshold > 0.0 && unsure_threshold <= threshold;
+    (fits && usable).then_some(Novelty { dim, whiten, centres, threshold, unsure_threshold })
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], WeightsError> {
+        if n > self.bytes.len() {
+            return Err(WeightsError::Damaged("it ends early".into()));
+        }
+        let (head, tail) = self.bytes.split_at(n);
+        self.bytes = tail;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8, WeightsError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, WeightsError> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2 bytes")))
+    }
+    fn u32(&mut self) -> Result<u32, WeightsError> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+}
+
+/// Collects every float tensor (parameters and BatchNorm running statistics) in visit
+/// order, with its path and shape, flattened so all can be read in one transfer.
+#[derive(Default)]
+struct Collect {
+    path: Vec<String>,
+    shapes: Vec<(String, Vec<usize>)>,
+    tensors: Vec<Tensor<1>>,
+}
+
+impl ModuleVisitor for Collect {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.path.push(name.to_owned());
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let tensor = param.val();
+        let shape = tensor.dims().to_vec();
+        self.tensors.push(tensor.reshape([shape.iter().product::<usize>()]));
+        self.shapes.push((self.path.join("."), shape));
+    }
+}
+
+/// Replaces each float tensor, in the same visit order, with the file's values.
+struct Load {
+    tensors: std::vec::IntoIter<(String, Vec<usize>, Vec<f32>)>,
+    device: Device,
+}
+
+impl ModuleMapper for Load {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (_, shape, values) = self.tensors.next().expect("shapes were checked against the module");
+        let device = self.device.clone();
+        param.map(move |_| Tensor::from_data(TensorData::new(values, shape), &device))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::data::PixelStats;
+    use crate::testing::{cpu, floats};
+
+    const STATS: PixelStats = PixelStats { mean: 0.1307, std: 0.3081 };
+
+    fn file(kind: NetworkKind) -> (Network, Vec<u8>) {
+        let device = cpu();
+        device.seed(1);
+        let net = kind.config().init(&device);
+        let meta = WeightsMeta { validation_accuracy: Some(0.99), temperature: Some(1.6), ..WeightsMeta::new(kind, STATS, 3, 0.987) };
+        let bytes = block_on(encode(&net, &meta)).unwrap();
+        (net, bytes)
+    }
+
+    #[test]
+    fn a_not_a_digit_detector_travels_with_the_weights_and_is_checked() {
+        let device = cpu();
+        let (net, bytes) = file(NetworkKind::Vgg);
+        let novelty = Novelty { dim: 2, whiten: vec![1.0, 0.5, 2.0], centres: (0..20).map(|i| i as f32).collect(), threshold: 7.5, unsure_threshold: 6.0 };
+        let with = with_novelty(&bytes, &novelty).unwrap();
+        let (loaded, meta, found) = decode_for_reading(&with, &device).unwrap();
+        assert_eq!(found, Some(novelty.clone()));
+        assert_eq!(meta, read_meta(&bytes).unwrap());
+        let x = Tensor::<4>::ones([1, 1, 28, 28], &device);
+        assert_eq!(floats(net.forward(x.clone())), floats(loaded.forward(x)));
+        // The network's own tensors are what export and the plain decode see.
+        assert_eq!(parse_file(&with).unwrap().1, parse_file(&bytes).unwrap().1);
+        assert!(decode_for_reading(&bytes, &device).unwrap().2.is_none());
+        // A threshold whose tensors do not fit is a damaged file, not a silent "no detector".
+        let (meta, mut tensors) = parse_file(&with).unwrap();
+        tensors.push((WHITEN.into(), vec![3], vec![1.0; 3]));
+        tensors.push((CENTRES.into(), vec![9, 2], vec![1.0; 18]));
+        let header = Header { meta, batch_norm_epsilon: None, novelty_thresholds: Some([1.0, 1.0]) };
+        let mut forged = MAGIC.to_vec();
+        forged.extend_from_slice(&VERSION.to_le_bytes());
+        let json = serde_json::to_vec(&header).unwrap();
+        forged.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        forged.extend_from_slice(&json);
+        let body = write(&read_meta(&bytes).unwrap(), &tensors, None, false);
+        // Splice: the forged header, then the tensor section of a file with the bad tensors.
+        let old_header = u32::from_le_bytes(body[12..16].try_into().unwrap()) as usize;
+        forged.extend_from_slice(&body[16 + old_header..body.len() - 4]);
+        let crc = crc32fast::hash(&forged);
+        forged.extend_from_slice(&crc.to_le_bytes());
+        assert!(matches!(decode_for_reading(&forged, &device), Err(WeightsError::Damaged(_))));
+    }
+
+    #[test]
+    fn weights_round_trip_with_their_metadata() {
+        let device = cpu();
+        for kind in [NetworkKind::Linear, NetworkKind::VggBnDropout] {
+            let (net, bytes) = file(kind);
+            let (loaded, meta) = decode(&bytes, Some(kind), &device).unwrap();
+            let expected = WeightsMeta { validation_accuracy: Some(0.99), temperature: Some(1.6), ..WeightsMeta::new(kind, STATS, 3, 0.987) };
+            assert_eq!(meta, expected);
+            let x = Tensor::<4>::ones([2, 1, 28, 28], &device);
+            assert_eq!(floats(net.forward(x.clone())), floats(loaded.forward(x)), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_file_for_another_network_is_refused() {
+        let (_, bytes) = file(NetworkKind::Linear);
+        let err = decode(&bytes, Some(NetworkKind::Vgg), &cpu()).unwrap_err();
+        assert_eq!(err, WeightsError::WrongNetwork { expected: "vgg".into(), found: "linear".into() });
+    }
+
+    #[test]
+    fn truncated_altered_or_foreign_files_are_refused() {
+        let device = cpu();
+        let (_, bytes) = file(NetworkKind::Linear);
+        for cut in [0, 5, 8, 12, 100, bytes.len() / 2, bytes.len() - 1] {
+            assert!(decode(&bytes[..cut], None, &device).is_err(), "cut at {cut}");
+        }
+        let mut altered = bytes.clone();
+        altered[bytes.len() / 2] ^= 1;
+        assert!(matches!(decode(&altered, None, &device), Err(WeightsError::Damaged(_))));
+        assert_eq!(decode(b"PK\x03\x04 a zip file", None, &device).unwrap_err(), WeightsError::NotWeights);
+        let mut rng = crate::rng::Rng::new(3);
+        let random: Vec<u8> = (0..5000).map(|_| rng.below(256) as u8).collect();
+        assert!(decode(&random, None, &device).is_err());
+    }
+
+    #[test]
+    fn a_file_whose_shapes_do_not_fit_its_network_is_refused() {
+        // A well-formed file (valid checksum) claiming to be VGG but holding linear weights.
+        let (_, bytes) = file(NetworkKind::Linear);
+        let (mut meta, tensors) = parse_file(&bytes).unwrap();
+        meta.network = NetworkKind::Vgg;
+        let forged = write(&meta, &tensors, None, false);
+        let err = decode(&forged, None, &cpu()).unwrap_err();
+        assert!(matches!(err, WeightsError::Mismatch { .. }), "{err:?}");
+    }
+
+    /// The file with its JSON header replaced by `edit(header)`, checksum recomputed.
+    fn with_header(bytes: &[u8], mut edit: impl FnMut(&mut serde_json::Value)) -> Vec<u8> {
+        let len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+        let mut header: serde_json::Value = serde_json::from_slice(&bytes[16..16 + len]).unwrap();
+        edit(&mut header);
+        let header = serde_json::to_vec(&header).unwrap();
+        let mut out = bytes[..12].to_vec();
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&bytes[16 + len..bytes.len() - 4]);
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn the_header_names_the_network_by_its_id_and_old_files_with_the_variant_name_still_read() {
+        let (_, bytes) = file(NetworkKind::VggBnDropout);
+        let mut header = serde_json::Value::Null;
+        let _ = with_header(&bytes, |h| header = h.clone());
+        assert_eq!(header["network"], "bn-dropout");
+        assert_eq!(header["batch_norm_epsilon"], 0.001);
+        let old = with_header(&bytes, |h| {
+            h["network"] = "VggBnDropout".into();
+            h.as_object_mut().unwrap().remove("batch_norm_epsilon");
+        });
+        assert_eq!(read_meta(&old).unwrap().network, NetworkKind::VggBnDropout);
+        let unknown = with_header(&bytes, |h| h["network"] = "resnet".into());
+        assert!(matches!(read_meta(&unknown), Err(WeightsError::Damaged(d)) if d.contains("unknown network")));
+        let (_, linear) = file(NetworkKind::Linear);
+        let mut header = serde_json::Value::Null;
+        let _ = with_header(&linear, |h| header = h.clone());
+        assert!(header.get("batch_norm_epsilon").is_none(), "no BatchNorm, no epsilon: {header}");
+    }
+
+    #[test]
+    fn a_batch_norm_epsilon_other_than_the_networks_is_refused() {
+        let (_, bytes) = file(NetworkKind::VggBnDropout);
+        let other = with_header(&bytes, |h| h["batch_norm_epsilon"] = 1e-5.into());
+        assert!(matches!(read_meta(&other), Err(WeightsError::Mismatch { detail, .. }) if detail.contains("epsilon")));
+        let (_, linear) = file(NetworkKind::Linear);
+        let claimed = with_header(&linear, |h| h["batch_norm_epsilon"] = 1e-3.into());
+        assert!(matches!(read_meta(&claimed), Err(WeightsError::Mismatch { .. })));
+    }
+
+    /// The calibration and accuracies in the header: a temperature of zero or below, or an
+    /// accuracy outside 0-1, is damage; a file without them (written before) still reads.
+    #[test]
+    fn a_temperature_or_accuracy_that_cannot_be_is_refused_and_files_without_them_read() {
+        let (_, bytes) = file(NetworkKind::Linear);
+        for t in [0.0, -1.2, 1e9] {
+            let bad = with_header(&bytes, |h| h["temperature"] = t.into());
+            assert!(matches!(read_meta(&bad), Err(WeightsError::Damaged(d)) if d.contains("temperature")), "{t}");
+        }
+        let bad = with_header(&bytes, |h| h["validation_accuracy"] = 1.5.into());
+        assert!(matches!(read_meta(&bad), Err(WeightsError::Damaged(d)) if d.contains("accuracy")));
+        let old = with_header(&bytes, |h| {
+            let h = h.as_object_mut().unwrap();
+            h.remove("temperature");
+            h.remove("validation_accuracy");
+        });
+        let meta = read_meta(&old).unwrap();
+        assert_eq!((meta.temperature, meta.validation_accuracy, meta.temperature()), (None, None, 1.0));
+    }
+
+    #[test]
+    fn a_negative_running_variance_is_refused() {
+        let (_, bytes) = file(NetworkKind::VggBnDropout);
+        let (meta, mut tensors) = parse_file(&bytes).unwrap();
+        let (path, _, values) = tensors.iter_mut().find(|(p, _, _)| p.ends_with("running_var")).expect("a BatchNorm layer");
+        values[0] = -0.5;
+        let path = path.clone();
+        let err = read_meta(&write(&meta, &tensors, None, false)).unwrap_err();
+        assert_eq!(err, WeightsError::Damaged(format!("{path} holds a negative variance")));
+    }
+
+    #[test]
+    fn a_damaged_version_field_reads_as_damage_and_a_real_newer_version_as_newer() {
+        let (_, bytes) = file(NetworkKind::Linear);
+        let mut damaged = bytes.clone();
+        damaged[8] ^= 0x40;
+        assert!(matches!(read_meta(&damaged), Err(WeightsError::Damaged(_))));
+        let mut newer = bytes[..bytes.len() - 4].to_vec();
+        newer[8..12].copy_from_slice(&3u32.to_le_bytes());
+        let crc = crc32fast::hash(&newer);
+        newer.extend_from_slice(&crc.to_le_bytes());
+        assert_eq!(read_meta(&newer).unwrap_err(), WeightsError::UnknownVersion(3));
+    }
+
+    #[test]
+    fn a_halved_file_holds_its_large_tensors_at_half_precision_and_reads_back_as_such() {
+        let device = cpu();
+        let (net, bytes) = file(NetworkKind::VggBnDropout);
+        let novelty = Novelty { dim: 2, whiten: vec![1.0, 0.5, 2.0], centres: (0..20).map(|i| i as f32 / 3.0).collect(), threshold: 7.5, unsure_threshold: 6.0 };
+        let bytes = with_novelty(&bytes, &novelty).unwrap();
+        let meta = WeightsMeta { test_accuracy: Some(0.9951), ..read_meta(&bytes).unwrap() };
+        let halved = halve(&bytes, &meta).unwrap();
+        assert_eq!(version(&bytes), VERSION, "an all-f32 file stays version 1");
+        assert_eq!(version(&halved), VERSION_MIXED);
+        assert!(halved.len() * 10 < bytes.len() * 6, "{} bytes from {}", halved.len(), bytes.len());
+        let (loaded, read, found) = decode_for_reading(&halved, &device).unwrap();
+        assert_eq!(read, meta, "the header given is the one written");
+        assert_eq!(found, Some(novelty), "the detector keeps f32");
+        let (before, after) = (parse_file(&bytes).unwrap().1, parse_file(&halved).unwrap().1);
+        for ((path, _, a), (_, _, b)) in before.iter().zip(&after) {
+            if a.len() >= HALF_MIN {
+                // Round to nearest: within half a unit in the last place of f16 (11 bits).
+                assert!(a.iter().zip(b).all(|(x, y)| (x - y).abs() <= x.abs() * 2f32.powi(-11) + 1e-7), "{path}");
+                assert!(a.iter().zip(b).any(|(x, y)| x != y), "{path} was rounded");
+            } else {
+                assert_eq!(a, b, "{path} keeps f32");
+            }
+        }
+        // Rewritten (a detector fitted again), it stays at half precision, values unchanged.
+        let again = with_novelty(&halved, &Novelty { threshold: 9.0, ..found_novelty(&halved) }).unwrap();
+        assert_eq!(version(&again), VERSION_MIXED);
+        assert_eq!(parse_file(&again).unwrap().1, after);
+        // And it reads digits as the full network does, within the rounding.
+        let x = Tensor::<4>::ones([2, 1, 28, 28], &device);
+        let (full, half) = (floats(net.forward(x.clone())), floats(loaded.forward(x)));
+        assert!(full.iter().zip(&half).all(|(a, b)| (a - b).abs() < 1e-2 * (1.0 + a.abs())), "{full:?} against {half:?}");
+    }
+
+    /// The format version a file says it is.
+    fn version(bytes: &[u8]) -> u32 {
+        u32::from_le_bytes(bytes[8..12].try_into().unwrap())
+    }
+
+    fn found_novelty(bytes: &[u8]) -> Novelty {
+        decode_for_reading(bytes, &cpu()).unwrap().2.unwrap()
+    }
+
+    #[test]
+    fn a_tensor_beyond_half_precisions_range_keeps_f32_and_an_unknown_storage_is_refused() {
+        let (meta, mut tensors) = parse_file(&file(NetworkKind::Linear).1).unwrap();
+        tensors[0].2[5] = 1e6;
+        let halved = write(&meta, &tensors, None, true);
+        assert_eq!(version(&halved), VERSION, "nothing could be halved");
+        assert_eq!(parse_file(&halved).unwrap().1, tensors);
+        tensors[0].2[5] = 0.5;
+        let halved = write(&meta, &tensors, None, true);
+        assert_eq!(version(&halved), VERSION_MIXED);
+        // The first tensor's storage byte follows its name and dims; make it 7.
+        let header = u32::from_le_bytes(halved[12..16].try_into().unwrap()) as usize;
+        let path = u16::from_le_bytes(halved[20 + header..22 + header].try_into().unwrap()) as usize;
+        let rank = halved[22 + header + path] as usize;
+        let at = 23 + header + path + 4 * rank;
+        let mut forged = halved[..halved.len() - 4].to_vec();
+        assert_eq!(forged[at], Storage::F16 as u8);
+        forged[at] = 7;
+        let crc = crc32fast::hash(&forged);
+        forged.extend_from_slice(&crc.to_le_bytes());
+        assert!(matches!(read_meta(&forged), Err(WeightsError::Damaged(m)) if m.contains("unknown way")));
+    }
+}
