@@ -22,8 +22,8 @@ run "native tests (cargo test)" cargo test --quiet
 # once (and the end-to-end tests drive the very build that is served).
 # No --quiet: cargo would hand it to wasm-bindgen-test-runner, which rejects it.
 run "browser tests (wasm-bindgen-test)" cargo test --release --target wasm32-unknown-unknown --features webgpu --test web
-# Shares every compiled dependency with the browser tests above: burn for wasm is built once
-# for the single-threaded worker and the page. Its post-build hook builds the threaded worker
+# Shares every compiled dependency with the browser tests above: burn for wasm is built once,
+# for the single-threaded worker (the page is built without burn). Its post-build hook builds the threaded worker
 # (nightly, std with atomics): a second build of burn, in target/threads, also reused by
 # `scripts/serve.sh`.
 run "trunk build (release)" trunk build --release

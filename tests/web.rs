@@ -1,5 +1,6 @@
 //! Browser tests: one wasm-bindgen-test binary, run in headless Chromium with WebGPU
-//! (SwiftShader on machines without a GPU) by `cargo test --target wasm32-unknown-unknown`.
+//! (SwiftShader on machines without a GPU) by `cargo test --target wasm32-unknown-unknown
+//! --features webgpu` (the feature with our WebGPU kernels, Cargo.toml).
 //! wasm-bindgen-test-runner serves the repository root, so `www/data/` is reachable over HTTP
 //! exactly as the app fetches it.
 #![cfg(target_arch = "wasm32")]

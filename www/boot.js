@@ -68,14 +68,17 @@ const workersCompiled = sharedMemory
 // The default network the reader starts with (1.5 MB as served), downloaded while both wasm modules
 // compile instead of after the reader has started; handed to the reader with the module.
 // null when the download fails: the reader then fetches it itself and says what went wrong.
-globalThis.mnistDefaultWeights = fetch('./models/default.weights')
+// Kept here as well: the page deletes the global once the reader has the bytes.
+const defaultWeights = fetch('./models/default.weights')
   .then((r) => (r.ok ? r.arrayBuffer() : null))
   .catch(() => null);
+globalThis.mnistDefaultWeights = defaultWeights;
 
 // MNIST (9.2 MB as served), downloaded by the page itself once the workers' files are in (their
-// modules compiled, the default network arrived), or sooner if a trainer asks first: on
-// a slow connection the data then arrives while the trainer starts, instead of after, and the
-// reader does not share the line with it. The page's wasm names the files (mnistPrefetch,
+// modules compiled, the default network arrived), or once a trainer asks and the default
+// network is in (the trainer may be up first: `start` below): on a slow connection the data
+// then arrives while the trainer starts, instead of after, and the reader does not share the
+// line with it. The page's wasm names the files (mnistPrefetch,
 // src/ui/components/app.rs: it knows the data source) and, with each request to load the
 // dataset, hands the trainer a replay of every download from its first byte (mnistHandData,
 // src/ui/bridge.rs; www/prefetched.js is the worker's end). The chunks stay here for the
@@ -108,9 +111,9 @@ let asked;
 // MNIST then took the line from it and the first reading came later.
 const STALLED_MS = 2000;
 const start = Promise.race([
-  Promise.allSettled([workersCompiled, globalThis.mnistDefaultWeights]),
+  Promise.allSettled([workersCompiled, defaultWeights]),
   new Promise((resolve) => { asked = resolve; }).then(() =>
-    Promise.race([globalThis.mnistDefaultWeights, new Promise((resolve) => setTimeout(resolve, STALLED_MS))])),
+    Promise.race([defaultWeights, new Promise((resolve) => setTimeout(resolve, STALLED_MS))])),
 ]);
 
 if (canHandStreams) {

@@ -169,3 +169,25 @@ impl Selection {
         [Self::Validation, Self::TestSet].into_iter().find(|s| s.name() == name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::Phase;
+
+    /// A kept run's settings as burn's `#[derive(Config)]` wrote them (field by field, in
+    /// declaration order), which IndexedDB still holds: the plain struct must read and write
+    /// the very same JSON, and read runs kept before `strokes` existed.
+    #[test]
+    fn the_serde_form_is_the_one_kept_runs_were_written_in() {
+        let kept = r#"{"network":"VggBnDropout","schedule":{"phases":[{"epochs":1,"lr":0.01},{"epochs":5,"lr":0.1}]},"augment":true,"strokes":{"elastic_px":2.0,"thicker":1.0,"thinner":0.6},"batch_size":64,"selection":"Validation","seed":42,"report_every":25,"train_limit":null,"test_limit":null,"eval_batch":500,"gallery_size":48}"#;
+        let schedule = Schedule { phases: vec![Phase { epochs: 1, lr: 0.01 }, Phase { epochs: 5, lr: 0.1 }] };
+        let strokes = StrokeRanges { elastic_px: 2.0, thicker: 1.0, thinner: 0.6 };
+        let config = TrainConfig::new(NetworkKind::VggBnDropout, schedule, true).with_strokes(Some(strokes));
+        assert_eq!(serde_json::from_str::<TrainConfig>(kept).unwrap(), config);
+        assert_eq!(serde_json::to_string(&config).unwrap(), kept);
+
+        let before_strokes = kept.replace(r#""strokes":{"elastic_px":2.0,"thicker":1.0,"thinner":0.6},"#, "");
+        assert_eq!(serde_json::from_str::<TrainConfig>(&before_strokes).unwrap(), config.with_strokes(None));
+    }
+}

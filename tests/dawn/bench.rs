@@ -5,8 +5,8 @@
 //! few warm-up steps, timed steps ended by one read), so its figures can be set beside the
 //! browser's, and run on a machine that has a real GPU but no browser.
 //!
-//! Built by the harness: `cargo build --release --target wasm32-unknown-unknown --example
-//! dawn_bench`, then `wasm-bindgen --target nodejs`. Natively there is nothing to run.
+//! Built by the harness: `cargo build --release --target wasm32-unknown-unknown --features
+//! webgpu --example dawn_bench`, then `wasm-bindgen --target nodejs`. Natively there is nothing to run.
 
 #[cfg(target_arch = "wasm32")]
 mod harness {
