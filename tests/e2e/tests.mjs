@@ -831,6 +831,9 @@ export const tests = {
     await page.waitForSelector('#weights-note.error', { timeout: 60_000 });
     assert.match(await page.textContent('#weights-note'),
       /^The network saved on an earlier visit could not be used — the file is damaged: .+ — so the default network is in use\.$/);
+    // The panels move until the dataset is in (it leads them until then): a screenshot of a
+    // moving element waits for it to stand still, and timed out once in a clean-clone run.
+    await settled(page);
     await page.locator('#weights-note').locator('..').screenshot({ path: path.join(artifacts, 'restore-failed.png') });
     // And the default network reads drawings.
     await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network === 'bn-dropout', null, { timeout: 60_000 });
