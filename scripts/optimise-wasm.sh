@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# wasm-opt on the page's and the single-threaded worker's wasm in release builds, from Trunk's
+# wasm-opt on the page's, the reader's and the single-threaded worker's wasm in release builds, from Trunk's
 # post-build hook (scripts/post-build.sh), before the service worker's list and the compressed
 # copies are made from them. Not Trunk's own wasm-opt step (off in www/index.html): that reruns
 # on every release build, and npm's binaryen 132, the one wasm-opt that handles wasm-bindgen
@@ -49,5 +49,7 @@ for page in "$dir"/app-*_bg.wasm; do optimise "$page" "${features[@]}" -Oz & pid
 # sooner (the first drawing is read about 0.1 s sooner); -O2, -Os and -Oz make it smaller raw
 # but larger compressed and take longer. The threaded worker gains nothing from it.
 optimise "$dir/worker_bg.wasm" "${features[@]}" --enable-reference-types -O1 & pids+=($!)
+# The reader (no burn, a few hundred kB): for speed, since it runs the network at every stroke.
+optimise "$dir/reader_bg.wasm" "${features[@]}" --enable-reference-types -O3 & pids+=($!)
 # Each wait returns its job's status, so a failed wasm-opt fails the build.
 for pid in "${pids[@]}"; do wait "$pid"; done

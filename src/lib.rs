@@ -24,6 +24,7 @@ mod hostile;
 pub mod kernels;
 pub mod model;
 pub mod platform;
+pub mod reader;
 pub mod rng;
 pub mod runs;
 pub mod train;

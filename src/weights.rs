@@ -28,12 +28,15 @@ use crate::data::PixelStats;
 use crate::model::NetworkKind;
 use crate::train::Selection;
 
-// Reading and writing the file needs burn (the page, built without it, only shows
-// [`WeightsMeta`]): `file`.
-#[cfg(feature = "engine")]
+// The file as plain values (`file`: what the reader, built without burn, needs) and as a
+// burn network (`network`: training, export and the trainer's checks). The page, built
+// without burn too, only shows [`WeightsMeta`].
 mod file;
 #[cfg(feature = "engine")]
+mod network;
 pub use file::*;
+#[cfg(feature = "engine")]
+pub use network::*;
 
 /// What the file says about the network it holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

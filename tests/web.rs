@@ -220,20 +220,25 @@ mod components {
         root.query_selector(selector).unwrap().unwrap_or_else(|| panic!("{selector} not rendered")).text_content().unwrap()
     }
 
-    /// The inside view of a real network's look at a drawing (computed here on the CPU, as
-    /// the reader worker does): a grid per layer, of the right size and painted; the filters;
+    /// The inside view of a real network's look at a drawing (computed here as the reader
+    /// worker does): a grid per layer, of the right size and painted; the filters;
     /// the toggle; a failure shown as a sentence.
     #[wasm_bindgen_test]
     async fn the_inside_view_paints_every_layer_the_filters_and_the_saliency() {
         use burn::prelude::Device;
-        use mnist_studio::inside::look::{for_looking, look};
+        use mnist_studio::reader::{look::look, net::PlainNetwork};
         use mnist_studio::ui::components::inside_view::{InsideView, InsideViewProps};
         use std::cell::RefCell;
         let device = Device::flex();
-        let net = for_looking(NetworkKind::VggBnDropout.config().init_seeded(&device, 4), &device);
+        let kind = NetworkKind::VggBnDropout;
         let pixels: Vec<f32> = (0..784).map(|i| if (8..20).contains(&(i % 28)) && (5..23).contains(&(i / 28)) { 0.8 } else { 0.0 }).collect();
         let stats = mnist_studio::data::PixelStats { mean: 0.1307, std: 0.3081 };
-        let inside = Rc::new(look(&net, 3, &pixels, stats).await.expect("the look should succeed"));
+        // As the reader gets it: a weights file, read as plain values.
+        let meta = mnist_studio::weights::WeightsMeta::new(kind, stats, 0, 0.5);
+        let bytes = mnist_studio::weights::encode(&kind.config().init_seeded(&device, 4), &meta).await.unwrap();
+        let (_, tensors, _) = mnist_studio::weights::parse_for_reading(&bytes).unwrap();
+        let net = PlainNetwork::new(kind, kind.batch_norm_epsilon().unwrap(), &tensors).unwrap();
+        let inside = Rc::new(look(&net, 3, &pixels, stats));
         let toggled = Rc::new(RefCell::new(Vec::new()));
         let props = |open, inside: Option<Result<Rc<mnist_studio::inside::Inside>, String>>| InsideViewProps {
             open,

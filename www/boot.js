@@ -21,10 +21,44 @@ const compile = (file) => WebAssembly.compileStreaming(fetch(file)).catch((e) =>
   console.info(`Each worker compiles its own ${file}: ${e}`);
   return null;
 });
+// The reader (src/bin/reader.rs: no burn, a few hundred kB), started now rather than once the
+// page's wasm runs: a worker takes 0.1-0.3 s to start on a busy machine, which it then spends
+// while the page loads. It fetches its own wasm and the default network at once, on its own
+// thread (www/reader_loader.js), and waits for nothing from the page, whose thread is busy
+// starting the page meanwhile (a message posted to a worker that has not started yet is
+// passed on by the page's thread, 0.1-0.2 s late here). Until the page adopts it
+// (src/ui/bridge.rs, `mnistEarlyReader`), what it says waits here, and an error is kept from
+// becoming an uncaught one of the page's. `readerSettled`: it has named its network, or
+// failed. Where it cannot be started here, the page starts it as it does every other worker.
+let readerSettled = Promise.resolve();
+globalThis.mnistEarlyReader = (() => {
+  let worker;
+  try {
+    worker = new Worker('./reader_loader.js');
+  } catch (e) {
+    console.info(`The page starts the reader itself: ${e}`);
+    return undefined;
+  }
+  const heard = [];
+  worker.onmessage = (event) => heard.push(event);
+  worker.onerror = (event) => {
+    event.preventDefault();
+    heard.push(event);
+  };
+  // Listeners, unlike the handlers the page replaces on adoption, stay. A message is a
+  // WorkerOutput as serde writes it (src/worker/protocol.rs): `{ Reader: ... }` and so on.
+  readerSettled = new Promise((resolve) => {
+    worker.addEventListener('message', ({ data }) => {
+      if (data && typeof data === 'object' && ('Reader' in data || 'ReaderFailed' in data)) resolve();
+    });
+    worker.addEventListener('error', () => resolve());
+  });
+  return { worker, heard };
+})();
+
 // Where the page may share memory with its workers (cross-origin isolated; the same test as
-// src/ui/bridge.rs's `shared_memory`), the reader runs the threaded build, 7 MB of wasm
-// without WebGPU against the single-threaded build's 24 MB, so it starts and reads sooner;
-// a trainer on the CPU runs it too.
+// src/ui/bridge.rs's `shared_memory`), a trainer on the CPU runs the threaded build, 7 MB of
+// wasm without WebGPU against the single-threaded build's 24 MB.
 const sharedMemory = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
 globalThis.mnistThreadedModule = sharedMemory ? compile('./worker_mt_bg.wasm') : null;
 
@@ -54,8 +88,8 @@ async function softwareOnly() {
   return Promise.race([look, late]);
 }
 
-// The single-threaded build (the first trainer where a GPU may train, a trainer on WebGPU, and
-// the reader on a page that is not isolated), compiled on first use: at once unless the CPU
+// The single-threaded build (the first trainer where a GPU may train, a trainer on WebGPU, or
+// any trainer on a page that is not isolated), compiled on first use: at once unless the CPU
 // trains first.
 let workerModule;
 Object.defineProperty(globalThis, 'mnistWorkerModule', {
@@ -65,20 +99,12 @@ const workersCompiled = sharedMemory
   ? globalThis.mnistCpuFirst.then((cpu) => Promise.allSettled([globalThis.mnistThreadedModule, cpu ? null : globalThis.mnistWorkerModule]))
   : globalThis.mnistWorkerModule;
 
-// The default network the reader starts with (1.5 MB as served), downloaded while both wasm modules
-// compile instead of after the reader has started; handed to the reader with the module.
-// null when the download fails: the reader then fetches it itself and says what went wrong.
-// Kept here as well: the page deletes the global once the reader has the bytes.
-const defaultWeights = fetch('./models/default.weights')
-  .then((r) => (r.ok ? r.arrayBuffer() : null))
-  .catch(() => null);
-globalThis.mnistDefaultWeights = defaultWeights;
 
-// MNIST (9.2 MB as served), downloaded by the page itself once the workers' files are in (their
-// modules compiled, the default network arrived), or once a trainer asks and the default
-// network is in (the trainer may be up first: `start` below): on a slow connection the data
-// then arrives while the trainer starts, instead of after, and the reader does not share the
-// line with it. The page's wasm names the files (mnistPrefetch,
+// MNIST (9.2 MB as served), downloaded by the page itself once the workers' files are in (the
+// trainers' modules compiled, the reader reading), or once a trainer asks and the reader is
+// reading (the trainer may be up first: `start` below): on a slow connection the data then
+// arrives while the trainer starts, instead of after, and the reader's files do not share
+// the line with it. The page's wasm names the files (mnistPrefetch,
 // src/ui/components/app.rs: it knows the data source) and, with each request to load the
 // dataset, hands the trainer a replay of every download from its first byte (mnistHandData,
 // src/ui/bridge.rs; www/prefetched.js is the worker's end). The chunks stay here for the
@@ -105,15 +131,15 @@ const LIMIT = 64 * 1024 * 1024;
 const downloads = new Map();
 let asked;
 // The downloads start when the workers' files are in, or when a trainer first asks for the
-// dataset and the default network is in too, or at most STALLED_MS after that ask (a stalled
-// default network must not hold the dataset back). A trainer can ask before the default
-// network has arrived (the page's wasm is small and starts early): over a slow connection
-// MNIST then took the line from it and the first reading came later.
+// dataset and the reader is reading too, or at most STALLED_MS after that ask (a stalled
+// reader must not hold the dataset back). A trainer can ask before the reader has its
+// network (the page's wasm is small and starts early): over a slow connection MNIST then
+// took the line from it and the first reading came later.
 const STALLED_MS = 2000;
 const start = Promise.race([
-  Promise.allSettled([workersCompiled, defaultWeights]),
+  Promise.allSettled([workersCompiled, readerSettled]),
   new Promise((resolve) => { asked = resolve; }).then(() =>
-    Promise.race([defaultWeights, new Promise((resolve) => setTimeout(resolve, STALLED_MS))])),
+    Promise.race([readerSettled, new Promise((resolve) => setTimeout(resolve, STALLED_MS))])),
 ]);
 
 if (canHandStreams) {

@@ -47,7 +47,7 @@ async function respond(request) {
       throw offline;
     }
   }
-  // The workers' scripts carry their role in the query (worker_loader.js?role=reader): the
+  // The trainers' scripts carry their settings in the query (worker_loader.js?backend=cpu): the
   // file is the same. A worker reads its query from the URL of the response it was started
   // with, so the kept response is answered as a new one, which takes the request's URL.
   const copy = await cache?.match(request, { ignoreSearch: true });

@@ -1,5 +1,5 @@
-// Starts a worker (trainer or reader, as its URL says) on one of the two builds: Trunk's
-// single-threaded worker.js and worker_bg.wasm, or the threaded worker_mt files
+// Starts a trainer on one of the two builds: Trunk's single-threaded worker.js and
+// worker_bg.wasm, or the threaded worker_mt files
 // (scripts/build-threaded-worker.sh), whose loader, worker_mt_loader.js, names its build here
 // (`mnistBuild`) and then runs this file. This replaces Trunk's loader shim, which calls
 // wasm-bindgen's initialisation in its deprecated positional form and logs a warning in every
@@ -12,11 +12,8 @@ importScripts('./prefetched.js', `./${build}.js`);
 // If the page's module cannot be used (a newer build's script met an older module), the
 // file is compiled here instead; if that fails too, the error is thrown where the page's
 // Worker sees it (a rejected promise alone would leave the page waiting in silence).
-// The reader is also handed the default network's bytes, which its wasm takes from
-// `mnistDefaultWeights` (src/worker/runtime.rs); absent, it fetches them itself.
 self.onmessage = ({ data }) => {
   self.onmessage = null;
-  if (data?.defaultWeights instanceof ArrayBuffer) self.mnistDefaultWeights = data.defaultWeights;
   const start = (module_or_path) => wasm_bindgen({ module_or_path });
   const file = `./${build}_bg.wasm`;
   (data?.wasmModule ? start(data.wasmModule).catch(() => start(file)) : start(file))

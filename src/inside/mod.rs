@@ -1,12 +1,14 @@
 //! "Inside the network": what a network computes for one drawing, as pictures the page can
-//! paint without knowing anything of tensors. The worker fills an [`Inside`]
-//! ([`look::look`]); the page draws it (`ui/components/inside_view.rs`).
+//! paint without knowing anything of tensors. The reader fills an [`Inside`]
+//! (`crate::reader::look`); the page draws it (`ui/components/inside_view.rs`).
 //!
 //! Every picture is one byte per pixel, scaled per layer rather than per map: a map that
 //! barely responds then looks dark beside one that fires, which is what a learner should
 //! see (a map scaled to its own maximum would make noise look like a feature).
 
-#[cfg(feature = "engine")]
+// The inside view computed with burn: the reference the reader's own (`crate::reader::look`,
+// without burn) is held to by native tests.
+#[cfg(all(test, feature = "engine"))]
 pub mod look;
 
 use serde::{Deserialize, Serialize};

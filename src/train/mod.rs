@@ -5,7 +5,8 @@
 //! in the browser's worker on WebGPU.
 
 // Without the `engine` feature (the page's build) only what the page shows and sends: the
-// config, the schedule, the reports, how a run ended, the estimate and the bench's figures.
+// config, the schedule, the reports, how a run ended, the estimate and the bench's figures;
+// and for the reader (built without burn too), the calibration and the "not a digit" detector.
 #[cfg(feature = "engine")]
 pub mod batch;
 pub mod bench;
@@ -13,7 +14,6 @@ pub mod calibrate;
 pub mod end;
 #[cfg(feature = "engine")]
 pub mod loss;
-#[cfg(feature = "engine")]
 pub mod novelty;
 #[cfg(feature = "engine")]
 pub mod warp;

@@ -15,10 +15,15 @@
 //! The distance is invariant to an affine map of each feature (BatchNorm in inference is
 //! one), so the features are taken after the dense layer's ReLU, before its BatchNorm.
 
+// The detector itself is plain arithmetic (the reader, built without burn, judges with it);
+// taking a network's features and fitting it to them is the engine's.
+#[cfg(feature = "engine")]
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "engine")]
 use crate::data::{PixelStats, Split, IMAGE_PIXELS, IMAGE_SIDE};
+#[cfg(feature = "engine")]
 use crate::model::{Layer, Network};
 
 /// The share of held-out MNIST digits each threshold lets through. A drawing the network
@@ -148,6 +153,7 @@ impl Novelty {
 
 /// The features the detector judges: the dense 512 layer's output (after its ReLU) for each
 /// of `images` (784 bytes each), `[n x 512]`; `None` for a network without that layer.
+#[cfg(feature = "engine")]
 pub async fn features(model: &Network, images: &[u8], stats: PixelStats, batch: usize) -> Result<Option<Vec<f32>>, String> {
     if matches!(model, Network::Linear(_)) {
         return Ok(None);
@@ -173,6 +179,7 @@ pub async fn features(model: &Network, images: &[u8], stats: PixelStats, batch: 
 /// The detector for `model` (trained on `train`), its thresholds letting [`PASS_SURE`] and
 /// [`PASS_UNSURE`] of the
 /// `held_out` digits (never trained on) through; `None` for the linear network.
+#[cfg(feature = "engine")]
 pub async fn fit_network(model: &Network, train: &Split, held_out: &Split, stats: PixelStats) -> Result<Option<Novelty>, String> {
     let Some(f) = features(model, train.images(), stats, 500).await? else { return Ok(None) };
     let dim = f.len() / train.len().max(1);
@@ -225,7 +232,7 @@ pub fn packed_len(n: usize) -> usize {
     n * (n + 1) / 2
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "engine"))]
 mod tests {
     use super::*;
 

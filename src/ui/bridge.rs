@@ -20,82 +20,72 @@ pub enum WorkerKind {
     /// The threaded build (`worker_mt`): trains on the CPU on `threads` cores. Only where
     /// [`threads_possible`].
     ThreadedTrainer { threads: usize },
-    /// The reader role: reads drawings, nothing else, on one thread. On the threaded build
-    /// where the page may share memory ([`WorkerKind::reader`]): its wasm is 7 MB without
-    /// WebGPU against the single-threaded build's 24 MB, so it starts and reads sooner.
-    Reader { threaded: bool },
+    /// The reader: reads drawings, nothing else, on one thread, with a build of its own that
+    /// holds no burn (`src/bin/reader.rs`, 0.3 MB of wasm), so it starts long before a trainer.
+    Reader,
 }
 
 impl WorkerKind {
-    /// The reader this page runs (started first, so the threaded build has not failed yet; a
-    /// threaded reader that fails is replaced in `use_worker`).
-    pub fn reader() -> Self {
-        Self::Reader { threaded: shared_memory() }
-    }
-
-    /// The worker's loader for its build (`www/worker_loader.js`, `www/worker_mt_loader.js`),
-    /// with the role and settings the worker reads from its URL.
+    /// The worker's loader for its build (`www/worker_loader.js`, `www/worker_mt_loader.js`,
+    /// `www/reader_loader.js`), with the settings a trainer reads from its URL.
     fn script(self) -> String {
         match self {
             Self::Trainer { wants: None } => "./worker_loader.js".into(),
             Self::Trainer { wants: Some(backend) } => format!("./worker_loader.js?backend={}", backend.id()),
             Self::ThreadedTrainer { threads } => format!("./worker_mt_loader.js?threads={threads}"),
-            Self::Reader { threaded: false } => "./worker_loader.js?role=reader".into(),
-            Self::Reader { threaded: true } => "./worker_mt_loader.js?role=reader&threads=1".into(),
+            Self::Reader => "./reader_loader.js".into(),
         }
     }
 
-    /// Where `www/boot.js` keeps the promise of this worker's build, compiled once for every
-    /// worker that runs it.
-    fn compiled_module(self) -> &'static str {
+    /// Where `www/boot.js` keeps the promise of this trainer's build, compiled once for every
+    /// trainer that runs it; `None` for the reader, which compiles its own
+    /// (`www/reader_loader.js`).
+    fn compiled_module(self) -> Option<&'static str> {
         match self {
-            Self::ThreadedTrainer { .. } | Self::Reader { threaded: true } => "mnistThreadedModule",
-            Self::Trainer { .. } | Self::Reader { threaded: false } => "mnistWorkerModule",
+            Self::ThreadedTrainer { .. } => Some("mnistThreadedModule"),
+            Self::Trainer { .. } => Some("mnistWorkerModule"),
+            Self::Reader => None,
         }
     }
 }
 
-/// Post the page's compiled wasm of the worker's build to its loader, which waits for it
+/// Post the page's compiled wasm of a trainer's build to its loader, which waits for it
 /// (`www/worker_loader.js`), once compiled; `null` when there is none or it cannot be posted,
-/// and the worker compiles the file itself. The reader is also handed the default network,
-/// which the page started downloading at boot (`defaultWeights`, an `ArrayBuffer`; left out
-/// when that download failed). Posted before anything else: the bridge holds its own
-/// messages until the worker's wasm says it listens.
+/// and the worker compiles the file itself. Posted before anything else: the bridge holds its
+/// own messages until the worker's wasm says it listens. The reader's loader waits for no
+/// such message.
 fn hand_compiled_module(worker: &Worker, kind: WorkerKind) {
-    fn post_first(worker: &Worker, module: &JsValue, weights: &JsValue) {
+    let Some(name) = kind.compiled_module() else { return };
+    let compiling = js_sys::Reflect::get(&js_sys::global(), &name.into()).ok().and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
+    let worker = worker.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let module = match compiling {
+            Some(p) => wasm_bindgen_futures::JsFuture::from(p).await.unwrap_or(JsValue::NULL),
+            None => JsValue::NULL,
+        };
         let message = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&message, &"wasmModule".into(), module);
-        if weights.is_instance_of::<js_sys::ArrayBuffer>() {
-            let _ = js_sys::Reflect::set(&message, &"defaultWeights".into(), weights);
-        }
+        let _ = js_sys::Reflect::set(&message, &"wasmModule".into(), &module);
         if worker.post_message(&message).is_err() {
             // A browser that cannot send a compiled module to a worker (DataCloneError).
             let _ = js_sys::Reflect::set(&message, &"wasmModule".into(), &JsValue::NULL);
-            post(worker, &message);
+            post(&worker, &message);
         }
-    }
-    let pending = |name: &str| {
-        js_sys::Reflect::get(&js_sys::global(), &name.into()).ok().and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
-    };
-    let reader = matches!(kind, WorkerKind::Reader { .. });
-    let compiling = pending(kind.compiled_module());
-    let weights = if reader { pending("mnistDefaultWeights") } else { None };
-    let worker = worker.clone();
-    wasm_bindgen_futures::spawn_local(async move {
-        let settle = |p: Option<js_sys::Promise>| async move {
-            match p {
-                Some(p) => wasm_bindgen_futures::JsFuture::from(p).await.unwrap_or(JsValue::NULL),
-                None => JsValue::NULL,
-            }
-        };
-        // The weights usually arrive long before the module is compiled.
-        let (module, weights) = (settle(compiling).await, settle(weights).await);
-        if reader {
-            // Handed over once (a copy): the page need not hold the bytes, which it never reads.
-            let _ = js_sys::Reflect::delete_property(&js_sys::global().unchecked_into::<js_sys::Object>(), &"mnistDefaultWeights".into());
-        }
-        post_first(&worker, &module, &weights);
     });
+}
+
+/// The reader `www/boot.js` started before the page's wasm ran, with the events it has heard
+/// from it (messages, errors) since; taken once. `None` for any other kind, or where boot.js
+/// could not start it: [`WorkerBridge::spawn`] then starts one itself.
+fn early_reader(kind: WorkerKind) -> Option<(Worker, js_sys::Array)> {
+    if kind != WorkerKind::Reader {
+        return None;
+    }
+    let global = js_sys::global();
+    let early = js_sys::Reflect::get(&global, &"mnistEarlyReader".into()).ok().filter(|e| e.is_object())?;
+    let _ = js_sys::Reflect::delete_property(global.unchecked_ref::<js_sys::Object>(), &"mnistEarlyReader".into());
+    let worker = js_sys::Reflect::get(&early, &"worker".into()).ok()?.dyn_into::<Worker>().ok()?;
+    let heard = js_sys::Reflect::get(&early, &"heard".into()).ok()?.dyn_into::<js_sys::Array>().ok()?;
+    Some((worker, heard))
 }
 
 /// Have the page download the dataset's files (`www/boot.js`, once the reader's own files are
@@ -185,8 +175,14 @@ pub struct WorkerBridge {
 
 impl WorkerBridge {
     pub fn spawn(kind: WorkerKind, on_heard: impl Fn(Heard) + 'static) -> Result<Self, String> {
-        let worker = Worker::new(&kind.script()).map_err(|e| crate::data::fetch::describe(&e))?;
-        hand_compiled_module(&worker, kind);
+        let (worker, early) = match early_reader(kind) {
+            Some((worker, heard)) => (worker, heard),
+            None => {
+                let worker = Worker::new(&kind.script()).map_err(|e| crate::data::fetch::describe(&e))?;
+                hand_compiled_module(&worker, kind);
+                (worker, js_sys::Array::new())
+            }
+        };
         let waiting: Rc<RefCell<Option<Vec<WorkerInput>>>> = Rc::new(RefCell::new(Some(Vec::new())));
         let on_heard = Rc::new(on_heard);
         let heard = on_heard.clone();
@@ -212,12 +208,22 @@ impl WorkerBridge {
                 // as an `ErrorEvent` threw in the page, and nobody heard of the failure.
                 None => format!("the worker's script {} could not be loaded", kind.script()),
             };
+            // Heard, and told to the user where it matters: not also an uncaught error of the
+            // page's (which an error event left alone becomes).
+            event.prevent_default();
             // Still holding messages: it never said it listens.
             let before_listening = unheard.borrow().is_some();
             on_heard(if before_listening { Heard::FailedToStart(reason) } else { Heard::Crashed(reason) });
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        // What an early reader said before it was adopted, in order, as if heard now (nothing
+        // can arrive in between: this all runs in one task).
+        for event in early.iter() {
+            let handler: &js_sys::Function =
+                if event.is_instance_of::<MessageEvent>() { on_message.as_ref().unchecked_ref() } else { on_error.as_ref().unchecked_ref() };
+            let _ = handler.call1(&JsValue::NULL, &event);
+        }
         Ok(Self { worker, waiting, _on_message: on_message, _on_error: on_error })
     }
 

@@ -1,11 +1,10 @@
-//! Reading and writing the weights file (its layout: the parent module's documentation).
+//! Reading and writing the weights file as plain values (its layout: the parent module's
+//! documentation), without burn: the reader worker is built without it. Building a burn
+//! network from a file, and a file from one, is `network`'s.
 
-use burn::module::{ModuleMapper, ModuleVisitor, Param};
-use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{WeightsError, WeightsMeta};
-use crate::model::{Network, NetworkKind};
 use crate::train::novelty::Novelty;
 
 const MAGIC: &[u8; 8] = b"MNISTSTD";
@@ -24,33 +23,13 @@ const MAX_RANK: usize = 4;
 /// The largest network here has under 600,000 parameters; nothing legitimate comes near.
 const MAX_VALUES: usize = 4 << 20;
 
-pub(crate) type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
+pub type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
 
 /// How a tensor's values are stored in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Storage {
     F32 = 0,
     F16 = 1,
-}
-
-/// Serialise an (inference-mode) network with its metadata.
-pub async fn encode(model: &Network, meta: &WeightsMeta) -> Result<Vec<u8>, WeightsError> {
-    let mut collect = Collect::default();
-    model.visit(&mut collect);
-    let flat = Tensor::cat(collect.tensors, 0);
-    let values = crate::train::runner::read_floats(flat).await.map_err(|e| WeightsError::Device(e.to_string()))?;
-
-    let mut offset = 0;
-    let tensors = collect
-        .shapes
-        .into_iter()
-        .map(|(path, shape)| {
-            let n: usize = shape.iter().product();
-            offset += n;
-            (path, shape, values[offset - n..offset].to_vec())
-        })
-        .collect::<Tensors>();
-    Ok(write(meta, &tensors, None, false))
 }
 
 /// The same file with a "not a digit" detector fitted for its network (replacing any it had).
@@ -94,7 +73,7 @@ struct Header {
 const WHITEN: &str = "novelty.whiten";
 const CENTRES: &str = "novelty.centres";
 
-fn write(meta: &WeightsMeta, tensors: &Tensors, novelty: Option<&Novelty>, half: bool) -> Vec<u8> {
+pub(crate) fn write(meta: &WeightsMeta, tensors: &Tensors, novelty: Option<&Novelty>, half: bool) -> Vec<u8> {
     let header = Header {
         meta: meta.clone(),
         batch_norm_epsilon: meta.network.batch_norm_epsilon(),
@@ -138,45 +117,20 @@ pub fn read_meta(bytes: &[u8]) -> Result<WeightsMeta, WeightsError> {
     parse_file(bytes).map(|(meta, _)| meta)
 }
 
-/// Check a file and build its network on `device`. With `expected`, a file for another
-/// network is refused before anything is built.
-pub fn decode(bytes: &[u8], expected: Option<NetworkKind>, device: &Device) -> Result<(Network, WeightsMeta), WeightsError> {
-    decode_parsed(parse(bytes)?, expected, device).map(|(network, meta, _)| (network, meta))
-}
-
-/// [`decode`], with the file's "not a digit" detector when it has one: what the reader needs.
-pub fn decode_for_reading(bytes: &[u8], device: &Device) -> Result<(Network, WeightsMeta, Option<Novelty>), WeightsError> {
-    decode_parsed(parse(bytes)?, None, device)
-}
-
-fn decode_parsed(parsed: Parsed, expected: Option<NetworkKind>, device: &Device) -> Result<(Network, WeightsMeta, Option<Novelty>), WeightsError> {
-    let Parsed { meta, tensors, novelty, .. } = parsed;
-    if let Some(expected) = expected.filter(|&e| e != meta.network) {
-        return Err(WeightsError::WrongNetwork { expected: expected.id().into(), found: meta.network.id().into() });
-    }
-    let fresh = meta.network.config().init(device);
-    let mut shapes = Collect::default();
-    fresh.visit(&mut shapes);
-    let mismatch = |detail: String| WeightsError::Mismatch { network: meta.network.id().into(), detail };
-    if shapes.shapes.len() != tensors.len() {
-        return Err(mismatch(format!("{} tensors where {} are needed", tensors.len(), shapes.shapes.len())));
-    }
-    for ((path, shape), (file_path, file_shape, _)) in shapes.shapes.iter().zip(&tensors) {
-        if path != file_path || shape != file_shape {
-            return Err(mismatch(format!("{file_path} {file_shape:?} where {path} {shape:?} is needed")));
-        }
-    }
-    let mut load = Load { tensors: tensors.into_iter(), device: device.clone() };
-    Ok((fresh.map(&mut load), meta, novelty))
-}
-
 /// A checked file: metadata, the network's tensors in visit order, and its detector.
-struct Parsed {
-    meta: WeightsMeta,
-    tensors: Tensors,
-    novelty: Option<Novelty>,
+pub(crate) struct Parsed {
+    pub(crate) meta: WeightsMeta,
+    pub(crate) tensors: Tensors,
+    pub(crate) novelty: Option<Novelty>,
     /// Whether a tensor was stored at half precision (kept so when the file is rewritten).
     half: bool,
+}
+
+/// Check a whole file and give what reading digits needs: its metadata, the network's
+/// tensors and its "not a digit" detector, if any. The tensors' names and shapes are the
+/// caller's to check against its network.
+pub fn parse_for_reading(bytes: &[u8]) -> Result<(WeightsMeta, Tensors, Option<Novelty>), WeightsError> {
+    parse(bytes).map(|p| (p.meta, p.tensors, p.novelty))
 }
 
 /// Check a whole file and give its metadata and the network's tensors (path, shape,
@@ -185,7 +139,7 @@ pub(crate) fn parse_file(bytes: &[u8]) -> Result<(WeightsMeta, Tensors), Weights
     parse(bytes).map(|p| (p.meta, p.tensors))
 }
 
-fn parse(bytes: &[u8]) -> Result<Parsed, WeightsError> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, WeightsError> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(WeightsError::NotWeights);
     }
@@ -333,50 +287,16 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Collects every float tensor (parameters and BatchNorm running statistics) in visit
-/// order, with its path and shape, flattened so all can be read in one transfer.
-#[derive(Default)]
-struct Collect {
-    path: Vec<String>,
-    shapes: Vec<(String, Vec<usize>)>,
-    tensors: Vec<Tensor<1>>,
-}
-
-impl ModuleVisitor for Collect {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_owned());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let tensor = param.val();
-        let shape = tensor.dims().to_vec();
-        self.tensors.push(tensor.reshape([shape.iter().product::<usize>()]));
-        self.shapes.push((self.path.join("."), shape));
-    }
-}
-
-/// Replaces each float tensor, in the same visit order, with the file's values.
-struct Load {
-    tensors: std::vec::IntoIter<(String, Vec<usize>, Vec<f32>)>,
-    device: Device,
-}
-
-impl ModuleMapper for Load {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let (_, shape, values) = self.tensors.next().expect("shapes were checked against the module");
-        let device = self.device.clone();
-        param.map(move |_| Tensor::from_data(TensorData::new(values, shape), &device))
-    }
-}
-
-#[cfg(test)]
+#[cfg(all(test, feature = "engine"))]
 mod tests {
     use futures::executor::block_on;
 
+    use burn::prelude::*;
+
     use super::*;
     use crate::data::PixelStats;
+    use crate::model::{Network, NetworkKind};
+    use crate::weights::{decode, decode_for_reading, encode};
     use crate::testing::{cpu, floats};
 
     const STATS: PixelStats = PixelStats { mean: 0.1307, std: 0.3081 };

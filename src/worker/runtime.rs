@@ -2,13 +2,10 @@
 //! posts [`WorkerOutput`]. Everything it awaits yields to the browser, so Pause and Stop are
 //! handled while a network trains.
 //!
-//! One program, two roles, chosen by the page in the worker's URL (`?role=reader`):
-//! - the trainer (the default) owns the dataset, the device, the runs and the user's saved
-//!   weights, and says which network should read digits ([`WorkerOutput::ReaderWeights`]);
-//! - the reader holds only that network, on the CPU, and reads drawings. It is a worker of
-//!   its own so that a reading never queues behind a training step (a VGG step on the CPU
-//!   takes a few hundred milliseconds; a reading, a few). It runs on one thread, on either
-//!   build (`ui::bridge::WorkerKind`).
+//! The trainer owns the dataset, the device, the runs and the user's saved weights, and says
+//! which network should read digits ([`WorkerOutput::ReaderWeights`]); the reader, a worker
+//! and a build of its own without burn (`crate::reader`), reads them, so that a reading never
+//! queues behind a training step.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -16,18 +13,16 @@ use std::rc::Rc;
 use burn::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+use web_sys::DedicatedWorkerGlobalScope;
 
 use super::keeping::{self, Owner};
 use super::store::Kept;
-use super::{adapter, gpu, locks, store, threads};
+use super::{adapter, channel, gpu, locks, store, threads};
 use super::protocol::{Backend, DataSource, DatasetSummary, ExportFormat, GpuMemory, MemorySample, Sample, WorkerInput, WorkerOutput};
-use crate::data::fetch::{fetch_bytes, load_mnist};
+use crate::data::fetch::load_mnist;
 use crate::data::Encoding;
-use crate::data::{Mnist, IMAGE_SIDE};
-use crate::inside;
-use crate::model::{Layer, Network, NetworkKind};
-use crate::train::novelty::Novelty;
+use crate::data::Mnist;
+use crate::model::{Network, NetworkKind};
 use crate::platform::{now_ms, yield_to_events};
 use crate::train::{self, EpochReport, Flow, Observer, Resume, Selection, StepReport, TrainConfig, TrainData};
 use crate::weights::{self, WeightsMeta};
@@ -35,26 +30,13 @@ use crate::weights::{self, WeightsMeta};
 mod kept_runs;
 use kept_runs::Detected;
 
-/// Shipped with the app so digits can be read before anything is trained.
-const DEFAULT_WEIGHTS: &str = "models/default.weights";
 /// Sample digits shown per class in the page's grid.
 const SAMPLES_PER_CLASS: usize = 10;
 /// Why the CPU trains when the only adapter is a software one (SwiftShader, say).
 const SOFTWARE_ADAPTER: &str = "Only a software WebGPU adapter is available; it is slower than the CPU for these networks, so training runs on the CPU. You can switch to WebGPU.";
 
-/// The default network's bytes, when the page downloaded them and its loader put them where
-/// this reads them (`www/worker_loader.js`, `mnistDefaultWeights`); taken once.
-fn take_handed_weights(scope: &DedicatedWorkerGlobalScope) -> Option<Vec<u8>> {
-    let key = JsValue::from_str("mnistDefaultWeights");
-    let handed = js_sys::Reflect::get(scope, &key).ok()?;
-    let _ = js_sys::Reflect::delete_property(scope, &key);
-    let buffer = handed.dyn_into::<js_sys::ArrayBuffer>().ok()?;
-    Some(js_sys::Uint8Array::new(&buffer).to_vec())
-}
-
 /// What the page asked of this worker in its URL.
 struct Launch {
-    reader: bool,
     /// The backend the page asks for (`?backend=`): WebGPU even on a software adapter, or the
     /// CPU even on a real GPU (the user chose it, and the threaded build that would have
     /// trained there did not start). `None`: this worker decides.
@@ -70,7 +52,6 @@ impl Launch {
         let get = |key: &str| params.as_ref().and_then(|p| p.get(key));
         let cores = scope.navigator().hardware_concurrency() as usize;
         Self {
-            reader: get("role").as_deref() == Some("reader"),
             wants: get("backend").as_deref().and_then(Backend::from_id),
             threads: get("threads").and_then(|t| t.parse().ok()).unwrap_or(cores).max(1),
         }
@@ -85,27 +66,8 @@ pub fn start() {
     let launch = Launch::from_url(&scope);
     let worker = Rc::new(Worker::new(scope.clone(), launch.wants));
     let receiver = worker.clone();
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        match serde_wasm_bindgen::from_value::<WorkerInput>(event.data()) {
-            Ok(input) => receiver.clone().receive(input),
-            Err(e) => web_sys::console::error_1(&format!("worker: unreadable message: {e}").into()),
-        }
-    });
-    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    // The handler lives as long as the worker.
-    on_message.forget();
+    channel::listen(&scope, "worker", move |input| receiver.clone().receive(input));
     spawn_local(async move {
-        if launch.reader {
-            // One thread, whichever build (the threaded one where the page may share memory:
-            // its wasm is the smaller), and set before burn is touched: see `threads`.
-            let _ = threads::start(1).await;
-            worker.post(&WorkerOutput::Listening);
-            // The default network at once (the page's download, or fetched here) rather than
-            // handed over by the trainer once it has started: the first drawing is read
-            // sooner on a first visit.
-            worker.load_default_reader().await;
-            return;
-        }
         // Before anything can touch burn: see `threads`.
         let (threads, note) = threads::start(launch.threads).await;
         worker.threads.set(threads);
@@ -130,15 +92,6 @@ struct Control {
     stop: Cell<bool>,
 }
 
-/// The reader's network, with what it was trained on and where it lives.
-struct Reader {
-    model: Network,
-    meta: WeightsMeta,
-    device: Device,
-    /// The file's "not a digit" detector, when it has one (`train::novelty`).
-    novelty: Option<Rc<Novelty>>,
-}
-
 struct Worker {
     scope: DedicatedWorkerGlobalScope,
     /// burn's WebGPU device, once boot has tried to create it.
@@ -151,8 +104,6 @@ struct Worker {
     /// The last upload, keyed by backend and limits: a second run on the same data re-uses it.
     uploaded: RefCell<Option<(UploadKey, Rc<TrainData>)>>,
     control: Control,
-    /// The reader role's network.
-    reader: RefCell<Option<Reader>>,
     /// The trainer's count of networks handed to the reader: an encoding that finishes after a
     /// newer one started is dropped, so the reader never goes back to an older network.
     published: Cell<u64>,
@@ -165,12 +116,6 @@ struct Worker {
     saved: RefCell<Option<(WeightsMeta, Rc<Vec<u8>>)>>,
     /// The id of the run training now (`keeping`): its best epochs are kept under it.
     run_id: RefCell<Option<String>>,
-    /// Reader: whether the page shows the inside view, and the reader's network made ready
-    /// for it (made on first use after each change of network: `inside::look::for_looking`).
-    inside: Cell<bool>,
-    looking: RefCell<Option<Network>>,
-    /// Reader: the newest drawing asked for; an older one's inside view is not computed.
-    latest_read: Cell<u32>,
     /// The run being recorded, and the runs kept ([`crate::runs`]; `kept_runs`).
     runs: super::run_log::RunLog,
 }
@@ -186,28 +131,17 @@ impl Worker {
             loading: Cell::new(false),
             uploaded: RefCell::new(None),
             control: Control::default(),
-            reader: RefCell::new(None),
             published: Cell::new(0),
             wants,
             threads: Cell::new(1),
             saved: RefCell::new(None),
             run_id: RefCell::new(None),
-            inside: Cell::new(false),
-            looking: RefCell::new(None),
-            latest_read: Cell::new(0),
             runs: Default::default(),
         }
     }
 
     fn post(&self, output: &WorkerOutput) {
-        match serde_wasm_bindgen::to_value(output) {
-            Ok(value) => {
-                if let Err(e) = self.scope.post_message(&value) {
-                    web_sys::console::error_2(&"worker: postMessage failed".into(), &e);
-                }
-            }
-            Err(e) => web_sys::console::error_1(&format!("worker: cannot encode message: {e}").into()),
-        }
+        channel::post(&self.scope, "worker", output);
     }
 
     /// Find the GPU and choose the backend: WebGPU on a real GPU; the CPU when there is no
@@ -289,12 +223,10 @@ impl Worker {
                     self.control.paused.set(false);
                 }
             }
-            WorkerInput::Predict { id, pixels } => {
-                self.latest_read.set(id);
-                spawn_local(self.predict(id, pixels))
+            // The reader's (`crate::reader`); the page never sends them here.
+            WorkerInput::Predict { .. } | WorkerInput::ShowInside(_) | WorkerInput::UseReader { .. } => {
+                web_sys::console::warn_1(&"worker: a reader's message reached the trainer".into())
             }
-            WorkerInput::ShowInside(on) => self.inside.set(on),
-            WorkerInput::UseReader { bytes } => self.use_reader(&bytes),
             WorkerInput::LoadWeights { bytes } => spawn_local(async move {
                 if let Err(e) = self.load(bytes).await {
                     self.post(&WorkerOutput::LoadFailed(format!("That file was not loaded: {e}. The network in use is unchanged.")));
@@ -609,134 +541,12 @@ impl Worker {
         });
     }
 
-    /// Reader: read digits with the network in `bytes` from now on.
-    fn use_reader(&self, bytes: &[u8]) {
-        match self.set_reader(bytes) {
-            Ok(meta) => self.post(&WorkerOutput::Reader(meta)),
-            Err(e) => self.post(&WorkerOutput::ReaderFailed(e)),
-        }
-    }
-
-    /// Reader: make the network in `bytes` the one that reads, without saying so yet.
-    fn set_reader(&self, bytes: &[u8]) -> Result<WeightsMeta, String> {
-        let device = Device::flex();
-        let (model, meta, novelty) =
-            weights::decode_for_reading(bytes, &device).map_err(|e| format!("the network to read with was refused: {e}"))?;
-        *self.reader.borrow_mut() = Some(Reader { model, meta: meta.clone(), device, novelty: novelty.map(Rc::new) });
-        *self.looking.borrow_mut() = None;
-        Ok(meta)
-    }
-
-    async fn predict(self: Rc<Self>, id: u32, pixels: Vec<f32>) {
-        match self.read(&pixels).await {
-            Ok(Some((probabilities, strangeness))) => self.post(&WorkerOutput::Prediction { id, probabilities, strangeness }),
-            Ok(None) => return,
-            Err(e) => return self.post(&WorkerOutput::ReaderFailed(e)),
-        }
-        if self.inside.get() {
-            self.look_inside(id, &pixels).await;
-        }
-    }
-
-    /// Reader: the calibrated probabilities of 784 preprocessed pixels, and how unlike every
-    /// digit they are when the network has a detector; `None` before there is a network.
-    async fn read(&self, pixels: &[f32]) -> Result<Option<(Vec<f32>, Option<f32>)>, String> {
-        let prepared = {
-            let reader = self.reader.borrow();
-            reader.as_ref().map(|r| {
-                let stats = r.meta.stats;
-                let input: Vec<f32> = pixels.iter().map(|p| (p - stats.mean) / stats.std).collect();
-                let x = Tensor::<4>::from_data(TensorData::new(input, [1, 1, IMAGE_SIDE, IMAGE_SIDE]), &r.device);
-                // The same pass gives the features the "not a digit" detector judges.
-                let mut dense = None;
-                let logits = r.model.forward_seen(x, &mut |layer, t| {
-                    if layer == Layer::Dense && r.novelty.is_some() {
-                        dense = Some(t.clone());
-                    }
-                });
-                (logits, r.meta.temperature(), dense.zip(r.novelty.clone()))
-            })
-        };
-        let Some((logits, temperature, judged)) = prepared else { return Ok(None) };
-        // Calibrated: the logits over the weights' temperature (1 for older files).
-        let logits = train::runner::read_floats(logits).await.map_err(|e| e.to_string())?;
-        let probabilities = train::calibrate::probabilities(&logits, temperature).to_vec();
-        let strangeness = match judged {
-            Some((features, novelty)) => {
-                let f = train::runner::read_floats(features).await.map_err(|e| e.to_string())?;
-                Some(novelty.strangeness(&f, crate::draw::reading::read(&probabilities).is_some_and(|r| r.sure())))
-            }
-            None => None,
-        };
-        Ok(Some((probabilities, strangeness)))
-    }
-
-    /// Reader: the inside view of drawing `id`, once its reading has been posted, so that
-    /// looking never delays a reading. While the pen moves, drawings come faster than views
-    /// are computed: one already replaced by a newer drawing is skipped.
-    async fn look_inside(&self, id: u32, pixels: &[f32]) {
-        yield_to_events().await;
-        if self.latest_read.get() != id {
-            return;
-        }
-        let prepared = {
-            let reader = self.reader.borrow();
-            reader.as_ref().map(|r| {
-                let model = self.looking.borrow_mut().get_or_insert_with(|| inside::look::for_looking(r.model.clone(), &r.device)).clone();
-                (model, r.meta.stats)
-            })
-        };
-        let Some((model, stats)) = prepared else { return };
-        match inside::look::look(&model, id, pixels, stats).await {
-            Ok(view) => self.post(&WorkerOutput::Inside(view)),
-            Err(e) => self.post(&WorkerOutput::InsideFailed(format!("the view inside the network could not be computed: {e}"))),
-        }
-    }
-
     /// Check a weights file and have the reader read digits with it; the network in use is
     /// untouched on error. Checked here on the CPU, before the page passes it on.
     async fn use_weights(&self, bytes: &[u8]) -> Result<WeightsMeta, String> {
         let (_, meta) = weights::decode(bytes, None, &Device::flex()).map_err(|e| e.to_string())?;
         self.publish_bytes(meta.clone(), bytes.to_vec());
         Ok(meta)
-    }
-
-    /// Reader: read with the default network, unless the trainer has already handed over
-    /// another (the user's saved one, restored), which it replaces otherwise. The page starts
-    /// downloading it before this worker exists and hands the bytes over (`www/boot.js`); if
-    /// it could not, it is fetched here, and a failure is told as this fetch's.
-    async fn load_default_reader(&self) {
-        let fetched = match take_handed_weights(&self.scope) {
-            Some(bytes) => Ok(bytes),
-            None => fetch_bytes(&self.relative_url(DEFAULT_WEIGHTS), DEFAULT_WEIGHTS, |_, _| {}).await,
-        };
-        if self.reader.borrow().is_some() {
-            return;
-        }
-        let bytes = match fetched {
-            Ok(bytes) => bytes,
-            Err(e) => return self.post(&WorkerOutput::ReaderFailed(format!("the default network did not load ({e})"))),
-        };
-        let meta = match self.set_reader(&bytes) {
-            Ok(meta) => meta,
-            Err(e) => return self.post(&WorkerOutput::ReaderFailed(e)),
-        };
-        // One reading of a blank pad before saying the reader is ready: the engine first runs
-        // wasm with its baseline compiler and optimises what runs hot, and the first reading
-        // also grows the heap for the network's activations; measured, the first reading of a
-        // fresh reader took 100-300 ms where later ones take 15-30. Warmed here, that wait is
-        // spent while the page starts, not after the person's first stroke.
-        let _ = self.read(&[0.0; IMAGE_SIDE * IMAGE_SIDE]).await;
-        // Unless the trainer's network replaced it meanwhile, which has said so itself.
-        if self.reader.borrow().as_ref().is_some_and(|r| r.meta == meta) {
-            self.post(&WorkerOutput::Reader(meta));
-        }
-    }
-
-    /// `path` relative to the worker script (which sits next to index.html).
-    fn relative_url(&self, path: &str) -> String {
-        let base = self.scope.location().href();
-        web_sys::Url::new_with_base(path, &base).map(|u| u.href()).unwrap_or_else(|_| path.to_owned())
     }
 }
 

@@ -140,7 +140,7 @@ function timeline() {
         const kind = typeof event.data === 'string' ? event.data : Object.keys(event.data ?? {})[0];
         if (['Listening', 'Started', 'DataProgress', 'DataReady'].includes(kind) && !heard.has(kind)) {
           heard.add(kind);
-          note(`${name.split('?')[0].replace(/_loader\.js$/, '')}${name.includes('role=reader') ? ' (reader)' : ''} ${kind}`);
+          note(`${name.split('?')[0].replace(/_loader\.js$/, '')} ${kind}`);
         }
       });
     }

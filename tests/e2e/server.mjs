@@ -104,12 +104,18 @@ export function startServer(dir, { port = 0, headers, precompressed = true } = {
         res.writeHead(status, { 'Content-Type': 'text/javascript', 'Cache-Control': 'no-store' });
         res.end(body);
       };
-      const reader = pathname === '/worker_mt_loader.js' && url.searchParams.get('role') === 'reader';
-      // The threaded reader's script throws (as a refused shared memory would), or is missing.
-      if (kind === 'readerthrows' && reader) return script('throw new Error("no shared memory for the reader");');
+      const reader = pathname === '/reader_loader.js';
+      // The reader's script throws, or is missing.
+      if (kind === 'readerthrows' && reader) return script('throw new Error("the reader could not start");');
       if (kind === 'readermissing' && reader) return script('not found', 404);
+      // The default network's first download fails (the reader's own, at its start).
+      if (kind === 'weightsonce' && pathname === '/models/default.weights') {
+        const count = (seen.get(req.url) ?? 0) + 1;
+        seen.set(req.url, count);
+        if (count === 1) return script('unavailable', 503);
+      }
       // The threaded trainer's script throws; the reader's still runs.
-      if (kind === 'trainerthrows' && pathname === '/worker_mt_loader.js' && !reader) return script('throw new RangeError("could not allocate the shared memory");');
+      if (kind === 'trainerthrows' && pathname === '/worker_mt_loader.js') return script('throw new RangeError("could not allocate the shared memory");');
       // The trainer started for WebGPU finds no adapter.
       const loader = () => fs.readFileSync(path.join(root, 'worker_loader.js'), 'utf8');
       if (kind === 'noadapter' && pathname === '/worker_loader.js' && url.searchParams.get('backend') === 'webgpu') {

@@ -102,7 +102,7 @@ export const tests = {
     }
     const html = await (await fetch(base)).text();
     const app = html.match(/data-app-wasm="([^"]+)"/)[1];
-    for (const file of [app, '/worker_bg.wasm', '/worker_mt_bg.wasm']) {
+    for (const file of [app, '/reader_bg.wasm', '/worker_bg.wasm', '/worker_mt_bg.wasm']) {
       const bytes = Buffer.from(await (await fetch(new URL(file, base))).arrayBuffer());
       const look = exportsLookWrapped(bytes);
       assert.ok(look.exports >= 10, `${file}: ${look.exports} exported functions read`);
@@ -110,30 +110,34 @@ export const tests = {
     }
   },
 
-  async 'the page compiles each worker build it needs once, for every worker that runs it; the reader runs the smaller one where it can'({ browser, base }) {
-    // www/boot.js compiles worker_mt_bg.wasm (7 MB: the reader and a threaded trainer) where
-    // the page may share memory, and worker_bg.wasm (24 MB, WebGPU) where a trainer needs it:
-    // not at all on an isolated page whose only adapter is a software one (SwiftShader here),
-    // whose first trainer is the threaded one. Each worker is given its build's compiled module
-    // (src/ui/bridge.rs), so none fetches the file. On a page that is not isolated the reader
-    // and the trainer run worker_bg.wasm, and the threaded build is not fetched at all.
+  async 'the page compiles each worker build it needs once, for every worker that runs it; the reader has a build of its own'({ browser, base }) {
+    // www/boot.js compiles worker_mt_bg.wasm (7 MB: a threaded trainer) where the page may
+    // share memory, and worker_bg.wasm (24 MB, WebGPU) where a trainer needs it: not at all
+    // on an isolated page whose only adapter is a software one (SwiftShader here), whose first
+    // trainer is the threaded one. Each trainer is given its build's compiled module
+    // (src/ui/bridge.rs), so none fetches the file. On a page that is not isolated the
+    // trainer runs worker_bg.wasm, and the threaded build is not fetched at all. The reader
+    // (without burn) fetches and compiles its own small module, once, on every page.
     const fetched = (entries, file) => entries.filter((name) => name.includes(file)).length;
-    for (const [where, readerBuild] of [['', 'worker_mt'], ['plain/', 'worker']]) {
+    for (const where of ['', 'plain/']) {
       const { page, context, log } = await openPage(browser, `${base}${where}`);
       await settled(page);
       await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
       const own = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+      assert.equal(fetched(own, '/reader_bg.wasm'), 0, `${where}: the page leaves reader_bg.wasm to the reader: ${own.join(' ')}`);
       assert.equal(fetched(own, '/worker_bg.wasm'), where ? 1 : 0, `${where}: the page fetches worker_bg.wasm ${where ? 'once' : 'not at all'}: ${own.join(' ')}`);
       assert.equal(fetched(own, '/worker_mt_bg.wasm'), where ? 0 : 1, `${where}: the page fetches worker_mt_bg.wasm ${where ? 'not at all' : 'once'}: ${own.join(' ')}`);
       assert.equal(await page.$eval('#training', (s) => s.dataset.worker), where ? 'single' : 'threaded', `${where}: the trainer's build`);
-      const workers = page.workers().filter((w) => /worker(_mt)?_loader\.js/.test(w.url()));
-      assert.equal(workers.filter((w) => /\/worker_loader\.js/.test(w.url())).length, where ? 2 : 0, `${where}: single-threaded workers: ${page.workers().map((w) => w.url())}`);
-      const reader = workers.find((w) => w.url().includes('role=reader'));
-      assert.ok(reader?.url().includes(`/${readerBuild}_loader.js`), `${where}: the reader runs ${readerBuild}: ${page.workers().map((w) => w.url())}`);
+      const workers = page.workers().filter((w) => /(worker|worker_mt|reader)_loader\.js/.test(w.url()));
+      assert.equal(workers.filter((w) => /\/worker_loader\.js/.test(w.url())).length, where ? 1 : 0, `${where}: single-threaded workers: ${page.workers().map((w) => w.url())}`);
+      assert.equal(workers.filter((w) => /\/reader_loader\.js/.test(w.url())).length, 1, `${where}: one reader: ${page.workers().map((w) => w.url())}`);
       for (const worker of workers) {
         const entries = await worker.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
-        assert.ok(entries.some((name) => /\/worker(_mt)?\.js$/.test(name)), `${worker.url()}: its resource timings are read`);
-        assert.equal(fetched(entries, '_bg.wasm'), 0, `${worker.url()} was handed the compiled module, yet fetched: ${entries.join(' ')}`);
+        assert.ok(entries.some((name) => /\/(worker|worker_mt|reader)\.js$/.test(name)), `${worker.url()}: its resource timings are read`);
+        const reader = /\/reader_loader\.js/.test(worker.url());
+        assert.equal(fetched(entries, '_bg.wasm'), reader ? 1 : 0, reader
+          ? `the reader fetches its own module once: ${entries.join(' ')}`
+          : `${worker.url()} was handed the compiled module, yet fetched: ${entries.join(' ')}`);
       }
       // And it reads a drawing with that module.
       await drawOne(page);
@@ -150,7 +154,7 @@ export const tests = {
       WebAssembly.compileStreaming = () => compile(fetch(document.querySelector('script[data-app-js]').dataset.appWasm));
     });
     const entries = await readerFetches(wrong.page);
-    assert.equal(fetched(entries, '/worker_mt_bg.wasm'), 1, `the reader compiled worker_mt_bg.wasm itself: ${entries.join(' ')}`);
+    assert.equal(fetched(entries, '/reader_bg.wasm'), 1, `the reader compiled reader_bg.wasm itself: ${entries.join(' ')}`);
     await drawOne(wrong.page);
     await answerSettled(wrong.page);
     assert.match(await wrong.page.textContent('#answer'), /\d/, 'a reading with its own module');
@@ -248,30 +252,22 @@ export const tests = {
     await context.close();
   },
 
-  async 'a threaded reader that fails to start is replaced by the single-threaded one, which reads'({ browser, base }) {
-    // The reader's threaded build fails before it listens, two ways: its script throws (as a
-    // browser refusing the shared memory would: an `ErrorEvent`), or cannot be loaded at all
-    // (a 404: a plain `Event`, which the page once misread and threw on, so nobody heard).
-    // src/ui/hooks/use_worker.rs starts the single-threaded reader, which is compiled for it
-    // and reads the drawing; training is untouched.
+  async 'a reader that fails to start says so where the reading would be, and training is untouched'({ browser, base }) {
+    // The reader fails before it listens, two ways: its script throws (an `ErrorEvent`), or
+    // cannot be loaded at all (a 404: a plain `Event`, which the page once misread and threw
+    // on, so nobody heard). The drawing panel says there is no network to read with and why;
+    // the trainer is another worker and trains as before.
     // Served so by tests/e2e/server.mjs under /stub/readerthrows/ and /stub/readermissing/.
     for (const [name, kind] of [['its script throws', 'readerthrows'], ['its script is missing', 'readermissing']]) {
       const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
       const page = await context.newPage();
-      const messages = [];
       const errors = [];
-      page.on('console', (m) => messages.push({ type: m.type(), text: m.text() }));
       page.on('pageerror', (e) => errors.push(String(e)));
-      const refused = page.waitForRequest((r) => /\/worker_mt_loader\.js\?role=reader/.test(r.url()), { timeout: 60_000 });
+      const refused = page.waitForRequest((r) => /\/reader_loader\.js/.test(r.url()), { timeout: 60_000 });
       await page.goto(`${base}stub/${kind}/`);
       await refused;
-      await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
-      const readers = page.workers().filter((w) => w.url().includes('role=reader'));
-      assert.ok(readers.some((w) => /\/worker_loader\.js/.test(w.url())), `${name}: the single-threaded reader runs: ${page.workers().map((w) => w.url())}`);
-      assert.ok(messages.some((m) => m.type === 'warning' && /threaded reader did not start/.test(m.text)), `${name}: a console note says why`);
-      await drawOne(page);
-      await answerSettled(page);
-      assert.match(await page.textContent('#answer'), /\d/, `${name}: a reading by the single-threaded reader`);
+      await page.waitForSelector('#reader.error', { timeout: 60_000 });
+      assert.match(await page.textContent('#reader'), /No network to read with yet: the reader stopped: ./, `${name}: the panel says why`);
       await settled(page);
       assert.equal(await page.$eval('#training', (s) => s.dataset.worker), 'threaded', `${name}: training is untouched`);
       assert.equal(await page.locator('#crashed').count(), 0, `${name}: no crash shown`);
@@ -311,31 +307,34 @@ export const tests = {
     }
   },
 
-  async 'the page downloads the default network while the wasm compiles and hands it to the reader'({ browser, base }) {
-    // www/boot.js starts the download at once; the reader is given the bytes with the module
-    // (src/ui/bridge.rs), so it does not wait to fetch them after it has started.
+  async 'the reader downloads the default network while its wasm compiles, before the page has started'({ browser, base }) {
+    // www/boot.js starts the reader before the page's wasm runs; its loader
+    // (www/reader_loader.js) fetches the default network and its module at once, and hands
+    // the bytes to its wasm, so the wasm does not fetch them again. The page downloads
+    // neither.
     const weights = (entries) => entries.filter((name) => name.includes('default.weights')).length;
     const { page, context, log } = await openPage(browser, base);
     await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
     const own = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
-    assert.equal(weights(own), 1, `the page downloads the default network: ${own.join(' ')}`);
-    const handed = await readerFetches(page);
-    assert.ok(handed.some((name) => /\/worker(_mt)?\.js$/.test(name)), `the reader's resource timings are read: ${handed.join(' ')}`);
-    assert.equal(weights(handed), 0, `the reader was handed the default network, yet fetched it: ${handed.join(' ')}`);
-    assert.equal(await page.evaluate(() => 'mnistDefaultWeights' in globalThis), false, 'the page lets go of its copy once handed over');
+    assert.equal(weights(own), 0, `the page leaves the default network to the reader: ${own.join(' ')}`);
+    const fetches = await readerFetches(page);
+    assert.ok(fetches.some((name) => /\/reader\.js$/.test(name)), `the reader's resource timings are read: ${fetches.join(' ')}`);
+    assert.equal(weights(fetches), 1, `the reader downloads the default network once: ${fetches.join(' ')}`);
+    // Started by boot.js, and adopted by the page: nothing is left behind.
+    assert.equal(await page.evaluate(() => 'mnistEarlyReader' in globalThis), false, 'the page adopted the reader boot.js started');
+    assert.equal(page.workers().filter((w) => /\/reader_loader\.js/.test(w.url())).length, 1, 'one reader');
     await drawOne(page);
     await answerSettled(page);
-    assert.match(await page.textContent('#answer'), /\d/, 'a reading with the handed network');
+    assert.match(await page.textContent('#answer'), /\d/, 'a reading with the default network');
     assert.deepEqual(log.console.filter((m) => m.type === 'error').map((m) => m.text), []);
     await context.close();
 
-    // The page's download fails (its fetch rejected here, as a dropped connection would): the
-    // reader fetches the network itself, and still reads.
-    const failing = await readerWith(browser, base, () => {
-      const original = window.fetch;
-      window.fetch = (input, init) => (String(input).includes('default.weights') ? Promise.reject(new TypeError('dropped')) : original(input, init));
-    });
-    assert.equal(weights(await readerFetches(failing.page)), 1, 'the reader fetched the default network itself');
+    // The loader's download fails (a 503, served so by tests/e2e/server.mjs under
+    // /stub/weightsonce/): the reader's wasm fetches the network again itself, and reads.
+    const failing = await openPage(browser, `${base}stub/weightsonce/`);
+    await failing.page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
+    // (Counted as requests: a response that failed has no resource timing entry here.)
+    assert.equal(weights(failing.log.requests), 2, `the reader fetched the default network a second time: ${failing.log.requests.join(' ')}`);
     await drawOne(failing.page);
     await answerSettled(failing.page);
     assert.match(await failing.page.textContent('#answer'), /\d/, 'a reading with the network the reader fetched');
@@ -343,12 +342,12 @@ export const tests = {
   },
 
   async 'the page downloads MNIST once the workers\' files are in and hands it to every trainer'({ browser, base }) {
-    // www/boot.js downloads the four files once the workers' modules are compiled and the
-    // default network is in; each request to load the dataset hands the trainer a replay of them
+    // www/boot.js downloads the four files once the trainers' modules are compiled and the
+    // reader has its network; each request to load the dataset hands the trainer a replay of them
     // (src/ui/bridge.rs, www/prefetched.js), so no trainer downloads them itself, and a
     // replacement trainer reads them from the page's memory.
     const data = (entries) => entries.filter((e) => /ubyte\.br$/.test(e.name));
-    const trainers = (page) => page.workers().filter((w) => !w.url().includes('role=reader') && /worker(_mt)?_loader\.js/.test(w.url()));
+    const trainers = (page) => page.workers().filter((w) => /worker(_mt)?_loader\.js/.test(w.url()));
     // Every trainer still running (a replaced one may still be listed as it closes).
     const trainerFetches = async (page) => {
       const fetched = [];
@@ -370,10 +369,18 @@ export const tests = {
       const files = data(own);
       assert.deepEqual(files.map((e) => e.name.split('/').pop()).sort(),
         ['t10k-images-idx3-ubyte.br', 't10k-labels-idx1-ubyte.br', 'train-images-idx3-ubyte.br', 'train-labels-idx1-ubyte.br'], `${where}: the page downloads each file once`);
-      // The workers' build (the threaded one on the isolated page: its only adapter is a
-      // software one) and the default network.
-      const workerFiles = own.filter((e) => /worker(_mt)?_bg\.wasm$|default\.weights$/.test(e.name));
-      assert.equal(workerFiles.length, 2, `${where}: the workers' files: ${own.map((e) => e.name).join(' ')}`);
+      // The trainer's build (the threaded one on the isolated page: its only adapter is a
+      // software one), and the reader's module and default network, which the reader
+      // downloads itself (its timings moved onto the page's clock).
+      const trainerFiles = own.filter((e) => /worker(_mt)?_bg\.wasm$/.test(e.name));
+      assert.equal(trainerFiles.length, 1, `${where}: the trainer's files: ${own.map((e) => e.name).join(' ')}`);
+      const pageOrigin = await page.evaluate(() => performance.timeOrigin);
+      const reader = page.workers().find((w) => w.url().includes('/reader_loader.js'));
+      const readerFiles = (await reader.evaluate(() => performance.getEntriesByType('resource').map(({ name, responseEnd }) => ({ name, responseEnd: responseEnd + performance.timeOrigin }))))
+        .filter((e) => /reader_bg\.wasm$|default\.weights$/.test(e.name))
+        .map((e) => ({ ...e, responseEnd: e.responseEnd - pageOrigin }));
+      assert.equal(readerFiles.length, 2, `${where}: the reader's files: ${readerFiles.map((e) => e.name).join(' ')}`);
+      const workerFiles = [...trainerFiles, ...readerFiles];
       const after = Math.max(...workerFiles.map((e) => e.responseEnd));
       for (const e of files) assert.ok(e.startTime >= after, `${where}: ${e.name} requested at ${e.startTime} ms, before the workers' files were in (${after} ms)`);
       assert.deepEqual(await trainerFetches(page), [], `${where}: the trainer was handed the files`);
@@ -1123,7 +1130,7 @@ async function readerWith(browser, base, init) {
 
 /** The URLs the page's reader worker has fetched (its resource timings). */
 async function readerFetches(page) {
-  const reader = page.workers().find((w) => w.url().includes('role=reader'));
+  const reader = page.workers().find((w) => w.url().includes('/reader_loader.js'));
   return reader.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
 }
 

@@ -381,6 +381,8 @@ fn data_urls(source: &DataSource) -> Vec<String> {
 fn worker_name(kind: WorkerKind) -> &'static str {
     match kind {
         WorkerKind::ThreadedTrainer { .. } => "threaded",
-        WorkerKind::Trainer { .. } | WorkerKind::Reader { .. } => "single",
+        WorkerKind::Trainer { .. } => "single",
+        // Never a trainer's kind.
+        WorkerKind::Reader => "reader",
     }
 }

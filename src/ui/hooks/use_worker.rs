@@ -6,10 +6,9 @@
 //! which network that is ([`WorkerOutput::ReaderWeights`]) and this hook passes it on. The
 //! trainer is the single-threaded build until the CPU backend is chosen on a page that may
 //! share memory with its workers; then it is replaced by the threaded build (and back, for
-//! WebGPU). The reader runs the threaded build on such a page, on one thread (its wasm is the
-//! smaller), and the single-threaded build elsewhere: see [`WorkerKind`]. A threaded worker
-//! that fails before it listens is replaced by the single-threaded one, so the page never
-//! ends on a crash for want of shared memory.
+//! WebGPU). The reader is a build of its own, without burn ([`WorkerKind::Reader`]). A
+//! threaded trainer that fails before it listens is replaced by the single-threaded one, so
+//! the page never ends on a crash for want of shared memory.
 //!
 //! ```ignore
 //! let studio = use_reducer(Studio::default);
@@ -49,7 +48,7 @@ pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Workers {
     {
         let (trainer, reader, early, dispatch) = (trainer.clone(), reader.clone(), early.clone(), dispatch.clone());
         use_effect_with((), move |_| {
-            spawn_reader(WorkerKind::reader(), &reader, dispatch.clone());
+            spawn_reader(&reader, dispatch.clone());
             let (trainer_slot, reader_slot) = (trainer.clone(), reader.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 let kind = if cpu_first().await { WorkerKind::ThreadedTrainer { threads: cores() } } else { WorkerKind::Trainer { wants: None } };
@@ -84,23 +83,13 @@ pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Workers {
     (*callbacks).clone()
 }
 
-/// Start the reader of `kind` in `slot`. A threaded reader that fails before it listens (its
-/// shared memory refused, say) is replaced by the single-threaded one, which reads the same.
-fn spawn_reader(kind: WorkerKind, slot: &Slot, dispatch: UseReducerDispatcher<Studio>) {
+/// Start the reader in `slot`. One that fails or stops says so where the reading would be.
+fn spawn_reader(slot: &Slot, dispatch: UseReducerDispatcher<Studio>) {
     let heard = dispatch.clone();
-    let again = slot.clone();
-    let spawned = WorkerBridge::spawn(kind, move |h| match h {
+    let spawned = WorkerBridge::spawn(WorkerKind::Reader, move |h| match h {
         // Its "listening" is the bridge's business; the dataset is the trainer's.
         Heard::Output(WorkerOutput::Listening) => {}
         Heard::Output(output) => heard.dispatch(Action::Heard(output)),
-        Heard::FailedToStart(reason) if kind == (WorkerKind::Reader { threaded: true }) => {
-            // The trainer is left to find out for itself: a threaded trainer that fails falls
-            // back the same way, and one that starts keeps every core.
-            web_sys::console::warn_1(&format!("The threaded reader did not start ({reason}); the single-threaded one reads instead.").into());
-            // Not from inside this worker's own message handler, which replacing it drops.
-            let (slot, heard) = (again.clone(), heard.clone());
-            wasm_bindgen_futures::spawn_local(async move { spawn_reader(WorkerKind::Reader { threaded: false }, &slot, heard) });
-        }
         Heard::FailedToStart(reason) | Heard::Crashed(reason) => {
             heard.dispatch(Action::Heard(WorkerOutput::ReaderFailed(format!("the reader stopped: {reason}"))))
         }

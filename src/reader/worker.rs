@@ -1,0 +1,169 @@
+//! The reader worker's event loop: holds the network that reads digits, reads drawings
+//! ([`WorkerInput::Predict`]) and, while the page shows it, the inside view of each. It is a
+//! worker of its own so that a reading never queues behind a training step, and a binary of
+//! its own (`src/bin/reader.rs`, built without burn) so that it starts within a few hundred
+//! milliseconds of the page: a 0.3 MB module instead of the trainer's 7 or 24 MB.
+//!
+//! It starts with the default network, which its loader downloads while this module compiles
+//! (`www/reader_loader.js`, `mnistDefaultWeights`), or which it fetches itself when that
+//! download failed; the trainer's networks replace it ([`WorkerInput::UseReader`], passed on by the
+//! page). It speaks the trainer's protocol, and ignores what is the trainer's.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::DedicatedWorkerGlobalScope;
+
+use super::look::look;
+use super::net::PlainNetwork;
+use crate::data::fetch::fetch_bytes;
+use crate::data::IMAGE_SIDE;
+use crate::platform::yield_to_events;
+use crate::train::calibrate;
+use crate::train::novelty::Novelty;
+use crate::weights::{self, WeightsMeta};
+use crate::worker::channel;
+use crate::worker::protocol::{WorkerInput, WorkerOutput};
+
+/// Shipped with the app so digits can be read before anything is trained.
+const DEFAULT_WEIGHTS: &str = "models/default.weights";
+
+/// The network that reads, with what it was trained on and its "not a digit" detector.
+struct Network {
+    net: PlainNetwork,
+    meta: WeightsMeta,
+    novelty: Option<Novelty>,
+}
+
+struct Reader {
+    scope: DedicatedWorkerGlobalScope,
+    network: RefCell<Option<Rc<Network>>>,
+    /// Whether the page shows the inside view.
+    inside: Cell<bool>,
+    /// The newest drawing asked for: an older one's inside view is not computed.
+    latest: Cell<u32>,
+}
+
+/// Start the reader: install the message handler, say it listens, load the default network.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let reader = Rc::new(Reader { scope: scope.clone(), network: RefCell::new(None), inside: Cell::new(false), latest: Cell::new(0) });
+    let receiver = reader.clone();
+    channel::listen(&scope, "reader", move |input| receiver.clone().receive(input));
+    reader.post(&WorkerOutput::Listening);
+    spawn_local(reader.load_default());
+}
+
+impl Reader {
+    fn post(&self, output: &WorkerOutput) {
+        channel::post(&self.scope, "reader", output);
+    }
+
+    fn receive(self: Rc<Self>, input: WorkerInput) {
+        match input {
+            WorkerInput::Predict { id, pixels } => {
+                self.latest.set(id);
+                spawn_local(self.predict(id, pixels));
+            }
+            WorkerInput::ShowInside(on) => self.inside.set(on),
+            WorkerInput::UseReader { bytes } => match self.set_network(&bytes) {
+                Ok(meta) => self.post(&WorkerOutput::Reader(meta)),
+                Err(e) => self.post(&WorkerOutput::ReaderFailed(e)),
+            },
+            // The page sends the trainer's messages to the trainer (src/ui/hooks/use_worker.rs).
+            other => web_sys::console::warn_1(&format!("reader: not a reader's message: {other:?}").into()),
+        }
+    }
+
+    /// Make the network in `bytes` the one that reads, without saying so yet. Checked as the
+    /// trainer checks a file (the checksum, every bound, the shapes its network needs).
+    fn set_network(&self, bytes: &[u8]) -> Result<WeightsMeta, String> {
+        let refused = |e: String| format!("the network to read with was refused: {e}");
+        let (meta, tensors, novelty) = weights::parse_for_reading(bytes).map_err(|e| refused(e.to_string()))?;
+        let epsilon = meta.network.batch_norm_epsilon().unwrap_or(0.0);
+        let net = PlainNetwork::new(meta.network, epsilon, &tensors).map_err(refused)?;
+        *self.network.borrow_mut() = Some(Rc::new(Network { net, meta: meta.clone(), novelty }));
+        Ok(meta)
+    }
+
+    async fn predict(self: Rc<Self>, id: u32, pixels: Vec<f32>) {
+        let Some(network) = self.network.borrow().clone() else { return };
+        let (probabilities, strangeness) = read(&network, &pixels);
+        self.post(&WorkerOutput::Prediction { id, probabilities, strangeness });
+        if self.inside.get() {
+            // After the reading is posted, so that looking never delays one; while the pen
+            // moves, drawings come faster than views are computed: one already replaced by a
+            // newer drawing is skipped.
+            yield_to_events().await;
+            if self.latest.get() == id {
+                self.post(&WorkerOutput::Inside(look(&network.net, id, &pixels, network.meta.stats)));
+            }
+        }
+    }
+
+    /// Read with the default network, unless the trainer has already handed over another
+    /// (the user's saved one, restored), which it replaces otherwise. If the loader could not
+    /// download it, it is fetched here, and a failure is told as this fetch's.
+    async fn load_default(self: Rc<Self>) {
+        let fetched = match take_handed_weights(&self.scope) {
+            Some(bytes) => Ok(bytes),
+            None => fetch_bytes(&self.relative_url(DEFAULT_WEIGHTS), DEFAULT_WEIGHTS, |_, _| {}).await,
+        };
+        if self.network.borrow().is_some() {
+            return;
+        }
+        let bytes = match fetched {
+            Ok(bytes) => bytes,
+            Err(e) => return self.post(&WorkerOutput::ReaderFailed(format!("the default network did not load ({e})"))),
+        };
+        let meta = match self.set_network(&bytes) {
+            Ok(meta) => meta,
+            Err(e) => return self.post(&WorkerOutput::ReaderFailed(e)),
+        };
+        // One reading of a blank pad before saying the reader is ready: the engine first runs
+        // wasm with its baseline compiler and optimises what runs hot, and the first reading
+        // also grows the heap for the activations. Warmed here, that is spent while the page
+        // starts, not after the person's first stroke.
+        if let Some(network) = self.network.borrow().clone() {
+            let _ = read(&network, &[0.0; IMAGE_SIDE * IMAGE_SIDE]);
+        }
+        // Unless the trainer's network replaced it meanwhile, which has said so itself.
+        if self.network.borrow().as_ref().is_some_and(|n| n.meta == meta) {
+            self.post(&WorkerOutput::Reader(meta));
+        }
+    }
+
+    /// `path` relative to the worker script (which sits next to index.html).
+    fn relative_url(&self, path: &str) -> String {
+        let base = self.scope.location().href();
+        web_sys::Url::new_with_base(path, &base).map(|u| u.href()).unwrap_or_else(|_| path.to_owned())
+    }
+}
+
+/// The calibrated probabilities of 784 preprocessed pixels, and how unlike every digit they
+/// are when the network has a detector.
+fn read(network: &Network, pixels: &[f32]) -> (Vec<f32>, Option<f32>) {
+    let stats = network.meta.stats;
+    let input: Vec<f32> = pixels.iter().map(|p| (p - stats.mean) / stats.std).collect();
+    // The same pass gives the features the "not a digit" detector judges.
+    let (logits, dense) = network.net.forward(&input);
+    // Calibrated: the logits over the weights' temperature (1 for older files).
+    let probabilities = calibrate::probabilities(&logits, network.meta.temperature()).to_vec();
+    let strangeness = network.novelty.as_ref().zip(dense).map(|(novelty, features)| {
+        novelty.strangeness(&features, crate::draw::reading::read(&probabilities).is_some_and(|r| r.sure()))
+    });
+    (probabilities, strangeness)
+}
+
+/// The default network's bytes, when the loader downloaded them (`www/reader_loader.js`,
+/// `mnistDefaultWeights`); taken once.
+fn take_handed_weights(scope: &DedicatedWorkerGlobalScope) -> Option<Vec<u8>> {
+    let key = JsValue::from_str("mnistDefaultWeights");
+    let handed = js_sys::Reflect::get(scope, &key).ok()?;
+    let _ = js_sys::Reflect::delete_property(scope, &key);
+    let buffer = handed.dyn_into::<js_sys::ArrayBuffer>().ok()?;
+    Some(js_sys::Uint8Array::new(&buffer).to_vec())
+}

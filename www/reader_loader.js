@@ -1,0 +1,21 @@
+// Starts the reader worker (src/bin/reader.rs, built without burn: reader.js and
+// reader_bg.wasm). Unlike the trainers (worker_loader.js) it waits for nothing from the page:
+// it is started by www/boot.js before the page's wasm runs, while the page's thread is busy,
+// and a message from there would reach it late. So it fetches and compiles its own wasm and
+// downloads the default network, both at once, the moment it runs. The default network's
+// bytes are left where its wasm takes them (`mnistDefaultWeights`, src/reader/worker.rs);
+// if that download failed, the reader fetches the file again itself and says what went wrong.
+// A module that cannot be compiled here is left to wasm-bindgen, and a failure of that is
+// thrown where the page's Worker sees it (a rejected promise alone would leave the page
+// waiting in silence).
+importScripts('./reader.js');
+const weights = fetch('./models/default.weights')
+  .then((r) => (r.ok ? r.arrayBuffer() : null))
+  .catch(() => null);
+const compiled = WebAssembly.compileStreaming(fetch('./reader_bg.wasm')).catch(() => null);
+Promise.all([compiled, weights])
+  .then(([module, bytes]) => {
+    if (bytes) self.mnistDefaultWeights = bytes;
+    return wasm_bindgen({ module_or_path: module ?? './reader_bg.wasm' });
+  })
+  .catch((e) => setTimeout(() => { throw e; }));
