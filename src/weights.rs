@@ -5,16 +5,20 @@
 //! Layout (little-endian):
 //! ```text
 //! "MNISTSTD"  magic, 8 bytes
-//! u32         format version (1, or 2 where a tensor is stored at half precision)
+//! u32         format version (1; 2 where a tensor is stored at half precision; 3 where
+//!             one is stored as int8)
 //! u32 n, n bytes   header, JSON (network id, normalisation stats, epoch, accuracy, and
 //!                  BatchNorm's epsilon for a network that has BatchNorm)
 //! u32 t       tensor count
 //! t times:    u16 n, n bytes path; u8 rank; rank x u32 dims; [version 2: u8 storage,
-//!             0 for f32 or 1 for IEEE half precision]; the values, f32 or f16
+//!             0 for f32, 1 for IEEE half precision, [version 3:] 2 for int8]; the
+//!             values: f32, f16, or for int8 one f32 scale per row (first dimension)
+//!             then one signed byte per value (value = byte x its row's scale)
 //! u32         CRC-32 of everything before it
 //! ```
-//! A file is written as version 1 unless a tensor is half precision ([`halve`], which the
-//! shipped default network is: half its bytes on a first visit), so older builds still read
+//! A file is written in the oldest version that holds it: version 1 unless a tensor is half
+//! precision ([`halve`]) or int8 ([`quantise`], which the shipped default network is: 0.84 MB
+//! Brotli on a first visit instead of 1.53 at half precision), so older builds still read
 //! every file a run saves.
 //! Every format version, present and future, ends with that CRC-32: it is checked before the
 //! version is read, so a damaged file says "damaged" rather than whatever its damaged version

@@ -36,6 +36,9 @@ mod cli {
              the 55,000 training images, its threshold on the 5,000 held-out ones)
        train --half IN.weights OUT.weights   (the same network stored at half precision,
              its accuracies measured again as stored)
+       train --int8 IN.weights OUT.weights   (its weight matrices as int8 rows, its detector's
+             whitening at half precision, its accuracies measured again as stored; fit
+             the detector again with --fit-novelty)
        train --network <linear|vgg|vgg-augmented|vgg-dropout|bn-dropout>
              [--extended] [--epochs N --lr X] [--batch N] [--seed N]
              [--train-limit N] [--test-limit N] [--data DIR] [--out DIR]
@@ -172,7 +175,8 @@ mod cli {
         let result = match argv.as_slice() {
             [flag, input, output] if flag == "--export" => export(Path::new(input), Path::new(output)),
             [flag, input, output] if flag == "--fit-novelty" => fit_novelty(Path::new(input), Path::new(output)),
-            [flag, input, output] if flag == "--half" => half(Path::new(input), Path::new(output)),
+            [flag, input, output] if flag == "--half" => smaller(Path::new(input), Path::new(output), weights::halve, "half precision"),
+            [flag, input, output] if flag == "--int8" => smaller(Path::new(input), Path::new(output), weights::quantise, "int8"),
             _ => {
                 let args = match parse() {
                     Ok(a) => a,
@@ -248,15 +252,17 @@ mod cli {
         Ok(())
     }
 
-    /// A weights file with its larger tensors at half precision (`weights::halve`): the
-    /// network is measured again as stored, on the test set and, when validation chose it,
-    /// on the 5,000 held-out images, and those figures go in its header. Prints both
-    /// precisions' figures and how many test readings the rounding changed.
-    fn half(input: &Path, output: &Path) -> Result<(), String> {
+    /// A weights file with its larger tensors stored smaller (`weights::halve` at half
+    /// precision, `weights::quantise` at int8): the network is measured again as stored, on
+    /// the test set and, when validation chose it, on the 5,000 held-out images, and those
+    /// figures go in its header. Prints both precisions' figures and how many readings the
+    /// rounding changed.
+    type Shrink = fn(&[u8], &weights::WeightsMeta) -> Result<Vec<u8>, weights::WeightsError>;
+    fn smaller(input: &Path, output: &Path, shrink: Shrink, what: &str) -> Result<(), String> {
         let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
         let device = Device::flex();
         let (full, meta) = weights::decode(&bytes, None, &device).map_err(|e| format!("{}: {e}", input.display()))?;
-        let halved = weights::halve(&bytes, &meta).map_err(|e| e.to_string())?;
+        let halved = shrink(&bytes, &meta).map_err(|e| e.to_string())?;
         let (half, _) = weights::decode(&halved, None, &device).map_err(|e| e.to_string())?;
         let mnist = load_dir(Path::new(DEFAULT_DIR)).map_err(|e| e.to_string())?;
         let n = mnist.train.len();
@@ -272,7 +278,7 @@ mod cli {
             let (a, b) = (run(&full)?, run(&half)?);
             let changed = a.predictions.iter().zip(&b.predictions).filter(|(x, y)| x != y).count();
             println!(
-                "{name}: f32 {:.4}, half precision {:.4}; {changed} of {} readings changed",
+                "{name}: as given {:.4}, {what} {:.4}; {changed} of {} readings changed",
                 a.confusion.accuracy(), b.confusion.accuracy(), split.len()
             );
             match name {
@@ -280,7 +286,7 @@ mod cli {
                 _ => measured.validation_accuracy = Some(b.confusion.accuracy()),
             }
         }
-        let out = weights::halve(&bytes, &measured).map_err(|e| e.to_string())?;
+        let out = shrink(&bytes, &measured).map_err(|e| e.to_string())?;
         std::fs::write(output, &out).map_err(|e| format!("{}: {e}", output.display()))?;
         println!("wrote {} ({} bytes, from {})", output.display(), out.len(), bytes.len());
         Ok(())

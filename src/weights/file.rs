@@ -12,6 +12,9 @@ const MAGIC: &[u8; 8] = b"MNISTSTD";
 const VERSION: u32 = 1;
 /// A storage byte per tensor (f32 or f16).
 const VERSION_MIXED: u32 = 2;
+/// A storage byte per tensor that may also say int8 (`quantise`): a build that reads only
+/// f32 and f16 then says "written by a newer version" instead of "damaged".
+const VERSION_QUANTISED: u32 = 3;
 /// [`halve`] stores tensors of at least this many values at half precision. Smaller ones
 /// (biases, BatchNorm's scales and statistics) are a few kilobytes and keep f32: a variance
 /// of 1e-8 would flush to zero in f16.
@@ -30,12 +33,28 @@ pub type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
 enum Storage {
     F32 = 0,
     F16 = 1,
+    /// Per row (by the first dimension: a convolution's output channel, a dense layer's input
+    /// unit, as burn lays its weights out, [in, out]): an f32 scale for each row, then each
+    /// value as a signed byte, `value = byte * scale`.
+    I8 = 2,
+}
+
+/// How small a file's large tensors are stored (what it is written with, and what a rewrite
+/// keeps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Precision {
+    Full,
+    /// Tensors of at least [`HALF_MIN`] values at f16 ([`halve`]).
+    Half,
+    /// The network's weight matrices at int8 per row and the detector's whitening at f16
+    /// ([`quantise`]).
+    Int8,
 }
 
 /// The same file with a "not a digit" detector fitted for its network (replacing any it had).
 pub fn with_novelty(bytes: &[u8], novelty: &Novelty) -> Result<Vec<u8>, WeightsError> {
     let parsed = parse(bytes)?;
-    Ok(write(&parsed.meta, &parsed.tensors, Some(novelty), parsed.half))
+    Ok(write(&parsed.meta, &parsed.tensors, Some(novelty), parsed.precision))
 }
 
 /// The same network under `meta`, its tensors of at least [`HALF_MIN`] values stored at half
@@ -44,13 +63,44 @@ pub fn with_novelty(bytes: &[u8], novelty: &Novelty) -> Result<Vec<u8>, WeightsE
 /// what the rounding did and says so in `meta` (`train --half`).
 pub fn halve(bytes: &[u8], meta: &WeightsMeta) -> Result<Vec<u8>, WeightsError> {
     let parsed = parse(bytes)?;
-    Ok(write(meta, &parsed.tensors, parsed.novelty.as_ref(), true))
+    Ok(write(meta, &parsed.tensors, parsed.novelty.as_ref(), Precision::Half))
 }
 
-/// How `values` are stored: f16 when halving and the tensor is large and fits f16's range.
-fn storage(path: &str, values: &[f32], half: bool) -> Storage {
+/// The same network under `meta`, a quarter of its weights' bytes: each weight matrix (a
+/// tensor of rank 2 or more with at least [`HALF_MIN`] values: the convolutions' kernels and
+/// the dense layers') as signed bytes with a scale per row (the row's largest magnitude over
+/// 127, so each value moves by at most half a scale), the detector's whitening matrix at f16,
+/// biases and BatchNorm's parameters and statistics at f32. What the shipped default network
+/// is: it is on the path to a first visit's first reading. The caller measures what the
+/// rounding did and says so in `meta`, and fits the detector again (`train --int8`).
+pub fn quantise(bytes: &[u8], meta: &WeightsMeta) -> Result<Vec<u8>, WeightsError> {
+    let parsed = parse(bytes)?;
+    Ok(write(meta, &parsed.tensors, parsed.novelty.as_ref(), Precision::Int8))
+}
+
+/// How a tensor is stored at `precision`: f16 for a large tensor that fits f16's range when
+/// halving (not the detector's, whose distances are fitted at f32) and for the detector's
+/// whitening matrix when quantising; int8 for the network's large matrices when quantising.
+fn storage(path: &str, shape: &[usize], values: &[f32], precision: Precision) -> Storage {
     let fits = || values.iter().all(|v| v.abs() <= half::f16::MAX.to_f32());
-    if half && !path.starts_with("novelty.") && values.len() >= HALF_MIN && fits() { Storage::F16 } else { Storage::F32 }
+    let large = values.len() >= HALF_MIN;
+    let detector = path.starts_with("novelty.");
+    match precision {
+        Precision::Half if large && !detector && fits() => Storage::F16,
+        Precision::Int8 if large && !detector && shape.len() >= 2 => Storage::I8,
+        Precision::Int8 if path == WHITEN && fits() => Storage::F16,
+        _ => Storage::F32,
+    }
+}
+
+/// `values` as int8 rows of `row` values each: every row's scale, then its bytes.
+fn put_int8(out: &mut Vec<u8>, values: &[f32], row: usize) {
+    let scales: Vec<f32> = values.chunks(row).map(|r| r.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0).collect();
+    scales.iter().for_each(|s| out.extend_from_slice(&s.to_le_bytes()));
+    for (r, &scale) in values.chunks(row).zip(&scales) {
+        // An all-zero row has scale 0; its bytes are 0.
+        r.iter().for_each(|&v| out.push(if scale > 0.0 { (v / scale).round().clamp(-127.0, 127.0) as i8 as u8 } else { 0 }));
+    }
 }
 
 /// The file's JSON header: the metadata, and what the weights' meaning depends on.
@@ -73,7 +123,7 @@ struct Header {
 const WHITEN: &str = "novelty.whiten";
 const CENTRES: &str = "novelty.centres";
 
-pub(crate) fn write(meta: &WeightsMeta, tensors: &Tensors, novelty: Option<&Novelty>, half: bool) -> Vec<u8> {
+pub(crate) fn write(meta: &WeightsMeta, tensors: &Tensors, novelty: Option<&Novelty>, precision: Precision) -> Vec<u8> {
     let header = Header {
         meta: meta.clone(),
         batch_norm_epsilon: meta.network.batch_norm_epsilon(),
@@ -86,11 +136,18 @@ pub(crate) fn write(meta: &WeightsMeta, tensors: &Tensors, novelty: Option<&Nove
     }
     let header = serde_json::to_vec(&header).expect("metadata should serialise");
     let values: usize = tensors.iter().map(|(_, _, v)| v.len()).sum();
-    let storages: Vec<Storage> = tensors.iter().map(|(path, _, values)| storage(path, values, half)).collect();
-    let mixed = storages.contains(&Storage::F16);
+    let storages: Vec<Storage> = tensors.iter().map(|(path, shape, values)| storage(path, shape, values, precision)).collect();
+    let version = if storages.contains(&Storage::I8) {
+        VERSION_QUANTISED
+    } else if storages.contains(&Storage::F16) {
+        VERSION_MIXED
+    } else {
+        VERSION
+    };
+    let mixed = version != VERSION;
     let mut out = Vec::with_capacity(values * 4 + header.len() + 4096);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&if mixed { VERSION_MIXED } else { VERSION }.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
     out.extend_from_slice(&header);
     out.extend_from_slice(&(tensors.len() as u32).to_le_bytes());
@@ -105,6 +162,7 @@ pub(crate) fn write(meta: &WeightsMeta, tensors: &Tensors, novelty: Option<&Nove
         match storage {
             Storage::F32 => values.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
             Storage::F16 => values.iter().for_each(|&v| out.extend_from_slice(&half::f16::from_f32(v).to_le_bytes())),
+            Storage::I8 => put_int8(&mut out, values, values.len() / shape[0]),
         }
     }
     let crc = crc32fast::hash(&out);
@@ -122,8 +180,8 @@ pub(crate) struct Parsed {
     pub(crate) meta: WeightsMeta,
     pub(crate) tensors: Tensors,
     pub(crate) novelty: Option<Novelty>,
-    /// Whether a tensor was stored at half precision (kept so when the file is rewritten).
-    half: bool,
+    /// How small its tensors were stored (kept so when the file is rewritten).
+    precision: Precision,
 }
 
 /// Check a whole file and give what reading digits needs: its metadata, the network's
@@ -155,7 +213,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, WeightsError> {
         return Err(damaged("its checksum does not match (truncated or altered)"));
     }
     let version = r.u32()?;
-    if version != VERSION && version != VERSION_MIXED {
+    if ![VERSION, VERSION_MIXED, VERSION_QUANTISED].contains(&version) {
         return Err(WeightsError::UnknownVersion(version));
     }
     let header_len = r.u32()? as usize;
@@ -192,7 +250,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, WeightsError> {
     }
     let mut tensors = Vec::with_capacity(count);
     let mut total = 0usize;
-    let mut half = false;
+    let mut precision = Precision::Full;
     for _ in 0..count {
         let path_len = r.u16()? as usize;
         if path_len > MAX_PATH {
@@ -219,13 +277,32 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, WeightsError> {
             _ => match r.u8()? {
                 0 => Storage::F32,
                 1 => Storage::F16,
+                2 if version == VERSION_QUANTISED => Storage::I8,
                 _ => return Err(damaged(&format!("{path} is stored in an unknown way"))),
             },
         };
-        half |= storage == Storage::F16;
+        precision = precision.max(match storage {
+            Storage::F32 => Precision::Full,
+            Storage::F16 if version == VERSION_QUANTISED => Precision::Int8,
+            Storage::F16 => Precision::Half,
+            Storage::I8 => Precision::Int8,
+        });
         let values: Vec<f32> = match storage {
             Storage::F32 => r.take(n * 4)?.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
             Storage::F16 => r.take(n * 2)?.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+            Storage::I8 => {
+                // Rows by the first dimension; `n` is bounded above, so is the row count.
+                let rows = shape[0];
+                if rank < 2 || rows == 0 {
+                    return Err(damaged(&format!("{path} is stored as int8 rows but has none")));
+                }
+                let scales: Vec<f32> = r.take(rows * 4)?.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+                if scales.iter().any(|s| !(s.is_finite() && *s >= 0.0)) {
+                    return Err(damaged(&format!("{path} has a scale that is not a number of zero or more")));
+                }
+                let row = n / rows;
+                r.take(n)?.iter().enumerate().map(|(i, &b)| b as i8 as f32 * scales[i / row]).collect()
+            }
         };
         if values.iter().any(|v| !v.is_finite()) {
             return Err(damaged(&format!("{path} holds values that are not finite")));
@@ -247,7 +324,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, WeightsError> {
     if tensors.iter().any(|(path, _, _)| path.starts_with("novelty.")) {
         return Err(damaged("detector tensors without a threshold"));
     }
-    Ok(Parsed { meta, tensors, novelty, half })
+    Ok(Parsed { meta, tensors, novelty, precision })
 }
 
 /// The detector's two tensors, taken off the end of `tensors`, if they are there and fit.
@@ -334,7 +411,7 @@ mod tests {
         let json = serde_json::to_vec(&header).unwrap();
         forged.extend_from_slice(&(json.len() as u32).to_le_bytes());
         forged.extend_from_slice(&json);
-        let body = write(&read_meta(&bytes).unwrap(), &tensors, None, false);
+        let body = write(&read_meta(&bytes).unwrap(), &tensors, None, Precision::Full);
         // Splice: the forged header, then the tensor section of a file with the bad tensors.
         let old_header = u32::from_le_bytes(body[12..16].try_into().unwrap()) as usize;
         forged.extend_from_slice(&body[16 + old_header..body.len() - 4]);
@@ -385,7 +462,7 @@ mod tests {
         let (_, bytes) = file(NetworkKind::Linear);
         let (mut meta, tensors) = parse_file(&bytes).unwrap();
         meta.network = NetworkKind::Vgg;
-        let forged = write(&meta, &tensors, None, false);
+        let forged = write(&meta, &tensors, None, Precision::Full);
         let err = decode(&forged, None, &cpu()).unwrap_err();
         assert!(matches!(err, WeightsError::Mismatch { .. }), "{err:?}");
     }
@@ -462,7 +539,7 @@ mod tests {
         let (path, _, values) = tensors.iter_mut().find(|(p, _, _)| p.ends_with("running_var")).expect("a BatchNorm layer");
         values[0] = -0.5;
         let path = path.clone();
-        let err = read_meta(&write(&meta, &tensors, None, false)).unwrap_err();
+        let err = read_meta(&write(&meta, &tensors, None, Precision::Full)).unwrap_err();
         assert_eq!(err, WeightsError::Damaged(format!("{path} holds a negative variance")));
     }
 
@@ -473,10 +550,10 @@ mod tests {
         damaged[8] ^= 0x40;
         assert!(matches!(read_meta(&damaged), Err(WeightsError::Damaged(_))));
         let mut newer = bytes[..bytes.len() - 4].to_vec();
-        newer[8..12].copy_from_slice(&3u32.to_le_bytes());
+        newer[8..12].copy_from_slice(&4u32.to_le_bytes());
         let crc = crc32fast::hash(&newer);
         newer.extend_from_slice(&crc.to_le_bytes());
-        assert_eq!(read_meta(&newer).unwrap_err(), WeightsError::UnknownVersion(3));
+        assert_eq!(read_meta(&newer).unwrap_err(), WeightsError::UnknownVersion(4));
     }
 
     #[test]
@@ -503,14 +580,94 @@ mod tests {
                 assert_eq!(a, b, "{path} keeps f32");
             }
         }
-        // Rewritten (a detector fitted again), it stays at half precision, values unchanged.
-        let again = with_novelty(&halved, &Novelty { threshold: 9.0, ..found_novelty(&halved) }).unwrap();
-        assert_eq!(version(&again), VERSION_MIXED);
-        assert_eq!(parse_file(&again).unwrap().1, after);
-        // And it reads digits as the full network does, within the rounding.
-        let x = Tensor::<4>::ones([2, 1, 28, 28], &device);
-        let (full, half) = (floats(net.forward(x.clone())), floats(loaded.forward(x)));
-        assert!(full.iter().zip(&half).all(|(a, b)| (a - b).abs() < 1e-2 * (1.0 + a.abs())), "{full:?} against {half:?}");
+        rewritten_and_read_alike(&net, &loaded, &halved, &after, 1e-2);
+    }
+
+    /// A smaller `file` rewritten (a detector fitted again) keeps its format and values
+    /// (`after`), and `loaded` from it reads as the full `net` does, within `tolerance`.
+    fn rewritten_and_read_alike(net: &Network, loaded: &Network, file: &[u8], after: &Tensors, tolerance: f32) {
+        let again = with_novelty(file, &Novelty { threshold: 9.0, ..found_novelty(file) }).unwrap();
+        assert_eq!(version(&again), version(file));
+        assert_eq!(&parse_file(&again).unwrap().1, after);
+        let x = Tensor::<4>::ones([2, 1, 28, 28], &cpu());
+        let (full, small) = (floats(net.forward(x.clone())), floats(loaded.forward(x)));
+        assert!(full.iter().zip(&small).all(|(a, b)| (a - b).abs() < tolerance * (1.0 + a.abs())), "{full:?} against {small:?}");
+    }
+
+    #[test]
+    fn a_quantised_file_holds_its_matrices_as_int8_rows_and_reads_back_within_half_a_scale() {
+        let device = cpu();
+        let (net, bytes) = file(NetworkKind::VggBnDropout);
+        let dim = 40;
+        let novelty = Novelty {
+            dim,
+            whiten: (0..crate::train::novelty::packed_len(dim)).map(|i| (i as f32 * 0.37).sin()).collect(),
+            centres: (0..10 * dim).map(|i| i as f32 / 3.0).collect(),
+            threshold: 7.5,
+            unsure_threshold: 6.0,
+        };
+        let bytes = with_novelty(&bytes, &novelty).unwrap();
+        let meta = WeightsMeta { test_accuracy: Some(0.9948), ..read_meta(&bytes).unwrap() };
+        let small = quantise(&bytes, &meta).unwrap();
+        assert_eq!(version(&small), VERSION_QUANTISED);
+        let (loaded, read, found) = decode_for_reading(&small, &device).unwrap();
+        assert_eq!(read, meta, "the header given is the one written");
+        let found = found.unwrap();
+        assert_eq!((found.centres.clone(), found.threshold), (novelty.centres.clone(), novelty.threshold), "the centres keep f32");
+        assert!(found.whiten.iter().zip(&novelty.whiten).all(|(a, b)| (a - b).abs() <= b.abs() * 2f32.powi(-11)), "whitening at f16");
+        let (before, after) = (parse_file(&bytes).unwrap().1, parse_file(&small).unwrap().1);
+        let mut quantised = 0;
+        for ((path, shape, a), (_, _, b)) in before.iter().zip(&after) {
+            if a.len() >= HALF_MIN && shape.len() >= 2 {
+                quantised += 1;
+                let row = a.len() / shape[0];
+                for (ra, rb) in a.chunks(row).zip(b.chunks(row)) {
+                    let scale = ra.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
+                    assert!(ra.iter().zip(rb).all(|(x, y)| (x - y).abs() <= scale * 0.5001), "{path}");
+                    // The row's largest magnitude is kept (it is 127 scales).
+                    assert!(ra.iter().zip(rb).any(|(x, y)| (x - y).abs() <= scale * 1e-5), "{path}");
+                }
+            } else {
+                assert_eq!(a, b, "{path} keeps f32");
+            }
+        }
+        assert_eq!(quantised, 5, "three convolutions (the first has 288 weights) and two dense layers");
+        assert!(small.len() * 10 < bytes.len() * 4, "{} bytes from {}", small.len(), bytes.len());
+        rewritten_and_read_alike(&net, &loaded, &small, &after, 5e-2);
+    }
+
+    #[test]
+    fn an_int8_scale_that_is_not_a_number_or_int8_in_an_older_format_is_refused() {
+        let (meta, tensors) = parse_file(&file(NetworkKind::Linear).1).unwrap();
+        let small = write(&meta, &tensors, None, Precision::Int8);
+        assert_eq!(version(&small), VERSION_QUANTISED);
+        // The first tensor's first scale follows its storage byte.
+        let at = first_storage_byte(&small);
+        assert_eq!(small[at], Storage::I8 as u8);
+        let forge = |edit: &dyn Fn(&mut Vec<u8>)| {
+            let mut forged = small[..small.len() - 4].to_vec();
+            edit(&mut forged);
+            let crc = crc32fast::hash(&forged);
+            forged.extend_from_slice(&crc.to_le_bytes());
+            read_meta(&forged)
+        };
+        for bad in [f32::NAN, -0.5, f32::INFINITY] {
+            let err = forge(&|f| f[at + 1..at + 5].copy_from_slice(&bad.to_le_bytes())).unwrap_err();
+            assert!(matches!(&err, WeightsError::Damaged(m) if m.contains("scale")), "{bad}: {err:?}");
+        }
+        // Int8 in a format 2 file is not something format 2 has.
+        let err = forge(&|f| f[8..12].copy_from_slice(&VERSION_MIXED.to_le_bytes())).unwrap_err();
+        assert!(matches!(&err, WeightsError::Damaged(m) if m.contains("unknown way")), "{err:?}");
+        assert!(read_meta(&small).is_ok());
+    }
+
+    /// Where the first tensor's storage byte is: after the header, the tensor count, and
+    /// the tensor's name and dims.
+    fn first_storage_byte(bytes: &[u8]) -> usize {
+        let header = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+        let path = u16::from_le_bytes(bytes[20 + header..22 + header].try_into().unwrap()) as usize;
+        let rank = bytes[22 + header + path] as usize;
+        23 + header + path + 4 * rank
     }
 
     /// The format version a file says it is.
@@ -526,17 +683,14 @@ mod tests {
     fn a_tensor_beyond_half_precisions_range_keeps_f32_and_an_unknown_storage_is_refused() {
         let (meta, mut tensors) = parse_file(&file(NetworkKind::Linear).1).unwrap();
         tensors[0].2[5] = 1e6;
-        let halved = write(&meta, &tensors, None, true);
+        let halved = write(&meta, &tensors, None, Precision::Half);
         assert_eq!(version(&halved), VERSION, "nothing could be halved");
         assert_eq!(parse_file(&halved).unwrap().1, tensors);
         tensors[0].2[5] = 0.5;
-        let halved = write(&meta, &tensors, None, true);
+        let halved = write(&meta, &tensors, None, Precision::Half);
         assert_eq!(version(&halved), VERSION_MIXED);
-        // The first tensor's storage byte follows its name and dims; make it 7.
-        let header = u32::from_le_bytes(halved[12..16].try_into().unwrap()) as usize;
-        let path = u16::from_le_bytes(halved[20 + header..22 + header].try_into().unwrap()) as usize;
-        let rank = halved[22 + header + path] as usize;
-        let at = 23 + header + path + 4 * rank;
+        // Make the first tensor's storage byte 7.
+        let at = first_storage_byte(&halved);
         let mut forged = halved[..halved.len() - 4].to_vec();
         assert_eq!(forged[at], Storage::F16 as u8);
         forged[at] = 7;

@@ -5,7 +5,7 @@
 use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
 
-use super::file::{parse, write, Parsed};
+use super::file::{parse, write, Parsed, Precision};
 use super::{Tensors, WeightsError, WeightsMeta};
 use crate::model::{Network, NetworkKind};
 use crate::train::novelty::Novelty;
@@ -27,7 +27,7 @@ pub async fn encode(model: &Network, meta: &WeightsMeta) -> Result<Vec<u8>, Weig
             (path, shape, values[offset - n..offset].to_vec())
         })
         .collect::<Tensors>();
-    Ok(write(meta, &tensors, None, false))
+    Ok(write(meta, &tensors, None, Precision::Full))
 }
 
 /// Check a file and build its network on `device`. With `expected`, a file for another
