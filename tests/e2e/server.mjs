@@ -54,6 +54,9 @@ export const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-O
 /** What is sent compressed (the MNIST files are fetched compressed already). */
 const COMPRESSIBLE = new Set(['.html', '.js', '.wasm', '.css', '.json', '.svg', '.weights']);
 
+/** How long /stub/weightsslow/ holds the default network back. */
+export const READER_STALL_MS = 9000;
+
 // `precompressed: false` ignores the build's Brotli copies, as a host that serves only what it
 // compresses itself (gzip) would: the benchmark's baseline.
 export function startServer(dir, { port = 0, headers, precompressed = true } = {}) {
@@ -113,6 +116,16 @@ export function startServer(dir, { port = 0, headers, precompressed = true } = {
         const count = (seen.get(req.url) ?? 0) + 1;
         seen.set(req.url, count);
         if (count === 1) return script('unavailable', 503);
+      }
+      // The default network arrives only after READER_STALL_MS: the reader stalls while the
+      // rest of the page starts.
+      if (kind === 'weightsslow' && pathname === '/models/default.weights') {
+        setTimeout(() => {
+          const body = fs.readFileSync(path.join(root, 'models', 'default.weights'));
+          res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length, 'Cache-Control': 'no-store' });
+          res.end(body);
+        }, READER_STALL_MS);
+        return;
       }
       // The threaded trainer's script throws; the reader's still runs.
       if (kind === 'trainerthrows' && pathname === '/worker_mt_loader.js') return script('throw new RangeError("could not allocate the shared memory");');

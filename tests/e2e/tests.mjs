@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { openPage, gpuProblems, cspViolations, launch } from './browser.mjs';
-import { startServer } from './server.mjs';
+import { READER_STALL_MS, startServer } from './server.mjs';
 import { exampleModule, exportsLookWrapped } from './wasm-exports.mjs';
 import { chooseBackend, chooseThreads, configureRun, datasetReady, settled } from './studio.mjs';
 
@@ -339,6 +339,27 @@ export const tests = {
     await answerSettled(failing.page);
     assert.match(await failing.page.textContent('#answer'), /\d/, 'a reading with the network the reader fetched');
     await failing.context.close();
+  },
+
+  async 'a reader that stalls holds the dataset back at most a few seconds after the trainer asks'({ browser, base }) {
+    // www/boot.js starts MNIST's downloads once the reader has its network (so that on a slow
+    // line they do not take it from the reader), but a trainer that asks waits at most
+    // STALLED_MS (2 s) for that. Here the default network arrives only after 9 s
+    // (/stub/weightsslow/): the dataset is ready long before, and the reader still reads
+    // once its network is in.
+    const { page, context, log } = await openPage(browser, `${base}stub/weightsslow/`);
+    await page.waitForSelector('#train-count', { timeout: 120_000 });
+    const ready = await page.evaluate(() => performance.now());
+    assert.ok(ready < READER_STALL_MS - 1000, `dataset ready at ${Math.round(ready)} ms, before the default network is even sent`);
+    assert.equal(await page.$eval('#reader', (r) => r.dataset.network ?? null), null, 'the reader had no network yet');
+    const asked = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => /ubyte\.br$/.test(e.name)).map((e) => Math.round(e.startTime)));
+    assert.equal(asked.length, 4, 'the page downloaded the four files');
+    await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 120_000 });
+    await drawOne(page);
+    await answerSettled(page);
+    assert.match(await page.textContent('#answer'), /\d/, 'a reading once the network is in');
+    assert.deepEqual(log.console.filter((m) => m.type === 'error').map((m) => m.text), []);
+    await context.close();
   },
 
   async 'the page downloads MNIST once the workers\' files are in and hands it to every trainer'({ browser, base }) {
