@@ -40,6 +40,18 @@ mod tests {
         }
 
         #[test]
+        fn packed_image_files_round_trip_and_packed_garbage_never_panics(
+            pixels in proptest::collection::vec(prop_oneof![3 => Just(0u8), 1 => any::<u8>()], 0..3 * IMAGE_PIXELS),
+            garbage in proptest::collection::vec(any::<u8>(), 0..4096),
+        ) {
+            use crate::data::packed::{pack, unpack, MAGIC};
+            let whole = pixels.len() / IMAGE_PIXELS * IMAGE_PIXELS;
+            let idx = crate::data::idx::encode::images((whole / IMAGE_PIXELS) as u32, 28, 28, &pixels[..whole]);
+            prop_assert_eq!(unpack(&pack(&idx)).unwrap(), idx);
+            let _ = unpack(&[&MAGIC[..], &header(IMAGES_MAGIC, &[(garbage.len() / 120) as u32, 28, 28]), &garbage].concat());
+        }
+
+        #[test]
         fn image_headers_with_any_counts_are_checked_against_the_bytes_present(
             count in any::<u32>(), rows in any::<u32>(), cols in any::<u32>(), body in 0usize..3 * IMAGE_PIXELS + 3,
         ) {

@@ -47,6 +47,19 @@ fn the_served_brotli_and_gzip_files_decode_to_the_raw_mnist_files() {
     }
 }
 
+#[test]
+fn the_served_image_files_are_packed_inside_their_brotli() {
+    // The page's 0.44 MB saving (src/data/packed.rs) rests on setup packing them.
+    use std::io::Read;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_DIR);
+    for name in ["train-images-idx3-ubyte", "t10k-images-idx3-ubyte"] {
+        let served = std::fs::read(dir.join(format!("{name}.br"))).unwrap();
+        let mut start = [0u8; 4];
+        brotli_decompressor::Decompressor::new(&served[..], 4096).read_exact(&mut start).unwrap();
+        assert_eq!(start, mnist_studio::data::packed::MAGIC, "{name}.br holds the packed form");
+    }
+}
+
 struct Quiet(Vec<EpochReport>);
 
 impl Observer for Quiet {

@@ -100,7 +100,7 @@ const workersCompiled = sharedMemory
   : globalThis.mnistWorkerModule;
 
 
-// MNIST (9.2 MB as served), downloaded by the page itself once the workers' files are in (the
+// MNIST (8.8 MB as served), downloaded by the page itself once the workers' files are in (the
 // trainers' modules compiled, the reader reading), or once a trainer asks and the reader is
 // reading (the trainer may be up first: `start` below): on a slow connection the data then
 // arrives while the trainer starts, instead of after, and the reader's files do not share

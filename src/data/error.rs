@@ -39,6 +39,9 @@ pub enum FileProblem {
     BadGzip { reason: String },
     #[error("it is not valid Brotli ({reason})")]
     BadBrotli { reason: String },
+    /// A packed image file ([`super::packed`]) whose mask and pixels disagree.
+    #[error("its packed pixels are damaged ({reason})")]
+    BadPacking { reason: String },
     #[error("it inflates to more than {limit} bytes, larger than any MNIST file")]
     TooLarge { limit: u64 },
 }

@@ -16,7 +16,8 @@ pub const IMAGES_MAGIC: u32 = 0x0000_0803;
 /// Magic of an IDX file of unsigned bytes with one dimension (labels).
 pub const LABELS_MAGIC: u32 = 0x0000_0801;
 
-const IMAGES_HEADER: usize = 16;
+/// Bytes before an image file's pixels: magic, count, rows, columns.
+pub const IMAGES_HEADER: usize = 16;
 const LABELS_HEADER: usize = 8;
 
 /// Parsed image file: `count` images of 28x28 bytes, row-major, 0 = background.
@@ -28,15 +29,23 @@ pub struct Images {
 
 /// Parse an IDX image file, taking ownership of its bytes so the pixels are not copied.
 pub fn parse_images(mut bytes: Vec<u8>) -> Result<Images, FileProblem> {
-    let header = header::<IMAGES_HEADER>(&bytes)?;
+    let count = image_count(&bytes)?;
+    check_length(&bytes, IMAGES_HEADER, u64::from(count) * IMAGE_PIXELS as u64)?;
+    bytes.drain(..IMAGES_HEADER);
+    Ok(Images { count, pixels: bytes })
+}
+
+/// The number of images an IDX image file's header announces, once its magic number and
+/// its 28x28 dimensions are checked (the body is not looked at). Also the header check of a
+/// file whose pixels are packed ([`super::zeros`]), so both forms fail alike.
+pub fn image_count(bytes: &[u8]) -> Result<u32, FileProblem> {
+    let header = header::<IMAGES_HEADER>(bytes)?;
     check_magic(word(&header, 0), IMAGES_MAGIC, "images")?;
     let (count, rows, cols) = (word(&header, 1), word(&header, 2), word(&header, 3));
     if rows as usize != IMAGE_SIDE || cols as usize != IMAGE_SIDE {
         return Err(FileProblem::WrongDimensions { rows, cols });
     }
-    check_length(&bytes, IMAGES_HEADER, u64::from(count) * IMAGE_PIXELS as u64)?;
-    bytes.drain(..IMAGES_HEADER);
-    Ok(Images { count, pixels: bytes })
+    Ok(count)
 }
 
 /// Parse an IDX label file; every label must be a digit.

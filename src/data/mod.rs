@@ -14,6 +14,7 @@ pub mod files;
 pub mod fetch;
 pub mod encoding;
 pub mod idx;
+pub mod packed;
 pub mod source;
 pub mod stats;
 pub mod strokes;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// only chooses the file names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Encoding {
-    /// `.br`, 9.2 MB in all: the default.
+    /// `.br`, 8.8 MB in all (the image files packed inside: `super::packed`): the default.
     Brotli,
     /// `.gz`, 11.6 MB (`?gzip`).
     Gzip,

@@ -55,7 +55,7 @@ function rendererRss() {
 
 async function loadTimes(browser, base) {
   console.log('\n## navigation to dataset ready (median of 3, fresh context each)');
-  for (const [label, query] of [['Brotli (9.2 MB)', ''], ['gzip (11.6 MB)', '?gzip'], ['raw (55 MB)', '?raw']]) {
+  for (const [label, query] of [['Brotli (8.8 MB)', ''], ['gzip (11.6 MB)', '?gzip'], ['raw (55 MB)', '?raw']]) {
     const times = [];
     let peak = 0, loadMs = 0, heap = 0;
     for (let i = 0; i < RUNS; i++) {
@@ -101,15 +101,18 @@ async function visits(browser, base) {
   const eachCompiles = () => { WebAssembly.compileStreaming = () => Promise.reject(new Error('baseline: each worker compiles its own')); };
   const label = BASELINE ? `baseline (${BASELINE})` : 'baseline (gzip, each worker compiles)';
   const firsts = { baseline: [], now: [] };
+  // Which goes first alternates: the second visit of a pair was about 0.1 s sooner to a
+  // reading whichever build it was (two runs with the builds' places swapped, 2026-12-06).
   for (let run = 1; run <= VISITS; run++) {
-    firsts.baseline.push(await visitsOnce(browser, baseline, { label, init: BASELINE ? null : eachCompiles }));
-    firsts.now.push(await visitsOnce(browser, base, { label: 'this build', reload: run === VISITS }));
+    const before = () => visitsOnce(browser, baseline, { label, init: BASELINE ? null : eachCompiles }).then((f) => firsts.baseline.push(f));
+    const now = () => visitsOnce(browser, base, { label: 'this build', reload: run === VISITS }).then((f) => firsts.now.push(f));
+    for (const visit of run % 2 ? [before, now] : [now, before]) await visit();
   }
   gzipServer.close();
   for (const [label, runs] of Object.entries(firsts)) {
     const median = (key) => runs.map((f) => f[key]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
     console.log(`${label}, first visit, median of ${runs.length}: reader named its network ${median('reader')} ms, first drawing read ${median('read')} ms, dataset ready ${median('ready')} ms; ${(median('total') / 1e6).toFixed(2)} MB on the wire`);
-    console.log(`  on the page's clock (from navigation start), median of ${runs.length}: reader named its network ${median('pageReader')} ms, first drawing read ${median('pageRead')} ms`);
+    console.log(`  on the page's clock (from navigation start), median of ${runs.length}: reader named its network ${median('pageReader')} ms, first drawing read ${median('pageRead')} ms, dataset shown ${median('pageReady')} ms`);
   }
 }
 
@@ -149,6 +152,7 @@ function timeline() {
   new MutationObserver(() => {
     if (!marks.some(([w]) => w === 'reader named') && document.querySelector('#reader')?.dataset.network) note('reader named');
     if (!marks.some(([w]) => w === 'answer shown') && document.querySelector('#answer')) note('answer shown');
+    if (!marks.some(([w]) => w === 'dataset shown') && document.querySelector('#train-count')) note('dataset shown');
   }).observe(document, { subtree: true, childList: true, attributes: true });
 }
 
@@ -209,13 +213,13 @@ async function visitsOnce(browser, base, { label: name, reload = false, init = n
     // The same moments on the page's own clock (from navigation start): what a user sees,
     // without the bench's own round trips (starting the navigation, polling, dispatching).
     const onPage = await page.evaluate(() => Object.fromEntries((globalThis.__timeline ?? []).map(([w, t]) => [w, Math.round(t)])));
-    const [pageReader, pageRead] = [onPage['reader named'], onPage['answer shown']];
-    console.log(`${label}: reader named its network ${reader} ms, first drawing read ${read} ms, dataset ready ${ready} ms (on the page's clock: ${pageReader} and ${pageRead} ms); ${(total / 1e6).toFixed(2)} MB on the wire`);
+    const [pageReader, pageRead, pageReady] = [onPage['reader named'], onPage['answer shown'], onPage['dataset shown']];
+    console.log(`${label}: reader named its network ${reader} ms, first drawing read ${read} ms, dataset ready ${ready} ms (on the page's clock: ${pageReader}, ${pageRead} and ${pageReady} ms); ${(total / 1e6).toFixed(2)} MB on the wire`);
     console.log(`  where the time went (ms from navigation start, the page's clock): ${await page.evaluate(describeTimeline)}`);
     for (const [name, n] of [...bytes.entries()].filter(([, n]) => n > 20_000).sort((a, b) => b[1] - a[1])) {
       console.log(`  ${name.padEnd(40)} ${(n / 1e6).toFixed(2).padStart(7)} MB`);
     }
-    return { reader, read, ready, total, pageReader, pageRead };
+    return { reader, read, ready, total, pageReader, pageRead, pageReady };
   };
   const first = await visit(`${name}: first visit`, () => page.goto(base));
   if (!reload) {
