@@ -60,7 +60,22 @@ globalThis.mnistEarlyReader = (() => {
 // src/ui/bridge.rs's `shared_memory`), a trainer on the CPU runs the threaded build, 7 MB of
 // wasm without WebGPU against the single-threaded build's 24 MB.
 const sharedMemory = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
-globalThis.mnistThreadedModule = sharedMemory ? compile('./worker_mt_bg.wasm') : null;
+// Downloaded at once, compiled from its bytes once the reader has named its network (at most
+// STALLED_MS after now). A streaming compile feeds the module to the compiler on the page's
+// thread as it arrives, 60-90 ms of that thread for this build (a Chromium trace,
+// 2026-12-06), which is the thread the reader's first message waits for; compiling the whole
+// download leaves decoding it to the engine's own threads.
+const STALLED_MS = 2000;
+const readerOrStalled = () => Promise.race([readerSettled, new Promise((resolve) => setTimeout(resolve, STALLED_MS))]);
+const threadedBytes = sharedMemory
+  ? fetch('./worker_mt_bg.wasm').then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(`HTTP ${r.status}`))))
+  : null;
+globalThis.mnistThreadedModule = threadedBytes && Promise.all([threadedBytes, readerOrStalled()])
+  .then(([bytes]) => WebAssembly.compile(bytes))
+  .catch((e) => {
+    console.info(`Each worker compiles its own worker_mt_bg.wasm: ${e}`);
+    return null;
+  });
 
 // Whether the CPU will train on every core from the start: the page is isolated, has more than
 // one core, and the browser offers no GPU adapter or only a software one (SwiftShader, say),
@@ -95,13 +110,15 @@ let workerModule;
 Object.defineProperty(globalThis, 'mnistWorkerModule', {
   get: () => (workerModule ??= compile('./worker_bg.wasm')),
 });
-const workersCompiled = sharedMemory
-  ? globalThis.mnistCpuFirst.then((cpu) => Promise.allSettled([globalThis.mnistThreadedModule, cpu ? null : globalThis.mnistWorkerModule]))
+// The trainers' files in: the threaded build downloaded (its compile waits for the reader),
+// the single-threaded one compiled where it trains first.
+const workersIn = sharedMemory
+  ? globalThis.mnistCpuFirst.then((cpu) => Promise.allSettled([threadedBytes, cpu ? null : globalThis.mnistWorkerModule]))
   : globalThis.mnistWorkerModule;
 
 
 // MNIST (8.8 MB as served), downloaded by the page itself once the workers' files are in (the
-// trainers' modules compiled, the reader reading), or once a trainer asks and the reader is
+// trainers' modules downloaded, the reader reading), or once a trainer asks and the reader is
 // reading (the trainer may be up first: `start` below): on a slow connection the data then
 // arrives while the trainer starts, instead of after, and the reader's files do not share
 // the line with it. The page's wasm names the files (mnistPrefetch,
@@ -135,11 +152,9 @@ let asked;
 // reader must not hold the dataset back). A trainer can ask before the reader has its
 // network (the page's wasm is small and starts early): over a slow connection MNIST then
 // took the line from it and the first reading came later.
-const STALLED_MS = 2000;
 const start = Promise.race([
-  Promise.allSettled([workersCompiled, readerSettled]),
-  new Promise((resolve) => { asked = resolve; }).then(() =>
-    Promise.race([readerSettled, new Promise((resolve) => setTimeout(resolve, STALLED_MS))])),
+  Promise.allSettled([workersIn, readerSettled]),
+  new Promise((resolve) => { asked = resolve; }).then(readerOrStalled),
 ]);
 
 if (canHandStreams) {

@@ -98,7 +98,10 @@ async function visits(browser, base) {
   for (const [server, dir] of [[base, root], [baseline.replace('?gzip', ''), BASELINE ?? root]]) {
     for (const name of fs.readdirSync(dir).filter((f) => /\.(wasm|js|css|html)$/.test(f))) await (await fetch(server + name)).arrayBuffer();
   }
-  const eachCompiles = () => { WebAssembly.compileStreaming = () => Promise.reject(new Error('baseline: each worker compiles its own')); };
+  const eachCompiles = () => {
+    WebAssembly.compileStreaming = () => Promise.reject(new Error('baseline: each worker compiles its own'));
+    WebAssembly.compile = () => Promise.reject(new Error('baseline: each worker compiles its own'));
+  };
   const label = BASELINE ? `baseline (${BASELINE})` : 'baseline (gzip, each worker compiles)';
   const firsts = { baseline: [], now: [] };
   // Which goes first alternates: the second visit of a pair was about 0.1 s sooner to a
@@ -125,13 +128,27 @@ async function visits(browser, base) {
 function timeline() {
   const marks = (globalThis.__timeline = []);
   const note = (what) => marks.push([what, performance.now()]);
+  // The page's thread busy for 50 ms or more at a time: what a worker's message waits behind.
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) marks.push([`page busy ${Math.round(e.duration)} ms from`, e.startTime]);
+    }).observe({ type: 'longtask', buffered: true });
+  } catch { /* no long-task timing here */ }
+  // A build probed by hand may name moments inside its workers on this channel, as
+  // [what, epoch ms] (performance.timeOrigin + performance.now() there): put on this clock.
+  if (typeof BroadcastChannel === 'function') {
+    new BroadcastChannel('mnist-studio-probe').onmessage = ({ data: [what, at] }) => marks.push([what, at - performance.timeOrigin]);
+  }
   addEventListener('TrunkApplicationStarted', () => note('page wasm started'));
-  const compile = WebAssembly.compileStreaming;
-  WebAssembly.compileStreaming = (...args) => {
-    const compiling = compile.apply(WebAssembly, args);
-    compiling.then(() => note('workers\' wasm compiled'), () => {});
-    return compiling;
-  };
+  for (const how of ['compileStreaming', 'compile']) {
+    const compile = WebAssembly[how];
+    WebAssembly[how] = (...args) => {
+      const compiling = compile.apply(WebAssembly, args);
+      compiling.then(() => note('workers\' wasm compiled'), () => {});
+      return compiling;
+    };
+  }
+
   const Original = globalThis.Worker;
   globalThis.Worker = class extends Original {
     constructor(url, options) {
