@@ -1,6 +1,6 @@
-//! Property tests: every parser of outside bytes (IDX files, gzip, Brotli, weights files) returns a
-//! typed error or a value on any input, and never panics or over-allocates. The budget is
-//! fixed (a number of cases per property) so CI time is bounded.
+//! Property tests: every parser of outside bytes (IDX files, gzip, Brotli, parts files,
+//! weights files) returns a typed error or a value on any input, and never panics or
+//! over-allocates. The budget is fixed (a number of cases per property) so CI time is bounded.
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
@@ -35,6 +35,17 @@ mod tests {
             bytes in proptest::collection::vec(any::<u8>(), 0..4096), size in 1usize..600,
         ) {
             let mut streaming = Streaming::default();
+            bytes.chunks(size).for_each(|c| streaming.push(c));
+            prop_assert_eq!(streaming.finish(), decode(bytes));
+        }
+
+        #[test]
+        fn arbitrary_parts_decoded_while_they_arrive_on_several_threads_give_what_the_whole_file_gives(
+            lengths in proptest::collection::vec(0usize..300, 0..5), body in proptest::collection::vec(any::<u8>(), 0..1200),
+            size in 1usize..600, threads in 1usize..4,
+        ) {
+            let bytes = [crate::data::parts::header(&lengths), body].concat();
+            let mut streaming = Streaming::on_threads(threads);
             bytes.chunks(size).for_each(|c| streaming.push(c));
             prop_assert_eq!(streaming.finish(), decode(bytes));
         }

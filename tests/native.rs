@@ -35,12 +35,13 @@ fn the_served_brotli_and_gzip_files_decode_to_the_raw_mnist_files() {
             let served = std::fs::read(dir.join(format!("{name}.{ext}"))).unwrap_or_else(|e| panic!("{name}.{ext}: {e} (run scripts/setup.sh)"));
             assert!(served.len() < raw.len() / 2, "{name}.{ext} is compressed");
             // Decoded whole, and as the page decodes it: chunk by chunk while it downloads
-            // (chunk sizes as a browser's fetch gives them, and odd ones).
-            for size in [1 << 16, 65_521, 7_777] {
-                let mut streaming = mnist_studio::data::encoding::Streaming::default();
+            // (chunk sizes as a browser's fetch gives them, and odd ones), on one thread and on
+            // as many as the threaded trainer may have.
+            for (size, threads) in [(1 << 16, 1), (65_521, 2), (7_777, 4)] {
+                let mut streaming = mnist_studio::data::encoding::Streaming::on_threads(threads);
                 streaming.expect(Some(served.len() as u64));
                 served.chunks(size).for_each(|c| streaming.push(c));
-                assert!(streaming.finish().unwrap() == raw, "{name}.{ext} decodes to {name} in chunks of {size}");
+                assert!(streaming.finish().unwrap() == raw, "{name}.{ext} decodes to {name} in chunks of {size} on {threads} threads");
             }
             assert!(mnist_studio::data::encoding::decode(served).unwrap() == raw, "{name}.{ext} decodes to {name}");
         }
@@ -48,14 +49,17 @@ fn the_served_brotli_and_gzip_files_decode_to_the_raw_mnist_files() {
 }
 
 #[test]
-fn the_served_image_files_are_packed_inside_their_brotli() {
-    // The page's 0.44 MB saving (src/data/packed.rs) rests on setup packing them.
+fn the_served_image_files_are_packed_inside_brotli_in_four_parts() {
+    // The page's 0.44 MB saving (src/data/packed.rs) rests on setup packing them, and the
+    // threaded trainer's decoding on several threads (src/data/lanes.rs) on the parts.
     use std::io::Read;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_DIR);
     for name in ["train-images-idx3-ubyte", "t10k-images-idx3-ubyte"] {
         let served = std::fs::read(dir.join(format!("{name}.br"))).unwrap();
+        let parts = mnist_studio::data::parts::layout(&served).unwrap().unwrap_or_else(|| panic!("{name}.br is in parts"));
+        assert_eq!(parts.len(), 4, "{name}.br parts");
         let mut start = [0u8; 4];
-        brotli_decompressor::Decompressor::new(&served[..], 4096).read_exact(&mut start).unwrap();
+        brotli_decompressor::Decompressor::new(&served[parts[0].clone()], 4096).read_exact(&mut start).unwrap();
         assert_eq!(start, mnist_studio::data::packed::MAGIC, "{name}.br holds the packed form");
     }
 }

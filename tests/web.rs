@@ -31,7 +31,7 @@ async fn webgpu_gives_a_device_that_computes_and_reads_back_asynchronously() {
 
 #[wasm_bindgen_test]
 async fn the_served_mnist_is_fetched_and_parsed_with_the_published_counts() {
-    let mnist = load_mnist(&served(), |_| {}).await.expect("MNIST should be served from www/data");
+    let mnist = load_mnist(&served(), 1, |_| {}).await.expect("MNIST should be served from www/data");
     assert_eq!((mnist.train.len(), mnist.test.len()), (60_000, 10_000));
     assert_eq!(mnist.test.label_counts(), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
     assert!((mnist.stats.mean - 0.1307).abs() < 1e-4);
@@ -67,7 +67,7 @@ impl Observer for Recorder {
 }
 
 async fn run(config: TrainConfig, recorder: &mut Recorder) -> train::Outcome {
-    let mnist = load_mnist(&served(), |_| {}).await.unwrap();
+    let mnist = load_mnist(&served(), 1, |_| {}).await.unwrap();
     let device = gpu::init_device().await.unwrap();
     let data = TrainData::upload(&mnist, config.train_limit, config.test_limit, config.selection, &device.clone().inner());
     train::train(&config, &data, &device, recorder, None).await.unwrap()

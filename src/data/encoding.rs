@@ -10,9 +10,13 @@
 //! decompresses to is an IDX file or a packed image file, told by its first bytes too.
 
 use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use super::error::FileProblem;
+use super::lanes::Parts;
 use super::packed::{is_packed, unpack};
+use super::parts::{is_parts, join, may_be_parts};
 
 /// No MNIST file inflates past this (the largest is 47,040,016 bytes); a gzip bomb stops here.
 pub const INFLATED_LIMIT: u64 = 64 << 20;
@@ -45,6 +49,9 @@ pub fn decode(bytes: Vec<u8>) -> Result<Vec<u8>, FileProblem> {
         // calling it damaged gzip.
         return inflate(&bytes).or_else(|gzip| unbrotli(&bytes).map_err(|_| gzip)).and_then(as_idx);
     }
+    if is_parts(&bytes) {
+        return join(&bytes, INFLATED_LIMIT, unbrotli_within).and_then(as_idx);
+    }
     unbrotli(&bytes).and_then(as_idx)
 }
 
@@ -60,7 +67,9 @@ fn as_idx(bytes: Vec<u8>) -> Result<Vec<u8>, FileProblem> {
 
 /// A file decoded while it downloads: Brotli bytes (the page's default) go through the
 /// decoder chunk by chunk as they arrive, so decoding overlaps the download instead of
-/// following it (about 0.35 s of Brotli for MNIST's training images in the browser).
+/// following it (about 0.35 s of Brotli for MNIST's training images in the browser). A parts
+/// file ([`super::parts`], the image files) has its parts decoded on up to `threads` threads
+/// at once ([`Parts`]).
 ///
 /// The result is always [`decode`]'s on the whole file: every byte received is kept, and
 /// whenever the stream does anything but end cleanly with the last byte (a decoding error, a
@@ -70,14 +79,26 @@ fn as_idx(bytes: Vec<u8>) -> Result<Vec<u8>, FileProblem> {
 #[derive(Default)]
 pub struct Streaming {
     received: Vec<u8>,
-    /// The live Brotli decoder; `None` before the first two bytes tell the form, after the
-    /// form turned out not to be Brotli, and once the stream did not go cleanly.
-    brotli: Option<brotli_decompressor::DecompressorWriter<Bounded>>,
+    /// The live decoder; `None` before the first bytes tell the form, after the form turned
+    /// out to be neither Brotli nor parts, and once the stream did not go cleanly.
+    live: Option<Live>,
     /// The server's length, if it gave one: the output's first reservation.
     expected: Option<u64>,
+    /// Threads a parts file may be decoded on (0 counts as 1).
+    threads: usize,
+}
+
+enum Live {
+    Brotli(brotli_decompressor::DecompressorWriter<Bounded>),
+    Parts(Parts),
 }
 
 impl Streaming {
+    /// A file whose parts, if it has any, may be decoded on `threads` threads.
+    pub fn on_threads(threads: usize) -> Self {
+        Self { threads, ..Self::default() }
+    }
+
     /// The file's length as served, once known before the first chunk: the buffers'
     /// reservations (a hint, bounded by the limit).
     pub fn expect(&mut self, total: Option<u64>) {
@@ -93,55 +114,89 @@ impl Streaming {
             self.feed(start);
             return;
         }
-        // The form is told by the first two bytes, on the chunk that completes them.
-        if self.received.len() < 2 || is_raw(&self.received) || is_gzip(&self.received) {
+        // The form is told by the first two bytes, on the chunk that completes them (four
+        // when they may begin a parts file's magic).
+        if self.received.len() < 2 || is_raw(&self.received) || is_gzip(&self.received) || may_be_parts(&self.received) {
             return;
         }
-        // See `unbrotli` for the factor.
-        let reserve = self.expected.map_or(0, |e| e.saturating_mul(BROTLI_RATIO)).min(INFLATED_LIMIT) as usize;
-        self.brotli = Some(brotli_decompressor::DecompressorWriter::new(Bounded(Vec::with_capacity(reserve)), 1 << 16));
+        if is_parts(&self.received) {
+            self.live = Some(Live::Parts(Parts::new(self.threads)));
+        } else {
+            // See `unbrotli` for the factor.
+            let reserve = self.expected.map_or(0, |e| e.saturating_mul(BROTLI_RATIO)).min(INFLATED_LIMIT) as usize;
+            let out = Bounded::new(reserve, Arc::default());
+            self.live = Some(Live::Brotli(brotli_decompressor::DecompressorWriter::new(out, 1 << 16)));
+        }
         self.feed(0);
     }
 
     /// Decode `received[from..]`, or give up on the stream (left to [`decode`]).
     fn feed(&mut self, from: usize) {
-        let Some(writer) = self.brotli.as_mut() else { return };
-        let rest = &self.received[from..];
-        // Fewer bytes taken than given: the stream ended before them (or failed).
-        if !matches!(std::io::Write::write(writer, rest), Ok(n) if n == rest.len()) {
-            self.brotli = None;
+        match self.live.as_mut() {
+            None => {}
+            Some(Live::Parts(parts)) => parts.feed(&self.received),
+            Some(Live::Brotli(writer)) => {
+                let rest = &self.received[from..];
+                // Fewer bytes taken than given: the stream ended before them (or failed).
+                if !matches!(std::io::Write::write(writer, rest), Ok(n) if n == rest.len()) {
+                    self.live = None;
+                }
+            }
         }
     }
 
     /// The decoded file, or what is wrong with it.
     pub fn finish(mut self) -> Result<Vec<u8>, FileProblem> {
-        if let Some(writer) = self.brotli.take() {
+        let decoded = match self.live.take() {
             // `into_inner` closes the stream: an error there is a stream that has not ended.
-            if let Ok(Bounded(mut out)) = writer.into_inner() {
+            Some(Live::Brotli(writer)) => writer.into_inner().ok().map(Bounded::into_vec),
+            Some(Live::Parts(parts)) => parts.finish(),
+            None => None,
+        };
+        match decoded {
+            Some(mut out) => {
                 out.shrink_to_fit();
-                return as_idx(out);
+                as_idx(out)
             }
+            None => decode(self.received),
         }
-        decode(self.received)
     }
 }
 
-/// The decoded bytes, refusing any past [`INFLATED_LIMIT`] (an error the decoder passes on),
-/// and never reserving past it either: doubling a 40 MB buffer would take 80 MB of a wasm
-/// memory that never shrinks.
-struct Bounded(Vec<u8>);
+/// Decoded bytes, refusing any past [`INFLATED_LIMIT`] (an error the decoder passes on), and
+/// never reserving past it either: doubling a 40 MB buffer would take 80 MB of a wasm memory
+/// that never shrinks. The count is shared by the buffers of one file's parts (each part has
+/// its own), so together they stop at the limit too.
+pub(super) struct Bounded {
+    out: Vec<u8>,
+    used: Arc<AtomicU64>,
+}
+
+impl Bounded {
+    /// A buffer of `reserve` bytes (at most the limit) counting its output in `used`.
+    pub(super) fn new(reserve: usize, used: Arc<AtomicU64>) -> Self {
+        Self { out: Vec::with_capacity(reserve.min(INFLATED_LIMIT as usize)), used }
+    }
+
+    pub(super) fn into_vec(self) -> Vec<u8> {
+        self.out
+    }
+}
 
 impl std::io::Write for Bounded {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let limit = INFLATED_LIMIT as usize;
-        let needed = self.0.len() + buf.len();
-        if needed > limit {
+        let before = self.used.fetch_add(buf.len() as u64, Ordering::Relaxed) as usize;
+        if before + buf.len() > limit {
             return Err(std::io::Error::other("past the limit"));
         }
-        if needed > self.0.capacity() {
-            self.0.reserve_exact((self.0.capacity() * 2).clamp(needed, limit) - self.0.len());
+        let needed = self.out.len() + buf.len();
+        if needed > self.out.capacity() {
+            // What the other parts have not taken bounds this one's growth.
+            let room = limit - (before - self.out.len());
+            self.out.reserve_exact((self.out.capacity() * 2).clamp(needed, room) - self.out.len());
         }
-        self.0.extend_from_slice(buf);
+        self.out.extend_from_slice(buf);
         Ok(buf.len())
     }
 
@@ -154,27 +209,33 @@ fn inflate(bytes: &[u8]) -> Result<Vec<u8>, FileProblem> {
     // MNIST's gzip files are about a fifth of their size: reserving that avoids growing (and
     // so doubling) the buffer while inflating.
     let decoder = flate2::read::GzDecoder::new(bytes);
-    read_limited(decoder, bytes.len() * 5, |reason| FileProblem::BadGzip { reason })
+    read_limited(decoder, bytes.len() * 5, INFLATED_LIMIT, |reason| FileProblem::BadGzip { reason })
 }
 
 /// What the decompressed buffer reserves, in times the compressed size: the packed image
 /// files are about 2.1 times their Brotli, the labels 2.3 (a Brotli copy of a plain IDX image
 /// file, 6 times, grows the buffer as it goes). Reserving for the plain files' 6 would hold
 /// 45 MB of a wasm memory that never shrinks beside the 47 MB the training images unpack to.
-const BROTLI_RATIO: u64 = 3;
+pub(super) const BROTLI_RATIO: u64 = 3;
 
 fn unbrotli(bytes: &[u8]) -> Result<Vec<u8>, FileProblem> {
-    let decoder = brotli_decompressor::Decompressor::new(bytes, 1 << 16);
-    read_limited(decoder, bytes.len() * BROTLI_RATIO as usize, |reason| FileProblem::BadBrotli { reason })
+    unbrotli_within(bytes, INFLATED_LIMIT)
 }
 
-/// Everything `decoder` gives, up to [`INFLATED_LIMIT`], into a buffer of `expected` bytes
-/// reserved at first (a 47 MB file that outgrew its buffer would briefly take twice that);
-/// `bad` names a decoding error.
-fn read_limited(decoder: impl Read, expected: usize, bad: fn(String) -> FileProblem) -> Result<Vec<u8>, FileProblem> {
-    let mut out = Vec::with_capacity(expected.min(INFLATED_LIMIT as usize));
-    decoder.take(INFLATED_LIMIT + 1).read_to_end(&mut out).map_err(|e| bad(e.to_string()))?;
-    if out.len() as u64 > INFLATED_LIMIT {
+/// [`unbrotli`] allowed `limit` bytes of output (a part of a file, given what is left).
+fn unbrotli_within(bytes: &[u8], limit: u64) -> Result<Vec<u8>, FileProblem> {
+    let decoder = brotli_decompressor::Decompressor::new(bytes, 1 << 16);
+    read_limited(decoder, bytes.len() * BROTLI_RATIO as usize, limit, |reason| FileProblem::BadBrotli { reason })
+}
+
+/// Everything `decoder` gives, up to `limit`, into a buffer of `expected` bytes reserved at
+/// first (a 47 MB file that outgrew its buffer would briefly take twice that); `bad` names a
+/// decoding error. Past the limit is [`FileProblem::TooLarge`] naming [`INFLATED_LIMIT`]:
+/// a smaller limit is what a file's other parts left of it.
+fn read_limited(decoder: impl Read, expected: usize, limit: u64, bad: fn(String) -> FileProblem) -> Result<Vec<u8>, FileProblem> {
+    let mut out = Vec::with_capacity(expected.min(limit as usize));
+    decoder.take(limit + 1).read_to_end(&mut out).map_err(|e| bad(e.to_string()))?;
+    if out.len() as u64 > limit {
         return Err(FileProblem::TooLarge { limit: INFLATED_LIMIT });
     }
     out.shrink_to_fit();
@@ -329,6 +390,89 @@ mod tests {
         let mut packed = crate::data::packed::pack(&stroke_idx());
         packed.pop();
         assert!(matches!(decode(gzip(&packed)), Err(FileProblem::Truncated { .. })));
+    }
+
+    /// Brotli of `bytes` (quality 5: the tests need streams, not the smallest ones).
+    fn brotli(bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams { quality: 5, lgwin: 22, ..Default::default() };
+        brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).unwrap();
+        out
+    }
+
+    /// A parts file of `bytes` cut at `cuts`, each part Brotli.
+    fn in_parts(bytes: &[u8], cuts: &[usize]) -> Vec<u8> {
+        let bounds: Vec<usize> = std::iter::once(0).chain(cuts.iter().copied()).chain([bytes.len()]).collect();
+        let parts: Vec<Vec<u8>> = bounds.windows(2).map(|w| brotli(&bytes[w[0]..w[1]])).collect();
+        let lengths: Vec<usize> = parts.iter().map(Vec::len).collect();
+        [crate::data::parts::header(&lengths), parts.concat()].concat()
+    }
+
+    /// [`Streaming`] on `threads` threads, fed `bytes` in chunks of `size`.
+    fn streamed_on(threads: usize, bytes: &[u8], size: usize) -> Result<Vec<u8>, FileProblem> {
+        let mut s = Streaming::on_threads(threads);
+        s.expect(Some(bytes.len() as u64));
+        bytes.chunks(size.max(1)).for_each(|c| s.push(c));
+        s.finish()
+    }
+
+    #[test]
+    fn a_file_in_parts_decodes_whole_and_while_it_arrives_on_any_number_of_threads() {
+        let packed = crate::data::packed::pack(&stroke_idx());
+        for cuts in [vec![], vec![1], vec![30, 31, packed.len() - 5], vec![packed.len() / 2]] {
+            let file = in_parts(&packed, &cuts);
+            assert_eq!(decode(file.clone()).unwrap(), stroke_idx(), "cut at {cuts:?}");
+            for threads in [0, 1, 2, 3, 8] {
+                for size in [1, 3, 7, 64, 1 << 20] {
+                    assert_eq!(streamed_on(threads, &file, size).unwrap(), stroke_idx(), "cut at {cuts:?}, {threads} threads, chunks of {size}");
+                }
+            }
+        }
+        // Parts of a plain IDX file (the labels) are joined the same way.
+        assert_eq!(decode(in_parts(&labels_raw(), &[8, 9])).unwrap(), labels_raw());
+    }
+
+    #[test]
+    fn a_damaged_file_in_parts_gives_the_same_error_whole_and_while_it_arrives() {
+        let file = in_parts(&crate::data::packed::pack(&stroke_idx()), &[40, 100]);
+        let mut cases: Vec<Vec<u8>> = (0..file.len()).map(|cut| file[..cut].to_vec()).collect();
+        cases.push([&file[..], b"junk"].concat());
+        for at in (0..file.len()).step_by(3) {
+            let mut flipped = file.clone();
+            flipped[at] ^= 0x5a;
+            cases.push(flipped);
+        }
+        for bytes in &cases {
+            let whole = decode(bytes.clone());
+            for threads in [1, 2, 3] {
+                for size in [1, 16, 1 << 20] {
+                    assert_eq!(streamed_on(threads, bytes, size), whole, "{bytes:?}, {threads} threads, chunks of {size}");
+                }
+            }
+        }
+        assert_eq!(decode(file[..file.len() - 1].to_vec()), Err(FileProblem::Truncated { expected: file.len() as u64, actual: file.len() as u64 - 1 }));
+        assert!(matches!(decode([&file[..], b"junk"].concat()), Err(FileProblem::TrailingBytes { extra: 4 })));
+    }
+
+    #[test]
+    fn parts_that_together_inflate_past_the_limit_stop_there() {
+        // Three parts of 24 MiB of zeros: each within the limit, together past it.
+        let zeros = vec![0u8; 24 << 20];
+        let part = brotli(&zeros);
+        let file = [crate::data::parts::header(&[part.len(); 3]), part.repeat(3)].concat();
+        assert_eq!(decode(file.clone()), Err(FileProblem::TooLarge { limit: INFLATED_LIMIT }));
+        for threads in [1, 3] {
+            assert_eq!(streamed_on(threads, &file, 4096), Err(FileProblem::TooLarge { limit: INFLATED_LIMIT }), "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn a_parts_file_is_never_read_as_brotli() {
+        // 0x11 is the window code RFC 7932 leaves invalid: no Brotli stream starts with it.
+        for rest in [&LABELS_BR[..], &[0u8; 8][..], &[0xff; 8][..]] {
+            let bytes = [&crate::data::parts::MAGIC[..1], rest].concat();
+            assert!(unbrotli(&bytes).is_err(), "{bytes:?}");
+        }
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub enum FileProblem {
     /// A packed image file ([`super::packed`]) whose mask and pixels disagree.
     #[error("its packed pixels are damaged ({reason})")]
     BadPacking { reason: String },
+    /// A file of several Brotli streams ([`super::parts`]) whose header or a part is wrong.
+    #[error("its Brotli parts are damaged ({reason})")]
+    BadParts { reason: String },
     #[error("it inflates to more than {limit} bytes, larger than any MNIST file")]
     TooLarge { limit: u64 },
 }

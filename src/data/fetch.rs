@@ -24,7 +24,9 @@ pub struct Progress {
 /// Each file is decoded while it downloads ([`Streaming`]), so on a slow connection the
 /// decoding is done when the last byte arrives; the files are then finished and checked in
 /// [`FILES`] order, so a bad file is reported as it would be after a plain download.
-pub async fn load_mnist(source: &DataSource, on_progress: impl Fn(Progress)) -> Result<Mnist, DataError> {
+/// `threads`: how many threads may decode a file served in parts (the threaded trainer's
+/// pool, once started; 1 elsewhere).
+pub async fn load_mnist(source: &DataSource, threads: usize, on_progress: impl Fn(Progress)) -> Result<Mnist, DataError> {
     let state = std::cell::RefCell::new(([0u64; 4], [None::<u64>; 4]));
     let report = |index: usize, received: u64, total: Option<u64>| {
         let mut s = state.borrow_mut();
@@ -37,7 +39,7 @@ pub async fn load_mnist(source: &DataSource, on_progress: impl Fn(Progress)) -> 
         let url = source.url(name);
         let report = &report;
         async move {
-            let mut streaming = Streaming::default();
+            let mut streaming = Streaming::on_threads(threads);
             fetch_into(&url, name, &mut streaming, |got, total| report(index, got, total)).await?;
             Ok::<_, DataError>(streaming)
         }

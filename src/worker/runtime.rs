@@ -277,7 +277,9 @@ impl Worker {
         let started = now_ms();
         let received = Cell::new(0u64);
         let last_post = Cell::new(0.0);
-        let result = load_mnist(&source, |p| {
+        // The CPU pool's threads decode the image files' parts (`data::lanes`); it has started
+        // before any message is handled (`start`).
+        let result = load_mnist(&source, self.threads.get(), |p| {
             received.set(p.received);
             // A progress message per network chunk would flood the page; ten a second is smooth.
             let now = now_ms();
