@@ -60,8 +60,8 @@ while read -r name _ _; do
     *) cp "$DEST/$name" "$packing/$name" && labels+=("$packing/$name") ;;
   esac
 done <<< "$EXPECTED"
-# Four parts: two threads (the fewest a threaded trainer has) take two each, four one each;
-# the price is about 0.1 MB on the wire (each part's stream starts its context afresh).
+# Four parts: two threads (the fewest a threaded trainer has) take about two each, four one
+# each; the price is 74 KB on the wire (each part's stream starts its context afresh).
 node scripts/compress.mjs --cache "$CACHE/brotli" --parts 4 "${images[@]}"
 node scripts/compress.mjs --cache "$CACHE/brotli" "${labels[@]}"
 while read -r name _ _; do mv "$packing/$name.br" "$DEST/$name.br"; done <<< "$EXPECTED"
