@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::error::FileProblem;
 use super::lanes::Parts;
-use super::packed::{is_packed, unpack};
+use super::packed::{is_packed, unpack, unpack_pieces};
 use super::parts::{is_parts, join, may_be_parts};
 
 /// No MNIST file inflates past this (the largest is 47,040,016 bytes); a gzip bomb stops here.
@@ -89,7 +89,7 @@ pub struct Streaming {
 }
 
 enum Live {
-    Brotli(brotli_decompressor::DecompressorWriter<Bounded>),
+    Brotli(Stream),
     Parts(Parts),
 }
 
@@ -119,14 +119,11 @@ impl Streaming {
         if self.received.len() < 2 || is_raw(&self.received) || is_gzip(&self.received) || may_be_parts(&self.received) {
             return;
         }
-        if is_parts(&self.received) {
-            self.live = Some(Live::Parts(Parts::new(self.threads)));
+        self.live = Some(if is_parts(&self.received) {
+            Live::Parts(Parts::new(self.threads))
         } else {
-            // See `unbrotli` for the factor.
-            let reserve = self.expected.map_or(0, |e| e.saturating_mul(BROTLI_RATIO)).min(INFLATED_LIMIT) as usize;
-            let out = Bounded::new(reserve, Arc::default());
-            self.live = Some(Live::Brotli(brotli_decompressor::DecompressorWriter::new(out, 1 << 16)));
-        }
+            Live::Brotli(Stream::new(self.expected.unwrap_or(0), Arc::default()))
+        });
         self.feed(0);
     }
 
@@ -135,10 +132,8 @@ impl Streaming {
         match self.live.as_mut() {
             None => {}
             Some(Live::Parts(parts)) => parts.feed(&self.received),
-            Some(Live::Brotli(writer)) => {
-                let rest = &self.received[from..];
-                // Fewer bytes taken than given: the stream ended before them (or failed).
-                if !matches!(std::io::Write::write(writer, rest), Ok(n) if n == rest.len()) {
+            Some(Live::Brotli(stream)) => {
+                if !stream.push(&self.received[from..]) {
                     self.live = None;
                 }
             }
@@ -148,18 +143,75 @@ impl Streaming {
     /// The decoded file, or what is wrong with it.
     pub fn finish(mut self) -> Result<Vec<u8>, FileProblem> {
         let decoded = match self.live.take() {
-            // `into_inner` closes the stream: an error there is a stream that has not ended.
-            Some(Live::Brotli(writer)) => writer.into_inner().ok().map(Bounded::into_vec),
+            Some(Live::Brotli(mut stream)) => stream.finish().map(|out| vec![out]),
             Some(Live::Parts(parts)) => parts.finish(),
             None => None,
         };
         match decoded {
-            Some(mut out) => {
-                out.shrink_to_fit();
-                as_idx(out)
-            }
+            Some(outputs) => as_idx_pieces(outputs),
             None => decode(self.received),
         }
+    }
+}
+
+/// A decompressed file that came as pieces (a parts file's outputs, in order) as IDX, without
+/// joining the pieces when they hold a packed image file: the join would be a 15.7 MB copy of
+/// the training images' packed form, alive beside the pieces and then beside the 47 MB IDX
+/// file, in a wasm memory that never shrinks.
+fn as_idx_pieces(mut outputs: Vec<Vec<u8>>) -> Result<Vec<u8>, FileProblem> {
+    if outputs.len() == 1 {
+        let mut out = outputs.pop().unwrap_or_default();
+        out.shrink_to_fit();
+        return as_idx(out);
+    }
+    if outputs.first().is_some_and(|first| is_packed(first)) {
+        return unpack_pieces(&outputs.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    }
+    // A plain file in parts (no page's file is): the IDX parser needs it in one piece.
+    as_idx(outputs.concat())
+}
+
+/// A Brotli stream decoded as its bytes arrive: a whole file's, or one part's of a parts file
+/// ([`super::lanes`]). Its decoder and output buffer are made when its first bytes come (for a
+/// part, on the pool thread that decodes it).
+pub(super) struct Stream {
+    writer: Option<brotli_decompressor::DecompressorWriter<Bounded>>,
+    failed: bool,
+    /// The stream's compressed length, if known (0 if not): its output's first reservation.
+    length: u64,
+    /// Output counted against [`INFLATED_LIMIT`], shared by a parts file's streams.
+    used: Arc<AtomicU64>,
+}
+
+impl Stream {
+    pub(super) fn new(length: u64, used: Arc<AtomicU64>) -> Self {
+        Self { writer: None, failed: false, length, used }
+    }
+
+    /// Decode the stream's next bytes; `false` once it has failed, ended before them, or gone
+    /// past the limit (it then takes nothing more).
+    pub(super) fn push(&mut self, bytes: &[u8]) -> bool {
+        if self.failed {
+            return false;
+        }
+        let (length, used) = (self.length, &self.used);
+        let writer = self.writer.get_or_insert_with(|| {
+            // See `BROTLI_RATIO` for the factor.
+            let reserve = length.saturating_mul(BROTLI_RATIO).min(INFLATED_LIMIT) as usize;
+            brotli_decompressor::DecompressorWriter::new(Bounded::new(reserve, used.clone()), 1 << 16)
+        });
+        // Fewer bytes taken than given: the stream ended before them (or failed).
+        self.failed = !matches!(std::io::Write::write(writer, bytes), Ok(n) if n == bytes.len());
+        !self.failed
+    }
+
+    /// The stream's output; `None` if it failed, never started, or did not end.
+    pub(super) fn finish(&mut self) -> Option<Vec<u8>> {
+        if self.failed {
+            return None;
+        }
+        // `into_inner` closes the stream: an error there is a stream that has not ended.
+        self.writer.take()?.into_inner().ok().map(|bounded| bounded.out)
     }
 }
 
@@ -167,19 +219,15 @@ impl Streaming {
 /// never reserving past it either: doubling a 40 MB buffer would take 80 MB of a wasm memory
 /// that never shrinks. The count is shared by the buffers of one file's parts (each part has
 /// its own), so together they stop at the limit too.
-pub(super) struct Bounded {
+struct Bounded {
     out: Vec<u8>,
     used: Arc<AtomicU64>,
 }
 
 impl Bounded {
     /// A buffer of `reserve` bytes (at most the limit) counting its output in `used`.
-    pub(super) fn new(reserve: usize, used: Arc<AtomicU64>) -> Self {
+    fn new(reserve: usize, used: Arc<AtomicU64>) -> Self {
         Self { out: Vec::with_capacity(reserve.min(INFLATED_LIMIT as usize)), used }
-    }
-
-    pub(super) fn into_vec(self) -> Vec<u8> {
-        self.out
     }
 }
 
@@ -216,7 +264,7 @@ fn inflate(bytes: &[u8]) -> Result<Vec<u8>, FileProblem> {
 /// files are about 2.1 times their Brotli, the labels 2.3 (a Brotli copy of a plain IDX image
 /// file, 6 times, grows the buffer as it goes). Reserving for the plain files' 6 would hold
 /// 45 MB of a wasm memory that never shrinks beside the 47 MB the training images unpack to.
-pub(super) const BROTLI_RATIO: u64 = 3;
+const BROTLI_RATIO: u64 = 3;
 
 fn unbrotli(bytes: &[u8]) -> Result<Vec<u8>, FileProblem> {
     unbrotli_within(bytes, INFLATED_LIMIT)
@@ -501,5 +549,31 @@ mod tests {
         assert_eq!(LIKE_GZIP[..2], [0x1f, 0x8b]);
         let expected: Vec<u8> = (0..396u32).map(|i| (i * 7 % 256) as u8).collect();
         assert_eq!(decode(LIKE_GZIP.to_vec()).unwrap(), expected);
+    }
+
+    /// Not a test: the page's training images (setup's `www/data/train-images-idx3-ubyte.br`)
+    /// fed in 64 KiB chunks, as a download hands them over, then decoded and unpacked, on 1, 2
+    /// and 4 threads, three times each; prints ms. `cargo test --release --lib decode_timing
+    /// -- --ignored --nocapture`, on an otherwise idle machine.
+    #[test]
+    #[ignore]
+    fn decode_timing() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/www/data/train-images-idx3-ubyte.br");
+        let file = std::fs::read(path).expect("run the setup first");
+        for round in 0..3 {
+            for threads in [1, 2, 4] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let (pushed, finished, len) = pool.install(|| {
+                    let start = std::time::Instant::now();
+                    let mut s = Streaming::on_threads(threads);
+                    s.expect(Some(file.len() as u64));
+                    file.chunks(1 << 16).for_each(|c| s.push(c));
+                    let pushed = start.elapsed();
+                    let out = s.finish().unwrap();
+                    (pushed, start.elapsed(), out.len())
+                });
+                println!("round {round}, {threads} threads: pushed {:.1} ms, finished {:.1} ms, {len} bytes", pushed.as_secs_f64() * 1e3, finished.as_secs_f64() * 1e3);
+            }
+        }
     }
 }

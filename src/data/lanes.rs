@@ -21,13 +21,8 @@ use std::ops::Range;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use brotli_decompressor::DecompressorWriter;
-
-use super::encoding::{Bounded, BROTLI_RATIO, INFLATED_LIMIT};
+use super::encoding::Stream;
 use super::parts;
-
-/// Whether this build can put lanes on other threads.
-const THREADED: bool = cfg!(any(not(target_arch = "wasm32"), target_feature = "atomics"));
 
 /// A parts file being decoded as it arrives.
 pub struct Parts {
@@ -46,7 +41,7 @@ pub struct Parts {
 impl Parts {
     /// `threads`: how many threads may decode (1 decodes everything on the caller's thread).
     pub fn new(threads: usize) -> Self {
-        Self { pooled: THREADED && threads > 1, layout: None, fed: 0, lanes: Vec::new(), failed: false, used: Arc::default() }
+        Self { pooled: cfg!(rayon_pool) && threads > 1, layout: None, fed: 0, lanes: Vec::new(), failed: false, used: Arc::default() }
     }
 
     /// `file` is everything received so far: decode what is new.
@@ -81,97 +76,62 @@ impl Parts {
         }
     }
 
-    /// The parts' outputs joined, if every part arrived whole and decoded cleanly; `None`
-    /// otherwise (the caller decodes the file again to say why).
-    pub fn finish(self) -> Option<Vec<u8>> {
+    /// The parts' outputs in order (the file is their concatenation), if every part arrived
+    /// whole and decoded cleanly; `None` otherwise (the caller decodes the file again to say
+    /// why).
+    pub fn finish(self) -> Option<Vec<Vec<u8>>> {
         let layout = self.layout?;
         if self.failed || self.fed != layout.last()?.end {
             return None;
         }
-        let outputs = self.lanes.into_iter().map(Lane::finish).collect::<Option<Vec<Vec<u8>>>>()?;
-        let mut joined = Vec::with_capacity(outputs.iter().map(Vec::len).sum());
-        for out in outputs {
-            joined.extend_from_slice(&out);
-        }
-        Some(joined)
+        self.lanes.into_iter().map(Lane::finish).collect()
     }
 }
 
-/// One part's Brotli decoder, made when its first bytes arrive.
-struct Decoder {
-    writer: Option<DecompressorWriter<Bounded>>,
-    failed: bool,
-    /// The part's length: its output's first reservation.
-    length: usize,
-    used: Arc<AtomicU64>,
-}
-
-impl Decoder {
-    fn push(&mut self, bytes: &[u8]) {
-        if self.failed {
-            return;
-        }
-        let (length, used) = (self.length, &self.used);
-        let writer = self.writer.get_or_insert_with(|| {
-            let reserve = (length as u64).saturating_mul(BROTLI_RATIO).min(INFLATED_LIMIT) as usize;
-            DecompressorWriter::new(Bounded::new(reserve, used.clone()), 1 << 16)
-        });
-        // Fewer bytes taken than given: the part's stream ended before them (or failed).
-        if !matches!(std::io::Write::write(writer, bytes), Ok(n) if n == bytes.len()) {
-            self.failed = true;
-        }
-    }
-
-    /// The part's output; `None` if it failed, never started, or did not end.
-    fn finish(&mut self) -> Option<Vec<u8>> {
-        if self.failed {
-            return None;
-        }
-        // `into_inner` closes the stream: an error there is a part that has not ended.
-        self.writer.take()?.into_inner().ok().map(Bounded::into_vec)
-    }
-}
-
+/// One part's decoding: on this thread, or queued for the pool.
 enum Lane {
-    Here(Decoder),
-    #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+    Here(Stream),
+    #[cfg(rayon_pool)]
     Pool(Arc<pool::Queue>),
 }
 
 impl Lane {
     fn new(pooled: bool, length: usize, used: &Arc<AtomicU64>) -> Self {
-        let decoder = Decoder { writer: None, failed: false, length, used: used.clone() };
-        #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+        let stream = Stream::new(length as u64, used.clone());
+        #[cfg(rayon_pool)]
         if pooled {
-            return Lane::Pool(Arc::new(pool::Queue::new(decoder)));
+            return Lane::Pool(Arc::new(pool::Queue::new(stream)));
         }
         let _ = pooled;
-        Lane::Here(decoder)
+        Lane::Here(stream)
     }
 
     fn push(&mut self, bytes: &[u8]) {
         match self {
-            Lane::Here(decoder) => decoder.push(bytes),
-            #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+            // A failed part is seen by `finish`.
+            Lane::Here(stream) => {
+                stream.push(bytes);
+            }
+            #[cfg(rayon_pool)]
             Lane::Pool(queue) => pool::Queue::push(queue, bytes),
         }
     }
 
     fn finish(self) -> Option<Vec<u8>> {
         match self {
-            Lane::Here(mut decoder) => decoder.finish(),
-            #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+            Lane::Here(mut stream) => stream.finish(),
+            #[cfg(rayon_pool)]
             Lane::Pool(queue) => queue.finish(),
         }
     }
 }
 
-#[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+#[cfg(rayon_pool)]
 mod pool {
     use std::collections::VecDeque;
     use std::sync::{Arc, Condvar, Mutex};
 
-    use super::Decoder;
+    use super::Stream;
 
     /// Chunks waiting for a part's decoder, and whether a task is draining them.
     struct Waiting {
@@ -183,11 +143,11 @@ mod pool {
         waiting: Mutex<Waiting>,
         drained: Condvar,
         /// Locked only by the one draining task, or by `finish` once none is.
-        decoder: Mutex<Decoder>,
+        decoder: Mutex<Stream>,
     }
 
     impl Queue {
-        pub fn new(decoder: Decoder) -> Self {
+        pub fn new(decoder: Stream) -> Self {
             Self { waiting: Mutex::new(Waiting { chunks: VecDeque::new(), draining: false }), drained: Condvar::new(), decoder: Mutex::new(decoder) }
         }
 
@@ -215,6 +175,7 @@ mod pool {
                         }
                     }
                 };
+                // A failed part is seen by `finish`.
                 self.decoder.lock().expect("no task panics holding it").push(&next);
             }
         }

@@ -41,8 +41,21 @@ pub fn is_packed(bytes: &[u8]) -> bool {
 /// The IDX image file a packed file holds, or what is wrong with it. Nothing is allocated
 /// before the header's count is checked against the bytes present.
 pub fn unpack(bytes: &[u8]) -> Result<Vec<u8>, FileProblem> {
+    unpack_pieces(&[bytes])
+}
+
+/// [`unpack`] for a packed file that is `pieces` one after another (a parts file's outputs,
+/// [`super::parts`]), read where they lie. The header and mask are read from the first piece
+/// (`scripts/compress.mjs` cuts there); were they not all in it, the pieces are joined first.
+/// Either way every result, each error included, is the joined file's.
+pub fn unpack_pieces(pieces: &[&[u8]]) -> Result<Vec<u8>, FileProblem> {
+    let first = pieces.first().copied().unwrap_or_default();
+    if pieces.len() > 1 && !holds_mask(first) {
+        return unpack(&pieces.concat());
+    }
+    let total = pieces.iter().map(|p| p.len() as u64).sum::<u64>();
     let whole = |len: usize| (MAGIC.len() + IMAGES_HEADER + len) as u64;
-    let idx = bytes.strip_prefix(&MAGIC[..]).ok_or(FileProblem::BadPacking { reason: "it does not start with the packed form's magic".into() })?;
+    let idx = first.strip_prefix(&MAGIC[..]).ok_or(FileProblem::BadPacking { reason: "it does not start with the packed form's magic".into() })?;
     let count = image_count(idx).map_err(|e| match e {
         FileProblem::NoHeader { needed, actual } => FileProblem::NoHeader { needed: needed + MAGIC.len(), actual: actual + MAGIC.len() },
         other => other,
@@ -54,9 +67,10 @@ pub fn unpack(bytes: &[u8]) -> Result<Vec<u8>, FileProblem> {
     let body = &idx[IMAGES_HEADER..];
     let mask_len = count * IMAGE_SIDE * ROW_BYTES;
     if body.len() < mask_len {
-        return Err(FileProblem::Truncated { expected: whole(mask_len), actual: bytes.len() as u64 });
+        return Err(FileProblem::Truncated { expected: whole(mask_len), actual: total });
     }
     let (mask, values) = body.split_at(mask_len);
+    let values: Vec<&[u8]> = std::iter::once(values).chain(pieces.iter().skip(1).copied()).filter(|p| !p.is_empty()).collect();
     let rows = || mask.chunks_exact(ROW_BYTES).map(|r| u32::from_be_bytes([r[0], r[1], r[2], r[3]]));
     let mut marked = 0usize;
     for (row, word) in rows().enumerate() {
@@ -65,18 +79,23 @@ pub fn unpack(bytes: &[u8]) -> Result<Vec<u8>, FileProblem> {
         }
         marked += word.count_ones() as usize;
     }
-    match values.len().cmp(&marked) {
-        std::cmp::Ordering::Less => return Err(FileProblem::Truncated { expected: whole(mask_len + marked), actual: bytes.len() as u64 }),
-        std::cmp::Ordering::Greater => return Err(FileProblem::TrailingBytes { extra: (values.len() - marked) as u64 }),
+    let present = values.iter().map(|v| v.len()).sum::<usize>();
+    match present.cmp(&marked) {
+        std::cmp::Ordering::Less => return Err(FileProblem::Truncated { expected: whole(mask_len + marked), actual: total }),
+        std::cmp::Ordering::Greater => return Err(FileProblem::TrailingBytes { extra: (present - marked) as u64 }),
         std::cmp::Ordering::Equal => {}
     }
-    if let Some(at) = values.iter().position(|&v| v == 0) {
-        return Err(FileProblem::BadPacking { reason: format!("non-zero pixel #{at} is 0") });
+    let mut before = 0;
+    for piece in &values {
+        if let Some(at) = piece.iter().position(|&v| v == 0) {
+            return Err(FileProblem::BadPacking { reason: format!("non-zero pixel #{} is 0", before + at) });
+        }
+        before += piece.len();
     }
     let mut out = vec![0u8; IMAGES_HEADER + pixels as usize];
     out[..IMAGES_HEADER].copy_from_slice(&idx[..IMAGES_HEADER]);
     let image = &mut out[IMAGES_HEADER..];
-    let mut next = 0;
+    let mut next = Values { pieces: &values, piece: 0, at: 0 };
     // Runs of set bits are copied whole: strokes are runs of non-zero pixels.
     for (row, mut word) in rows().enumerate() {
         let mut at = row * IMAGE_SIDE;
@@ -88,12 +107,44 @@ pub fn unpack(bytes: &[u8]) -> Result<Vec<u8>, FileProblem> {
             let run = word.leading_ones();
             word <<= run;
             let run = run as usize;
-            image[at..at + run].copy_from_slice(&values[next..next + run]);
+            next.copy_to(&mut image[at..at + run]);
             at += run;
-            next += run;
         }
     }
     Ok(out)
+}
+
+/// Whether `first` holds a packed file's magic, header and whole mask (so the rest is pixels).
+fn holds_mask(first: &[u8]) -> bool {
+    let Some(idx) = first.strip_prefix(&MAGIC[..]) else { return false };
+    // In u64: a header's count times a row's mask bytes overflows a 32-bit usize.
+    image_count(idx).is_ok_and(|count| (idx.len() as u64).saturating_sub(IMAGES_HEADER as u64) >= count as u64 * (IMAGE_SIDE * ROW_BYTES) as u64)
+}
+
+/// The non-zero pixels, read in order across the pieces they lie in (none empty; their
+/// total already checked against the mask).
+struct Values<'a> {
+    pieces: &'a [&'a [u8]],
+    piece: usize,
+    at: usize,
+}
+
+impl Values<'_> {
+    /// The next `dest.len()` values into `dest`.
+    fn copy_to(&mut self, dest: &mut [u8]) {
+        let mut filled = 0;
+        while filled < dest.len() {
+            let from = &self.pieces[self.piece][self.at..];
+            let n = from.len().min(dest.len() - filled);
+            dest[filled..filled + n].copy_from_slice(&from[..n]);
+            filled += n;
+            self.at += n;
+            if self.at == self.pieces[self.piece].len() {
+                self.piece += 1;
+                self.at = 0;
+            }
+        }
+    }
 }
 
 /// The packed form of a valid IDX image file (what `scripts/pack-images.mjs` writes; here
@@ -178,5 +229,32 @@ mod tests {
         assert_eq!(unpack(&packed), Err(FileProblem::TooLarge { limit: INFLATED_LIMIT }));
         let packed = pack(&encode::images(80_000, 28, 28, &[]));
         assert!(matches!(unpack(&packed), Err(FileProblem::Truncated { .. })));
+    }
+
+    #[test]
+    fn pieces_unpack_as_their_join_does_wherever_they_are_cut() {
+        let good = pack(&images());
+        let mask_end = 20 + 3 * 28 * 4;
+        let mut files = vec![good.clone(), good[..good.len() - 1].to_vec(), [&good[..], &[7]].concat(), good[..mask_end + 5].to_vec()];
+        let mut zero = good.clone();
+        zero[mask_end + 40] = 0;
+        files.push(zero);
+        let mut padded = good.clone();
+        padded[20 + 7] |= 2;
+        files.push(padded);
+        files.push(good[..10].to_vec());
+        for file in &files {
+            let joined = unpack(file);
+            for cut in 0..=file.len() {
+                let (a, b) = file.split_at(cut);
+                assert_eq!(unpack_pieces(&[a, b]), joined, "cut at {cut}");
+                // The pixels in three more pieces, one of them empty.
+                if cut >= mask_end {
+                    let third = b.len() / 3;
+                    assert_eq!(unpack_pieces(&[a, &b[..third], &[], &b[third..2 * third], &b[2 * third..]]), joined, "cut at {cut}, then in thirds");
+                }
+            }
+        }
+        assert_eq!(unpack_pieces(&[&good[..mask_end], &good[mask_end..]]).unwrap(), images());
     }
 }

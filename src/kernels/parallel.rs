@@ -1,7 +1,7 @@
 //! The one place that knows whether this build has threads for the CPU kernels of
 //! [`super::conv`].
 //!
-//! Natively, and in the threaded browser build (the `atomics` target feature, see
+//! Natively, and in the threaded browser build (the `rayon_pool` cfg, `build.rs`; see
 //! `worker/threads.rs`), work is spread over rayon's global pool, the same pool burn's own CPU
 //! kernels use. The single-threaded browser build has no rayon: the same loops run in order on
 //! the worker's thread. Either way the work is split the same way, so results do not depend
@@ -10,7 +10,7 @@
 //! Every section also passes through [`timeline`], which records where the time went only in
 //! a build made for it (`--cfg mnist_timeline`) and otherwise compiles to nothing.
 
-#[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+#[cfg(rayon_pool)]
 mod imp {
     use rayon::prelude::*;
 
@@ -42,7 +42,7 @@ mod imp {
     }
 }
 
-#[cfg(not(any(not(target_arch = "wasm32"), target_feature = "atomics")))]
+#[cfg(not(rayon_pool))]
 mod imp {
     use super::timeline;
 
@@ -138,9 +138,9 @@ pub mod timeline {
 
         /// This thread's index in the pool, and the pool's size.
         fn threads() -> (usize, usize) {
-            #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+            #[cfg(rayon_pool)]
             return (rayon::current_thread_index().unwrap_or(0), rayon::current_num_threads());
-            #[cfg(not(any(not(target_arch = "wasm32"), target_feature = "atomics")))]
+            #[cfg(not(rayon_pool))]
             return (0, 1);
         }
 
