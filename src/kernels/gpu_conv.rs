@@ -13,7 +13,8 @@
 //!   (rows: c_out; columns: batch·P; sum: c_in·T);
 //! - input gradient: `dx[b, ci, q] = Σ_(co,t) w[co, ci, t] · dy[b, co, q - t]`, zero where
 //!   `q - t` falls outside `dy`: computed as the forward of `dy` padded with zeros by the
-//!   kernel turned around (rows: c_in; columns: batch·H·W; sum: c_out·T);
+//!   kernel turned around (rows: c_in; columns: batch·H·W; sum: c_out·T); on a GPU a padded
+//!   copy is made, on a software adapter [`conv_rows`] reads `dy` with the border implicit;
 //! - weight gradient: `dw[co, ci, t] = Σ_(b,p) dy[b, co, p] · x[b, ci, p + t]` (rows: c_out;
 //!   columns: c_in·T; sum: batch·P, a long one, so it is split by image over the workgroups'
 //!   z axis and the partial products are added by one reduction afterwards: a 32 x 288 result
@@ -32,8 +33,9 @@
 //! *slower* than burn's direct kernels, and a register-only version with a branch around
 //! every load no faster; what made the difference:
 //! - no branch around any load in the inner loop (a tile's missing rows and columns read a
-//!   clamped address and are never stored; the input gradient reads a zero-padded copy of
-//!   `dy` rather than checking bounds),
+//!   clamped address and are never stored; the input gradient's zero border is a zero-padded
+//!   copy of `dy` for `conv_gemm`, a `select` of zero over a load from a valid address in
+//!   `conv_rows`),
 //!   since SwiftShader runs divergent code under a lane mask and takes its slow path for
 //!   masked loads;
 //! - 8 x 8 sums per invocation, each row's offset computed once: each value loaded serves
@@ -277,17 +279,52 @@ fn conv_rows<F: Float>(
     let row_stride = if comptime![mode == FORWARD] { g.c_in * taps } else { taps + 0 * g.m };
     let row_off = row_offsets(rows, row_stride, rm);
 
+    // The input gradient reads `dy` itself, not a copy padded with `kh - 1` rows and `kw - 1`
+    // columns of zeros: `g` is the padded input's geometry, and a window value that falls in
+    // that border is a zero by `select` (no branch; its load reads a valid address). Per
+    // window position, once: its row in `dy` at the first tap row, or a row no tap brings
+    // inside when its column is outside; and its offset in `dy`'s plane.
+    let (dy_h, dy_w) = (g.out_height + 1 - kh, g.out_width + 1 - kw);
+    let dy_plane = dy_h * dy_w;
+    let mut first_rows = Sequence::<u32>::new();
+    let mut offsets = Sequence::<u32>::new();
+    if comptime![mode == INPUT_GRAD] {
+        let row0 = p0 / g.width;
+        let col0 = p0 - row0 * g.width;
+        #[unroll]
+        for k in 0..span {
+            // Once per invocation; a run wider than a row wraps more than once.
+            let wraps = (col0 + k) / g.width;
+            // Wrapping below zero is a huge value, outside like any other.
+            let row = row0 + wraps - comptime![kh - 1];
+            let col = col0 + k - wraps * g.width - comptime![kw - 1];
+            let row = select(col < dy_w, row, 1_073_741_824u32);
+            first_rows.push(row);
+            offsets.push(row * dy_w + col);
+        }
+    }
+
     // Step (ci, ky): the window x[img, ci, oy + ky, ox..ox + rn + kw - 1] along the input's
     // rows, then its kw taps; left values as in `conv_gemm`.
     for ci in 0..g.c_in {
         #[unroll]
         for ky in 0..kh {
-            let start = base + ci * in_plane + ky * g.width;
             let mut window = Sequence::<F>::new();
-            #[unroll]
-            for k in 0..span {
-                let at = start + k;
-                window.push(b[select(at < r.last, at, r.last) as usize]);
+            if comptime![mode == INPUT_GRAD] {
+                let plane = (img * g.c_in + ci) * dy_plane + ky * dy_w;
+                #[unroll]
+                for k in 0..span {
+                    let inside = *first_rows.index(k as usize) + ky < dy_h;
+                    let at = plane + *offsets.index(k as usize);
+                    window.push(select(inside, b[select(inside, at, 0u32) as usize], F::new(0.0)));
+                }
+            } else {
+                let start = base + ci * in_plane + ky * g.width;
+                #[unroll]
+                for k in 0..span {
+                    let at = start + k;
+                    window.push(b[select(at < r.last, at, r.last) as usize]);
+                }
             }
             #[unroll]
             for kx in 0..kw {
@@ -431,18 +468,21 @@ pub fn forward(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, relu: bool) 
 
 /// The gradient with respect to the input, `[batch, c_in, h, w]`, from `weight` and the
 /// output's gradient `dy` `[batch, c_out, oh, ow]`: `dy` padded with `k - 1` zeros on every
-/// side, then a valid convolution of it by the kernel turned around, channels swapped (so the
-/// inner loop has no bounds to check).
+/// side, then a valid convolution of it by the kernel turned around, channels swapped (so
+/// `conv_gemm`'s inner loop has no bounds to check; `conv_rows` selects the border's zeros).
 pub fn input_grad(weight: CubeTensor, dy: CubeTensor) -> CubeTensor {
     let (weight, dy) = (into_contiguous(weight), into_contiguous(dy));
     let ([c_out, c_in, kh, kw], [batch, _, oh, ow]) = (weight.meta.shape().dims(), dy.meta.shape().dims());
     let (height, width) = (oh + kh - 1, ow + kw - 1);
-    let padded = pad(dy, (kh - 1, kw - 1));
-    let out = output(&padded, Shape::new([batch, c_in, height, width]));
-    // As a forward pass: input `padded` (c_out channels of (h + kh - 1) x (w + kw - 1)),
+    let out = output(&dy, Shape::new([batch, c_in, height, width]));
+    // A software adapter's kernel reads `dy` with an implicit zero border: the copy cost it
+    // about a tenth of a VGG-like step on SwiftShader (three copies of `dy`, each access of an
+    // element-wise pass dear there).
+    let input = if on_software(&dy) { dy } else { pad(dy, (kh - 1, kw - 1)) };
+    // As a forward pass: input `dy` padded (c_out channels of (h + kh - 1) x (w + kw - 1)),
     // output c_in channels of h x w.
     let geometry = geometry(batch, c_out, height + kh - 1, width + kw - 1, c_in, (kh, kw), c_in, batch * height * width);
-    launch(weight, padded, None, &out, Launch { geometry, mode: INPUT_GRAD, kernel: (kh, kw), splits: 1, relu: false });
+    launch(weight, input, None, &out, Launch { geometry, mode: INPUT_GRAD, kernel: (kh, kw), splits: 1, relu: false });
     out
 }
 
