@@ -192,7 +192,8 @@ pub fn right_values<F: Float>(b: &Tensor<F>, bases: &Sequence<u32>, offset: u32,
 /// SwiftShader against 2 and 4 columns and 16 rows (`results/browser/bench-webgpu-conv.txt`).
 ///
 /// On a software adapter, 16 rows (the convolution's forward and input gradient there take a
-/// layout of their own, `gpu_conv`'s `conv_rows`, 8 x 16 along the input's rows): SwiftShader compiles every load whose address is not known
+/// layout of their own, `gpu_conv`'s `conv_rows`, 8 x 16 along the input's rows, and its
+/// weight gradient another, `wgrad_rows`, but for the first convolution's): SwiftShader compiles every load whose address is not known
 /// when the shader is compiled as four scalar loads behind four lane-mask branches, and its
 /// multiply-adds are nearly free beside them (3% of a VGG-like step's samples in its JIT code,
 /// against about two thirds in moving lanes in and out of vectors and through the stack), so a
