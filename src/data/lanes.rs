@@ -34,7 +34,7 @@ pub struct Parts {
     fed: usize,
     lanes: Vec<Lane>,
     failed: bool,
-    /// Output of all parts together, against [`INFLATED_LIMIT`].
+    /// Output of all parts together, against [`super::encoding::INFLATED_LIMIT`].
     used: Arc<AtomicU64>,
 }
 

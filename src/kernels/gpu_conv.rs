@@ -21,7 +21,9 @@
 //!   then still occupies hundreds of workgroups).
 //!
 //! One kernel, [`conv_gemm`], does all three on a GPU; on a software adapter the forward and
-//! the input gradient take [`conv_rows`], which loads each input value once per row of taps. Each invocation keeps an `rm x rn` block of sums
+//! the input gradient take [`conv_rows`], which loads each input value once per row of taps,
+//! and the weight gradient [`wgrad_rows`] (but for an input of one channel, the first
+//! convolution's, which keeps `conv_gemm`'s narrow tile). Each invocation keeps an `rm x rn` block of sums
 //! in registers; its `rm` left values are the same for every invocation of the workgroup (one
 //! broadcast load each on a GPU) and its `rn` right values are consecutive across invocations
 //! (coalesced). No workgroup memory, no barrier, no subgroup or cooperative-matrix instruction:
@@ -295,7 +297,9 @@ fn conv_rows<F: Float>(
         for k in 0..span {
             // Once per invocation; a run wider than a row wraps more than once.
             let wraps = (col0 + k) / g.width;
-            // Wrapping below zero is a huge value, outside like any other.
+            // In u32 arithmetic, which wraps (WGSL's): a row above `dy` is a huge value, and
+            // adding a tap row `ky` brings it back exactly to the row that tap reads, inside
+            // or still huge; the offset below wraps the same way.
             let row = row0 + wraps - comptime![kh - 1];
             let col = col0 + k - wraps * g.width - comptime![kw - 1];
             let row = select(col < dy_w, row, 1_073_741_824u32);
