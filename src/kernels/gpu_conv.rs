@@ -507,8 +507,9 @@ fn launch(a: CubeTensor, b: CubeTensor, bias: Option<CubeTensor>, out: &CubeTens
     let with_bias = bias.is_some();
     // A kernel without a bias still binds a buffer there, never read: `a` is read-only.
     let bias = bias.unwrap_or_else(|| a.clone());
-    let (rm, cg, wide) = WGRAD_TILE;
-    if software && l.mode == WEIGHT_GRAD && g.c_in >= cg {
+    let geometry = || GeometryLaunch::new(g.batch, g.c_in, g.height, g.width, g.c_out, g.out_height, g.out_width, g.m, g.n, g.images_per_split);
+    if software && l.mode == WEIGHT_GRAD && g.c_in >= WGRAD_TILE.1 {
+        let (rm, cg, wide) = WGRAD_TILE;
         let groups = g.c_in.div_ceil(cg);
         wgrad_rows::launch(
             &out.client,
@@ -517,7 +518,7 @@ fn launch(a: CubeTensor, b: CubeTensor, bias: Option<CubeTensor>, out: &CubeTens
             a.into_tensor_arg(),
             b.into_tensor_arg(),
             out.clone().into_tensor_arg(),
-            GeometryLaunch::new(g.batch, g.c_in, g.height, g.width, g.c_out, g.out_height, g.out_width, g.m, g.n, g.images_per_split),
+            geometry(),
             u(l.kernel.0),
             u(l.kernel.1),
             rm.min(g.m.max(1)),
@@ -542,7 +543,7 @@ fn launch(a: CubeTensor, b: CubeTensor, bias: Option<CubeTensor>, out: &CubeTens
             b.into_tensor_arg(),
             bias.into_tensor_arg(),
             out.clone().into_tensor_arg(),
-            GeometryLaunch::new(g.batch, g.c_in, g.height, g.width, g.c_out, g.out_height, g.out_width, g.m, g.n, g.images_per_split),
+            geometry(),
             RunsLaunch::new(blocks, blocks_per_image, last),
             l.mode,
             u(l.kernel.0),
@@ -555,6 +556,8 @@ fn launch(a: CubeTensor, b: CubeTensor, bias: Option<CubeTensor>, out: &CubeTens
         );
         return;
     }
+    // `conv_gemm`'s input gradient reads `dy` padded with zeros (see `input_grad`).
+    let b = if l.mode == INPUT_GRAD { pad(b, (l.kernel.0 - 1, l.kernel.1 - 1)) } else { b };
     let (rm, rn, wide) = tile(g.m as usize, g.n as usize, software);
     let cube_count = CubeCount::Static(g.n.div_ceil(wide * rn), g.m.div_ceil(rm), u(l.splits));
     conv_gemm::launch(
@@ -565,7 +568,7 @@ fn launch(a: CubeTensor, b: CubeTensor, bias: Option<CubeTensor>, out: &CubeTens
         b.into_tensor_arg(),
         bias.into_tensor_arg(),
         out.clone().into_tensor_arg(),
-        GeometryLaunch::new(g.batch, g.c_in, g.height, g.width, g.c_out, g.out_height, g.out_width, g.m, g.n, g.images_per_split),
+        geometry(),
         l.mode,
         u(l.kernel.0),
         u(l.kernel.1),
@@ -617,14 +620,12 @@ pub fn input_grad(weight: CubeTensor, dy: CubeTensor) -> CubeTensor {
     let ([c_out, c_in, kh, kw], [batch, _, oh, ow]) = (weight.meta.shape().dims(), dy.meta.shape().dims());
     let (height, width) = (oh + kh - 1, ow + kw - 1);
     let out = output(&dy, Shape::new([batch, c_in, height, width]));
-    // A software adapter's kernel reads `dy` with an implicit zero border: the copy cost it
-    // about a tenth of a VGG-like step on SwiftShader (three copies of `dy`, each access of an
-    // element-wise pass dear there).
-    let input = if on_software(&dy) { dy } else { pad(dy, (kh - 1, kw - 1)) };
     // As a forward pass: input `dy` padded (c_out channels of (h + kh - 1) x (w + kw - 1)),
-    // output c_in channels of h x w.
+    // output c_in channels of h x w. `launch` makes the padded copy for `conv_gemm`; a
+    // software adapter's `conv_rows` reads `dy` with the border implicit (the three copies per
+    // VGG-like step cost 4% of it on SwiftShader, an element-wise pass's accesses dear there).
     let geometry = geometry(batch, c_out, height + kh - 1, width + kw - 1, c_in, (kh, kw), c_in, batch * height * width);
-    launch(weight, input, None, &out, Launch { geometry, mode: INPUT_GRAD, kernel: (kh, kw), splits: 1, relu: false });
+    launch(weight, dy, None, &out, Launch { geometry, mode: INPUT_GRAD, kernel: (kh, kw), splits: 1, relu: false });
     out
 }
 
