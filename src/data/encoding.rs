@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::error::FileProblem;
 use super::lanes::Parts;
 use super::packed::{is_packed, unpack, unpack_pieces};
-use super::parts::{is_parts, join, may_be_parts};
+use super::parts::{decode_each, is_parts, may_be_parts};
 
 /// No MNIST file inflates past this (the largest is 47,040,016 bytes); a gzip bomb stops here.
 pub const INFLATED_LIMIT: u64 = 64 << 20;
@@ -50,7 +50,7 @@ pub fn decode(bytes: Vec<u8>) -> Result<Vec<u8>, FileProblem> {
         return inflate(&bytes).or_else(|gzip| unbrotli(&bytes).map_err(|_| gzip)).and_then(as_idx);
     }
     if is_parts(&bytes) {
-        return join(&bytes, INFLATED_LIMIT, unbrotli_within).and_then(as_idx);
+        return decode_each(&bytes, INFLATED_LIMIT, unbrotli_within).and_then(as_idx_pieces);
     }
     unbrotli(&bytes).and_then(as_idx)
 }
@@ -154,10 +154,10 @@ impl Streaming {
     }
 }
 
-/// A decompressed file that came as pieces (a parts file's outputs, in order) as IDX, without
-/// joining the pieces when they hold a packed image file: the join would be a 15.7 MB copy of
-/// the training images' packed form, alive beside the pieces and then beside the 47 MB IDX
-/// file, in a wasm memory that never shrinks.
+/// A decompressed file that came as pieces (a parts file's outputs, in order, streamed or
+/// decoded whole) as IDX, without joining the pieces when they hold a packed image file: the
+/// join would be a 15.7 MB copy of the training images' packed form, alive beside the pieces
+/// and then beside the 47 MB IDX file, in a wasm memory that never shrinks.
 fn as_idx_pieces(mut outputs: Vec<Vec<u8>>) -> Result<Vec<u8>, FileProblem> {
     if outputs.len() == 1 {
         let mut out = outputs.pop().unwrap_or_default();

@@ -60,9 +60,12 @@ pub fn layout(bytes: &[u8]) -> Result<Option<Vec<Range<usize>>>, FileProblem> {
     Ok(Some(parts))
 }
 
-/// The file a whole parts file holds: each part through `decode` (given the bytes of output
-/// still allowed, `limit` less what earlier parts gave), the outputs joined in order.
-pub fn join(bytes: &[u8], limit: u64, decode: impl Fn(&[u8], u64) -> Result<Vec<u8>, FileProblem>) -> Result<Vec<u8>, FileProblem> {
+/// What each part of a whole parts file decodes to, in order (the file is their
+/// concatenation): each part through `decode`, given the bytes of output still allowed,
+/// `limit` less what earlier parts gave. The outputs are left apart, as the streaming decoder
+/// leaves them ([`super::lanes`]), so that a packed image file is unpacked from where they lie
+/// rather than from a joined copy ([`super::packed::unpack_pieces`]).
+pub fn decode_each(bytes: &[u8], limit: u64, decode: impl Fn(&[u8], u64) -> Result<Vec<u8>, FileProblem>) -> Result<Vec<Vec<u8>>, FileProblem> {
     let parts = match layout(bytes)? {
         Some(parts) => parts,
         None => {
@@ -76,20 +79,18 @@ pub fn join(bytes: &[u8], limit: u64, decode: impl Fn(&[u8], u64) -> Result<Vec<
         std::cmp::Ordering::Greater => return Err(FileProblem::TrailingBytes { extra: bytes.len() as u64 - end }),
         std::cmp::Ordering::Equal => {}
     }
-    let mut out: Vec<u8> = Vec::new();
     let count = parts.len();
+    let mut outputs = Vec::with_capacity(count);
+    let mut used = 0u64;
     for (i, part) in parts.into_iter().enumerate() {
-        let decoded = decode(&bytes[part], limit - out.len() as u64).map_err(|problem| match problem {
+        let decoded = decode(&bytes[part], limit - used).map_err(|problem| match problem {
             FileProblem::BadBrotli { reason } => FileProblem::BadParts { reason: format!("part {} of {count}: {reason}", i + 1) },
             other => other,
         })?;
-        if out.is_empty() {
-            out = decoded;
-        } else {
-            out.extend_from_slice(&decoded);
-        }
+        used += decoded.len() as u64;
+        outputs.push(decoded);
     }
-    Ok(out)
+    Ok(outputs)
 }
 
 /// A parts file's header for parts of these lengths (the tests build files with it; setup's
@@ -134,22 +135,22 @@ mod tests {
     fn a_file_shorter_or_longer_than_its_parts_is_refused_before_any_decoding() {
         let file = [header(&[2, 2]), vec![1, 2, 3, 4]].concat();
         let echo = |part: &[u8], _: u64| Ok(part.to_vec());
-        assert_eq!(join(&file, 100, echo), Ok(vec![1, 2, 3, 4]));
-        assert_eq!(join(&file[..file.len() - 1], 100, echo), Err(FileProblem::Truncated { expected: 20, actual: 19 }));
-        assert_eq!(join(&[&file[..], &[0]].concat(), 100, echo), Err(FileProblem::TrailingBytes { extra: 1 }));
-        assert_eq!(join(&file[..10], 100, echo), Err(FileProblem::Truncated { expected: 16, actual: 10 }));
+        assert_eq!(decode_each(&file, 100, echo), Ok(vec![vec![1, 2], vec![3, 4]]));
+        assert_eq!(decode_each(&file[..file.len() - 1], 100, echo), Err(FileProblem::Truncated { expected: 20, actual: 19 }));
+        assert_eq!(decode_each(&[&file[..], &[0]].concat(), 100, echo), Err(FileProblem::TrailingBytes { extra: 1 }));
+        assert_eq!(decode_each(&file[..10], 100, echo), Err(FileProblem::Truncated { expected: 16, actual: 10 }));
     }
 
     #[test]
     fn a_bad_part_is_named_and_each_part_gets_what_is_left_of_the_limit() {
         let file = [header(&[2, 2]), vec![1, 2, 3, 4]].concat();
         let limits = std::cell::RefCell::new(vec![]);
-        let _ = join(&file, 100, |part, left| {
+        let _ = decode_each(&file, 100, |part, left| {
             limits.borrow_mut().push(left);
             Ok(part.to_vec())
         });
         assert_eq!(*limits.borrow(), [100, 98]);
         let second_bad = |part: &[u8], _: u64| if part[0] == 3 { Err(FileProblem::BadBrotli { reason: "x".into() }) } else { Ok(part.to_vec()) };
-        assert_eq!(join(&file, 100, second_bad), Err(FileProblem::BadParts { reason: "part 2 of 2: x".into() }));
+        assert_eq!(decode_each(&file, 100, second_bad), Err(FileProblem::BadParts { reason: "part 2 of 2: x".into() }));
     }
 }
