@@ -403,7 +403,8 @@ mod tests {
 /// Experiments, not checks (`cargo test --release --lib <name> -- --ignored --nocapture`):
 /// other ways of telling a drawn digit from a drawing that is none, measured on drawn.mjs
 /// dumps in /tmp (`--dump`; seeds 7 and 8 by default, `DUMPS=a,b` for others) against the
-/// shipped detector. None beat it; the figures are in `results/cpu/novelty-alternatives.txt`.
+/// shipped detector. None beat it; the figures are in `results/cpu/novelty-alternatives.txt`
+/// and `results/cpu/novelty-doodles.txt`.
 #[cfg(test)]
 mod experiments {
     use burn::prelude::*;
@@ -765,6 +766,21 @@ mod experiments {
             let line = judge(&sets, &meta, |f, _| novelty.distance(f), |d, sure| d > if sure { hi } else { lo });
             println!("lambda {lambda} thresholds x{scale}:{line}");
         }
+    }
+
+    /// Canvases of SIDE x SIDE bytes (IN) through the page's own preprocessing into the 28x28
+    /// bytes the network would see (OUT); a blank canvas gives a blank image.
+    #[test]
+    #[ignore]
+    fn canvases_preprocessed() {
+        let side = env("SIDE", 140.0) as usize;
+        let canvases = std::fs::read(std::env::var("IN").unwrap()).unwrap();
+        let out: Vec<u8> = canvases.chunks(side * side).flat_map(|c| {
+            let pixels: Vec<f32> = c.iter().map(|&b| b as f32 / 255.0).collect();
+            let ink = crate::draw::Ink { width: side, height: side, pixels: &pixels };
+            crate::draw::preprocess(&ink).unwrap_or(vec![0.0; 784]).into_iter().map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8).collect::<Vec<u8>>()
+        }).collect();
+        std::fs::write(std::env::var("OUT").unwrap(), out).unwrap();
     }
 
     /// Features (512) and logits (10) of raw 28x28 byte images, for analysis elsewhere
