@@ -717,25 +717,29 @@ mod experiments {
         let mut model = net.to_device(&device).train();
         let mut optim = crate::train::sgd::PlainSgd::for_network();
         let mut rng = crate::rng::Rng::new(env("SEED", 1.0) as u64);
-        let ranges = AugmentRanges::default();
+        // ROT (degrees) and SHEAR (radians) widen the digits' augmentation; OUTLIERS per batch
+        // of 64 (16; 0 for a fine-tune on digits alone, BatchNorm then seeing digits only).
+        let ranges = AugmentRanges { rotation_deg: env("ROT", 8.0), shear_rad: env("SHEAR", 0.3), ..AugmentRanges::default() };
+        let outliers = env("OUTLIERS", 16.0) as usize;
+        let digits = 64 - outliers;
         let normal = |v: f32| (v - meta.stats.mean) / meta.stats.std;
         for step in 0..steps {
-            let (mut x, mut y) = (Vec::with_capacity(64 * 784), Vec::with_capacity(48));
-            for _ in 0..48 {
+            let (mut x, mut y) = (Vec::with_capacity(64 * 784), Vec::with_capacity(digits));
+            for _ in 0..digits {
                 let i = (rng.uniform(0.0, 55_000.0) as usize).min(54_999);
                 x.extend(warp_cpu(&unit(&train[i * 784..][..784]), &Affine::random(&ranges, &mut rng).matrix()).into_iter().map(normal));
                 y.push(labels[i] as i32);
             }
-            for _ in 0..16 {
+            for _ in 0..outliers {
                 x.extend(outlier(train, labels, &mut rng).into_iter().map(normal));
             }
             let images = Tensor::<4>::from_data(TensorData::new(x, [64, 1, 28, 28]), &data_device);
             let logits = model.forward(images.autodiff());
-            let digits = logits.clone().slice([0..48, 0..10]);
-            let targets = Tensor::<1, Int>::from_data(TensorData::new(y, [48]), &device);
-            let mut loss = crate::train::loss::cross_entropy_with_burn(digits, targets);
-            if lambda > 0.0 {
-                let uniform = log_softmax(logits.slice([48..64, 0..10]), 1).mean().neg();
+            let read = logits.clone().slice([0..digits, 0..10]);
+            let targets = Tensor::<1, Int>::from_data(TensorData::new(y, [digits]), &device);
+            let mut loss = crate::train::loss::cross_entropy_with_burn(read, targets);
+            if lambda > 0.0 && outliers > 0 {
+                let uniform = log_softmax(logits.slice([digits..64, 0..10]), 1).mean().neg();
                 loss = loss + uniform.mul_scalar(lambda);
             }
             if step % 100 == 0 {
@@ -756,7 +760,7 @@ mod experiments {
         }
         let test_logits = run(&net, &meta, &device, &unit(mnist.test.images())).1;
         let right = test_logits.chunks(10).zip(mnist.test.labels()).filter(|(l, y)| top(l, &meta).0 == **y as usize).count();
-        println!("lambda {lambda} steps {steps} lr {lr}: MNIST test {:.2}%", 100.0 * right as f64 / 10_000.0);
+        println!("lambda {lambda} steps {steps} lr {lr} rot {} shear {}: MNIST test {:.2}%", ranges.rotation_deg, ranges.shear_rad, 100.0 * right as f64 / 10_000.0);
         let (fit, _) = run(&net, &meta, &device, &unit(&train[..20_000 * 784]));
         let novelty = Novelty::fit(&fit, &labels[..20_000], 512);
         let d_held: Vec<f32> = held.chunks(512).map(|f| novelty.distance(f)).collect();
