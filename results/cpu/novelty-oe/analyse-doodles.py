@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 T = 1.187  # the shipped default's temperature
 def idx(p, off): return np.frombuffer(open(p, 'rb').read()[off:], np.uint8)
-DUMPS = [('d7', '/tmp/drawn-dump.jsonl'), ('d8', '/tmp/drawn-dump8.jsonl'), ('d31', '/tmp/drawn-dump31.jsonl'), ('d32', '/tmp/drawn-dump32.jsonl')]
+DUMPS = [('d7', '/tmp/drawn-dump.jsonl'), ('d8', '/tmp/drawn-dump8.jsonl'), ('d31', '/tmp/drawn-dump31.jsonl'), ('d32', '/tmp/drawn-dump32.jsonl'), ('d41', '/tmp/drawn-dump41.jsonl'), ('d42', '/tmp/drawn-dump42.jsonl')]
 if sys.argv[1:] == ['--images']:
     X = idx('www/data/train-images-idx3-ubyte', 16).reshape(-1, 784)
     X[:20000].tofile('/tmp/oe/fit.u8'); X[55000:].tofile('/tmp/oe/held.u8')
