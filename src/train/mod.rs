@@ -16,6 +16,8 @@ pub mod end;
 pub mod loss;
 pub mod novelty;
 #[cfg(feature = "engine")]
+pub mod pen;
+#[cfg(feature = "engine")]
 pub mod warp;
 pub mod config;
 pub mod estimate;
