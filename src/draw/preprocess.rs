@@ -20,7 +20,7 @@ pub struct Ink<'a> {
 
 /// The larger side of the ink's bounding box, in the drawing's pixels (`None`: blank).
 pub fn ink_extent(ink: &Ink) -> Option<usize> {
-    let (top, left, bottom, right) = bounding_box(ink)?;
+    let (top, left, bottom, right) = bounding_box(ink, INK_THRESHOLD)?;
     Some((bottom - top + 1).max(right - left + 1))
 }
 
@@ -97,7 +97,7 @@ fn within_lean(ink: &Ink) -> Option<(Vec<f32>, usize)> {
 /// MNIST's recipe: the ink's bounding box fitted into the 20-pixel box, its centre of mass
 /// on the field's centre.
 fn fit(ink: &Ink) -> Option<Vec<f32>> {
-    let (top, left, bottom, right) = bounding_box(ink)?;
+    let (top, left, bottom, right) = bounding_box(ink, INK_THRESHOLD)?;
     let (h, w) = (bottom - top + 1, right - left + 1);
     let scale = BOX as f32 / h.max(w) as f32;
     let (out_h, out_w) = (((h as f32 * scale).round() as usize).clamp(1, BOX), ((w as f32 * scale).round() as usize).clamp(1, BOX));
@@ -120,11 +120,13 @@ fn fit(ink: &Ink) -> Option<Vec<f32>> {
     Some(field)
 }
 
-fn bounding_box(ink: &Ink) -> Option<(usize, usize, usize, usize)> {
+/// The rows and columns (top, left, bottom, right) holding every pixel darker than
+/// `threshold`; `None` when none is.
+pub(crate) fn bounding_box(ink: &Ink, threshold: f32) -> Option<(usize, usize, usize, usize)> {
     let mut bounds: Option<(usize, usize, usize, usize)> = None;
     for r in 0..ink.height {
         for c in 0..ink.width {
-            if ink.pixels[r * ink.width + c] > INK_THRESHOLD {
+            if ink.pixels[r * ink.width + c] > threshold {
                 bounds = Some(match bounds {
                     None => (r, c, r, c),
                     Some((t, l, b, rt)) => (t.min(r), l.min(c), b.max(r), rt.max(c)),
@@ -197,7 +199,7 @@ mod tests {
     }
 
     fn extent(field: &[f32]) -> (usize, usize, usize, usize) {
-        bounding_box(&Ink { width: 28, height: 28, pixels: field }).unwrap()
+        bounding_box(&Ink { width: 28, height: 28, pixels: field }, INK_THRESHOLD).unwrap()
     }
 
     #[test]

@@ -78,30 +78,23 @@ impl Novelty {
     /// Measured with Quick, Draw! doodles: `results/cpu/novelty-doodles.txt`.
     pub fn fit_against(features: &[f32], labels: &[u8], dim: usize, outliers: &[f32], directions: usize, weight: f64) -> Self {
         let (means, cov) = class_statistics(features, labels, dim);
-        let plain = Self::from_statistics(&means, &cov, dim);
+        let l = cholesky(&cov, dim);
+        let plain = Self::from_cholesky(&means, &l, dim);
         let directions = directions.min(dim);
         if outliers.is_empty() || directions == 0 || weight <= 0.0 {
             return plain;
         }
         // Each outlier's whitened offset from its nearest centre, and their scatter.
         let mut scatter = vec![0f64; dim * dim];
-        let mut count = 0usize;
         for f in outliers.chunks_exact(dim) {
-            let x: Vec<f64> = f.iter().map(|&v| v as f64).collect();
-            let z = multiply_packed(&plain.whiten, &x, dim);
-            let nearest = plain.centres.chunks_exact(dim).min_by(|a, b| {
-                let d = |c: &[f32]| z.iter().zip(c).map(|(p, &q)| (p - q as f64).powi(2)).sum::<f64>();
-                d(a).total_cmp(&d(b))
-            });
-            let Some(centre) = nearest else { continue };
-            let s: Vec<f64> = z.iter().zip(centre).map(|(p, &q)| p - q as f64).collect();
+            let s = plain.offset(f);
             for i in 0..dim {
                 for j in 0..=i {
                     scatter[i * dim + j] += s[i] * s[j];
                 }
             }
-            count += 1;
         }
+        let count = outliers.len() / dim;
         for i in 0..dim {
             for j in 0..=i {
                 scatter[i * dim + j] /= count.max(1) as f64;
@@ -110,7 +103,6 @@ impl Novelty {
         }
         let v = top_subspace(&scatter, dim, directions);
         // Σ' = L (I − γ V Vᵀ) Lᵀ = L Lᵀ − γ (L V)(L V)ᵀ.
-        let l = cholesky(&cov, dim);
         let lv: Vec<f64> = (0..dim).flat_map(|i| (0..directions).map(|k| (0..=i).map(|j| l[i * dim + j] * v[j * directions + k]).sum::<f64>()).collect::<Vec<_>>()).collect();
         let gamma = weight / (1.0 + weight);
         let mut taught = cov.clone();
@@ -126,8 +118,12 @@ impl Novelty {
     /// The detector for class `means` (`10 x dim`) under a covariance given by its lower
     /// triangle (`dim x dim`, row-major), thresholds not yet set.
     fn from_statistics(means: &[f64], cov: &[f64], dim: usize) -> Self {
-        let l = cholesky(cov, dim);
-        let w = lower_inverse(&l, dim);
+        Self::from_cholesky(means, &cholesky(cov, dim), dim)
+    }
+
+    /// [`Novelty::from_statistics`] from the covariance's Cholesky factor `l`.
+    fn from_cholesky(means: &[f64], l: &[f64], dim: usize) -> Self {
+        let w = lower_inverse(l, dim);
         let centres = (0..10).flat_map(|c| multiply_lower(&w, &means[c * dim..][..dim], dim)).map(|v| v as f32).collect();
         let packed = (0..dim).flat_map(|i| w[i * dim..i * dim + i + 1].to_vec()).map(|v| v as f32).collect();
         Self { dim, whiten: packed, centres, threshold: f32::INFINITY, unsure_threshold: f32::INFINITY }
@@ -135,12 +131,16 @@ impl Novelty {
 
     /// The squared distance from `features` to the nearest class, in whitened units.
     pub fn distance(&self, features: &[f32]) -> f32 {
+        self.offset(features).iter().map(|d| d * d).sum::<f64>() as f32
+    }
+
+    /// `features` whitened, less the nearest class's whitened mean.
+    fn offset(&self, features: &[f32]) -> Vec<f64> {
         let f: Vec<f64> = features.iter().map(|&v| v as f64).collect();
         let z = multiply_packed(&self.whiten, &f, self.dim);
-        self.centres
-            .chunks_exact(self.dim)
-            .map(|c| z.iter().zip(c).map(|(a, &b)| (a - b as f64).powi(2)).sum::<f64>())
-            .fold(f64::INFINITY, f64::min) as f32
+        let squared = |c: &[f32]| z.iter().zip(c).map(|(a, &b)| (a - b as f64).powi(2)).sum::<f64>();
+        let nearest = self.centres.chunks_exact(self.dim).min_by(|a, b| squared(a).total_cmp(&squared(b)));
+        z.iter().zip(nearest.unwrap_or(&[])).map(|(a, &b)| a - b as f64).collect()
     }
 
     /// This detector with its thresholds at the [`PASS_SURE`] and [`PASS_UNSURE`] quantiles

@@ -12,6 +12,7 @@
 //! (`results/cpu/novelty-doodles.txt`). Redrawing both the same way leaves it only the shapes.
 
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
+use crate::draw::preprocess::bounding_box;
 use crate::draw::{preprocess, Ink};
 use crate::rng::Rng;
 
@@ -31,14 +32,7 @@ const INK: f32 = 0.3;
 pub fn redraw(image: &[f32], rng: &mut Rng) -> Option<Vec<f32>> {
     assert_eq!(image.len(), IMAGE_PIXELS);
     let side = IMAGE_SIDE;
-    let (mut top, mut left, mut bottom, mut right) = (side, side, 0, 0);
-    for (i, _) in image.iter().enumerate().filter(|(_, v)| **v > INK) {
-        let (r, c) = (i / side, i % side);
-        (top, left, bottom, right) = (top.min(r), left.min(c), bottom.max(r), right.max(c));
-    }
-    if top > bottom {
-        return None;
-    }
+    let (top, left, bottom, right) = bounding_box(&Ink { width: side, height: side, pixels: image }, INK)?;
     let (h, w) = (bottom - top + 1, right - left + 1);
     let size = rng.uniform(SIZE.0, SIZE.1) * PAD as f32;
     let zoom = size / h.max(w) as f32;
