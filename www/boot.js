@@ -245,7 +245,18 @@ function replay(state) {
   }, { highWaterMark: 0 });
 }
 
+// Should the app's own files not come (offline without a complete copy, a server that lost
+// them), the page says so in a sentence instead of staying blank.
 const tag = document.querySelector('script[data-app-js]');
-const { default: init } = await import(tag.dataset.appJs);
-const wasm = await init({ module_or_path: tag.dataset.appWasm });
-dispatchEvent(new CustomEvent('TrunkApplicationStarted', { detail: { wasm } }));
+try {
+  const { default: init } = await import(tag.dataset.appJs);
+  const wasm = await init({ module_or_path: tag.dataset.appWasm });
+  dispatchEvent(new CustomEvent('TrunkApplicationStarted', { detail: { wasm } }));
+} catch (e) {
+  console.error(e);
+  const message = document.createElement('div');
+  message.id = 'start-failed';
+  message.className = 'error';
+  message.textContent = `MNIST Studio could not start: ${e?.message ?? e}. Reload the page; offline, it opens once a visit with the network has kept a copy of it.`;
+  document.body.prepend(message);
+}

@@ -1,21 +1,39 @@
 // The page's copy of itself, for the next visit and for use offline: this build's files
 // (the app, both worker builds, the default network, MNIST compressed) are fetched once,
-// when the page says its dataset is in (or failed: www/boot.js), and then served from the
-// cache. The page itself is fetched
-// from the network whenever there is one, so a new build is found at once; its service
-// worker (a new VERSION) takes over and deletes the old copy. Nothing here is needed for the
-// page to work: if a request cannot be answered from the copy, it goes to the network as
-// if there were no service worker, and a failed cache write is ignored.
+// when the page says its dataset is in (or failed: www/boot.js), and kept. Files whose name
+// changes with their content (the app's wasm, script and styles, which Trunk names by their
+// hash) and MNIST's files (checked by SHA-256 at setup: the same bytes under the same name,
+// whatever the build) are answered from the copy. Every other file keeps its name from build
+// to build (the workers' scripts and wasm, boot.js, the default network): it and the page are
+// fetched from the network whenever there is one, revalidated (a 304 when unchanged), and
+// from the copy only when the network fails. So a page of a new build never runs an older
+// build's workers from the copy; its service worker (a new VERSION) then takes over and
+// deletes the old copy. Nothing here is needed for the page to work: if a request cannot be
+// answered from the copy, it goes to the network as if there were no service worker. A
+// copy is kept whole or not at all: if one of the app's files cannot be fetched, the install
+// fails, the previous copy (if any) stays, and the next visit tries again; a data file that
+// cannot be fetched (a host without them) is left out.
 // VERSION and FILES are written into the built copy by scripts/stamp-service-worker.sh.
 const VERSION = 'unstamped';
 const FILES = [];
 const CACHE = `mnist-studio-${VERSION}`;
 
+// MNIST's files, and those named by Trunk after their content (app-0123456789abcdef_bg.wasm).
+const isData = (url) => url.pathname.startsWith(new URL('data/', self.registration.scope).pathname);
+const immutable = (url) => isData(url) || /-[0-9a-f]{16}(_bg)?\.[a-z]+$/.test(url.pathname);
+
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
-    // One by one, so one failure (a file missing from this server) keeps the others.
-    await Promise.all(FILES.map((file) => cache.add(new URL(file, self.registration.scope)).catch(() => {})));
+    // Revalidated, not taken from the HTTP cache as it stands: an entry still fresh there may
+    // be the previous build's file under the same name.
+    const keep = (file) => cache.add(new Request(new URL(file, self.registration.scope), { cache: 'no-cache' }));
+    const results = await Promise.allSettled(FILES.map(keep));
+    const missing = FILES.filter((file, i) => results[i].status === 'rejected' && !isData(new URL(file, self.registration.scope)));
+    if (missing.length) {
+      await caches.delete(CACHE);
+      throw new Error(`the offline copy was not kept: ${missing.join(', ')} could not be fetched`);
+    }
     await self.skipWaiting();
   })());
 });
@@ -37,20 +55,32 @@ self.addEventListener('fetch', (event) => {
 
 async function respond(request) {
   const cache = await caches.open(CACHE).catch(() => null);
+  const url = new URL(request.url);
   if (request.mode === 'navigate') {
-    // The newest page when online; this build's copy (whatever the query) when not.
+    // The newest page when online; this build's copy (whatever the query) when not, answered
+    // as a new response (a host that redirects index.html to / would have the copy marked as
+    // redirected, which a navigation refuses).
     try {
       return await fetch(request);
     } catch (offline) {
       const copy = await cache?.match(new URL('index.html', self.registration.scope));
-      if (copy) return copy;
+      if (copy) return new Response(copy.body, copy);
       throw offline;
     }
   }
   // The trainers' scripts carry their settings in the query (worker_loader.js?backend=cpu): the
   // file is the same. A worker reads its query from the URL of the response it was started
   // with, so the kept response is answered as a new one, which takes the request's URL.
-  const copy = await cache?.match(request, { ignoreSearch: true });
-  if (!copy) return fetch(request);
-  return new URL(request.url).search ? new Response(copy.body, copy) : copy;
+  const kept = async () => {
+    const copy = await cache?.match(request, { ignoreSearch: true });
+    return copy && (url.search ? new Response(copy.body, copy) : copy);
+  };
+  if (immutable(url)) return (await kept()) ?? fetch(request);
+  try {
+    return await fetch(request, { cache: 'no-cache' });
+  } catch (offline) {
+    const copy = await kept();
+    if (copy) return copy;
+    throw offline;
+  }
 }

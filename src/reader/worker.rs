@@ -92,6 +92,13 @@ impl Reader {
     async fn predict(self: Rc<Self>, id: u32, pixels: Vec<f32>) {
         let Some(network) = self.network.borrow().clone() else { return };
         let (probabilities, strangeness) = read(&network, &pixels);
+        // Every value in the file is checked finite and bounded, but finite weights near
+        // f32's limit still overflow a sum: such a network reads nothing, and says so, rather
+        // than "NaN%".
+        if !probabilities.iter().all(|p| p.is_finite()) {
+            *self.network.borrow_mut() = None;
+            return self.post(&WorkerOutput::ReaderFailed("the network in use gives outputs that are not numbers".into()));
+        }
         self.post(&WorkerOutput::Prediction { id, probabilities, strangeness });
         if self.inside.get() {
             // After the reading is posted, so that looking never delays one; while the pen

@@ -19,6 +19,8 @@ const VERSION_QUANTISED: u32 = 3;
 /// (biases, BatchNorm's scales and statistics) are a few kilobytes and keep f32: a variance
 /// of 1e-8 would flush to zero in f16.
 const HALF_MIN: usize = 1024;
+/// No run is longer (the page's schedules have at most 16 epochs).
+const MAX_EPOCH: usize = 10_000;
 const MAX_HEADER: usize = 4096;
 const MAX_TENSORS: usize = 64;
 const MAX_PATH: usize = 256;
@@ -233,12 +235,19 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, WeightsError> {
             },
         });
     }
-    if !(meta.stats.std.is_finite() && meta.stats.std > 0.0 && meta.stats.mean.is_finite()) {
+    // Pixels are 0-1, so are their mean and (at most half of that) their deviation; a
+    // deviation near 0 would blow the inputs up to infinities and the reading to NaN.
+    if !((0.0..=1.0).contains(&meta.stats.mean) && (1e-3..=1.0).contains(&meta.stats.std)) {
         return Err(damaged("normalisation statistics are not usable"));
     }
-    // A temperature of 0 or below would turn every reading into a certainty or invert it.
-    if meta.temperature.is_some_and(|t| !(t.is_finite() && t > 0.0 && t <= 100.0)) {
-        return Err(damaged("its temperature is not a positive number"));
+    // A temperature of 0 or below would turn every reading into a certainty or invert it; one
+    // near 0 divides the logits into infinities. Fitted ones lie within 0.25-10.
+    if meta.temperature.is_some_and(|t| !(0.01..=100.0).contains(&t)) {
+        return Err(damaged("its temperature is not a positive number within 0.01-100"));
+    }
+    // Past any run's length: an epoch count near usize::MAX would wrap when counted on.
+    if meta.epoch > MAX_EPOCH {
+        return Err(damaged("its epoch count is beyond any run"));
     }
     let fraction = |a: Option<f32>| a.is_none_or(|a| (0.0..=1.0).contains(&a));
     if !(fraction(meta.test_accuracy) && fraction(meta.validation_accuracy)) {
@@ -332,8 +341,11 @@ fn novelty(tensors: &mut Tensors, [threshold, unsure_threshold]: [f32; 2]) -> Op
     let (centres_path, centres_shape, centres) = tensors.pop()?;
     let (whiten_path, whiten_shape, whiten) = tensors.pop()?;
     let dim = *centres_shape.get(1)?;
+    // The detector judges the dense layer's features, so it has their size; any other (0
+    // included, whose rows the distance cannot even be cut into) is a crafted file.
     let fits = whiten_path == WHITEN
         && centres_path == CENTRES
+        && dim == crate::model::sizes::HIDDEN
         && whiten_shape == [crate::train::novelty::packed_len(dim)]
         && centres_shape == [10, dim];
     let usable = threshold.is_finite() && unsure_threshold > 0.0 && unsure_threshold <= threshold;
@@ -391,7 +403,7 @@ mod tests {
     fn a_not_a_digit_detector_travels_with_the_weights_and_is_checked() {
         let device = cpu();
         let (net, bytes) = file(NetworkKind::Vgg);
-        let novelty = Novelty { dim: 2, whiten: vec![1.0, 0.5, 2.0], centres: (0..20).map(|i| i as f32).collect(), threshold: 7.5, unsure_threshold: 6.0 };
+        let novelty = made_up_novelty(1.0);
         let with = with_novelty(&bytes, &novelty).unwrap();
         let (loaded, meta, found) = decode_for_reading(&with, &device).unwrap();
         assert_eq!(found, Some(novelty.clone()));
@@ -401,23 +413,28 @@ mod tests {
         // The network's own tensors are what export and the plain decode see.
         assert_eq!(parse_file(&with).unwrap().1, parse_file(&bytes).unwrap().1);
         assert!(decode_for_reading(&bytes, &device).unwrap().2.is_none());
-        // A threshold whose tensors do not fit is a damaged file, not a silent "no detector".
-        let (meta, mut tensors) = parse_file(&with).unwrap();
-        tensors.push((WHITEN.into(), vec![3], vec![1.0; 3]));
-        tensors.push((CENTRES.into(), vec![9, 2], vec![1.0; 18]));
-        let header = Header { meta, batch_norm_epsilon: None, novelty_thresholds: Some([1.0, 1.0]) };
-        let mut forged = MAGIC.to_vec();
-        forged.extend_from_slice(&VERSION.to_le_bytes());
-        let json = serde_json::to_vec(&header).unwrap();
-        forged.extend_from_slice(&(json.len() as u32).to_le_bytes());
-        forged.extend_from_slice(&json);
-        let body = write(&read_meta(&bytes).unwrap(), &tensors, None, Precision::Full);
-        // Splice: the forged header, then the tensor section of a file with the bad tensors.
-        let old_header = u32::from_le_bytes(body[12..16].try_into().unwrap()) as usize;
-        forged.extend_from_slice(&body[16 + old_header..body.len() - 4]);
-        let crc = crc32fast::hash(&forged);
-        forged.extend_from_slice(&crc.to_le_bytes());
-        assert!(matches!(decode_for_reading(&forged, &device), Err(WeightsError::Damaged(_))));
+        // A threshold whose tensors do not fit is a damaged file, not a silent "no detector":
+        // too few centres, or a detector of another size than the features it judges (none
+        // at all, whose rows cannot be cut; two; the whole file's checksum made good).
+        for (dim, centres) in [(2, 9), (0, 10), (2, 10), (40, 10)] {
+            let (meta, mut tensors) = parse_file(&with).unwrap();
+            let whiten = crate::train::novelty::packed_len(dim);
+            tensors.push((WHITEN.into(), vec![whiten], vec![1.0; whiten]));
+            tensors.push((CENTRES.into(), vec![centres, dim], vec![1.0; centres * dim]));
+            let header = Header { meta, batch_norm_epsilon: None, novelty_thresholds: Some([1.0, 1.0]) };
+            let mut forged = MAGIC.to_vec();
+            forged.extend_from_slice(&VERSION.to_le_bytes());
+            let json = serde_json::to_vec(&header).unwrap();
+            forged.extend_from_slice(&(json.len() as u32).to_le_bytes());
+            forged.extend_from_slice(&json);
+            let body = write(&read_meta(&bytes).unwrap(), &tensors, None, Precision::Full);
+            // Splice: the forged header, then the tensor section of a file with the bad tensors.
+            let old_header = u32::from_le_bytes(body[12..16].try_into().unwrap()) as usize;
+            forged.extend_from_slice(&body[16 + old_header..body.len() - 4]);
+            let crc = crc32fast::hash(&forged);
+            forged.extend_from_slice(&crc.to_le_bytes());
+            assert!(matches!(decode_for_reading(&forged, &device), Err(WeightsError::Damaged(_))), "a detector of {dim} with {centres} centres");
+        }
     }
 
     #[test]
@@ -517,10 +534,19 @@ mod tests {
     #[test]
     fn a_temperature_or_accuracy_that_cannot_be_is_refused_and_files_without_them_read() {
         let (_, bytes) = file(NetworkKind::Linear);
-        for t in [0.0, -1.2, 1e9] {
+        // 1e-40 and 0.005 are positive, but divide the logits into infinities (NaN readings).
+        for t in [0.0, -1.2, 1e9, 1e-40, 0.005] {
             let bad = with_header(&bytes, |h| h["temperature"] = t.into());
             assert!(matches!(read_meta(&bad), Err(WeightsError::Damaged(d)) if d.contains("temperature")), "{t}");
         }
+        // Pixel statistics no 0-1 pixels have, or a deviation that makes every input infinite.
+        for (mean, std) in [(0.13, 1e-38), (0.13, 0.0), (1.5, 0.3), (-0.1, 0.3), (0.13, 2.0)] {
+            let bad = with_header(&bytes, |h| h["stats"] = serde_json::json!({ "mean": mean, "std": std }));
+            assert!(matches!(read_meta(&bad), Err(WeightsError::Damaged(d)) if d.contains("statistics")), "{mean} {std}");
+        }
+        // An epoch count that would wrap when the page counts on from it.
+        let bad = with_header(&bytes, |h| h["epoch"] = (u32::MAX as u64).into());
+        assert!(matches!(read_meta(&bad), Err(WeightsError::Damaged(d)) if d.contains("epoch")));
         let bad = with_header(&bytes, |h| h["validation_accuracy"] = 1.5.into());
         assert!(matches!(read_meta(&bad), Err(WeightsError::Damaged(d)) if d.contains("accuracy")));
         let old = with_header(&bytes, |h| {
@@ -560,7 +586,7 @@ mod tests {
     fn a_halved_file_holds_its_large_tensors_at_half_precision_and_reads_back_as_such() {
         let device = cpu();
         let (net, bytes) = file(NetworkKind::VggBnDropout);
-        let novelty = Novelty { dim: 2, whiten: vec![1.0, 0.5, 2.0], centres: (0..20).map(|i| i as f32 / 3.0).collect(), threshold: 7.5, unsure_threshold: 6.0 };
+        let novelty = made_up_novelty(1.0 / 3.0);
         let bytes = with_novelty(&bytes, &novelty).unwrap();
         let meta = WeightsMeta { test_accuracy: Some(0.9951), ..read_meta(&bytes).unwrap() };
         let halved = halve(&bytes, &meta).unwrap();
@@ -598,14 +624,7 @@ mod tests {
     fn a_quantised_file_holds_its_matrices_as_int8_rows_and_reads_back_within_half_a_scale() {
         let device = cpu();
         let (net, bytes) = file(NetworkKind::VggBnDropout);
-        let dim = 40;
-        let novelty = Novelty {
-            dim,
-            whiten: (0..crate::train::novelty::packed_len(dim)).map(|i| (i as f32 * 0.37).sin()).collect(),
-            centres: (0..10 * dim).map(|i| i as f32 / 3.0).collect(),
-            threshold: 7.5,
-            unsure_threshold: 6.0,
-        };
+        let novelty = made_up_novelty(1.0 / 3.0);
         let bytes = with_novelty(&bytes, &novelty).unwrap();
         let meta = WeightsMeta { test_accuracy: Some(0.9948), ..read_meta(&bytes).unwrap() };
         let small = quantise(&bytes, &meta).unwrap();
@@ -614,7 +633,8 @@ mod tests {
         assert_eq!(read, meta, "the header given is the one written");
         let found = found.unwrap();
         assert_eq!((found.centres.clone(), found.threshold), (novelty.centres.clone(), novelty.threshold), "the centres keep f32");
-        assert!(found.whiten.iter().zip(&novelty.whiten).all(|(a, b)| (a - b).abs() <= b.abs() * 2f32.powi(-11)), "whitening at f16");
+        // Half a unit in the last place of f16, or of its subnormals near 0 (2^-25).
+        assert!(found.whiten.iter().zip(&novelty.whiten).all(|(a, b)| (a - b).abs() <= b.abs() * 2f32.powi(-11) + 2f32.powi(-25)), "whitening at f16");
         let (before, after) = (parse_file(&bytes).unwrap().1, parse_file(&small).unwrap().1);
         let mut quantised = 0;
         for ((path, shape, a), (_, _, b)) in before.iter().zip(&after) {
@@ -673,6 +693,18 @@ mod tests {
     /// The format version a file says it is.
     fn version(bytes: &[u8]) -> u32 {
         u32::from_le_bytes(bytes[8..12].try_into().unwrap())
+    }
+
+    /// A detector of the network's feature size, its values made up.
+    fn made_up_novelty(scale: f32) -> Novelty {
+        let dim = crate::model::sizes::HIDDEN;
+        Novelty {
+            dim,
+            whiten: (0..crate::train::novelty::packed_len(dim)).map(|i| (i as f32 * 0.37).sin()).collect(),
+            centres: (0..10 * dim).map(|i| i as f32 * scale).collect(),
+            threshold: 7.5,
+            unsure_threshold: 6.0,
+        }
     }
 
     fn found_novelty(bytes: &[u8]) -> Novelty {

@@ -137,6 +137,9 @@ pub async fn get(key: &str) -> Result<Option<Vec<u8>>, String> {
     get_from(STORE, key).await
 }
 
+/// What [`get`] says of an entry that is there but holds no bytes (altered by hand, say).
+pub const NOT_BYTES: &str = "the stored weights are not bytes";
+
 /// The bytes under `key` in `store`, if any.
 pub(super) async fn get_from(store: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
     let tx = transaction(&[store], IdbTransactionMode::Readonly).await?;
@@ -148,6 +151,6 @@ pub(super) async fn get_from(store: &str, key: &str) -> Result<Option<Vec<u8>>, 
     }
     match value.dyn_into::<Uint8Array>() {
         Ok(array) => Ok(Some(array.to_vec())),
-        Err(_) => Err("the stored weights are not bytes".into()),
+        Err(_) => Err(NOT_BYTES.into()),
     }
 }

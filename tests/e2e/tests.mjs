@@ -252,6 +252,19 @@ export const tests = {
     await context.close();
   },
 
+  async 'an app whose own files do not come says so in a sentence, not a blank page'({ browser, base, artifacts }) {
+    // The app's script (app-<hash>.js, imported by www/boot.js) is a 404, as offline without
+    // a complete copy, or from a server that lost it.
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    await context.route(/\/app-[0-9a-f]{16}\.js$/, (route) => route.fulfill({ status: 404, contentType: 'text/javascript', body: 'not found' }));
+    const page = await context.newPage();
+    await page.goto(base);
+    await page.waitForSelector('#start-failed', { timeout: 60_000 });
+    assert.match(await page.textContent('#start-failed'), /^MNIST Studio could not start: .+\. Reload the page/);
+    await page.screenshot({ path: path.join(artifacts, 'start-failed.png') });
+    await context.close();
+  },
+
   async 'a reader that fails to start says so where the reading would be, and training is untouched'({ browser, base }) {
     // The reader fails before it listens, two ways: its script throws (an `ErrorEvent`), or
     // cannot be loaded at all (a 404: a plain `Event`, which the page once misread and threw
@@ -813,10 +826,35 @@ export const tests = {
     const version = worker.match(/^const VERSION = '(\w+)';$/m)[1];
     await complete(version);
 
-    // A new build (its service worker has a new version): the next visit replaces the copy.
-    fs.writeFileSync(path.join(copy, 'sw.js'), worker.replace(`const VERSION = '${version}';`, `const VERSION = '${version}next';`));
+    // Have the browser look for a new service worker now (rather than whenever it would after
+    // the navigation), and wait until it has installed it or given it up.
+    const tried = () => page.evaluate(async () => {
+      const registration = await navigator.serviceWorker.getRegistration();
+      await registration.update().catch(() => {});
+      for (let t0 = Date.now(); registration.installing || registration.waiting; await new Promise((r) => setTimeout(r, 100))) {
+        if (Date.now() - t0 > 120_000) throw new Error('a service worker stayed installing or waiting');
+      }
+    });
+
+    // A new build whose copy cannot be made whole (one of its files is missing from the
+    // server): its service worker is not installed, and the complete copy stays.
+    const stamp = (suffix, list = files[1]) => worker
+      .replace(`const VERSION = '${version}';`, `const VERSION = '${version}${suffix}';`)
+      .replace(/^const FILES = .*$/m, `const FILES = ${list};`);
+    fs.writeFileSync(path.join(copy, 'sw.js'), stamp('broken', JSON.stringify([...JSON.parse(files[1]), 'missing.js'])));
     await page.reload();
     await settled(page);
+    await tried();
+    assert.equal(await kept(version), expected, 'the complete copy stays when a new one cannot be made whole');
+
+    // A new build (its service worker has a new version, and a file that keeps its name,
+    // boot.js, has changed): the page of the new build runs the new file at once, not the
+    // copy's, and the next visit replaces the copy.
+    fs.appendFileSync(path.join(copy, 'boot.js'), "\nglobalThis.mnistBuildMark = 'next';\n");
+    fs.writeFileSync(path.join(copy, 'sw.js'), stamp('next'));
+    await page.reload();
+    await settled(page);
+    assert.equal(await page.evaluate(() => globalThis.mnistBuildMark), 'next', 'the new page ran the new boot.js, not the copy\'s');
     await complete(`${version}next`);
     server.close();
     server.closeAllConnections();
