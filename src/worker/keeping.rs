@@ -4,8 +4,11 @@
 //! and while it trains it holds a Web Lock named after it, so any tab can tell whether the
 //! run that wrote the kept network is still going. The rule, applied inside the IndexedDB
 //! transaction that writes:
-//! - a run replaces its own earlier best, and a finished run's network, as one tab always
-//!   did (the latest run wins);
+//! - a run replaces its own earlier best, and the network of a run that had finished before
+//!   it started, as one tab always did (the latest run wins);
+//! - a run that overlapped with ours and has finished since is treated as if it still
+//!   trained: its network is replaced only by a better one judged on the same images (else
+//!   whichever tab happened to finish second would win, its worse network included);
 //! - a run still training in another tab is replaced only by a better network, judged on the
 //!   same held-out images (same kind, same count: the accuracy that chose each network, never
 //!   the test set's); networks judged on different images are not compared, and the live run's
@@ -22,6 +25,12 @@ pub struct Owner {
     pub accuracy: f32,
     #[serde(default)]
     pub measured_on: String,
+    /// When the run started and when this network was written (ms since the epoch, the
+    /// browser's clock); absent for a loaded file and in entries from before they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_ms: Option<f64>,
 }
 
 /// The Web Lock a run holds while it trains.
@@ -38,7 +47,10 @@ pub fn may_replace(stored: Option<&Owner>, ours: &Owner, running: impl Fn(&str) 
         (None, Some(_)) => true,
         (Some(theirs), Some(mine)) if theirs == mine => true,
         (Some(theirs), Some(_)) => {
-            !running(theirs) || (ours.measured_on == stored.measured_on && ours.accuracy > stored.accuracy)
+            let better = ours.measured_on == stored.measured_on && ours.accuracy > stored.accuracy;
+            // Their network written after our run started: the two runs overlapped.
+            let overlapped = matches!((ours.started_ms, stored.written_ms), (Some(started), Some(written)) if written >= started);
+            better || !(running(theirs) || overlapped)
         }
     }
 }
@@ -48,7 +60,26 @@ mod tests {
     use super::*;
 
     fn run(id: &str, accuracy: f32) -> Owner {
-        Owner { run: Some(id.into()), accuracy, measured_on: "5,000 validation images".into() }
+        Owner { run: Some(id.into()), accuracy, measured_on: "5,000 validation images".into(), started_ms: None, written_ms: None }
+    }
+
+    /// `run` started at `started` and writing at `written`.
+    fn timed(id: &str, accuracy: f32, started: f64, written: f64) -> Owner {
+        Owner { started_ms: Some(started), written_ms: Some(written), ..run(id, accuracy) }
+    }
+
+    #[test]
+    fn a_run_that_overlapped_ours_and_has_finished_keeps_its_better_network() {
+        // Tab B started at 100 and kept 0.99 at 500, then finished; tab A, training since 200,
+        // reaches 0.985 at 600: B's network stays, as it would have while B trained.
+        let b = timed("b", 0.99, 100.0, 500.0);
+        let nothing_runs = |_: &str| false;
+        assert!(!may_replace(Some(&b), &timed("a", 0.985, 200.0, 600.0), nothing_runs));
+        assert!(may_replace(Some(&b), &timed("a", 0.995, 200.0, 600.0), nothing_runs), "a better one replaces it");
+        // A run started after B's network was written: the latest run wins, as in one tab.
+        assert!(may_replace(Some(&b), &timed("a", 0.5, 700.0, 900.0), nothing_runs));
+        // Entries from before the times were kept: as before.
+        assert!(may_replace(Some(&run("b", 0.99)), &timed("a", 0.5, 200.0, 600.0), nothing_runs));
     }
 
     #[test]
@@ -70,7 +101,7 @@ mod tests {
     fn a_run_replaces_its_own_best_and_a_loaded_file_replaces_anything() {
         let a = run("a", 0.98);
         assert!(may_replace(Some(&a), &run("a", 0.97), |_| true), "its own newer best (chosen on its held-out images)");
-        let file = Owner { run: None, accuracy: 0.5, measured_on: String::new() };
+        let file = Owner { run: None, accuracy: 0.5, measured_on: String::new(), started_ms: None, written_ms: None };
         assert!(may_replace(Some(&a), &file, |_| true));
         assert!(may_replace(Some(&file), &run("b", 0.1), |_| true), "a file has no run to protect");
         assert!(may_replace(None, &run("b", 0.1), |_| true));

@@ -116,6 +116,8 @@ struct Worker {
     saved: RefCell<Option<(WeightsMeta, Rc<Vec<u8>>)>>,
     /// The id of the run training now (`keeping`): its best epochs are kept under it.
     run_id: RefCell<Option<String>>,
+    /// When that run started (ms since the epoch): who overlapped whom (`keeping`).
+    run_started: Cell<f64>,
     /// The run being recorded, and the runs kept ([`crate::runs`]; `kept_runs`).
     runs: super::run_log::RunLog,
 }
@@ -136,6 +138,7 @@ impl Worker {
             threads: Cell::new(1),
             saved: RefCell::new(None),
             run_id: RefCell::new(None),
+            run_started: Cell::new(0.0),
             runs: Default::default(),
         }
     }
@@ -251,7 +254,7 @@ impl Worker {
     /// saved weights, as a file the user chose: it replaces whatever is kept.
     async fn load(&self, bytes: Vec<u8>) -> Result<(), String> {
         let meta = self.use_weights(&bytes).await?;
-        self.keep(meta, Rc::new(bytes), Owner { run: None, accuracy: 0.0, measured_on: String::new() }).await;
+        self.keep(meta, Rc::new(bytes), Owner { run: None, accuracy: 0.0, measured_on: String::new(), started_ms: None, written_ms: None }).await;
         Ok(())
     }
 
@@ -328,6 +331,7 @@ impl Worker {
         let run_id = format!("{:013x}", (js_sys::Math::random() * 2f64.powi(52)) as u64);
         let _lock = locks::hold(&keeping::lock_name(&run_id));
         *self.run_id.borrow_mut() = Some(run_id.clone());
+        self.run_started.set(js_sys::Date::now());
         self.record_run(run_id, &config, &data);
         self.post(&WorkerOutput::TrainStarted {
             config: config.clone(),
@@ -358,7 +362,13 @@ impl Worker {
         let detected = match &best {
             Some((model, meta)) => self.with_detector(model, meta, &mnist, &data, &config).await.map(|bytes| Detected {
                 bytes,
-                owner: Owner { run: self.run_id.borrow().clone(), accuracy: meta.validation_accuracy.unwrap_or(0.0), measured_on: observer.measured_on.clone() },
+                owner: Owner {
+                    run: self.run_id.borrow().clone(),
+                    accuracy: meta.validation_accuracy.unwrap_or(0.0),
+                    measured_on: observer.measured_on.clone(),
+                    started_ms: Some(self.run_started.get()),
+                    written_ms: Some(js_sys::Date::now()),
+                },
             }),
             None => None,
         };
@@ -585,7 +595,13 @@ impl Observer for WorkerObserver {
         );
         if report.best_epoch == report.epoch {
             let kept = meta.clone();
-            let owner = Owner { run: self.worker.run_id.borrow().clone(), accuracy: report.held_out_accuracy, measured_on: self.measured_on.clone() };
+            let owner = Owner {
+                run: self.worker.run_id.borrow().clone(),
+                accuracy: report.held_out_accuracy,
+                measured_on: self.measured_on.clone(),
+                started_ms: Some(self.worker.run_started.get()),
+                written_ms: Some(js_sys::Date::now()),
+            };
             self.worker.publish_model_and(model.clone(), meta, Some(move |worker: Rc<Worker>, bytes: Rc<Vec<u8>>| async move {
                 worker.runs.best_weights(owner.run.as_deref(), bytes.clone());
                 worker.keep(kept, bytes, owner).await
