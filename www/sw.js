@@ -27,9 +27,9 @@ self.addEventListener('install', (event) => {
     const cache = await caches.open(CACHE);
     // Revalidated, not taken from the HTTP cache as it stands: an entry still fresh there may
     // be the previous build's file under the same name.
-    const keep = (file) => cache.add(new Request(new URL(file, self.registration.scope), { cache: 'no-cache' }));
-    const results = await Promise.allSettled(FILES.map(keep));
-    const missing = FILES.filter((file, i) => results[i].status === 'rejected' && !isData(new URL(file, self.registration.scope)));
+    const urls = FILES.map((file) => new URL(file, self.registration.scope));
+    const results = await Promise.allSettled(urls.map((url) => cache.add(new Request(url, { cache: 'no-cache' }))));
+    const missing = FILES.filter((file, i) => results[i].status === 'rejected' && !isData(urls[i]));
     if (missing.length) {
       await caches.delete(CACHE);
       throw new Error(`the offline copy was not kept: ${missing.join(', ')} could not be fetched`);

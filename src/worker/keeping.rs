@@ -33,6 +33,13 @@ pub struct Owner {
     pub written_ms: Option<f64>,
 }
 
+impl Owner {
+    /// A file the user loaded: no run, nothing to compare.
+    pub fn file() -> Self {
+        Self { run: None, accuracy: 0.0, measured_on: String::new(), started_ms: None, written_ms: None }
+    }
+}
+
 /// The Web Lock a run holds while it trains.
 pub fn lock_name(run: &str) -> String {
     format!("mnist-studio-run-{run}")
@@ -101,7 +108,7 @@ mod tests {
     fn a_run_replaces_its_own_best_and_a_loaded_file_replaces_anything() {
         let a = run("a", 0.98);
         assert!(may_replace(Some(&a), &run("a", 0.97), |_| true), "its own newer best (chosen on its held-out images)");
-        let file = Owner { run: None, accuracy: 0.5, measured_on: String::new(), started_ms: None, written_ms: None };
+        let file = Owner { accuracy: 0.5, ..Owner::file() };
         assert!(may_replace(Some(&a), &file, |_| true));
         assert!(may_replace(Some(&file), &run("b", 0.1), |_| true), "a file has no run to protect");
         assert!(may_replace(None, &run("b", 0.1), |_| true));

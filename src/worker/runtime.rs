@@ -147,6 +147,18 @@ impl Worker {
         channel::post(&self.scope, "worker", output);
     }
 
+    /// The current run as the owner of a network written now, chosen by `accuracy` on the
+    /// images `measured_on` names (`keeping`).
+    fn run_owner(&self, accuracy: f32, measured_on: &str) -> Owner {
+        Owner {
+            run: self.run_id.borrow().clone(),
+            accuracy,
+            measured_on: measured_on.to_owned(),
+            started_ms: Some(self.run_started.get()),
+            written_ms: Some(js_sys::Date::now()),
+        }
+    }
+
     /// Find the GPU and choose the backend: WebGPU on a real GPU; the CPU when there is no
     /// WebGPU, or only a software adapter (SwiftShader runs these networks far slower than
     /// burn's CPU backend does on one core), unless the page asked for WebGPU. The threaded
@@ -254,7 +266,7 @@ impl Worker {
     /// saved weights, as a file the user chose: it replaces whatever is kept.
     async fn load(&self, bytes: Vec<u8>) -> Result<(), String> {
         let meta = self.use_weights(&bytes).await?;
-        self.keep(meta, Rc::new(bytes), Owner { run: None, accuracy: 0.0, measured_on: String::new(), started_ms: None, written_ms: None }).await;
+        self.keep(meta, Rc::new(bytes), Owner::file()).await;
         Ok(())
     }
 
@@ -362,13 +374,7 @@ impl Worker {
         let detected = match &best {
             Some((model, meta)) => self.with_detector(model, meta, &mnist, &data, &config).await.map(|bytes| Detected {
                 bytes,
-                owner: Owner {
-                    run: self.run_id.borrow().clone(),
-                    accuracy: meta.validation_accuracy.unwrap_or(0.0),
-                    measured_on: observer.measured_on.clone(),
-                    started_ms: Some(self.run_started.get()),
-                    written_ms: Some(js_sys::Date::now()),
-                },
+                owner: self.run_owner(meta.validation_accuracy.unwrap_or(0.0), &observer.measured_on),
             }),
             None => None,
         };
@@ -595,13 +601,7 @@ impl Observer for WorkerObserver {
         );
         if report.best_epoch == report.epoch {
             let kept = meta.clone();
-            let owner = Owner {
-                run: self.worker.run_id.borrow().clone(),
-                accuracy: report.held_out_accuracy,
-                measured_on: self.measured_on.clone(),
-                started_ms: Some(self.worker.run_started.get()),
-                written_ms: Some(js_sys::Date::now()),
-            };
+            let owner = self.worker.run_owner(report.held_out_accuracy, &self.measured_on);
             self.worker.publish_model_and(model.clone(), meta, Some(move |worker: Rc<Worker>, bytes: Rc<Vec<u8>>| async move {
                 worker.runs.best_weights(owner.run.as_deref(), bytes.clone());
                 worker.keep(kept, bytes, owner).await
