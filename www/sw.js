@@ -16,7 +16,15 @@
 // VERSION and FILES are written into the built copy by scripts/stamp-service-worker.sh.
 const VERSION = 'unstamped';
 const FILES = [];
-const CACHE = `mnist-studio-${VERSION}`;
+// Named by the scope as well: copies of the app at two paths of one origin (two projects on
+// one GitHub Pages account) each keep their own copy, and a new build of one deletes only its
+// own older copies. A path holds no space (it would be %20), so the name splits at the space.
+const SCOPE = new URL(self.registration.scope).pathname;
+const CACHE = `mnist-studio-${VERSION} ${SCOPE}`;
+// This scope's copy of another build; or a copy named before names held the scope (no space),
+// which cannot tell whose it was: the copies of older builds are deleted once, whichever path
+// they served.
+const older = (name) => name.startsWith('mnist-studio-') && name !== CACHE && (!name.includes(' ') || name.slice(name.indexOf(' ') + 1) === SCOPE);
 
 // MNIST's files, and those named by Trunk after their content (app-0123456789abcdef_bg.wasm).
 const isData = (url) => url.pathname.startsWith(new URL('data/', self.registration.scope).pathname);
@@ -41,7 +49,7 @@ self.addEventListener('install', (event) => {
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
     for (const name of await caches.keys()) {
-      if (name.startsWith('mnist-studio-') && name !== CACHE) await caches.delete(name);
+      if (older(name)) await caches.delete(name);
     }
     await self.clients.claim();
   })());

@@ -7,6 +7,7 @@
 
 pub mod look;
 pub mod net;
+pub mod network;
 #[cfg(target_arch = "wasm32")]
 mod worker;
 

@@ -17,25 +17,16 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::DedicatedWorkerGlobalScope;
 
 use super::look::look;
-use super::net::PlainNetwork;
+use super::network::Network;
 use crate::data::fetch::fetch_bytes;
 use crate::data::IMAGE_SIDE;
 use crate::platform::yield_to_events;
-use crate::train::calibrate;
-use crate::train::novelty::Novelty;
-use crate::weights::{self, WeightsMeta};
+use crate::weights::WeightsMeta;
 use crate::worker::channel;
 use crate::worker::protocol::{WorkerInput, WorkerOutput};
 
 /// Shipped with the app so digits can be read before anything is trained.
 const DEFAULT_WEIGHTS: &str = "models/default.weights";
-
-/// The network that reads, with what it was trained on and its "not a digit" detector.
-struct Network {
-    net: PlainNetwork,
-    meta: WeightsMeta,
-    novelty: Option<Novelty>,
-}
 
 struct Reader {
     scope: DedicatedWorkerGlobalScope,
@@ -78,20 +69,17 @@ impl Reader {
         }
     }
 
-    /// Make the network in `bytes` the one that reads, without saying so yet. Checked as the
-    /// trainer checks a file (the checksum, every bound, the shapes its network needs).
+    /// Make the network in `bytes` the one that reads, without saying so yet.
     fn set_network(&self, bytes: &[u8]) -> Result<WeightsMeta, String> {
-        let refused = |e: String| format!("the network to read with was refused: {e}");
-        let (meta, tensors, novelty) = weights::parse_for_reading(bytes).map_err(|e| refused(e.to_string()))?;
-        let epsilon = meta.network.batch_norm_epsilon().unwrap_or(0.0);
-        let net = PlainNetwork::new(meta.network, epsilon, &tensors).map_err(refused)?;
-        *self.network.borrow_mut() = Some(Rc::new(Network { net, meta: meta.clone(), novelty }));
+        let network = Network::from_file(bytes)?;
+        let meta = network.meta.clone();
+        *self.network.borrow_mut() = Some(Rc::new(network));
         Ok(meta)
     }
 
     async fn predict(self: Rc<Self>, id: u32, pixels: Vec<f32>) {
         let Some(network) = self.network.borrow().clone() else { return };
-        let (probabilities, strangeness) = read(&network, &pixels);
+        let (probabilities, strangeness) = network.read(&pixels);
         // Every value in the file is checked finite and bounded, but finite weights near
         // f32's limit still overflow a sum: such a network reads nothing, and says so, rather
         // than "NaN%".
@@ -135,7 +123,7 @@ impl Reader {
         // also grows the heap for the activations. Warmed here, that is spent while the page
         // starts, not after the person's first stroke.
         if let Some(network) = self.network.borrow().clone() {
-            let _ = read(&network, &[0.0; IMAGE_SIDE * IMAGE_SIDE]);
+            let _ = network.read(&[0.0; IMAGE_SIDE * IMAGE_SIDE]);
         }
         // Unless the trainer's network replaced it meanwhile, which has said so itself.
         if self.network.borrow().as_ref().is_some_and(|n| n.meta == meta) {
@@ -148,21 +136,6 @@ impl Reader {
         let base = self.scope.location().href();
         web_sys::Url::new_with_base(path, &base).map(|u| u.href()).unwrap_or_else(|_| path.to_owned())
     }
-}
-
-/// The calibrated probabilities of 784 preprocessed pixels, and how unlike every digit they
-/// are when the network has a detector.
-fn read(network: &Network, pixels: &[f32]) -> (Vec<f32>, Option<f32>) {
-    let stats = network.meta.stats;
-    let input: Vec<f32> = pixels.iter().map(|p| (p - stats.mean) / stats.std).collect();
-    // The same pass gives the features the "not a digit" detector judges.
-    let (logits, dense) = network.net.forward(&input);
-    // Calibrated: the logits over the weights' temperature (1 for older files).
-    let probabilities = calibrate::probabilities(&logits, network.meta.temperature()).to_vec();
-    let strangeness = network.novelty.as_ref().zip(dense).map(|(novelty, features)| {
-        novelty.strangeness(&features, crate::draw::reading::read(&probabilities).is_some_and(|r| r.sure()))
-    });
-    (probabilities, strangeness)
 }
 
 /// The default network's bytes, when the loader downloaded them (`www/reader_loader.js`,

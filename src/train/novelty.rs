@@ -171,9 +171,6 @@ fn quantile(values: &[f32], quantile: f64) -> f32 {
     sorted.get(at).copied().unwrap_or(f32::INFINITY)
 }
 
-impl Novelty {
-}
-
 /// The features the detector judges: the dense 512 layer's output (after its ReLU) for each
 /// of `images` (784 bytes each), `[n x 512]`; `None` for a network without that layer.
 #[cfg(feature = "engine")]

@@ -466,8 +466,8 @@ impl Worker {
             Ok(None) => return,
             // An entry that is there but holds no bytes is a saved network lost: said like
             // one that fails its checks. Storage that cannot be opened may hold nothing.
-            Err(e) if e == store::NOT_BYTES => return self.post(&WorkerOutput::RestoreFailed(restore_failed(&e))),
-            Err(e) => return web_sys::console::warn_1(&format!("worker: saved weights unreadable: {e}").into()),
+            Err(e @ store::ReadError::NotBytes) => return self.post(&WorkerOutput::RestoreFailed(restore_failed(&e.to_string()))),
+            Err(e @ store::ReadError::Unavailable(_)) => return web_sys::console::warn_1(&format!("worker: saved weights unreadable: {e}").into()),
         };
         match self.use_weights(&bytes).await {
             Ok(meta) => {

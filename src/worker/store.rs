@@ -133,24 +133,48 @@ pub async fn put_best(bytes: &[u8], ours: &Owner, running: Vec<String>) -> Resul
     outcome.take().unwrap_or_else(|| Err("IndexedDB never answered the read".into()))
 }
 
-pub async fn get(key: &str) -> Result<Option<Vec<u8>>, String> {
+pub async fn get(key: &str) -> Result<Option<Vec<u8>>, ReadError> {
     get_from(STORE, key).await
 }
 
-/// What [`get`] says of an entry that is there but holds no bytes (altered by hand, say).
-pub const NOT_BYTES: &str = "the stored weights are not bytes";
+/// Why an entry could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadError {
+    /// IndexedDB could not be opened or read (storage turned off, private windows of some
+    /// browsers, another tab upgrading the database): it may hold nothing.
+    Unavailable(String),
+    /// The entry is there but holds something other than bytes (altered by hand, say): what
+    /// was kept is lost.
+    NotBytes,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unavailable(e) => f.write_str(e),
+            Self::NotBytes => f.write_str("the stored weights are not bytes"),
+        }
+    }
+}
+
+impl From<ReadError> for String {
+    fn from(e: ReadError) -> Self {
+        e.to_string()
+    }
+}
 
 /// The bytes under `key` in `store`, if any.
-pub(super) async fn get_from(store: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
-    let tx = transaction(&[store], IdbTransactionMode::Readonly).await?;
-    let store = tx.object_store(store).map_err(|e| describe(&e))?;
-    let request = store.get(&key.into()).map_err(|e| describe(&e))?;
-    let value = settle(&request).await?;
+pub(super) async fn get_from(store: &str, key: &str) -> Result<Option<Vec<u8>>, ReadError> {
+    let value = async {
+        let tx = transaction(&[store], IdbTransactionMode::Readonly).await?;
+        let store = tx.object_store(store).map_err(|e| describe(&e))?;
+        let request = store.get(&key.into()).map_err(|e| describe(&e))?;
+        settle(&request).await
+    }
+    .await
+    .map_err(ReadError::Unavailable)?;
     if value.is_undefined() || value.is_null() {
         return Ok(None);
     }
-    match value.dyn_into::<Uint8Array>() {
-        Ok(array) => Ok(Some(array.to_vec())),
-        Err(_) => Err(NOT_BYTES.into()),
-    }
+    value.dyn_into::<Uint8Array>().map(|array| Some(array.to_vec())).map_err(|_| ReadError::NotBytes)
 }

@@ -811,20 +811,40 @@ export const tests = {
     const files = worker.match(/^const FILES = (\[.*\]);$/m);
     const expected = JSON.parse(files[1]).length;
     assert.ok(expected > 10, `the build's service worker lists its files: ${expected}`);
-    // How many files the one copy of `version` holds (negative: how many copies there are).
-    const kept = async (version) => page.evaluate(async (version) => {
+    // How many files the one copy of `version` for the app at `scope` holds (negative: how
+    // many copies that app has).
+    const kept = async (version, scope = '/') => page.evaluate(async ([version, scope]) => {
       await navigator.serviceWorker.ready;
-      const names = (await caches.keys()).filter((n) => n.startsWith('mnist-studio-'));
+      const names = (await caches.keys()).filter((n) => n.startsWith('mnist-studio-') && n.endsWith(` ${scope}`));
       if (names.length !== 1) return -names.length;
-      return names[0] === `mnist-studio-${version}` ? (await (await caches.open(names[0])).keys()).length : 0;
-    }, version);
-    const complete = async (version) => {
-      for (let t0 = Date.now(); await kept(version) < expected; await page.waitForTimeout(250)) {
-        assert.ok(Date.now() - t0 < 120_000, `the copy of ${version} has ${await kept(version)} of ${expected} files`);
+      return names[0] === `mnist-studio-${version} ${scope}` ? (await (await caches.open(names[0])).keys()).length : 0;
+    }, [version, scope]);
+    const complete = async (version, scope = '/') => {
+      for (let t0 = Date.now(); await kept(version, scope) < expected; await page.waitForTimeout(250)) {
+        assert.ok(Date.now() - t0 < 120_000, `the copy of ${version} at ${scope} has ${await kept(version, scope)} of ${expected} files`);
       }
     };
     const version = worker.match(/^const VERSION = '(\w+)';$/m)[1];
     await complete(version);
+
+    // Another build of the app at another path of the same origin (two projects on one
+    // GitHub Pages account): it keeps its own copy and leaves this one whole.
+    const stamp = (suffix, list = files[1]) => worker
+      .replace(`const VERSION = '${version}';`, `const VERSION = '${version}${suffix}';`)
+      .replace(/^const FILES = .*$/m, `const FILES = ${list};`);
+    const second = path.join(copy, 'second');
+    fs.mkdirSync(second);
+    for (const entry of fs.readdirSync(copy).filter((e) => !['second', 'sw.js'].includes(e))) {
+      fs.symlinkSync(path.join(copy, entry), path.join(second, entry));
+    }
+    fs.writeFileSync(path.join(second, 'sw.js'), stamp('second'));
+    const other = await context.newPage();
+    other.on('pageerror', (e) => log.errors.push(String(e)));
+    await other.goto(`${own}second/`);
+    await settled(other);
+    await complete(`${version}second`, '/second/');
+    assert.equal(await kept(version), expected, 'the copy of the app at / is whole beside the one at /second/');
+    await other.close();
 
     // Have the browser look for a new service worker now (rather than whenever it would after
     // the navigation), and wait until it has installed it or given it up.
@@ -838,9 +858,6 @@ export const tests = {
 
     // A new build whose copy cannot be made whole (one of its files is missing from the
     // server): its service worker is not installed, and the complete copy stays.
-    const stamp = (suffix, list = files[1]) => worker
-      .replace(`const VERSION = '${version}';`, `const VERSION = '${version}${suffix}';`)
-      .replace(/^const FILES = .*$/m, `const FILES = ${list};`);
     fs.writeFileSync(path.join(copy, 'sw.js'), stamp('broken', JSON.stringify([...JSON.parse(files[1]), 'missing.js'])));
     await page.reload();
     await settled(page);
@@ -850,12 +867,16 @@ export const tests = {
     // A new build (its service worker has a new version, and a file that keeps its name,
     // boot.js, has changed): the page of the new build runs the new file at once, not the
     // copy's, and the next visit replaces the copy.
+    // A copy named as builds before the scope was in the name named theirs goes too.
+    await page.evaluate(() => caches.open('mnist-studio-0123456789abcdef'));
     fs.appendFileSync(path.join(copy, 'boot.js'), "\nglobalThis.mnistBuildMark = 'next';\n");
     fs.writeFileSync(path.join(copy, 'sw.js'), stamp('next'));
     await page.reload();
     await settled(page);
     assert.equal(await page.evaluate(() => globalThis.mnistBuildMark), 'next', 'the new page ran the new boot.js, not the copy\'s');
     await complete(`${version}next`);
+    assert.equal(await kept(`${version}second`, '/second/'), expected, 'the new build replaced only its own copy');
+    assert.equal(await page.evaluate(() => caches.has('mnist-studio-0123456789abcdef')), false, 'a copy named the older way is deleted');
     server.close();
     server.closeAllConnections();
 
@@ -876,8 +897,8 @@ export const tests = {
   async 'weights saved on an earlier visit that fail their checks are reported in one sentence'({ browser, base, artifacts }) {
     const { page, context } = await openPage(browser, base);
     await datasetReady(page);
-    // What a damaged entry looks like to the next visit: bytes under the key the worker keeps.
-    await page.evaluate(async () => {
+    // What a damaged entry looks like to the next visit: `value` under the key the worker keeps.
+    const store = (value) => page.evaluate(async (value) => {
       const db = await new Promise((resolve, reject) => {
         // The version the page has made (a fixed version older than it would be refused).
         const request = indexedDB.open('mnist-studio');
@@ -887,12 +908,19 @@ export const tests = {
       });
       await new Promise((resolve, reject) => {
         const tx = db.transaction('weights', 'readwrite');
-        tx.objectStore('weights').put(new TextEncoder().encode('MNISTSTD, then nothing that checks out'), 'best');
+        tx.objectStore('weights').put(value ?? new TextEncoder().encode('MNISTSTD, then nothing that checks out'), 'best');
         tx.oncomplete = resolve;
         tx.onerror = () => reject(tx.error);
       });
       db.close();
-    });
+    }, value);
+    // An entry that holds no bytes at all (a string): the saved network is lost all the same.
+    await store('not a weights file');
+    await page.reload();
+    await page.waitForSelector('#weights-note.error', { timeout: 60_000 });
+    assert.equal(await page.textContent('#weights-note'),
+      'The network saved on an earlier visit could not be used — the stored weights are not bytes — so the default network is in use.');
+    await store(null);
     await page.reload();
     await page.waitForSelector('#weights-note.error', { timeout: 60_000 });
     assert.match(await page.textContent('#weights-note'),
