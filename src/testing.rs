@@ -50,6 +50,8 @@ pub struct Recorder {
     pub epochs: Vec<EpochReport>,
     pub calls: usize,
     pub stop_after: Option<usize>,
+    /// At this call of `between_steps`, wait this long (as a pause would).
+    pub pause: Option<(usize, std::time::Duration)>,
 }
 
 impl Observer for Recorder {
@@ -63,6 +65,9 @@ impl Observer for Recorder {
 
     async fn between_steps(&mut self) -> Flow {
         self.calls += 1;
+        if let Some((_, wait)) = self.pause.filter(|(at, _)| *at == self.calls) {
+            std::thread::sleep(wait);
+        }
         if self.stop_after.is_some_and(|n| self.calls >= n) { Flow::Stop } else { Flow::Continue }
     }
 }

@@ -498,7 +498,7 @@ mod components {
             MemorySample { epoch: 0, wasm_bytes: 70_000_000, gpu: Some(GpuMemory { in_use: 500_000, reserved: 3_000_000, allocations: 9 }) },
             MemorySample { epoch: 1, wasm_bytes: 70_000_000, gpu: None },
         ];
-        let props = RunViewProps { run, saved: None, on_resume_saved: Callback::noop() };
+        let props = RunViewProps { run, saved: None, on_resume_saved: Callback::noop(), can_resume: true };
         yew::Renderer::<RunView>::with_root_and_props(root.clone(), props).render();
         rendered().await;
         assert_eq!(count(&root, "#epoch-log tbody tr"), 2);
@@ -543,7 +543,7 @@ mod components {
         assert_eq!(run.steps.len(), 3);
         assert!(run.steps[2].eased.is_some());
         let running = root();
-        let props = RunViewProps { run: run.clone(), saved: None, on_resume_saved: Callback::noop() };
+        let props = RunViewProps { run: run.clone(), saved: None, on_resume_saved: Callback::noop(), can_resume: true };
         yew::Renderer::<RunView>::with_root_and_props(running.clone(), props).render();
         rendered().await;
         assert_eq!(count(&running, ".eased"), 1);
@@ -561,7 +561,7 @@ mod components {
         // Once the epoch is in the log, its report carries the sentence.
         run.epochs.push(EpochReport { eased: Some(eased), ..epoch(1, 0.97, 1) });
         let logged = root();
-        let props = RunViewProps { run, saved: None, on_resume_saved: Callback::noop() };
+        let props = RunViewProps { run, saved: None, on_resume_saved: Callback::noop(), can_resume: true };
         yew::Renderer::<RunView>::with_root_and_props(logged.clone(), props).render();
         rendered().await;
         assert_eq!(count(&logged, ".eased"), 1);
@@ -593,7 +593,7 @@ mod components {
                 let resumed = resumed.clone();
                 Callback::from(move |config| resumed.borrow_mut().push(config))
             };
-            let props = RunViewProps { run, saved: Some(saved.clone()), on_resume_saved };
+            let props = RunViewProps { run, saved: Some(saved.clone()), on_resume_saved, can_resume: true };
             yew::Renderer::<RunView>::with_root_and_props(root.clone(), props).render();
             rendered().await;
             assert_eq!(count(&root, ".resume-choices button"), buttons);
@@ -613,17 +613,92 @@ mod components {
             assert_eq!(resumed.borrow_mut().pop(), Some(TrainConfig::notebook(NetworkKind::VggAugmented)), "as it was");
             root.remove();
         }
+        // While the trainer cannot start a run (its dataset reloading after a change of
+        // backend, a measurement under way), the choices are there but cannot be taken.
+        let waiting = root();
+        let mut run = Run::new(TrainConfig::notebook(NetworkKind::VggAugmented));
+        run.status = RunStatus::Ended(RunEnd::Diverged { epoch: 1, step: 100, loss: f32::NAN });
+        let props = RunViewProps { run, saved: Some(saved.clone()), on_resume_saved: Callback::noop(), can_resume: false };
+        yew::Renderer::<RunView>::with_root_and_props(waiting.clone(), props).render();
+        rendered().await;
+        assert_eq!(count(&waiting, ".resume-choices button:disabled"), 2);
+        waiting.remove();
         // Weights the test set chose (no validation figure) trained on the validation images:
         // a run choosing on validation is not offered to continue them.
         let root = root();
         let mut run = Run::new(TrainConfig::notebook(NetworkKind::VggAugmented));
         run.status = RunStatus::Ended(RunEnd::Diverged { epoch: 1, step: 100, loss: f32::NAN });
         let chosen_on_test = WeightsMeta { validation_accuracy: None, ..saved.clone() };
-        let props = RunViewProps { run, saved: Some(chosen_on_test), on_resume_saved: Callback::noop() };
+        let props = RunViewProps { run, saved: Some(chosen_on_test), on_resume_saved: Callback::noop(), can_resume: true };
         yew::Renderer::<RunView>::with_root_and_props(root.clone(), props).render();
         rendered().await;
         assert_eq!(count(&root, ".resume-choices button"), 0);
         root.remove();
+    }
+
+    /// What the page's state makes of messages that arrive late or out of turn: a reader that
+    /// is lost takes its reading with it; an answer for a drawing cleared since is not shown;
+    /// a pause answered as the run ended does not bring the run back; a stop asked while the
+    /// run started still stands.
+    #[wasm_bindgen_test]
+    fn late_or_out_of_turn_messages_leave_the_page_as_it_should_be() {
+        use mnist_studio::train::{RunEnd, Schedule};
+        use mnist_studio::ui::state::{Action, ReaderStatus, Studio};
+        use mnist_studio::weights::WeightsMeta;
+        use yew::Reducible;
+        let heard = |s: Rc<Studio>, output: WorkerOutput| s.reduce(Action::Heard(output));
+        let meta = WeightsMeta::new(NetworkKind::Linear, mnist_studio::data::PixelStats { mean: 0.13, std: 0.31 }, 0, 0.9);
+        let prediction = |id| WorkerOutput::Prediction { id, probabilities: vec![0.1; 10], strangeness: None };
+
+        let s = heard(Rc::new(Studio::default()), WorkerOutput::Reader(meta.clone()));
+        let s = heard(s, prediction(1));
+        assert!(s.prediction.is_some());
+        // A load that fails keeps the network in use and its reading.
+        let s = heard(s, WorkerOutput::ReaderFailed("the network to read with was refused: x".into()));
+        assert!(matches!(s.reader, ReaderStatus::Ready(_)) && s.prediction.is_some());
+        // A reader that has lost its network, or stopped, says so, and its reading goes.
+        let s = heard(s, WorkerOutput::ReaderLost("the network in use gives outputs that are not numbers".into()));
+        assert_eq!(s.reader, ReaderStatus::Failed("the network in use gives outputs that are not numbers".into()));
+        assert!(s.prediction.is_none());
+
+        // Drawings 2 and 3 sent, the pad cleared after 3: their answers are late.
+        let s = heard(s, WorkerOutput::Reader(meta));
+        let s = s.reduce(Action::DrawingCleared(Some(3)));
+        let s = heard(heard(s, prediction(2)), prediction(3));
+        assert!(s.prediction.is_none(), "an answer for a cleared drawing is not shown");
+        let s = heard(s, prediction(4));
+        assert_eq!(s.prediction.as_ref().map(|(id, _)| *id), Some(4));
+        // Cleared before anything was sent: nothing is late.
+        let s = s.reduce(Action::DrawingCleared(None));
+        assert!(s.prediction.is_none());
+        assert_eq!(heard(s, prediction(5)).prediction.as_ref().map(|(id, _)| *id), Some(5));
+
+        let config = TrainConfig::new(NetworkKind::Linear, Schedule::constant(1, 0.1), false);
+        let started = || WorkerOutput::TrainStarted { config: config.clone(), steps_per_epoch: 8, train_images: 500, held_out_images: 0, test_images: 100 };
+        let s = Rc::new(Studio::default()).reduce(Action::TrainRequested(config.clone()));
+        let s = heard(s, started());
+        let s = heard(s, WorkerOutput::TrainEnded { end: RunEnd::Completed, best: None });
+        let s = heard(s, WorkerOutput::Paused);
+        assert_eq!(s.run.as_ref().unwrap().status, RunStatus::Ended(RunEnd::Completed), "an ended run stays ended");
+        let s = heard(s, WorkerOutput::Resumed);
+        assert_eq!(s.run.as_ref().unwrap().status, RunStatus::Ended(RunEnd::Completed));
+
+        let s = s.reduce(Action::TrainRequested(config.clone())).reduce(Action::StopRequested);
+        let s = heard(s, started());
+        assert_eq!(s.run.as_ref().unwrap().status, RunStatus::Stopping, "the stop asked while it started stands");
+        let s = heard(s.reduce(Action::TrainRequested(config.clone())), started());
+        let s = heard(s, WorkerOutput::Paused);
+        assert_eq!(s.run.as_ref().unwrap().status, RunStatus::Paused, "a live run pauses");
+        assert_eq!(heard(s, WorkerOutput::Resumed).run.as_ref().unwrap().status, RunStatus::Running, "and resumes");
+
+        // Weights the browser's storage refused are still the worker's, to download or resume
+        // from; weights that could not be made into a file are nothing to offer.
+        let meta = WeightsMeta::new(NetworkKind::Linear, mnist_studio::data::PixelStats { mean: 0.13, std: 0.31 }, 3, 0.9);
+        let s = heard(Rc::new(Studio::default()), WorkerOutput::NotSaved { meta: meta.clone(), reason: "QuotaExceededError".into() });
+        assert_eq!(s.saved, Some(meta));
+        assert!(matches!(&s.weights_note, Some(mnist_studio::ui::state::WeightsNote::NotSaved(r)) if r == "QuotaExceededError"));
+        let s = heard(Rc::new(Studio::default()), WorkerOutput::SaveFailed("the weights of epoch 4 could not be kept: x".into()));
+        assert_eq!(s.saved, None);
     }
 
     mod runs_panel;

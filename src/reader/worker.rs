@@ -85,7 +85,7 @@ impl Reader {
         // than "NaN%".
         if !probabilities.iter().all(|p| p.is_finite()) {
             *self.network.borrow_mut() = None;
-            return self.post(&WorkerOutput::ReaderFailed("the network in use gives outputs that are not numbers".into()));
+            return self.post(&WorkerOutput::ReaderLost("the network in use gives outputs that are not numbers".into()));
         }
         self.post(&WorkerOutput::Prediction { id, probabilities, strangeness });
         if self.inside.get() {

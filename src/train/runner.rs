@@ -197,6 +197,8 @@ pub async fn train(
     for epoch in first_epoch..epochs {
         let lr = config.schedule.lr(epoch);
         let epoch_start = now_ms();
+        // Paused, or handing the thread to other events: not the epoch's training time.
+        let mut waited_ms = 0.0;
         // The epoch's order and augmentation go up once; batches are cut from them on the device.
         let order = rng.permutation(n);
         let order: Tensor<1, Int> =
@@ -273,7 +275,9 @@ pub async fn train(
                 return Ok(Outcome { end: RunEnd::Stopped { epoch, step: step + 1 }, best, epochs: reports });
             }
             // Time spent paused or in other events does not count as training time.
-            interval.started += now_ms() - paused_from;
+            let waited = now_ms() - paused_from;
+            interval.started += waited;
+            waited_ms += waited;
             step += 1;
         }
 
@@ -301,7 +305,7 @@ pub async fn train(
             held_out_accuracy,
             test_accuracy,
             temperature,
-            seconds: (now_ms() - epoch_start) / 1000.0,
+            seconds: (now_ms() - epoch_start - waited_ms) / 1000.0,
             misclassified: gallery(&data.held_out_cpu, &eval.predictions, config.gallery_size),
             confusion: eval.confusion,
             best_epoch: best.as_ref().map_or(epoch, |b| b.epoch),
@@ -478,6 +482,18 @@ mod tests {
         let (first, last) = (&recorder.steps[0], recorder.steps.last().unwrap());
         assert!(last.loss < 0.05 && last.accuracy == 1.0, "first {first:?}\nlast {last:?}");
         assert!(first.loss > 1.5, "{first:?}");
+    }
+
+    /// An epoch's time is its training and evaluation: a pause of 1.5 s in it (a toy epoch
+    /// takes milliseconds here) does not count, or the time left and the kept run's time
+    /// would grow with every pause.
+    #[test]
+    fn time_paused_is_not_counted_in_the_epochs_time() {
+        let mnist = toy_mnist(128, 64, 5);
+        let config = TrainConfig::new(NetworkKind::Linear, Schedule::constant(1, 0.1), false);
+        let mut recorder = Recorder { pause: Some((1, std::time::Duration::from_millis(1500))), ..Recorder::default() };
+        run(&config, &mnist, &mut recorder);
+        assert!(recorder.epochs[0].seconds < 1.0, "{} s", recorder.epochs[0].seconds);
     }
 
     #[test]

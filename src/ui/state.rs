@@ -124,6 +124,8 @@ pub struct Studio {
     /// The drawing's distance from every digit, over the detector's threshold (above 1: not a
     /// digit); `None` when the reader's network has no detector.
     pub strangeness: Option<f32>,
+    /// Answers for drawings up to this id are late: the pad was cleared after they were asked.
+    pub answered_through: Option<u32>,
     /// The worker itself failed; nothing else will arrive.
     pub crashed: Option<String>,
     /// The worker has said it listens.
@@ -155,6 +157,8 @@ pub enum WeightsNote {
     Restored,
     /// Kept for this visit, not in the browser (another tab's run is better): why.
     ThisVisitOnly(String),
+    /// Kept for this visit: the browser's storage failed. Why, for the user.
+    NotSaved(String),
     Problem(String),
 }
 
@@ -180,6 +184,7 @@ impl Default for Studio {
             reader: ReaderStatus::Loading,
             prediction: None,
             strangeness: None,
+            answered_through: None,
             crashed: None,
             listening: false,
             bench: Bench::default(),
@@ -199,8 +204,9 @@ pub enum Action {
     LoadRequested,
     TrainRequested(TrainConfig),
     StopRequested,
-    /// The drawing was cleared: forget its probabilities.
-    DrawingCleared,
+    /// The drawing was cleared: forget its probabilities, and any answer still on its way
+    /// for a drawing up to this id (the last one sent to be read, if any).
+    DrawingCleared(Option<u32>),
     BenchRequested,
     /// The page has handed the downloaded file to the browser.
     DownloadTaken,
@@ -231,10 +237,9 @@ impl Reducible for Studio {
                     run.status = RunStatus::Stopping;
                 }
             }
-            Action::DrawingCleared => {
-                s.prediction = None;
-                s.strangeness = None;
-                s.inside = None;
+            Action::DrawingCleared(through) => {
+                s.forget_reading();
+                s.answered_through = s.answered_through.max(through);
             }
             Action::DownloadTaken => s.download = None,
             Action::WeightsProblem(reason) => s.weights_note = Some(WeightsNote::Problem(reason)),
@@ -291,7 +296,10 @@ impl Studio {
                 run.train_images = train_images;
                 run.held_out_images = held_out_images;
                 run.test_images = test_images;
-                run.status = RunStatus::Running;
+                // A stop asked for while the run was starting still stands (the worker stops
+                // it at its first step).
+                let stopping = self.run.as_ref().is_some_and(|r| r.status == RunStatus::Stopping);
+                run.status = if stopping { RunStatus::Stopping } else { RunStatus::Running };
                 self.run = Some(run);
             }
             WorkerOutput::Step(step) => {
@@ -309,8 +317,10 @@ impl Studio {
                     run.memory.push(sample);
                 }
             }
-            WorkerOutput::Paused => self.set_status(RunStatus::Paused),
-            WorkerOutput::Resumed => self.set_status(RunStatus::Running),
+            // Only a run still under way pauses or resumes: a pause answered just as the run
+            // ended must not bring an ended run back.
+            WorkerOutput::Paused => self.set_active_status(RunStatus::Paused),
+            WorkerOutput::Resumed => self.set_active_status(RunStatus::Running),
             WorkerOutput::TrainEnded { end, best } => {
                 if let Some(run) = &mut self.run {
                     run.best = best;
@@ -327,6 +337,12 @@ impl Studio {
                     self.reader = ReaderStatus::Failed(reason);
                 }
             }
+            WorkerOutput::ReaderLost(reason) => {
+                self.reader = ReaderStatus::Failed(reason);
+                self.forget_reading();
+            }
+            // An answer for a drawing cleared since it was sent is not shown.
+            WorkerOutput::Prediction { id, .. } if self.answered_through.is_some_and(|t| id <= t) => {}
             WorkerOutput::Prediction { id, probabilities, strangeness } => {
                 self.prediction = Some((id, Rc::new(probabilities)));
                 self.strangeness = strangeness;
@@ -343,6 +359,11 @@ impl Studio {
                 self.saved = Some(meta);
                 self.weights_note = Some(WeightsNote::ThisVisitOnly(reason));
             }
+            // The worker holds them: they can be downloaded and resumed from all the same.
+            WorkerOutput::NotSaved { meta, reason } => {
+                self.saved = Some(meta);
+                self.weights_note = Some(WeightsNote::NotSaved(reason));
+            }
             WorkerOutput::SaveFailed(reason) | WorkerOutput::LoadFailed(reason) | WorkerOutput::RestoreFailed(reason) => {
                 self.weights_note = Some(WeightsNote::Problem(reason));
             }
@@ -352,10 +373,24 @@ impl Studio {
                 self.bench.running = false;
                 self.bench.error = error;
             }
+            WorkerOutput::Inside(view) if self.answered_through.is_some_and(|t| view.id <= t) => {}
             WorkerOutput::Inside(view) => self.inside = Some(Ok(Rc::new(view))),
             WorkerOutput::InsideFailed(reason) => self.inside = Some(Err(reason)),
             WorkerOutput::Runs(list) => self.runs = KeptRuns { list: Rc::new(list), problem: None },
             WorkerOutput::RunsProblem(problem) => self.runs.problem = Some(problem),
+        }
+    }
+
+    /// The reading shown for the drawing, and what the inside view showed of it.
+    fn forget_reading(&mut self) {
+        self.prediction = None;
+        self.strangeness = None;
+        self.inside = None;
+    }
+
+    fn set_active_status(&mut self, status: RunStatus) {
+        if let Some(run) = self.run.as_mut().filter(|r| r.status.is_active()) {
+            run.status = status;
         }
     }
 

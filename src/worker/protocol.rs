@@ -196,14 +196,21 @@ pub enum WorkerOutput {
     },
     /// From the reader worker: the network now used for reading digits.
     Reader(WeightsMeta),
-    /// No network could be loaded for reading (the default is missing, say).
+    /// No network could be loaded for reading (the default is missing, say); a network the
+    /// reader already has stays in use.
     ReaderFailed(String),
+    /// The reader has no network any more, or is gone: it stopped, or the network in use gives
+    /// outputs that are not numbers. Whatever it read before no longer stands.
+    ReaderLost(String),
     /// These weights are saved (IndexedDB) and will be restored on the next visit.
     Saved(WeightsMeta),
     /// Saved weights were found from an earlier visit and are in use.
     Restored(WeightsMeta),
-    /// Weights could not be saved; they remain in memory for this visit.
+    /// Weights could not be made into a file, so nothing was kept.
     SaveFailed(String),
+    /// These weights could not be saved in the browser (IndexedDB unavailable or full): they
+    /// are kept for this visit, and can be downloaded or resumed from. One sentence why.
+    NotSaved { meta: WeightsMeta, reason: String },
     /// These weights are kept for this visit only: a run still training in another tab keeps
     /// a network at least as good, or not comparable, in this browser. `reason` is one
     /// sentence for the user.

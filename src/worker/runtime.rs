@@ -328,6 +328,12 @@ impl Worker {
         self.control.paused.set(false);
         if let Err(e) = result {
             self.post(&WorkerOutput::TrainFailed(e.clone()));
+            // The reader was handed each epoch as it ended; a run that fails hands it back the
+            // network it kept (its best epoch), as a run that ends does.
+            let saved = self.saved.borrow().clone();
+            if let Some((meta, bytes)) = saved {
+                self.publish_bytes(meta, bytes.to_vec());
+            }
             self.keep_failed_run(e).await;
         }
     }
@@ -454,7 +460,10 @@ impl Worker {
                 ),
                 meta,
             }),
-            Err(e) => self.post(&WorkerOutput::SaveFailed(format!("the weights are kept for this visit but could not be saved: {e}"))),
+            Err(e) => self.post(&WorkerOutput::NotSaved {
+                meta,
+                reason: format!("The weights are kept for this visit but could not be saved in this browser: {e}."),
+            }),
         }
     }
 

@@ -703,6 +703,96 @@ export const tests = {
     await context.close();
   },
 
+  async 'the pad: one pointer draws at a time, Clear or Undo mid-stroke ends the stroke, a right click draws nothing, every position of a quick move is drawn'({ browser, base }) {
+    const { page, context, log } = await openPage(browser, base);
+    await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 60_000 });
+    await page.$eval('#pad', (pad) => pad.scrollIntoView({ block: 'center' }));
+    // Pointer events as a touch screen, a pen or a mouse sends them, dispatched on the pad
+    // (positions as fractions of it); `coalesced`: the positions a move stands for.
+    const fire = (events) => page.evaluate((events) => {
+      const pad = document.querySelector('#pad');
+      const r = pad.getBoundingClientRect();
+      const at = ([x, y]) => ({ clientX: r.left + r.width * x, clientY: r.top + r.height * y });
+      for (const { type, id = 1, p, primary = true, button = 0, coalesced } of events) {
+        const init = { pointerId: id, isPrimary: primary, button: type === 'pointermove' ? -1 : button, pointerType: 'touch', bubbles: true, cancelable: true, ...at(p) };
+        if (coalesced) init.coalescedEvents = coalesced.map((c) => new PointerEvent('pointermove', { ...init, ...at(c) }));
+        pad.dispatchEvent(new PointerEvent(type, init));
+      }
+    }, events);
+    // The pad's ink at a point (a fraction of it), 0-255.
+    const ink = (p) => page.$eval('#pad', (pad, [x, y]) => pad.getContext('2d').getImageData(Math.round(x * pad.width), Math.round(y * pad.height), 1, 1).data[3], p);
+    const clear = () => page.$eval('#clear', (b) => b.click());
+
+    // A second finger is ignored; the first draws on after it lifts.
+    await fire([
+      { type: 'pointerdown', id: 1, p: [0.3, 0.2] },
+      { type: 'pointerdown', id: 2, p: [0.7, 0.8], primary: false },
+      { type: 'pointermove', id: 1, p: [0.3, 0.3] },
+      { type: 'pointermove', id: 2, p: [0.7, 0.7], primary: false },
+      { type: 'pointerup', id: 2, p: [0.7, 0.7], primary: false },
+      { type: 'pointermove', id: 1, p: [0.3, 0.6] },
+      { type: 'pointerup', id: 1, p: [0.3, 0.6] },
+    ]);
+    assert.ok(await ink([0.3, 0.25]) > 0 && await ink([0.3, 0.45]) > 0, 'the first finger drew, before and after the second lifted');
+    assert.equal(await ink([0.5, 0.55]), 0, 'no line between the two fingers');
+    assert.equal(await ink([0.7, 0.75]), 0, 'the second finger drew nothing');
+    await page.waitForSelector('#answer', { timeout: 30_000 });
+    assert.equal(await page.locator('#reading[role="status"][aria-live="polite"] #answer').count(), 1, 'the reading is said to a screen reader');
+
+    // Clear while the pen is down: the stroke ends there, and the pad draws on afterwards.
+    await clear();
+    await fire([{ type: 'pointerdown', p: [0.2, 0.2] }, { type: 'pointermove', p: [0.2, 0.4] }]);
+    await clear();
+    await fire([{ type: 'pointermove', p: [0.8, 0.8] }, { type: 'pointerup', p: [0.8, 0.8] }]);
+    assert.equal(await ink([0.5, 0.6]), 0, 'nothing drawn after Clear until the pen lifts');
+    assert.deepEqual(log.errors, [], 'no panic');
+    // Undo while the pen is down takes the stroke in progress; the next move does not join
+    // the stroke before it.
+    await fire([
+      { type: 'pointerdown', p: [0.2, 0.2] }, { type: 'pointermove', p: [0.2, 0.8] }, { type: 'pointerup', p: [0.2, 0.8] },
+      { type: 'pointerdown', p: [0.6, 0.2] }, { type: 'pointermove', p: [0.6, 0.5] },
+    ]);
+    await page.waitForFunction(() => !document.querySelector('#undo').disabled);
+    await page.$eval('#undo', (b) => b.click());
+    await fire([{ type: 'pointermove', p: [0.8, 0.8] }, { type: 'pointerup', p: [0.8, 0.8] }]);
+    assert.equal(await ink([0.6, 0.35]), 0, 'the stroke in progress is undone');
+    assert.equal(await ink([0.5, 0.8]), 0, 'no line from the earlier stroke to the pen');
+    assert.ok(await ink([0.2, 0.5]) > 0, 'the earlier stroke stays');
+
+    // A right click (or a pen's eraser) draws nothing.
+    await clear();
+    await fire([{ type: 'pointerdown', p: [0.5, 0.5], button: 2 }, { type: 'pointermove', p: [0.5, 0.7] }, { type: 'pointerup', p: [0.5, 0.7], button: 2 }]);
+    assert.equal(await ink([0.5, 0.6]), 0);
+    assert.equal(await page.$eval('#undo', (b) => b.disabled), true, 'the pad is still empty');
+
+    // A quick move stands for several positions: the stroke passes through them all, not
+    // straight from the first to the last.
+    await fire([
+      { type: 'pointerdown', p: [0.2, 0.5] },
+      { type: 'pointermove', p: [0.8, 0.5], coalesced: [[0.5, 0.2], [0.8, 0.5]] },
+      { type: 'pointerup', p: [0.8, 0.5] },
+    ]);
+    assert.ok(await ink([0.35, 0.35]) > 0, 'the stroke passes through the coalesced position');
+    assert.equal(await ink([0.5, 0.5]), 0, 'and not straight across');
+
+    // A digit, then a dot beside it, then Undo: a dot is left, which is not read, and the
+    // reading and the preview of the digit go with it.
+    await clear();
+    await fire([{ type: 'pointerdown', p: [0.2, 0.2] }, { type: 'pointerup', p: [0.2, 0.2] }]);
+    await drawPath(page, [[0.5, 0.2], [0.5, 0.8]]);
+    await page.waitForSelector('#answer', { timeout: 30_000 });
+    await page.$eval('#undo', (b) => b.click());
+    await page.waitForSelector('#not-a-digit[data-why="dot"]', { timeout: 30_000 });
+    assert.equal(await page.locator('#answer').count(), 0);
+    assert.equal(await page.$eval('#preview', (c) => c.classList.contains('blank')), true, 'the digit\'s preview is not shown for the dot');
+    // And the pad reads on.
+    await clear();
+    await drawOne(page);
+    await page.waitForSelector('#answer', { timeout: 30_000 });
+    assert.deepEqual(log.errors, []);
+    await context.close();
+  },
+
   async 'on a laptop screen the draw pad, the training controls and the live charts need no scrolling'({ browser, base, artifacts }) {
     for (const [width, height] of [[1280, 800], [1440, 900]]) {
       const { page, context } = await openPage(browser, base, { viewport: { width, height } });
@@ -1029,6 +1119,11 @@ export const tests = {
     const message = await page.textContent('#run-status');
     assert.match(message, /GPU stopped working.*best weights so far \(epoch \d+/, message);
     assert.equal(await page.$eval('#backend', (s) => s.value), 'cpu', 'training moves to the CPU');
+    // The reader reads with the network kept (the best epoch), not the last epoch it was handed.
+    await page.waitForFunction(() => {
+      const epoch = (sel) => document.querySelector(sel)?.textContent.match(/epoch (\d+)/)?.[1];
+      return epoch('#reader') && epoch('#reader') === epoch('#saved');
+    }, null, { timeout: 60_000 });
     await page.screenshot({ path: path.join(artifacts, 'gpu-lost.png'), fullPage: true });
     await page.click('#resume-saved');
     await page.waitForSelector('#run[data-status="completed"]', { timeout: 240_000 });

@@ -195,8 +195,8 @@ pub fn App() -> Html {
     let on_clear = {
         let (dispatch, drawing) = (studio.dispatcher(), drawing.clone());
         Callback::from(move |()| {
-            *drawing.borrow_mut() = None;
-            dispatch.dispatch(Action::DrawingCleared)
+            let last = drawing.borrow_mut().take().map(|(id, _)| id);
+            dispatch.dispatch(Action::DrawingCleared(last))
         })
     };
 
@@ -282,7 +282,8 @@ pub fn App() -> Html {
                             on_pause={send.reform(|()| WorkerInput::Pause)}
                             on_resume={send.reform(|()| WorkerInput::Resume)} />
                         if let Some(run) = &studio.run {
-                            <RunView run={run.clone()} saved={studio.saved.clone()} on_resume_saved={on_resume_saved} />
+                            <RunView run={run.clone()} saved={studio.saved.clone()} on_resume_saved={on_resume_saved}
+                                can_resume={ready && !studio.bench.running} />
                         }
                     </section>
                     <RunsPanel runs={studio.runs.list.clone()} problem={studio.runs.problem.clone()}

@@ -45,9 +45,15 @@ pub struct DrawPanelProps {
 #[derive(Default)]
 struct Pad {
     strokes: Vec<Stroke>,
-    drawing: bool,
+    /// The pointer drawing the last stroke, while it is down. One pointer draws at a time: a
+    /// second finger or a palm resting on a touch screen is ignored, rather than drawing zigzags
+    /// between the two into one stroke.
+    pen: Option<i32>,
     /// Id of the last drawing sent to be read.
     sent: u32,
+    /// Whether a reading has been asked for since the pad was last cleared: when the drawing
+    /// turns into something that is not read (a dot, nothing), the page forgets that reading.
+    read: bool,
     frame: Option<AnimationFrame>,
 }
 
@@ -61,12 +67,14 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
 
     // Read the drawing at most once per animation frame, however fast the pointer moves.
     let schedule_read = {
-        let (canvas, preview, pad, on_read, empty, dot) = (canvas.clone(), preview.clone(), pad.clone(), props.on_read.clone(), empty.clone(), dot.clone());
+        let (canvas, preview, pad, on_read, on_clear, empty, dot) =
+            (canvas.clone(), preview.clone(), pad.clone(), props.on_read.clone(), props.on_clear.clone(), empty.clone(), dot.clone());
         Rc::new(move || {
             if pad.borrow().frame.is_some() {
                 return;
             }
-            let (canvas, preview, pad2, on_read, empty, dot) = (canvas.clone(), preview.clone(), pad.clone(), on_read.clone(), empty.clone(), dot.clone());
+            let (canvas, preview, pad2, on_read, on_clear, empty, dot) =
+                (canvas.clone(), preview.clone(), pad.clone(), on_read.clone(), on_clear.clone(), empty.clone(), dot.clone());
             let frame = request_animation_frame(move |_| {
                 pad2.borrow_mut().frame = None;
                 let Some(canvas) = canvas.cast::<HtmlCanvasElement>() else { return };
@@ -76,6 +84,13 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
                 let is_dot = ink.as_ref().and_then(ink_extent).is_some_and(|side| (side as f64) < DOT);
                 empty.set(pixels.is_none());
                 dot.set(is_dot);
+                if pixels.is_none() || is_dot {
+                    // What the page showed for the drawing before it became a dot (Undo, say)
+                    // no longer answers it: the reading and the inside view go.
+                    if std::mem::take(&mut pad2.borrow_mut().read) {
+                        on_clear.emit(());
+                    }
+                }
                 if let Some(pixels) = pixels.filter(|_| !is_dot) {
                     if let Some(preview) = preview.cast::<HtmlCanvasElement>() {
                         let bytes: Vec<u8> = pixels.iter().map(|p| (p * 255.0).round() as u8).collect();
@@ -84,6 +99,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
                     let id = {
                         let mut pad = pad2.borrow_mut();
                         pad.sent += 1;
+                        pad.read = true;
                         pad.sent
                     };
                     on_read.emit((id, pixels));
@@ -97,7 +113,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
     // the canvas itself.
     let point = {
         let canvas = canvas.clone();
-        move |e: &PointerEvent| -> Option<(f64, f64)> {
+        move |e: &web_sys::MouseEvent| -> Option<(f64, f64)> {
             let rect = canvas.cast::<HtmlCanvasElement>()?.get_bounding_client_rect();
             Some((
                 (e.client_x() as f64 - rect.left()) / rect.width().max(1.0) * SIZE,
@@ -110,6 +126,12 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
         let (pad, canvas, schedule_read, point) = (pad.clone(), canvas.clone(), schedule_read.clone(), point.clone());
         Callback::from(move |e: PointerEvent| {
             e.prevent_default();
+            // The main button only (a mouse's left, a finger, a pen's tip): a right click or a
+            // pen's eraser draws nothing. While a pointer draws, only a new primary one (the
+            // mouse, a first finger: the other's end was missed) takes over.
+            if e.button() != 0 || (pad.borrow().pen.is_some() && !e.is_primary()) {
+                return;
+            }
             // Keep receiving the stroke when the pointer leaves the canvas mid-stroke.
             if let Some(target) = canvas.cast::<web_sys::Element>() {
                 let _ = target.set_pointer_capture(e.pointer_id());
@@ -117,7 +139,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
             let Some(p) = point(&e) else { return };
             {
                 let mut pad = pad.borrow_mut();
-                pad.drawing = true;
+                pad.pen = Some(e.pointer_id());
                 pad.strokes.push(vec![p]);
             }
             redraw(&canvas, &pad.borrow().strokes);
@@ -128,37 +150,62 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
         let (pad, canvas, schedule_read) = (pad.clone(), canvas.clone(), schedule_read.clone());
         let point = point.clone();
         Callback::from(move |e: PointerEvent| {
-            if !pad.borrow().drawing {
+            if pad.borrow().pen != Some(e.pointer_id()) {
                 return;
             }
-            let Some(p) = point(&e) else { return };
-            let last = {
+            // Every position the pointer passed since the last event: a browser hands the
+            // page one move per frame, and a quick 0 drawn from those alone is a polygon.
+            let points: Vec<(f64, f64)> = coalesced(&e).iter().filter_map(&point).collect();
+            let drawn = {
                 let mut pad = pad.borrow_mut();
-                let stroke = pad.strokes.last_mut().expect("drawing implies a stroke");
-                let last = *stroke.last().expect("a stroke starts with a point");
-                stroke.push(p);
-                last
+                match pad.strokes.last_mut() {
+                    Some(stroke) => {
+                        let last = stroke.last().copied();
+                        stroke.extend_from_slice(&points);
+                        last.into_iter().chain(points).collect::<Vec<_>>()
+                    }
+                    // The stroke was taken away under the pen (Undo or Clear mid-stroke): it
+                    // ends there; the next touch starts a new one.
+                    None => {
+                        pad.pen = None;
+                        return;
+                    }
+                }
             };
             if let Some(ctx) = context(&canvas) {
-                segment(&ctx, &[last, p]);
+                if drawn.len() > 1 {
+                    segment(&ctx, &drawn);
+                }
             }
             schedule_read();
         })
     };
+    // The stroke ends when its pointer lifts, is cancelled (the browser took the touch for a
+    // gesture) or loses its capture without either (a context menu opening mid-stroke).
     let onpointerup = {
         let (pad, schedule_read) = (pad.clone(), schedule_read.clone());
-        Callback::from(move |_: PointerEvent| {
-            pad.borrow_mut().drawing = false;
-            schedule_read();
+        Callback::from(move |e: PointerEvent| {
+            let mut pad_ref = pad.borrow_mut();
+            if pad_ref.pen == Some(e.pointer_id()) {
+                pad_ref.pen = None;
+                drop(pad_ref);
+                schedule_read();
+            }
         })
     };
     let on_undo = {
         let (pad, canvas, schedule_read, on_clear, empty) = (pad.clone(), canvas.clone(), schedule_read.clone(), props.on_clear.clone(), empty.clone());
         Callback::from(move |_: MouseEvent| {
-            pad.borrow_mut().strokes.pop();
+            // A stroke in progress is the last one: Undo takes it, and the pen must lift
+            // before it draws again.
+            let mut pad_ref = pad.borrow_mut();
+            pad_ref.pen = None;
+            pad_ref.strokes.pop();
+            drop(pad_ref);
             redraw(&canvas, &pad.borrow().strokes);
             if pad.borrow().strokes.is_empty() {
                 empty.set(true);
+                pad.borrow_mut().read = false;
                 on_clear.emit(());
             } else {
                 schedule_read();
@@ -168,7 +215,11 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
     let on_clear = {
         let (pad, canvas, on_clear, empty) = (pad.clone(), canvas.clone(), props.on_clear.clone(), empty.clone());
         Callback::from(move |_: MouseEvent| {
-            pad.borrow_mut().strokes.clear();
+            let mut pad_ref = pad.borrow_mut();
+            pad_ref.pen = None;
+            pad_ref.read = false;
+            pad_ref.strokes.clear();
+            drop(pad_ref);
             redraw(&canvas, &[]);
             empty.set(true);
             on_clear.emit(());
@@ -190,7 +241,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
                     <canvas ref={canvas} id="pad" width={SIZE.to_string()} height={SIZE.to_string()}
                         aria-label="Drawing area: draw one digit with the mouse, a finger or a pen"
                         onpointerdown={onpointerdown} onpointermove={onpointermove}
-                        onpointerup={onpointerup.clone()} onpointercancel={onpointerup} />
+                        onpointerup={onpointerup.clone()} onpointercancel={onpointerup.clone()} onlostpointercapture={onpointerup} />
                     <div class="buttons">
                         <button id="undo" onclick={on_undo} disabled={*empty}>{ "Undo" }</button>
                         <button id="clear" onclick={on_clear} disabled={*empty}>{ "Clear" }</button>
@@ -198,7 +249,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
                 </div>
                 <div class="seen">
                     <p class="muted">{ "What the network sees (28x28, centred by mass)" }</p>
-                    <canvas ref={preview} id="preview" width="28" height="28" class={classes!("preview", empty.then_some("blank"))}
+                    <canvas ref={preview} id="preview" width="28" height="28" class={classes!("preview", (*empty || *dot).then_some("blank"))}
                         role="img" aria-label="the drawing, preprocessed like MNIST" />
                 </div>
                 <ol class="bars" id="probabilities" aria-label="Probability of each digit">
@@ -214,6 +265,8 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
                     }) }
                 </ol>
             </div>
+            // Said to a screen reader as it changes, as the run's status line is.
+            <div id="reading" role="status" aria-live="polite">
             if *dot && !*empty {
                 <p class="answer unsure" id="not-a-digit" data-why="dot">{ "That looks like a dot, not a digit: draw the digit larger." }</p>
             }
@@ -233,9 +286,23 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
                     { "." }
                 </p>
             }
+            </div>
             { props.children.clone() }
         </section>
     }
+}
+
+/// The positions a pointer move stands for: the browser's coalesced events where it gives
+/// them (some browsers have no `getCoalescedEvents`, and Chromium only in a secure context),
+/// the event itself otherwise.
+fn coalesced(e: &PointerEvent) -> Vec<web_sys::MouseEvent> {
+    let method = js_sys::Reflect::get(e, &"getCoalescedEvents".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    let events: Vec<web_sys::MouseEvent> = method
+        .and_then(|f| f.call0(e).ok())
+        .and_then(|list| list.dyn_into::<js_sys::Array>().ok())
+        .map(|list| list.iter().filter_map(|e| e.dyn_into().ok()).collect())
+        .unwrap_or_default();
+    if events.is_empty() { vec![e.clone().into()] } else { events }
 }
 
 fn reader_line(reader: &ReaderStatus) -> Html {

@@ -19,6 +19,10 @@ pub struct RunViewProps {
     /// The user's saved weights: a run that ended early can resume from them.
     pub saved: Option<WeightsMeta>,
     pub on_resume_saved: Callback<TrainConfig>,
+    /// Whether the trainer can start a run now (as Start is enabled: the dataset loaded, no
+    /// measurement under way). A resume asked before would fail with a misleading reason.
+    #[prop_or(true)]
+    pub can_resume: bool,
 }
 
 #[component]
@@ -32,13 +36,13 @@ pub fn RunView(props: &RunViewProps) -> Html {
             { eased_notes(run) }
             if let Some(meta) = resumable(run, props.saved.as_ref()) {
                 <div class="resume-choices">
-                    <button id="resume-saved" class="primary" onclick={{
+                    <button id="resume-saved" class="primary" disabled={!props.can_resume} onclick={{
                         let (config, cb) = (run.config.clone(), props.on_resume_saved.clone());
                         Callback::from(move |_: MouseEvent| cb.emit(config.clone()))
                     }}>{ format!("Resume from epoch {}", meta.epoch + 1) }</button>
                     // A diverged run would most likely diverge again at the same rate.
                     if matches!(run.status, RunStatus::Ended(crate::train::RunEnd::Diverged { .. })) {
-                        <button id="resume-gentler" onclick={{
+                        <button id="resume-gentler" disabled={!props.can_resume} onclick={{
                             let mut config = run.config.clone();
                             config.schedule = config.schedule.scaled_from(meta.epoch + 1, 0.1);
                             let cb = props.on_resume_saved.clone();

@@ -66,7 +66,7 @@ pub fn WeightsPanel(props: &WeightsPanelProps) -> Html {
                 { match &props.saved {
                     Some(m) => format!(
                         "{}, epoch {}, {} — kept {}.", m.network.title(), m.epoch + 1, m.accuracies(),
-                        if matches!(props.note, Some(WeightsNote::ThisVisitOnly(_))) { "for this visit" } else { "in this browser" }
+                        if matches!(props.note, Some(WeightsNote::ThisVisitOnly(_) | WeightsNote::NotSaved(_))) { "for this visit" } else { "in this browser" }
                     ),
                     None => "Nothing trained yet: the best epoch of your next run is kept here, and survives a reload.".into(),
                 } }
@@ -80,6 +80,7 @@ pub fn WeightsPanel(props: &WeightsPanelProps) -> Html {
             </div>
             { match &props.note {
                 Some(WeightsNote::Problem(p)) => html! { <p class="error" role="alert" id="weights-note">{ p.clone() }</p> },
+                Some(WeightsNote::NotSaved(p)) => html! { <p class="error" role="alert" id="weights-note" data-kept="visit">{ p.clone() }</p> },
                 Some(WeightsNote::Saved) => html! { <p class="ok" id="weights-note" role="status">{ "Saved in this browser." }</p> },
                 Some(WeightsNote::Restored) => html! { <p class="ok" id="weights-note" role="status">{ "Restored from your last visit." }</p> },
                 Some(WeightsNote::ThisVisitOnly(why)) => html! { <p class="muted" id="weights-note" role="status" data-kept="visit">{ why.clone() }</p> },

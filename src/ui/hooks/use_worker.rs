@@ -91,7 +91,7 @@ fn spawn_reader(slot: &Slot, dispatch: UseReducerDispatcher<Studio>) {
         Heard::Output(WorkerOutput::Listening) => {}
         Heard::Output(output) => heard.dispatch(Action::Heard(output)),
         Heard::FailedToStart(reason) | Heard::Crashed(reason) => {
-            heard.dispatch(Action::Heard(WorkerOutput::ReaderFailed(format!("the reader stopped: {reason}"))))
+            heard.dispatch(Action::Heard(WorkerOutput::ReaderLost(format!("the reader stopped: {reason}"))))
         }
     });
     match spawned {
