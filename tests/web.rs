@@ -678,8 +678,11 @@ mod components {
         let s = Rc::new(Studio::default()).reduce(Action::TrainRequested(config.clone()));
         let s = heard(s, started());
         let s = heard(s, WorkerOutput::TrainEnded { end: RunEnd::Completed, best: None });
+        assert!(s.run.as_ref().unwrap().wrapping, "an ended run is being kept until the worker says it is");
         let s = heard(s, WorkerOutput::Paused);
         assert_eq!(s.run.as_ref().unwrap().status, RunStatus::Ended(RunEnd::Completed), "an ended run stays ended");
+        let s = heard(s, WorkerOutput::RunKept);
+        assert!(!s.run.as_ref().unwrap().wrapping);
         let s = heard(s, WorkerOutput::Resumed);
         assert_eq!(s.run.as_ref().unwrap().status, RunStatus::Ended(RunEnd::Completed));
 

@@ -62,6 +62,8 @@ pub struct Run {
     /// The worker's memory after each epoch, to show it stays flat.
     pub memory: Vec<MemorySample>,
     pub status: RunStatus,
+    /// Ended, and still being kept by the worker ([`WorkerOutput::RunKept`] ends it).
+    pub wrapping: bool,
     pub best: Option<WeightsMeta>,
 }
 
@@ -84,6 +86,7 @@ impl Run {
             epochs: Vec::new(),
             memory: Vec::new(),
             status: RunStatus::Starting,
+            wrapping: false,
             best: None,
         }
     }
@@ -251,6 +254,10 @@ impl Reducible for Studio {
                 s.threads_note = None;
                 s.data = DataStatus::Loading { received: 0, total: None };
                 s.bench.running = false;
+                // The new worker has nothing of the old one's left to keep.
+                if let Some(run) = &mut s.run {
+                    run.wrapping = false;
+                }
             }
             Action::BenchRequested => {
                 s.bench.running = true;
@@ -324,8 +331,14 @@ impl Studio {
             WorkerOutput::TrainEnded { end, best } => {
                 if let Some(run) = &mut self.run {
                     run.best = best;
+                    run.wrapping = true;
                 }
                 self.set_status(RunStatus::Ended(end));
+            }
+            WorkerOutput::RunKept => {
+                if let Some(run) = &mut self.run {
+                    run.wrapping = false;
+                }
             }
             WorkerOutput::TrainFailed(reason) => self.set_status(RunStatus::Failed(reason)),
             // Handled by the page's hook: passed on to the reader worker.

@@ -194,6 +194,9 @@ pub enum WorkerOutput {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
+    /// The run that ended last is kept (its network, its detector, its record): from now on
+    /// the worker may be replaced without losing any of it.
+    RunKept,
     /// From the reader worker: the network now used for reading digits.
     Reader(WeightsMeta),
     /// No network could be loaded for reading (the default is missing, say); a network the

@@ -376,6 +376,7 @@ impl Worker {
             );
             (best.model, meta)
         });
+        let wrap_up = Rc::new(kept_runs::WrapUp(self.scope.clone()));
         self.post(&WorkerOutput::TrainEnded { end: outcome.end.clone(), best: best.as_ref().map(|(_, meta)| meta.clone()) });
         let detected = match &best {
             Some((model, meta)) => self.with_detector(model, meta, &mnist, &data, &config).await.map(|bytes| Detected {
@@ -384,7 +385,7 @@ impl Worker {
             }),
             None => None,
         };
-        self.publish_and_keep_run(outcome.end, best, detected);
+        self.publish_and_keep_run(outcome.end, best, detected, wrap_up);
         Ok(())
     }
 

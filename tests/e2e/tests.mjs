@@ -721,7 +721,10 @@ export const tests = {
     }, events);
     // The pad's ink at a point (a fraction of it), 0-255.
     const ink = (p) => page.$eval('#pad', (pad, [x, y]) => pad.getContext('2d').getImageData(Math.round(x * pad.width), Math.round(y * pad.height), 1, 1).data[3], p);
-    const clear = () => page.$eval('#clear', (b) => b.click());
+    // Undo and Clear follow the pad at its next frame (enabled once it has seen a stroke):
+    // two frames, then the click.
+    const frames = () => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const clear = async () => { await frames(); await page.$eval('#clear', (b) => b.click()); };
 
     // A second finger is ignored; the first draws on after it lifts.
     await fire([
@@ -742,6 +745,8 @@ export const tests = {
     // Clear while the pen is down: the stroke ends there, and the pad draws on afterwards.
     await clear();
     await fire([{ type: 'pointerdown', p: [0.2, 0.2] }, { type: 'pointermove', p: [0.2, 0.4] }]);
+    // (Clear is enabled once the pad has seen the stroke: at its next frame.)
+    await page.waitForFunction(() => !document.querySelector('#clear').disabled);
     await clear();
     await fire([{ type: 'pointermove', p: [0.8, 0.8] }, { type: 'pointerup', p: [0.8, 0.8] }]);
     assert.equal(await ink([0.5, 0.6]), 0, 'nothing drawn after Clear until the pen lifts');
@@ -1186,6 +1191,14 @@ export const tests = {
     const { page, context, log } = await openPage(browser, base);
     await startRun(page, { backend: 'cpu', network: 'vgg', subset: '10000', epochs: '1', lr: '0.05' });
     await page.waitForSelector('#run[data-status="completed"]', { timeout: 300_000 });
+    // While the ended run is still being kept (its detector fitted, a few seconds here), the
+    // backend cannot be changed: that would replace the worker and lose the run. Once it is
+    // kept (in the runs table), it can.
+    const state = () => page.evaluate(() => ({ picker: document.querySelector('#backend').disabled, kept: document.querySelectorAll('#runs-table tbody tr').length }));
+    const ended = await state();
+    assert.ok(ended.picker || ended.kept === 1, `the backend picker is enabled before the run is kept: ${JSON.stringify(ended)}`);
+    await page.waitForFunction(() => !document.querySelector('#backend').disabled, null, { timeout: 120_000 });
+    assert.equal((await state()).kept, 1, 'the run is kept by the time the backend can change');
     // The chosen epoch reads with a detector fitted on this run's images once the run has
     // ended: a 1 reads, judged near the digits (its distance under the threshold).
     await drawPath(page, [[0.5, 0.2], [0.5, 0.8]]);

@@ -207,6 +207,12 @@ pub fn App() -> Html {
     let loaded_once = use_mut_ref(|| false);
     *loaded_once.borrow_mut() |= data_ready;
     let active = studio.run.as_ref().is_some_and(|r| r.status.is_active());
+    // Changing the backend or thread count may replace the training worker: not while a run
+    // trains, nor while the one that ended is still being kept (its detector fitted, its
+    // network and record written), nor during a measurement (the worker would refuse the
+    // change, and the address would name a backend not in use).
+    let keeping = studio.run.as_ref().is_some_and(|r| r.wrapping);
+    let may_replace = !active && !keeping && !studio.bench.running;
     let dataset_first = matches!(studio.data, DataStatus::Failed(_)) || !*loaded_once.borrow();
     // Steps measured on the backend and thread count in use, for the run's time estimate.
     let measured: Rc<Vec<(NetworkKind, f64)>> = Rc::new(
@@ -265,7 +271,7 @@ pub fn App() -> Html {
                         <h2 id="training-title">{ "Train" }</h2>
                         <BackendPicker backend={studio.backend} note={studio.backend_note.clone()}
                             gpu_usable={gpu_usable}
-                            disabled={active} on_change={on_backend} />
+                            disabled={!may_replace} on_change={on_backend} />
                         if on_cpu {
                             <ThreadsStatus threads={studio.threads} note={studio.threads_note.clone()}
                                 shared_memory={shared_memory()} threaded_failure={threaded_failure()} cores={cores()} />
@@ -295,7 +301,7 @@ pub fn App() -> Html {
                         can_run={ready && !active}
                         threads={on_cpu.then_some(studio.threads).flatten()}
                         max_threads={if threads_possible { cores() } else { 1 }}
-                        can_set_threads={on_cpu && !active && !studio.bench.running && studio.threads.is_some()}
+                        can_set_threads={on_cpu && may_replace && studio.threads.is_some()}
                         {on_threads} />
                 </div>
                 <aside class="column side">

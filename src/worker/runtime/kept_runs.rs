@@ -20,6 +20,18 @@ pub(super) struct Detected {
     pub owner: Owner,
 }
 
+/// A run's wrap-up after it ended (its detector fitted, its network kept, the run kept for
+/// comparing): held by each task of it, and when the last lets go, the page is told
+/// ([`WorkerOutput::RunKept`]), so that it does not replace this worker (a change of backend
+/// or thread count) while the run is still being kept.
+pub(super) struct WrapUp(pub(super) web_sys::DedicatedWorkerGlobalScope);
+
+impl Drop for WrapUp {
+    fn drop(&mut self) {
+        crate::worker::channel::post(&self.0, "worker", &WorkerOutput::RunKept);
+    }
+}
+
 impl Worker {
     /// Start recording run `id`, which trains `config` on `data`.
     pub(super) fn record_run(&self, id: String, config: &TrainConfig, data: &TrainData) {
@@ -39,12 +51,17 @@ impl Worker {
     /// nothing to keep. With its file `detected` (encoded already, to fit the detector on a
     /// copy), that file is handed over and kept, and kept again as the user's saved network
     /// (the same epoch, now with its detector).
-    pub(super) fn publish_and_keep_run(self: &Rc<Self>, end: RunEnd, best: Option<(Network, WeightsMeta)>, detected: Option<Detected>) {
+    /// `wrap_up` is held until what is spawned here has finished (the page is told then).
+    pub(super) fn publish_and_keep_run(self: &Rc<Self>, end: RunEnd, best: Option<(Network, WeightsMeta)>, detected: Option<Detected>, wrap_up: Rc<WrapUp>) {
         let recorder = self.runs.take().map(|(r, _)| r).filter(Recorder::has_steps);
         let ending = Ending::Ended(end);
         let Some((model, meta)) = best else {
             if let Some(recorder) = recorder {
-                spawn_local(self.clone().keep_run(recorder, ending, None));
+                let worker = self.clone();
+                spawn_local(async move {
+                    worker.keep_run(recorder, ending, None).await;
+                    drop(wrap_up);
+                });
             }
             return;
         };
@@ -56,6 +73,7 @@ impl Worker {
             if let Some(recorder) = recorder {
                 worker.keep_run(recorder, ending, Some(bytes)).await;
             }
+            drop(wrap_up);
         };
         match detected {
             Some(Detected { bytes, owner }) => {
