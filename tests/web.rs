@@ -678,17 +678,27 @@ mod components {
         let s = Rc::new(Studio::default()).reduce(Action::TrainRequested(config.clone()));
         let s = heard(s, started());
         let s = heard(s, WorkerOutput::TrainEnded { end: RunEnd::Completed, best: None });
-        assert!(s.run.as_ref().unwrap().wrapping, "an ended run is being kept until the worker says it is");
+        assert!(s.keeping_run, "an ended run is being kept until the worker says it is");
         let s = heard(s, WorkerOutput::Paused);
         assert_eq!(s.run.as_ref().unwrap().status, RunStatus::Ended(RunEnd::Completed), "an ended run stays ended");
+        // A new run asked for meanwhile does not make the old one kept.
+        let asked = s.clone().reduce(Action::TrainRequested(config.clone()));
+        assert!(asked.keeping_run);
         let s = heard(s, WorkerOutput::RunKept);
-        assert!(!s.run.as_ref().unwrap().wrapping);
+        assert!(!s.keeping_run);
+        // A worker that crashed will say nothing more: nothing waits for it.
+        let crashed = heard(Rc::new(Studio::default()).reduce(Action::TrainRequested(config.clone())), started());
+        let crashed = heard(crashed, WorkerOutput::TrainEnded { end: RunEnd::Completed, best: None }).reduce(Action::BenchRequested).reduce(Action::Crashed("out of memory".into()));
+        assert!(!crashed.keeping_run && !crashed.bench.running);
         let s = heard(s, WorkerOutput::Resumed);
         assert_eq!(s.run.as_ref().unwrap().status, RunStatus::Ended(RunEnd::Completed));
 
         let s = s.reduce(Action::TrainRequested(config.clone())).reduce(Action::StopRequested);
         let s = heard(s, started());
         assert_eq!(s.run.as_ref().unwrap().status, RunStatus::Stopping, "the stop asked while it started stands");
+        // A pause answered after Stop was pressed leaves the run stopping.
+        let stopping = heard(s.clone().reduce(Action::TrainRequested(config.clone())), started()).reduce(Action::StopRequested);
+        assert_eq!(heard(stopping, WorkerOutput::Paused).run.as_ref().unwrap().status, RunStatus::Stopping);
         let s = heard(s.reduce(Action::TrainRequested(config.clone())), started());
         let s = heard(s, WorkerOutput::Paused);
         assert_eq!(s.run.as_ref().unwrap().status, RunStatus::Paused, "a live run pauses");

@@ -62,8 +62,6 @@ pub struct Run {
     /// The worker's memory after each epoch, to show it stays flat.
     pub memory: Vec<MemorySample>,
     pub status: RunStatus,
-    /// Ended, and still being kept by the worker ([`WorkerOutput::RunKept`] ends it).
-    pub wrapping: bool,
     pub best: Option<WeightsMeta>,
 }
 
@@ -86,7 +84,6 @@ impl Run {
             epochs: Vec::new(),
             memory: Vec::new(),
             status: RunStatus::Starting,
-            wrapping: false,
             best: None,
         }
     }
@@ -129,6 +126,10 @@ pub struct Studio {
     pub strangeness: Option<f32>,
     /// Answers for drawings up to this id are late: the pad was cleared after they were asked.
     pub answered_through: Option<u32>,
+    /// The run that ended last is still being kept by the worker (its network, detector and
+    /// record): until [`WorkerOutput::RunKept`], the worker must not be replaced, nor asked
+    /// for another run (it would refuse: one is in progress).
+    pub keeping_run: bool,
     /// The worker itself failed; nothing else will arrive.
     pub crashed: Option<String>,
     /// The worker has said it listens.
@@ -188,6 +189,7 @@ impl Default for Studio {
             prediction: None,
             strangeness: None,
             answered_through: None,
+            keeping_run: false,
             crashed: None,
             listening: false,
             bench: Bench::default(),
@@ -229,6 +231,9 @@ impl Reducible for Studio {
             Action::Heard(output) => s.hear(output),
             Action::Crashed(reason) => {
                 s.crashed = Some(reason.clone());
+                // Nothing more will come from it: no wrap-up, no measurement's end.
+                s.keeping_run = false;
+                s.bench.running = false;
                 if let Some(run) = s.run.as_mut().filter(|r| r.status.is_active()) {
                     run.status = RunStatus::Failed(reason);
                 }
@@ -255,9 +260,7 @@ impl Reducible for Studio {
                 s.data = DataStatus::Loading { received: 0, total: None };
                 s.bench.running = false;
                 // The new worker has nothing of the old one's left to keep.
-                if let Some(run) = &mut s.run {
-                    run.wrapping = false;
-                }
+                s.keeping_run = false;
             }
             Action::BenchRequested => {
                 s.bench.running = true;
@@ -331,14 +334,12 @@ impl Studio {
             WorkerOutput::TrainEnded { end, best } => {
                 if let Some(run) = &mut self.run {
                     run.best = best;
-                    run.wrapping = true;
                 }
+                self.keeping_run = true;
                 self.set_status(RunStatus::Ended(end));
             }
             WorkerOutput::RunKept => {
-                if let Some(run) = &mut self.run {
-                    run.wrapping = false;
-                }
+                self.keeping_run = false;
             }
             WorkerOutput::TrainFailed(reason) => self.set_status(RunStatus::Failed(reason)),
             // Handled by the page's hook: passed on to the reader worker.
@@ -401,8 +402,9 @@ impl Studio {
         self.inside = None;
     }
 
+    /// A pause or resume answered: for a run still under way, and not one being stopped.
     fn set_active_status(&mut self, status: RunStatus) {
-        if let Some(run) = self.run.as_mut().filter(|r| r.status.is_active()) {
+        if let Some(run) = self.run.as_mut().filter(|r| r.status.is_active() && r.status != RunStatus::Stopping) {
             run.status = status;
         }
     }

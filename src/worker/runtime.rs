@@ -120,6 +120,9 @@ struct Worker {
     run_started: Cell<f64>,
     /// The run being recorded, and the runs kept ([`crate::runs`]; `kept_runs`).
     runs: super::run_log::RunLog,
+    /// The run training now's wrap-up guard, from its start: each task keeping its networks
+    /// holds a clone, and the page hears `RunKept` when the last lets go.
+    wrap_up: RefCell<Option<Rc<kept_runs::WrapUp>>>,
 }
 
 impl Worker {
@@ -140,6 +143,7 @@ impl Worker {
             run_id: RefCell::new(None),
             run_started: Cell::new(0.0),
             runs: Default::default(),
+            wrap_up: RefCell::new(None),
         }
     }
 
@@ -324,16 +328,12 @@ impl Worker {
         self.control.stop.set(false);
         self.control.paused.set(false);
         let result = self.clone().run(config, from_saved).await;
+        // A run that failed lets its guard go here (one that ended handed it to its wrap-up).
+        self.wrap_up.borrow_mut().take();
         self.control.running.set(false);
         self.control.paused.set(false);
         if let Err(e) = result {
             self.post(&WorkerOutput::TrainFailed(e.clone()));
-            // The reader was handed each epoch as it ended; a run that fails hands it back the
-            // network it kept (its best epoch), as a run that ends does.
-            let saved = self.saved.borrow().clone();
-            if let Some((meta, bytes)) = saved {
-                self.publish_bytes(meta, bytes.to_vec());
-            }
             self.keep_failed_run(e).await;
         }
     }
@@ -365,6 +365,7 @@ impl Worker {
             device: device.clone().inner(),
             measured_on: format!("{} {} images", crate::format::thousands(data.held_out.len()), config.selection.name()),
         };
+        *self.wrap_up.borrow_mut() = Some(Rc::new(kept_runs::WrapUp(self.scope.clone())));
         let outcome = match train::train(&config, &data, &device, &mut observer, resume).await {
             Ok(outcome) => outcome,
             Err(train::TrainError::Device(e)) if self.backend.get() == Backend::WebGpu => return Err(self.gpu_lost(&e)),
@@ -376,7 +377,7 @@ impl Worker {
             );
             (best.model, meta)
         });
-        let wrap_up = Rc::new(kept_runs::WrapUp(self.scope.clone()));
+        let wrap_up = self.wrap_up.borrow_mut().take().unwrap_or_else(|| Rc::new(kept_runs::WrapUp(self.scope.clone())));
         self.post(&WorkerOutput::TrainEnded { end: outcome.end.clone(), best: best.as_ref().map(|(_, meta)| meta.clone()) });
         let detected = match &best {
             Some((model, meta)) => self.with_detector(model, meta, &mnist, &data, &config).await.map(|bytes| Detected {
@@ -612,9 +613,12 @@ impl Observer for WorkerObserver {
         if report.best_epoch == report.epoch {
             let kept = meta.clone();
             let owner = self.worker.run_owner(report.held_out_accuracy, &self.measured_on);
+            // The run is not kept until this epoch's network is (`RunKept`).
+            let guard = self.worker.wrap_up.borrow().clone();
             self.worker.publish_model_and(model.clone(), meta, Some(move |worker: Rc<Worker>, bytes: Rc<Vec<u8>>| async move {
                 worker.runs.best_weights(owner.run.as_deref(), bytes.clone());
-                worker.keep(kept, bytes, owner).await
+                worker.keep(kept, bytes, owner).await;
+                drop(guard);
             }));
         } else {
             self.worker.publish_model(model.clone(), meta);

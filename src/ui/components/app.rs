@@ -211,8 +211,9 @@ pub fn App() -> Html {
     // trains, nor while the one that ended is still being kept (its detector fitted, its
     // network and record written), nor during a measurement (the worker would refuse the
     // change, and the address would name a backend not in use).
-    let keeping = studio.run.as_ref().is_some_and(|r| r.wrapping);
-    let may_replace = !active && !keeping && !studio.bench.running;
+    let may_replace = !active && !studio.keeping_run && !studio.bench.running;
+    // Nor a new run until then: the worker would refuse it.
+    let may_start = ready && !studio.bench.running && !studio.keeping_run;
     let dataset_first = matches!(studio.data, DataStatus::Failed(_)) || !*loaded_once.borrow();
     // Steps measured on the backend and thread count in use, for the run's time estimate.
     let measured: Rc<Vec<(NetworkKind, f64)>> = Rc::new(
@@ -281,7 +282,7 @@ pub fn App() -> Html {
                                 { format!("Ignored from the address: {}. The rest of the link's settings apply.", link.1.join("; ")) }
                             </p>
                         }
-                        <TrainControls ready={ready && !studio.bench.running} slow_device={slow} initial={link.0.clone()} {on_settings}
+                        <TrainControls ready={may_start} slow_device={slow} initial={link.0.clone()} {on_settings}
                             {measured} measuring={studio.bench.running} {on_measure} {images}
                             status={studio.run.as_ref().map(|r| r.status.clone())}
                             {on_start} {on_stop}
@@ -289,7 +290,10 @@ pub fn App() -> Html {
                             on_resume={send.reform(|()| WorkerInput::Resume)} />
                         if let Some(run) = &studio.run {
                             <RunView run={run.clone()} saved={studio.saved.clone()} on_resume_saved={on_resume_saved}
-                                can_resume={ready && !studio.bench.running} />
+                                can_resume={may_start} />
+                            if studio.keeping_run {
+                                <p class="muted" id="keeping" role="status">{ "Keeping this run (its network, and for a VGG-like network its \u{201c}not a digit\u{201d} detector)…" }</p>
+                            }
                         }
                     </section>
                     <RunsPanel runs={studio.runs.list.clone()} problem={studio.runs.problem.clone()}

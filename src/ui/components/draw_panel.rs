@@ -153,6 +153,12 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
             if pad.borrow().pen != Some(e.pointer_id()) {
                 return;
             }
+            // No longer pressed, though its end was not heard (released outside the page
+            // where the capture failed): the stroke ended, and hovering draws nothing.
+            if e.buttons() & 1 == 0 {
+                pad.borrow_mut().pen = None;
+                return;
+            }
             // Every position the pointer passed since the last event: a browser hands the
             // page one move per frame, and a quick 0 drawn from those alone is a polygon.
             let points: Vec<(f64, f64)> = coalesced(&e).iter().filter_map(&point).collect();
