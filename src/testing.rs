@@ -52,6 +52,8 @@ pub struct Recorder {
     pub stop_after: Option<usize>,
     /// At this call of `between_steps`, wait this long (as a pause would).
     pub pause: Option<(usize, std::time::Duration)>,
+    /// What the last call waited paused.
+    pub paused: f64,
 }
 
 impl Observer for Recorder {
@@ -63,10 +65,16 @@ impl Observer for Recorder {
         self.epochs.push(report.clone());
     }
 
+    fn paused_ms(&self) -> f64 {
+        self.paused
+    }
+
     async fn between_steps(&mut self) -> Flow {
         self.calls += 1;
+        self.paused = 0.0;
         if let Some((_, wait)) = self.pause.filter(|(at, _)| *at == self.calls) {
             std::thread::sleep(wait);
+            self.paused = wait.as_secs_f64() * 1000.0;
         }
         if self.stop_after.is_some_and(|n| self.calls >= n) { Flow::Stop } else { Flow::Continue }
     }

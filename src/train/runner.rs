@@ -100,6 +100,12 @@ pub trait Observer {
     fn on_epoch(&mut self, report: &EpochReport, model: &Network);
     /// Called between steps: a place to let other events run, wait while paused, or stop.
     async fn between_steps(&mut self) -> Flow;
+    /// How long the last [`Self::between_steps`] waited paused, in ms: not the epoch's time.
+    /// (Other events run in it too, an earlier epoch's network being saved, say: those are
+    /// part of what an epoch costs, and stay in its time.)
+    fn paused_ms(&self) -> f64 {
+        0.0
+    }
 }
 
 /// The best epoch's network, kept while training goes on.
@@ -197,8 +203,8 @@ pub async fn train(
     for epoch in first_epoch..epochs {
         let lr = config.schedule.lr(epoch);
         let epoch_start = now_ms();
-        // Paused, or handing the thread to other events: not the epoch's training time.
-        let mut waited_ms = 0.0;
+        // Paused: not the epoch's time.
+        let mut paused_ms = 0.0;
         // The epoch's order and augmentation go up once; batches are cut from them on the device.
         let order = rng.permutation(n);
         let order: Tensor<1, Int> =
@@ -275,9 +281,8 @@ pub async fn train(
                 return Ok(Outcome { end: RunEnd::Stopped { epoch, step: step + 1 }, best, epochs: reports });
             }
             // Time spent paused or in other events does not count as training time.
-            let waited = now_ms() - paused_from;
-            interval.started += waited;
-            waited_ms += waited;
+            interval.started += now_ms() - paused_from;
+            paused_ms += observer.paused_ms();
             step += 1;
         }
 
@@ -305,7 +310,7 @@ pub async fn train(
             held_out_accuracy,
             test_accuracy,
             temperature,
-            seconds: (now_ms() - epoch_start - waited_ms) / 1000.0,
+            seconds: (now_ms() - epoch_start - paused_ms) / 1000.0,
             misclassified: gallery(&data.held_out_cpu, &eval.predictions, config.gallery_size),
             confusion: eval.confusion,
             best_epoch: best.as_ref().map_or(epoch, |b| b.epoch),

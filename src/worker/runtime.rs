@@ -364,6 +364,7 @@ impl Worker {
             stats: mnist.stats,
             device: device.clone().inner(),
             measured_on: format!("{} {} images", crate::format::thousands(data.held_out.len()), config.selection.name()),
+            paused_ms: 0.0,
         };
         *self.wrap_up.borrow_mut() = Some(Rc::new(kept_runs::WrapUp(self.scope.clone())));
         let outcome = match train::train(&config, &data, &device, &mut observer, resume).await {
@@ -591,6 +592,8 @@ struct WorkerObserver {
     device: Device,
     /// What the held-out accuracy is measured on, for comparing with another tab's run.
     measured_on: String,
+    /// How long the last `between_steps` waited paused, in ms.
+    paused_ms: f64,
 }
 
 impl Observer for WorkerObserver {
@@ -628,10 +631,16 @@ impl Observer for WorkerObserver {
     async fn between_steps(&mut self) -> Flow {
         yield_to_events().await;
         let control = &self.worker.control;
+        let paused_from = now_ms();
         while control.paused.get() && !control.stop.get() {
             sleep_ms(50).await;
         }
+        self.paused_ms = now_ms() - paused_from;
         if control.stop.get() { Flow::Stop } else { Flow::Continue }
+    }
+
+    fn paused_ms(&self) -> f64 {
+        self.paused_ms
     }
 }
 
