@@ -27,7 +27,8 @@ const CACHE = `mnist-studio-${VERSION} ${SCOPE}`;
 const older = (name) => name.startsWith('mnist-studio-') && name !== CACHE && (!name.includes(' ') || name.slice(name.indexOf(' ') + 1) === SCOPE);
 
 // MNIST's files, and those named by Trunk after their content (app-0123456789abcdef_bg.wasm).
-const isData = (url) => url.pathname.startsWith(new URL('data/', self.registration.scope).pathname);
+const DATA = new URL('data/', self.registration.scope).pathname;
+const isData = (url) => url.pathname.startsWith(DATA);
 const immutable = (url) => isData(url) || /-[0-9a-f]{16}(_bg)?\.[a-z]+$/.test(url.pathname);
 
 self.addEventListener('install', (event) => {

@@ -356,7 +356,7 @@ impl Studio {
                 self.forget_reading();
             }
             // An answer for a drawing cleared since it was sent is not shown.
-            WorkerOutput::Prediction { id, .. } if self.answered_through.is_some_and(|t| id <= t) => {}
+            WorkerOutput::Prediction { id, .. } if self.late(id) => {}
             WorkerOutput::Prediction { id, probabilities, strangeness } => {
                 self.prediction = Some((id, Rc::new(probabilities)));
                 self.strangeness = strangeness;
@@ -387,12 +387,17 @@ impl Studio {
                 self.bench.running = false;
                 self.bench.error = error;
             }
-            WorkerOutput::Inside(view) if self.answered_through.is_some_and(|t| view.id <= t) => {}
+            WorkerOutput::Inside(view) if self.late(view.id) => {}
             WorkerOutput::Inside(view) => self.inside = Some(Ok(Rc::new(view))),
             WorkerOutput::InsideFailed(reason) => self.inside = Some(Err(reason)),
             WorkerOutput::Runs(list) => self.runs = KeptRuns { list: Rc::new(list), problem: None },
             WorkerOutput::RunsProblem(problem) => self.runs.problem = Some(problem),
         }
+    }
+
+    /// Whether an answer for drawing `id` comes after the pad was cleared of it.
+    fn late(&self, id: u32) -> bool {
+        self.answered_through.is_some_and(|t| id <= t)
     }
 
     /// The reading shown for the drawing, and what the inside view showed of it.

@@ -366,7 +366,7 @@ impl Worker {
             measured_on: format!("{} {} images", crate::format::thousands(data.held_out.len()), config.selection.name()),
             paused_ms: 0.0,
         };
-        *self.wrap_up.borrow_mut() = Some(Rc::new(kept_runs::WrapUp(self.scope.clone())));
+        *self.wrap_up.borrow_mut() = Some(kept_runs::WrapUp::new(&self));
         let outcome = match train::train(&config, &data, &device, &mut observer, resume).await {
             Ok(outcome) => outcome,
             Err(train::TrainError::Device(e)) if self.backend.get() == Backend::WebGpu => return Err(self.gpu_lost(&e)),
@@ -378,7 +378,7 @@ impl Worker {
             );
             (best.model, meta)
         });
-        let wrap_up = self.wrap_up.borrow_mut().take().unwrap_or_else(|| Rc::new(kept_runs::WrapUp(self.scope.clone())));
+        let wrap_up = self.wrap_up.borrow_mut().take();
         self.post(&WorkerOutput::TrainEnded { end: outcome.end.clone(), best: best.as_ref().map(|(_, meta)| meta.clone()) });
         let detected = match &best {
             Some((model, meta)) => self.with_detector(model, meta, &mnist, &data, &config).await.map(|bytes| Detected {

@@ -211,9 +211,10 @@ pub fn App() -> Html {
     // trains, nor while the one that ended is still being kept (its detector fitted, its
     // network and record written), nor during a measurement (the worker would refuse the
     // change, and the address would name a backend not in use).
-    let may_replace = !active && !studio.keeping_run && !studio.bench.running;
+    let worker_free = !studio.keeping_run && !studio.bench.running;
+    let may_replace = !active && worker_free;
     // Nor a new run until then: the worker would refuse it.
-    let may_start = ready && !studio.bench.running && !studio.keeping_run;
+    let may_start = ready && worker_free;
     let dataset_first = matches!(studio.data, DataStatus::Failed(_)) || !*loaded_once.borrow();
     // Steps measured on the backend and thread count in use, for the run's time estimate.
     let measured: Rc<Vec<(NetworkKind, f64)>> = Rc::new(

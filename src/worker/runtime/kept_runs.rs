@@ -2,7 +2,7 @@
 //! that trains, keeping it when it ends, and the page's requests about kept runs. Beside the
 //! event loop rather than in it, as a second `impl` block; the storage is `run_log`'s.
 
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use wasm_bindgen_futures::spawn_local;
 
@@ -24,11 +24,19 @@ pub(super) struct Detected {
 /// comparing): held by each task of it, and when the last lets go, the page is told
 /// ([`WorkerOutput::RunKept`]), so that it does not replace this worker (a change of backend
 /// or thread count) while the run is still being kept.
-pub(super) struct WrapUp(pub(super) web_sys::DedicatedWorkerGlobalScope);
+pub(super) struct WrapUp(Weak<Worker>);
+
+impl WrapUp {
+    pub(super) fn new(worker: &Rc<Worker>) -> Rc<Self> {
+        Rc::new(Self(Rc::downgrade(worker)))
+    }
+}
 
 impl Drop for WrapUp {
     fn drop(&mut self) {
-        crate::worker::channel::post(&self.0, "worker", &WorkerOutput::RunKept);
+        if let Some(worker) = self.0.upgrade() {
+            worker.post(&WorkerOutput::RunKept);
+        }
     }
 }
 
@@ -52,7 +60,7 @@ impl Worker {
     /// copy), that file is handed over and kept, and kept again as the user's saved network
     /// (the same epoch, now with its detector).
     /// `wrap_up` is held until what is spawned here has finished (the page is told then).
-    pub(super) fn publish_and_keep_run(self: &Rc<Self>, end: RunEnd, best: Option<(Network, WeightsMeta)>, detected: Option<Detected>, wrap_up: Rc<WrapUp>) {
+    pub(super) fn publish_and_keep_run(self: &Rc<Self>, end: RunEnd, best: Option<(Network, WeightsMeta)>, detected: Option<Detected>, wrap_up: Option<Rc<WrapUp>>) {
         let recorder = self.runs.take().map(|(r, _)| r).filter(Recorder::has_steps);
         let ending = Ending::Ended(end);
         let Some((model, meta)) = best else {
