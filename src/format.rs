@@ -48,6 +48,17 @@ pub fn rate(x: f64) -> String {
     }
 }
 
+/// A learning rate to four significant digits, without float noise: a tenth of 0.1 is
+/// "0.01", not "0.010000000000000002"; a rate easing in shows "0.01042".
+pub fn lr(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return x.to_string();
+    }
+    let decimals = (3 - x.abs().log10().floor() as i32).max(0) as usize;
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_owned() } else { text }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +78,13 @@ mod tests {
         assert_eq!(rate(12345.6), "12,346");
         assert_eq!(rate(12.34), "12.3");
         assert_eq!(rate(0.123), "0.12");
+        assert_eq!(lr(0.1 * 0.1), "0.01");
+        assert_eq!(lr(0.010418604651162791), "0.01042");
+        assert_eq!(lr(0.1), "0.1");
+        assert_eq!(lr(0.00001), "0.00001");
+        assert_eq!(lr(2.5), "2.5");
+        assert_eq!(lr(10.0), "10");
+        assert_eq!(lr(1e6), "1000000");
+        assert_eq!(lr(f64::NAN), "NaN");
     }
 }

@@ -379,7 +379,13 @@ mod components {
         assert_eq!((config.schedule.epochs(), config.schedule.lr(3), config.batch_size), (4, 0.1, 32));
 
         // What cannot be a setting is refused with a message, and nothing starts.
-        for (selector, typed, message) in [("#epochs", "four", "epochs must be a whole number"), ("#lr", "-1", "learning rate -1 is not a positive number")] {
+        // Nor what a link of it would refuse: the address must start the same run again.
+        for (selector, typed, message) in [
+            ("#epochs", "four", "epochs must be a whole number"),
+            ("#lr", "-1", "learning rate -1 is not a positive number"),
+            ("#epochs", "10000000", "a run may have at most 100 epochs, not 10000000"),
+            ("#lr", "50", "the learning rate must be at most 10, not 50"),
+        ] {
             enter(&root, selector, typed, "input");
             rendered().await;
             click("#start");
@@ -690,6 +696,10 @@ mod components {
         let crashed = heard(Rc::new(Studio::default()).reduce(Action::TrainRequested(config.clone())), started());
         let crashed = heard(crashed, WorkerOutput::TrainEnded { end: RunEnd::Completed, best: None }).reduce(Action::BenchRequested).reduce(Action::Crashed("out of memory".into()));
         assert!(!crashed.keeping_run && !crashed.bench.running);
+        // Replacing it (another backend or thread count) is the way back: the crash was the
+        // old worker's.
+        assert!(crashed.crashed.is_some());
+        assert_eq!(crashed.reduce(Action::WorkerReplaced(mnist_studio::ui::bridge::WorkerKind::ThreadedTrainer { threads: 1 })).crashed, None);
         let s = heard(s, WorkerOutput::Resumed);
         assert_eq!(s.run.as_ref().unwrap().status, RunStatus::Ended(RunEnd::Completed));
 
@@ -707,9 +717,25 @@ mod components {
         // Weights the browser's storage refused are still the worker's, to download or resume
         // from; weights that could not be made into a file are nothing to offer.
         let meta = WeightsMeta::new(NetworkKind::Linear, mnist_studio::data::PixelStats { mean: 0.13, std: 0.31 }, 3, 0.9);
-        let s = heard(Rc::new(Studio::default()), WorkerOutput::NotSaved { meta: meta.clone(), reason: "QuotaExceededError".into() });
-        assert_eq!(s.saved, Some(meta));
+        let file = vec![7u8; 16];
+        let s = heard(Rc::new(Studio::default()), WorkerOutput::NotSaved { meta: meta.clone(), reason: "QuotaExceededError".into(), bytes: file.clone() });
+        assert_eq!(s.saved, Some(meta.clone()));
         assert!(matches!(&s.weights_note, Some(mnist_studio::ui::state::WeightsNote::NotSaved(r)) if r == "QuotaExceededError"));
+        // Kept for the visit only: the page holds the file for a worker that replaces this one,
+        // through the replacement, and a replacing worker's restore of what the browser keeps
+        // (another tab's network) does not take its place.
+        let replaced = s.clone().reduce(Action::WorkerReplaced(mnist_studio::ui::bridge::WorkerKind::Trainer { wants: None }));
+        assert_eq!(replaced.visit_weights.as_deref(), Some(&file));
+        let other = WeightsMeta::new(NetworkKind::VggBnDropout, mnist_studio::data::PixelStats { mean: 0.13, std: 0.31 }, 9, 0.99);
+        let restored = heard(replaced, WorkerOutput::Restored(other.clone()));
+        assert_eq!(restored.saved, Some(meta.clone()));
+        assert!(matches!(restored.weights_note, Some(mnist_studio::ui::state::WeightsNote::NotSaved(_))));
+        // Once saved in the browser, a replacing worker finds them there: nothing to hand over.
+        let saved = heard(s.clone(), WorkerOutput::Saved(meta.clone()));
+        assert_eq!(saved.visit_weights, None);
+        assert_eq!(heard(saved, WorkerOutput::Restored(other.clone())).saved, Some(other.clone()));
+        let skipped = heard(Rc::new(Studio::default()), WorkerOutput::SaveSkipped { meta: meta.clone(), reason: "another tab".into(), bytes: file.clone() });
+        assert_eq!(skipped.visit_weights.as_deref(), Some(&file));
         let s = heard(Rc::new(Studio::default()), WorkerOutput::SaveFailed("the weights of epoch 4 could not be kept: x".into()));
         assert_eq!(s.saved, None);
     }

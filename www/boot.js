@@ -157,7 +157,13 @@ const start = Promise.race([
 
 if (canHandStreams) {
   globalThis.mnistPrefetch = (urls, again = false) => {
-    for (const url of urls) if (again || !downloads.has(url)) downloads.set(url, download(url));
+    for (const url of urls) {
+      if (!again && downloads.has(url)) continue;
+      // A Retry's downloads replace the last ones: those still under way (beside the one that
+      // failed) would otherwise run on, sharing the line, to bytes nobody reads.
+      downloads.get(url)?.stop();
+      downloads.set(url, download(url));
+    }
   };
 
   globalThis.mnistHandData = (worker) => {
@@ -180,20 +186,34 @@ if (canHandStreams) {
   };
 }
 
+// A download that stops sending and never ends (a stalled mobile link, a proxy that holds the
+// response, before its head or in its body) would leave the page loading for good, with no
+// Retry: after this long without a byte it is given up, as a failure the trainer reports.
+const IDLE_MS = 30_000;
+
 function download(url) {
-  const state = { head: null, chunks: [], end: null, waiting: [], handed: false };
+  const abort = new AbortController();
+  const state = { head: null, chunks: [], end: null, waiting: [], handed: false, stop: () => state.end || abort.abort() };
   const wake = () => { for (const resolve of state.waiting.splice(0)) resolve(); };
   const failure = (e) => ({ name: e?.name ?? 'Error', message: String(e?.message ?? e) });
+  let idle;
+  const watch = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => abort.abort(new DOMException(`no data came for ${IDLE_MS / 1000} s`, 'TimeoutError')), IDLE_MS);
+  };
   (async () => {
     await start;
+    watch();
     let response;
     try {
-      response = await fetch(url);
+      response = await fetch(url, { signal: abort.signal });
     } catch (e) {
-      state.head = { failed: failure(e) };
+      clearTimeout(idle);
+      state.head = { failed: failure(abort.signal.reason ?? e) };
       state.end = state.head;
       return wake();
     }
+    watch();
     const length = response.headers.get('content-length');
     state.head = { status: response.status, statusText: response.statusText, length };
     wake();
@@ -203,6 +223,7 @@ function download(url) {
       while (!(Number(length) > LIMIT) && received <= LIMIT) {
         const { value, done } = await reader.read();
         if (done) break;
+        watch();
         received += value.length;
         state.chunks.push(value);
         wake();
@@ -210,8 +231,9 @@ function download(url) {
       if (Number(length) > LIMIT || received > LIMIT) reader.cancel();
       state.end = { done: true };
     } catch (e) {
-      state.end = { failed: failure(e) };
+      state.end = { failed: failure(abort.signal.reason ?? e) };
     }
+    clearTimeout(idle);
     wake();
   })();
   return state;

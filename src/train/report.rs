@@ -158,6 +158,7 @@ impl Eased {
     /// One sentence for the page and the log.
     pub fn describe(&self, epoch: usize) -> String {
         let Self { dead_step, dead_loss, from_lr, to_lr, over_steps } = self;
+        let (from_lr, to_lr) = (crate::format::lr(*from_lr), crate::format::lr(*to_lr));
         format!(
             "Epoch {} started again: at learning rate {to_lr} the loss went dead ({dead_loss:.1} at step {dead_step}), so the rate now rises from {from_lr} to {to_lr} over the epoch's first {over_steps} steps.",
             epoch + 1,

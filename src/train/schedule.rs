@@ -72,7 +72,7 @@ impl Schedule {
 
     /// "1 @ 0.01, 5 @ 0.1, 5 @ 0.01": epochs at each learning rate, as the page writes it.
     pub fn describe(&self) -> String {
-        self.phases.iter().map(|p| format!("{} @ {}", p.epochs, p.lr)).collect::<Vec<_>>().join(", ")
+        self.phases.iter().map(|p| format!("{} @ {}", p.epochs, crate::format::lr(p.lr))).collect::<Vec<_>>().join(", ")
     }
 
     /// Every phase must train at a positive, finite rate.

@@ -139,6 +139,9 @@ pub struct Studio {
     /// The user's saved weights (IndexedDB), and what happened to the last save or load.
     pub saved: Option<WeightsMeta>,
     pub weights_note: Option<WeightsNote>,
+    /// The saved weights' file while they are kept for this visit only (not in the browser's
+    /// storage): handed to a worker that replaces this one ([`WorkerInput::Adopt`]).
+    pub visit_weights: Option<Rc<Vec<u8>>>,
     /// A weights file the worker sent for download, waiting for the page to hand it over.
     pub download: Option<(WeightsMeta, ExportFormat, Rc<Vec<u8>>)>,
     /// What the network computes for the drawing (while the inside view is open), or why it
@@ -195,6 +198,7 @@ impl Default for Studio {
             bench: Bench::default(),
             saved: None,
             weights_note: None,
+            visit_weights: None,
             download: None,
             inside: None,
             runs: KeptRuns::default(),
@@ -259,8 +263,10 @@ impl Reducible for Studio {
                 s.threads_note = None;
                 s.data = DataStatus::Loading { received: 0, total: None };
                 s.bench.running = false;
-                // The new worker has nothing of the old one's left to keep.
+                // The new worker has nothing of the old one's left to keep, and a crash was
+                // the old one's.
                 s.keeping_run = false;
+                s.crashed = None;
             }
             Action::BenchRequested => {
                 s.bench.running = true;
@@ -364,19 +370,25 @@ impl Studio {
             WorkerOutput::Saved(meta) => {
                 self.saved = Some(meta);
                 self.weights_note = Some(WeightsNote::Saved);
+                self.visit_weights = None;
             }
+            // A replacing worker that read the browser's copy before the page's hand-over
+            // reached it: this tab's network is the one handed over, which it then uses.
+            WorkerOutput::Restored(_) if self.visit_weights.is_some() => {}
             WorkerOutput::Restored(meta) => {
                 self.saved = Some(meta);
                 self.weights_note = Some(WeightsNote::Restored);
             }
-            WorkerOutput::SaveSkipped { meta, reason } => {
+            WorkerOutput::SaveSkipped { meta, reason, bytes } => {
                 self.saved = Some(meta);
                 self.weights_note = Some(WeightsNote::ThisVisitOnly(reason));
+                self.visit_weights = Some(Rc::new(bytes));
             }
             // The worker holds them: they can be downloaded and resumed from all the same.
-            WorkerOutput::NotSaved { meta, reason } => {
+            WorkerOutput::NotSaved { meta, reason, bytes } => {
                 self.saved = Some(meta);
                 self.weights_note = Some(WeightsNote::NotSaved(reason));
+                self.visit_weights = Some(Rc::new(bytes));
             }
             WorkerOutput::SaveFailed(reason) | WorkerOutput::LoadFailed(reason) | WorkerOutput::RestoreFailed(reason) => {
                 self.weights_note = Some(WeightsNote::Problem(reason));

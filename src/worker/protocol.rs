@@ -71,6 +71,14 @@ pub enum WorkerInput {
     },
     /// Send the saved weights back as a file, in this format.
     ExportWeights(ExportFormat),
+    /// To a worker that replaces one whose weights were kept for the visit only
+    /// ([`WorkerOutput::NotSaved`], [`WorkerOutput::SaveSkipped`]): read with this weights
+    /// file and keep it as the saved weights, not written to the browser's storage; what the
+    /// storage holds (another tab's network, say) is not restored over it.
+    Adopt {
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
     /// To the reader worker: read digits with the network in this weights file (the training
     /// worker's [`WorkerOutput::ReaderWeights`], passed on by the page).
     UseReader {
@@ -213,11 +221,24 @@ pub enum WorkerOutput {
     SaveFailed(String),
     /// These weights could not be saved in the browser (IndexedDB unavailable or full): they
     /// are kept for this visit, and can be downloaded or resumed from. One sentence why.
-    NotSaved { meta: WeightsMeta, reason: String },
+    /// `bytes`, the weights file: the page hands it to a worker that replaces this one
+    /// ([`WorkerInput::Adopt`]), which could not find it in the browser's storage.
+    NotSaved {
+        meta: WeightsMeta,
+        reason: String,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
     /// These weights are kept for this visit only: a run still training in another tab keeps
     /// a network at least as good, or not comparable, in this browser. `reason` is one
-    /// sentence for the user.
-    SaveSkipped { meta: WeightsMeta, reason: String },
+    /// sentence for the user; `bytes` as for `NotSaved` (a replacing worker would otherwise
+    /// restore the other tab's network).
+    SaveSkipped {
+        meta: WeightsMeta,
+        reason: String,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
     /// Weights saved on an earlier visit were found but failed their checks; the default
     /// network is in use. One sentence for the user.
     RestoreFailed(String),

@@ -123,6 +123,9 @@ struct Worker {
     /// The run training now's wrap-up guard, from its start: each task keeping its networks
     /// holds a clone, and the page hears `RunKept` when the last lets go.
     wrap_up: RefCell<Option<Rc<kept_runs::WrapUp>>>,
+    /// The page handed this worker the weights its previous worker kept for the visit only
+    /// ([`WorkerInput::Adopt`]).
+    adopted: Cell<bool>,
 }
 
 impl Worker {
@@ -144,6 +147,7 @@ impl Worker {
             run_started: Cell::new(0.0),
             runs: Default::default(),
             wrap_up: RefCell::new(None),
+            adopted: Cell::new(false),
         }
     }
 
@@ -245,6 +249,16 @@ impl Worker {
             // The reader's (`crate::reader`); the page never sends them here.
             WorkerInput::Predict { .. } | WorkerInput::ShowInside(_) | WorkerInput::UseReader { .. } => {
                 web_sys::console::warn_1(&"worker: a reader's message reached the trainer".into())
+            }
+            WorkerInput::Adopt { bytes } => {
+                // Said at once, before the start's restore has read the browser's copy.
+                self.adopted.set(true);
+                spawn_local(async move {
+                    match self.use_weights(&bytes).await {
+                        Ok(meta) => *self.saved.borrow_mut() = Some((meta, Rc::new(bytes))),
+                        Err(e) => self.post(&WorkerOutput::RestoreFailed(format!("The network kept for this visit was lost when the training worker was replaced: {e}."))),
+                    }
+                });
             }
             WorkerInput::LoadWeights { bytes } => spawn_local(async move {
                 if let Err(e) = self.load(bytes).await {
@@ -455,6 +469,7 @@ impl Worker {
         match store::put_best(&bytes, &ours, running).await {
             Ok(Kept::Written) => self.post(&WorkerOutput::Saved(meta)),
             Ok(Kept::Theirs(theirs)) => self.post(&WorkerOutput::SaveSkipped {
+                bytes: bytes.to_vec(),
                 reason: format!(
                     "Epoch {} is kept for this visit only: a run training in another tab keeps its network in this browser ({} on {}).",
                     meta.epoch + 1,
@@ -464,6 +479,7 @@ impl Worker {
                 meta,
             }),
             Err(e) => self.post(&WorkerOutput::NotSaved {
+                bytes: bytes.to_vec(),
                 meta,
                 reason: format!("The weights are kept for this visit but could not be saved in this browser: {e}."),
             }),
@@ -473,7 +489,13 @@ impl Worker {
     /// Weights saved on an earlier visit, if any and if they pass every check, handed to the
     /// reader (in place of the default network it loaded itself).
     async fn restore(&self) {
-        let bytes = match store::get(store::BEST).await {
+        let found = store::get(store::BEST).await;
+        // The page handed over the weights its previous worker kept for the visit only: the
+        // browser's copy is not this tab's network.
+        if self.adopted.get() {
+            return;
+        }
+        let bytes = match found {
             Ok(Some(bytes)) => bytes,
             Ok(None) => return,
             // An entry that is there but holds no bytes is a saved network lost: said like

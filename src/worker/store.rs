@@ -44,7 +44,32 @@ pub(super) async fn settle(request: &IdbRequest) -> Result<JsValue, String> {
 /// survive it.
 const VERSION: u32 = 2;
 
+/// How long opening the database may take. An open waits, without end and without a word,
+/// while another tab holds a connection at an older version (an older build of the app left
+/// open, which does not close when asked), and some browsers have left it pending forever:
+/// every save would then hang, and with it the run's wrap-up, which keeps Start disabled.
+const OPEN_TIMEOUT_MS: i32 = 10_000;
+
+/// How an open request ended, as the promise in [`open`] settles.
+const OPENED: u32 = 0;
+const FAILED: u32 = 1;
+const BLOCKED: u32 = 2;
+const TIMED_OUT: u32 = 3;
+
+thread_local! {
+    /// An open given up as blocked is still pending: until it settles, a new open would only
+    /// queue behind it (the browser opens one database's requests in order) and time out.
+    static STILL_BLOCKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn blocked_sentence() -> String {
+    "another tab of this site (an older version of MNIST Studio) holds the browser's storage open: close it and reload".into()
+}
+
 async fn open() -> Result<IdbDatabase, String> {
+    if STILL_BLOCKED.get() {
+        return Err(blocked_sentence());
+    }
     let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
     let factory = scope.indexed_db().map_err(|e| describe(&e))?.ok_or("IndexedDB is not available")?;
     let request = factory.open_with_u32(DB, VERSION).map_err(|e| describe(&e))?;
@@ -67,9 +92,52 @@ async fn open() -> Result<IdbDatabase, String> {
         }
     });
     request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
-    let db = settle(&request).await?;
+    let mut timer = None;
+    let ended = Promise::new(&mut |resolve, _| {
+        let end_with = |how: u32| {
+            let resolve = resolve.clone();
+            Closure::once_into_js(move || {
+                let _ = resolve.call1(&JsValue::UNDEFINED, &how.into());
+            })
+        };
+        request.set_onsuccess(Some(end_with(OPENED).unchecked_ref()));
+        request.set_onerror(Some(end_with(FAILED).unchecked_ref()));
+        request.set_onblocked(Some(end_with(BLOCKED).unchecked_ref()));
+        timer = scope.set_timeout_with_callback_and_timeout_and_arguments_0(end_with(TIMED_OUT).unchecked_ref(), OPEN_TIMEOUT_MS).ok();
+    });
+    let how = JsFuture::from(ended).await.ok().and_then(|v| v.as_f64()).map_or(FAILED, |v| v as u32);
+    if let Some(timer) = timer {
+        scope.clear_timeout_with_handle(timer);
+    }
+    let given_up = match how {
+        OPENED => None,
+        FAILED => Some(request.error().ok().flatten().map_or("IndexedDB could not be opened".into(), |e| format!("{}: {}", e.name(), e.message()))),
+        BLOCKED => {
+            STILL_BLOCKED.set(true);
+            Some(blocked_sentence())
+        }
+        _ if STILL_BLOCKED.get() => Some(blocked_sentence()),
+        _ => Some(format!("the browser's storage did not open within {} s", OPEN_TIMEOUT_MS / 1000)),
+    };
+    if let Some(why) = given_up {
+        // The request may still open the database later (once the other tab closes): the
+        // upgrade must still find its handler, and the connection is closed at once, as every
+        // other is, so that it holds up no one.
+        upgrade.forget();
+        let late = request.clone();
+        let close = Closure::once_into_js(move || {
+            if let Ok(db) = late.result().and_then(|r| r.dyn_into::<IdbDatabase>().map_err(JsValue::from)) {
+                db.close();
+            }
+            STILL_BLOCKED.set(false);
+        });
+        let failed = Closure::once_into_js(move || STILL_BLOCKED.set(false));
+        request.set_onsuccess(Some(close.unchecked_ref()));
+        request.set_onerror(Some(failed.unchecked_ref()));
+        return Err(why);
+    }
     drop(upgrade);
-    db.dyn_into().map_err(|_| "IndexedDB gave something other than a database".into())
+    request.result().map_err(|e| describe(&e))?.dyn_into().map_err(|_| "IndexedDB gave something other than a database".into())
 }
 
 /// A transaction over `stores`. The connection is closed at once: it stays usable until this

@@ -472,6 +472,18 @@ export const tests = {
     }
   },
 
+  async 'a download that stalls is given up after 30 s without data, and Retry loads the dataset'({ browser, base }) {
+    const { page, context, log } = await openPage(browser, `${base}?data=/faults/oncestall/`);
+    await page.waitForSelector(FAILED, { timeout: 90_000 });
+    const text = await page.textContent('#data-error');
+    assert.match(text, /train-images-idx3-ubyte: the download failed.*no data came for 30 s/, text);
+    await page.click('#retry');
+    await datasetReady(page);
+    assert.equal(await page.textContent('#train-count'), '60,000');
+    assert.deepEqual(log.errors, []);
+    await context.close();
+  },
+
   async 'Retry after a failed download loads the dataset'({ browser, base }) {
     const { page, context } = await openPage(browser, `${base}?data=/faults/once404/`);
     await page.waitForSelector(FAILED, { timeout: 60_000 });
@@ -1057,6 +1069,16 @@ export const tests = {
     await second.waitForSelector('#weights-note[data-kept="visit"]', { timeout: 30_000 });
     assert.match(await second.textContent('#weights-note'), /^Epoch 1 is kept for this visit only: a run training in another tab keeps its network in this browser \([\d.]+% on [\d,]+ validation images\)\.$/);
     assert.match(await second.textContent('#saved'), /kept for this visit\.$/);
+    // A new training worker in the second tab (another thread count) would find the first
+    // tab's network in the browser's storage: the page hands it the second tab's own.
+    const held = async () => {
+      const [download] = await Promise.all([second.waitForEvent('download'), second.click('#download')]);
+      return fs.readFileSync(await download.path());
+    };
+    const [mine, reading] = [await held(), await second.textContent('#reader')];
+    await chooseThreads(second, 1);
+    assert.ok((await held()).equals(mine), 'the second tab\'s new worker holds its own network');
+    await second.waitForFunction((text) => document.querySelector('#reader')?.textContent === text, reading, { timeout: 30_000 });
     // Read now: an epoch that ended just before the pause may have been saved after it.
     const kept = await first.textContent('#saved');
     await second.screenshot({ path: path.join(artifacts, 'two-tabs.png'), fullPage: true });
@@ -1068,6 +1090,48 @@ export const tests = {
     assert.equal((await third.textContent('#saved')).trim(), kept.trim(), 'the live run\'s network is what the browser keeps');
     await first.click('#stop');
     await first.waitForSelector('#run[data-status="stopped"]', { timeout: 120_000 });
+    assert.deepEqual(log.errors, []);
+    await context.close();
+  },
+
+  async 'storage held open by an older tab: the page says so, trains, keeps the run for this visit, and can start again'({ browser, base, artifacts }) {
+    // An older build's tab: a connection at version 1 of the database, never closed, not
+    // even when asked (no versionchange handler). This build's open of version 2 is then
+    // blocked for as long as that tab lives; it used to wait forever, holding the run's
+    // wrap-up, so Start stayed disabled.
+    const { page: old, context, log } = await openPage(browser, `${base}favicon.svg`);
+    await old.evaluate(() => new Promise((resolve, reject) => {
+      const open = indexedDB.open('mnist-studio', 1);
+      open.onupgradeneeded = () => open.result.createObjectStore('weights');
+      open.onsuccess = () => { window.held = open.result; resolve(); };
+      open.onerror = () => reject(open.error);
+    }));
+    const page = await context.newPage();
+    page.on('pageerror', (e) => log.errors.push(String(e)));
+    await page.goto(base);
+    await page.waitForSelector('#runs-problem', { timeout: 60_000 });
+    assert.match(await page.textContent('#runs-problem'), /another tab of this site \(an older version of MNIST Studio\) holds the browser's storage open: close it and reload\.$/);
+    await startRun(page, { backend: 'cpu', network: 'linear', subset: '500', epochs: '1', lr: '0.1' });
+    await page.waitForSelector('#run[data-status="completed"]', { timeout: 240_000 });
+    await page.waitForSelector('#weights-note[data-kept="visit"]', { timeout: 30_000 });
+    assert.match(await page.textContent('#weights-note'), /^The weights are kept for this visit but could not be saved in this browser: another tab/);
+    // The run's wrap-up ended: a new run may start (Start waits for it).
+    await page.waitForSelector('#start:not([disabled])', { timeout: 30_000 });
+    await page.screenshot({ path: path.join(artifacts, 'storage-blocked.png'), fullPage: true });
+    // A new training worker (one thread instead of two) cannot find these weights in the
+    // browser's storage: the page hands them over, so they still download and resume.
+    const saved = await page.textContent('#saved');
+    await chooseThreads(page, 1);
+    assert.equal(await page.textContent('#saved'), saved);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    const bytes = fs.readFileSync(await download.path());
+    assert.equal(bytes.subarray(0, 8).toString(), 'MNISTSTD', 'the replacing worker holds the visit\'s weights');
+    // Once the old tab is gone, the storage opens again: a reload keeps runs as before.
+    await old.close();
+    await page.reload();
+    await datasetReady(page);
+    await page.waitForSelector('#runs-table, #runs-empty', { timeout: 60_000 });
+    assert.equal(await page.locator('#runs-problem').count(), 0, 'the storage opened once the old tab closed');
     assert.deepEqual(log.errors, []);
     await context.close();
   },

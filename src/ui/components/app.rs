@@ -149,10 +149,22 @@ pub fn App() -> Html {
             }
         })
     };
+    // A new training worker finds in the browser's storage only what was saved there: the
+    // weights kept for this visit alone (another tab's run keeps its own there, or the storage
+    // failed) are handed to it, or it would read with the other tab's network, or none.
+    let replace = {
+        let (replace, send, visit) = (workers.replace.clone(), send.clone(), studio.visit_weights.clone());
+        Callback::from(move |kind: WorkerKind| {
+            replace.emit(kind);
+            if let Some(bytes) = &visit {
+                send.emit(WorkerInput::Adopt { bytes: bytes.to_vec() });
+            }
+        })
+    };
     // WebGPU is the single-threaded build's; the CPU, where threads are possible, the
     // threaded build's: a change between them replaces the training worker.
     let choose_backend = {
-        let (send, replace, kind) = (send.clone(), workers.replace.clone(), studio.worker);
+        let (send, replace, kind) = (send.clone(), replace.clone(), studio.worker);
         Callback::from(move |backend: Backend| match (backend, kind) {
             (Backend::Cpu, WorkerKind::Trainer { .. }) if threads_possible => {
                 replace.emit(WorkerKind::ThreadedTrainer { threads: cores() })
@@ -191,7 +203,7 @@ pub fn App() -> Html {
             .collect();
         write_link(&updates);
     });
-    let on_threads = workers.replace.reform(|threads| WorkerKind::ThreadedTrainer { threads });
+    let on_threads = replace.reform(|threads| WorkerKind::ThreadedTrainer { threads });
     let on_clear = {
         let (dispatch, drawing) = (studio.dispatcher(), drawing.clone());
         Callback::from(move |()| {
@@ -201,7 +213,9 @@ pub fn App() -> Html {
     };
 
     let data_ready = matches!(studio.data, DataStatus::Ready(_));
-    let ready = data_ready && studio.backend.is_some();
+    // A crashed worker answers nothing: a run or a measurement asked of it would wait for
+    // good. Replacing it (another backend or thread count) is still offered.
+    let ready = data_ready && studio.backend.is_some() && studio.crashed.is_none();
     // The dataset panel leads until MNIST has loaded once, and whenever loading fails; a
     // replaced worker reloading it (from the browser's cache) does not move it back up.
     let loaded_once = use_mut_ref(|| false);
@@ -303,7 +317,7 @@ pub fn App() -> Html {
                         <DatasetPanel status={studio.data.clone()} on_retry={on_retry.clone()} />
                     }
                     <BenchPanel bench={studio.bench.clone()} on_run={on_bench} on_lose_gpu={send.reform(|()| WorkerInput::LoseDevice)}
-                        can_run={ready && !active}
+                        can_run={may_start && !active}
                         threads={on_cpu.then_some(studio.threads).flatten()}
                         max_threads={if threads_possible { cores() } else { 1 }}
                         can_set_threads={on_cpu && may_replace && studio.threads.is_some()}

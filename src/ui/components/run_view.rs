@@ -62,7 +62,7 @@ pub fn RunView(props: &RunViewProps) -> Html {
                 <div><dt>{ "ms / step" }</dt><dd id="ms-per-step">{ last.map_or("—".into(), |s| rate(s.ms_per_step as f64)) }</dd></div>
                 <div><dt>{ "Loss" }</dt><dd id="current-loss">{ last.map_or("—".into(), |s| format!("{:.4}", s.loss)) }</dd></div>
                 <div><dt>{ "Accuracy" }</dt><dd>{ last.map_or("—".into(), |s| percent(s.accuracy as f64)) }</dd></div>
-                <div><dt>{ "Learning rate" }</dt><dd>{ last.map_or("—".into(), |s| s.lr.to_string()) }</dd></div>
+                <div><dt>{ "Learning rate" }</dt><dd>{ last.map_or("—".into(), |s| crate::format::lr(s.lr)) }</dd></div>
                 <div><dt>{ "Time left" }</dt><dd id="eta">{ eta(run).map_or("—".into(), duration) }</dd></div>
             </dl>
             { charts(run) }
@@ -221,7 +221,7 @@ fn epoch_table(epochs: &[EpochReport], memory: &[MemorySample]) -> Html {
                     { for epochs.iter().map(|e| html! {
                         <tr class={classes!((Some(e.epoch) == best).then_some("best"))}>
                             <td>{ e.epoch + 1 }{ if Some(e.epoch) == best { " ★" } else { "" } }</td>
-                            <td>{ e.lr }</td>
+                            <td>{ crate::format::lr(e.lr) }</td>
                             <td>{ format!("{:.4}", e.train_loss) }</td>
                             <td>{ format!("{:.4}", e.train_accuracy) }</td>
                             <td>{ format!("{:.4}", e.held_out_loss) }</td>

@@ -280,9 +280,23 @@ fn parse_whole<T: std::str::FromStr>(what: &str, text: &str) -> Result<T, String
     text.trim().parse().map_err(|_| format!("{what} must be a whole number, not \"{}\"", text.trim()))
 }
 
-/// Its sign and finiteness are the schedule's to check.
+/// Held to the bounds a shared link is (`link`), so that the address of a run started here
+/// starts it again; millions of epochs also froze the page (its learning-rate chart has
+/// points for every epoch).
+fn parse_epochs(text: &str) -> Result<usize, String> {
+    match parse_whole("epochs", text)? {
+        n if n > crate::link::MAX_EPOCHS => Err(format!("a run may have at most {} epochs, not {n}", crate::link::MAX_EPOCHS)),
+        n => Ok(n),
+    }
+}
+
+/// Its sign and finiteness are the schedule's to check; its bound a link's, as for epochs.
 fn parse_lr(text: &str) -> Result<f64, String> {
-    text.trim().parse().map_err(|_| format!("the learning rate must be a number, not \"{}\"", text.trim()))
+    match text.trim().parse::<f64>() {
+        Ok(lr) if lr > crate::link::MAX_LR => Err(format!("the learning rate must be at most {}, not {lr}", crate::link::MAX_LR)),
+        Ok(lr) => Ok(lr),
+        Err(_) => Err(format!("the learning rate must be a number, not \"{}\"", text.trim())),
+    }
 }
 
 /// The settings as the fields hold them.
@@ -333,7 +347,7 @@ impl Typed<'_> {
         let schedule = match self.schedule {
             ScheduleChoice::Notebook => Schedule::notebook(false),
             ScheduleChoice::NotebookExtended => Schedule::notebook(true),
-            ScheduleChoice::Custom => Schedule::constant(parse_whole("epochs", self.epochs)?, parse_lr(self.lr)?),
+            ScheduleChoice::Custom => Schedule::constant(parse_epochs(self.epochs)?, parse_lr(self.lr)?),
         };
         let limit = (self.subset > 0).then_some(self.subset);
         let seed = parse_whole("the seed", self.seed)?;
