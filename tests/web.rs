@@ -700,6 +700,9 @@ mod components {
         // old worker's.
         assert!(crashed.crashed.is_some());
         assert_eq!(crashed.reduce(Action::WorkerReplaced(mnist_studio::ui::bridge::WorkerKind::ThreadedTrainer { threads: 1 })).crashed, None);
+        // A GPU lost: the badge says so, and the picker stops offering WebGPU.
+        let lost = heard(Rc::new(Studio::default()), WorkerOutput::GpuLost("the GPU was lost during training (x).".into()));
+        assert!(matches!(&lost.gpu, mnist_studio::ui::state::GpuStatus::Unavailable(r) if r.starts_with("the GPU was lost")));
         let s = heard(s, WorkerOutput::Resumed);
         assert_eq!(s.run.as_ref().unwrap().status, RunStatus::Ended(RunEnd::Completed));
 

@@ -86,6 +86,8 @@ pub struct Streaming {
     expected: Option<u64>,
     /// Threads a parts file may be decoded on (0 counts as 1).
     threads: usize,
+    /// The first bytes have told the form (whether or not it is decoded as it arrives).
+    decided: bool,
 }
 
 enum Live {
@@ -110,13 +112,19 @@ impl Streaming {
     pub fn push(&mut self, chunk: &[u8]) {
         let start = self.received.len();
         self.received.extend_from_slice(chunk);
-        if start >= 2 {
+        if self.decided {
             self.feed(start);
             return;
         }
         // The form is told by the first two bytes, on the chunk that completes them (four
-        // when they may begin a parts file's magic).
-        if self.received.len() < 2 || is_raw(&self.received) || is_gzip(&self.received) || may_be_parts(&self.received) {
+        // when they may begin a parts file's magic: a first chunk of two or three such bytes
+        // once left the form undecided for good, and a parts file decoded only at its end, on
+        // one thread).
+        if self.received.len() < 2 || may_be_parts(&self.received) {
+            return;
+        }
+        self.decided = true;
+        if is_raw(&self.received) || is_gzip(&self.received) {
             return;
         }
         self.live = Some(if is_parts(&self.received) {
@@ -462,6 +470,19 @@ mod tests {
         s.expect(Some(bytes.len() as u64));
         bytes.chunks(size.max(1)).for_each(|c| s.push(c));
         s.finish()
+    }
+
+    #[test]
+    fn a_file_in_parts_is_decoded_as_it_arrives_however_its_first_bytes_are_cut() {
+        let file = in_parts(&crate::data::packed::pack(&stroke_idx()), &[30]);
+        for first in 1..=6 {
+            let mut s = Streaming::on_threads(2);
+            s.push(&file[..first]);
+            s.push(&file[first..first + 1]);
+            s.push(&file[first + 1..]);
+            assert!(matches!(s.live, Some(Live::Parts(_))), "first chunk of {first} bytes: not decoded as it arrived");
+            assert_eq!(s.finish().unwrap(), stroke_idx());
+        }
     }
 
     #[test]

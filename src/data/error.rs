@@ -45,7 +45,7 @@ pub enum FileProblem {
     /// A file of several Brotli streams ([`super::parts`]) whose header or a part is wrong.
     #[error("its Brotli parts are damaged ({reason})")]
     BadParts { reason: String },
-    #[error("it inflates to more than {limit} bytes, larger than any MNIST file")]
+    #[error("it is, or inflates to, more than {limit} bytes, larger than any MNIST file")]
     TooLarge { limit: u64 },
 }
 

@@ -299,6 +299,7 @@ impl Studio {
                 self.threads_note = threads_note;
             }
             WorkerOutput::BackendChanged(backend) => self.backend = Some(backend),
+            WorkerOutput::GpuLost(reason) => self.gpu = GpuStatus::Unavailable(reason),
             WorkerOutput::DataProgress { received, total } => {
                 if matches!(self.data, DataStatus::Loading { .. }) {
                     self.data = DataStatus::Loading { received, total };

@@ -181,6 +181,10 @@ pub enum WorkerOutput {
     },
     /// The backend changed (at the user's request).
     BackendChanged(Backend),
+    /// The WebGPU device was lost: this worker will not train there again. Why, for the
+    /// user (the page's GPU badge; its backend picker no longer offers WebGPU, which this
+    /// worker would refuse).
+    GpuLost(String),
     DataProgress { received: u64, total: Option<u64> },
     DataReady(DatasetSummary),
     DataFailed(DataError),

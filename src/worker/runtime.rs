@@ -447,6 +447,7 @@ impl Worker {
         *self.webgpu.borrow_mut() = DeviceState::Failed(format!("the GPU was lost during training ({error})"));
         *self.uploaded.borrow_mut() = None;
         self.backend.set(Backend::Cpu);
+        self.post(&WorkerOutput::GpuLost(format!("the GPU was lost during training ({error}). Reload the page to try it again.")));
         self.post(&WorkerOutput::BackendChanged(Backend::Cpu));
         let kept = match &*self.saved.borrow() {
             Some((meta, _)) => format!(

@@ -1201,6 +1201,10 @@ export const tests = {
     const message = await page.textContent('#run-status');
     assert.match(message, /GPU stopped working.*best weights so far \(epoch \d+/, message);
     assert.equal(await page.$eval('#backend', (s) => s.value), 'cpu', 'training moves to the CPU');
+    // WebGPU is no longer offered (the worker would refuse it, while the picker showed it
+    // chosen), and the badge says why.
+    assert.equal(await page.$eval('#backend option[value="webgpu"]', (o) => o.disabled), true, 'WebGPU is not offered after the loss');
+    assert.match(await page.textContent('#gpu-status'), /^No WebGPU: the GPU was lost during training \(.+\)\. Reload the page to try it again\.$/);
     // The reader reads with the network kept (the best epoch), not the last epoch it was handed.
     await page.waitForFunction(() => {
       const epoch = (sel) => document.querySelector(sel)?.textContent.match(/epoch (\d+)/)?.[1];
