@@ -157,10 +157,11 @@ impl Recorder {
         self.run.epochs.push(EpochReport { misclassified: Vec::new(), ..report.clone() });
     }
 
-    /// Whether an ended run is worth keeping: a run stopped before its first report has
-    /// nothing to show.
-    pub fn has_steps(&self) -> bool {
-        !self.steps.is_empty()
+    /// Whether a run that ended `end` is worth keeping: a run stopped before its first report
+    /// has nothing to show, but one that diverged before it (a rate far too high) is itself
+    /// the thing to compare, and the table says every diverged run is kept.
+    pub fn worth_keeping(&self, end: &RunEnd) -> bool {
+        !self.steps.is_empty() || matches!(end, RunEnd::Diverged { .. })
     }
 
     /// Whether a failed run is worth keeping: it finished an epoch (before that there is no
@@ -210,9 +211,10 @@ pub fn downsample(points: &[CurvePoint], max: usize) -> Vec<CurvePoint> {
 }
 
 /// The ids to delete so that at most `max` runs stay, oldest first: the runs that started
-/// earliest go.
-pub fn to_drop(kept: &[KeptRun], max: usize) -> Vec<String> {
-    let mut by_age: Vec<&KeptRun> = kept.iter().collect();
+/// earliest go, but never `keeping`, the run being kept now (a long run that started before
+/// the runs another tab kept meanwhile would otherwise be deleted as it is written).
+pub fn to_drop(kept: &[KeptRun], max: usize, keeping: &str) -> Vec<String> {
+    let mut by_age: Vec<&KeptRun> = kept.iter().filter(|r| r.id != keeping).collect();
     by_age.sort_by(|a, b| a.started.total_cmp(&b.started));
     by_age.iter().take(kept.len().saturating_sub(max)).map(|r| r.id.clone()).collect()
 }
@@ -314,9 +316,11 @@ mod tests {
     #[test]
     fn over_the_bound_the_oldest_runs_are_dropped_first() {
         let runs = vec![kept("c", 3, 300.0), kept("a", 1, 100.0), kept("d", 4, 400.0), kept("b", 2, 200.0)];
-        assert_eq!(to_drop(&runs, 2), vec!["a".to_owned(), "b".to_owned()]);
-        assert!(to_drop(&runs, 4).is_empty());
-        assert!(to_drop(&runs, MAX_KEPT).is_empty());
+        assert_eq!(to_drop(&runs, 2, "d"), vec!["a".to_owned(), "b".to_owned()]);
+        assert!(to_drop(&runs, 4, "d").is_empty());
+        assert!(to_drop(&runs, MAX_KEPT, "d").is_empty());
+        // The run being kept is never the one dropped, however early it started.
+        assert_eq!(to_drop(&runs, 3, "a"), vec!["b".to_owned()]);
         let ids: Vec<String> = newest_first(runs).into_iter().map(|r| r.id).collect();
         assert_eq!(ids, ["d", "c", "b", "a"]);
     }
@@ -354,7 +358,11 @@ mod tests {
                 recorder.epoch(&epoch_report(epoch, [0.9, 0.8][epoch], 0));
             }
         }
-        assert!(recorder.has_epochs() && recorder.has_steps());
+        assert!(recorder.has_epochs() && recorder.worth_keeping(&RunEnd::Stopped { epoch: 1, step: 1 }));
+        // Before its first report: a stop leaves nothing to keep, a divergence is kept.
+        let early = Recorder::new(Start { id: "y".into(), started: 6.0, config: recorder.run.config.clone(), train_images: 500, held_out_images: 100, test_images: 100 });
+        assert!(!early.worth_keeping(&RunEnd::Stopped { epoch: 0, step: 3 }));
+        assert!(early.worth_keeping(&RunEnd::Diverged { epoch: 0, step: 5, loss: f32::NAN }));
         assert!(recorder.run.epochs.iter().all(|e| e.misclassified.is_empty()), "no digits kept");
         let earlier = [kept("a", 4, 1.0), kept("b", 2, 2.0)];
         let run = recorder.finish(Ending::Ended(RunEnd::Stopped { epoch: 2, step: 3 }), true, &earlier);

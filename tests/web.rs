@@ -595,6 +595,8 @@ mod components {
             let root = root();
             let mut run = Run::new(TrainConfig::notebook(NetworkKind::VggAugmented));
             run.status = RunStatus::Ended(end);
+            // Its first epoch was its best, and is the one saved.
+            run.epochs.push(epoch(0, 0.975, 0));
             let on_resume_saved = {
                 let resumed = resumed.clone();
                 Callback::from(move |config| resumed.borrow_mut().push(config))
@@ -624,11 +626,24 @@ mod components {
         let waiting = root();
         let mut run = Run::new(TrainConfig::notebook(NetworkKind::VggAugmented));
         run.status = RunStatus::Ended(RunEnd::Diverged { epoch: 1, step: 100, loss: f32::NAN });
+        run.epochs.push(epoch(0, 0.975, 0));
         let props = RunViewProps { run, saved: Some(saved.clone()), on_resume_saved: Callback::noop(), can_resume: false };
         yew::Renderer::<RunView>::with_root_and_props(waiting.clone(), props).render();
         rendered().await;
         assert_eq!(count(&waiting, ".resume-choices button:disabled"), 2);
         waiting.remove();
+        // Saved weights that are not this run's (an earlier run's, a file's, of the same
+        // network: this run stopped before its first epoch) are not offered to continue under
+        // its settings; those of the epoch a resumed run started from are.
+        for (resumes, offered) in [(None, 0), (Some(0), 1)] {
+            let root = root();
+            let run = Run { resumes, status: RunStatus::Ended(RunEnd::Stopped { epoch: 1, step: 50 }), ..Run::new(TrainConfig::notebook(NetworkKind::VggAugmented)) };
+            let props = RunViewProps { run, saved: Some(saved.clone()), on_resume_saved: Callback::noop(), can_resume: true };
+            yew::Renderer::<RunView>::with_root_and_props(root.clone(), props).render();
+            rendered().await;
+            assert_eq!(count(&root, ".resume-choices button"), offered, "resumes {resumes:?}");
+            root.remove();
+        }
         // Weights the test set chose (no validation figure) trained on the validation images:
         // a run choosing on validation is not offered to continue them.
         let root = root();

@@ -259,7 +259,9 @@ function replay(state) {
         if (next >= 0 && state.end?.done) return controller.close();
         if (next >= 0 && state.end?.failed) {
           const { name, message } = state.end.failed;
-          return controller.error(Object.assign(new Error(message), { name }));
+          // A DOMException keeps its name on the way to the worker (an Error's structured
+          // clone keeps only the standard ones: a TimeoutError arrived as "Error").
+          return controller.error(new DOMException(message, name));
         }
         await new Promise((resolve) => state.waiting.push(resolve));
       }

@@ -3,6 +3,7 @@
 
 use futures::future::try_join_all;
 use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{ReadableStreamDefaultReader, Response};
@@ -82,6 +83,28 @@ pub async fn fetch_bytes(url: &str, file: &str, on_chunk: impl Fn(u64, Option<u6
     Ok(bytes)
 }
 
+/// How long a download may go without a byte before it is given up: one that stops sending
+/// and never ends (a stalled link, a proxy holding the response) would otherwise leave the
+/// page loading for good, with no Retry. The page's own downloads (`www/boot.js`) give up
+/// after as long.
+pub const IDLE_MS: u32 = 30_000;
+
+/// `promise` as it settled, or `None` if it has not after [`IDLE_MS`].
+async fn within_idle(promise: js_sys::Promise) -> Option<Result<JsValue, JsValue>> {
+    let timer = gloo::timers::future::TimeoutFuture::new(IDLE_MS);
+    match futures::future::select(JsFuture::from(promise), timer).await {
+        futures::future::Either::Left((settled, _)) => Some(settled),
+        futures::future::Either::Right(_) => None,
+    }
+}
+
+/// What a download that went [`IDLE_MS`] without a byte failed with.
+fn stalled() -> JsValue {
+    let error = js_sys::Error::new(&format!("no data came for {} s", IDLE_MS / 1000));
+    error.set_name("TimeoutError");
+    error.into()
+}
+
 /// GET `url` and hand its body to `sink` chunk by chunk, at most [`INFLATED_LIMIT`] bytes.
 /// `file` names it in errors; `on_chunk` hears the bytes received so far and the length.
 pub async fn fetch_into(url: &str, file: &str, sink: &mut impl Sink, on_chunk: impl Fn(u64, Option<u64>)) -> Result<(), DataError> {
@@ -90,8 +113,9 @@ pub async fn fetch_into(url: &str, file: &str, sink: &mut impl Sink, on_chunk: i
         received,
         reason: describe(&e),
     };
-    let response: Response = JsFuture::from(global_fetch(url)?)
+    let response: Response = within_idle(global_fetch(url)?)
         .await
+        .unwrap_or_else(|| Err(stalled()))
         .map_err(|e| network(0, e))?
         .dyn_into()
         .map_err(|e| network(0, e))?;
@@ -119,7 +143,18 @@ pub async fn fetch_into(url: &str, file: &str, sink: &mut impl Sink, on_chunk: i
     on_chunk(0, total);
     let (mut received, mut chunk) = (0u64, Vec::new());
     loop {
-        let next = JsFuture::from(reader.read()).await.map_err(|e| network(received, e))?;
+        let next = match within_idle(reader.read()).await {
+            Some(read) => read.map_err(|e| network(received, e))?,
+            // Cancelled only when stalled: a stream that failed is over already (and its
+            // cancel would answer with a rejection nobody handles).
+            None => {
+                // A failure arriving just now would make the cancel a rejection: handled.
+                let quiet = Closure::once(|_: JsValue| {});
+                let _ = reader.cancel().catch(&quiet);
+                quiet.forget();
+                return Err(network(received, stalled()));
+            }
+        };
         if Reflect::get(&next, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true) {
             break;
         }

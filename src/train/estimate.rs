@@ -28,11 +28,37 @@ pub fn run_seconds(config: &TrainConfig, train_images: usize, test_images: usize
     config.schedule.epochs() as f64 * epoch_ms / 1000.0
 }
 
+/// What an epoch of a run under way takes, from the seconds its finished epochs took: their
+/// median, leaving out the first where others have finished (it carries the kernels' first
+/// compile, seconds on a GPU, which no later epoch pays), so neither that nor an epoch started
+/// again easing in (`Eased`, twice the work) stretches the time left for the whole run.
+pub fn epoch_seconds(finished: &[f64]) -> Option<f64> {
+    let mut seconds: Vec<f64> = finished.iter().skip(usize::from(finished.len() > 1)).copied().filter(|s| s.is_finite()).collect();
+    if seconds.is_empty() {
+        return None;
+    }
+    seconds.sort_by(f64::total_cmp);
+    let middle = seconds.len() / 2;
+    Some(if seconds.len() % 2 == 1 { seconds[middle] } else { (seconds[middle - 1] + seconds[middle]) / 2.0 })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::NetworkKind;
     use crate::train::{Schedule, Selection};
+
+    #[test]
+    fn an_epoch_under_way_is_expected_to_take_what_the_typical_finished_one_took() {
+        assert_eq!(epoch_seconds(&[]), None);
+        assert_eq!(epoch_seconds(&[30.0]), Some(30.0));
+        // The first epoch's compile is left out once another has finished.
+        assert_eq!(epoch_seconds(&[90.0, 20.0]), Some(20.0));
+        assert_eq!(epoch_seconds(&[90.0, 20.0, 22.0]), Some(21.0));
+        // An eased epoch (about twice the work) does not move the median.
+        assert_eq!(epoch_seconds(&[90.0, 20.0, 41.0, 21.0]), Some(21.0));
+        assert_eq!(epoch_seconds(&[90.0, f64::NAN]), None);
+    }
 
     #[test]
     fn a_run_costs_its_steps_and_its_evaluations() {

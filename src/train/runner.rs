@@ -288,6 +288,13 @@ pub async fn train(
 
         let inference = model.valid();
         let eval = evaluate(&inference, &data.held_out, &data.stats, config.eval_batch).await?;
+        // The epoch's last update is checked by no step's loss (each is measured before its
+        // update; with one step an epoch, none is): a network broken by it must not become
+        // the best epoch, saved in place of the user's network and refused when read back.
+        if !eval.loss.is_finite() {
+            let end = RunEnd::Diverged { epoch, step: steps_per_epoch, loss: eval.loss };
+            return Ok(Outcome { end, best, epochs: reports });
+        }
         let held_out_accuracy = eval.confusion.accuracy();
         let temperature = fit_temperature(&eval.logits, &eval.labels);
         let improved = best.as_ref().is_none_or(|b| held_out_accuracy > b.held_out_accuracy);
@@ -510,6 +517,18 @@ mod tests {
         assert_eq!(outcome.end, RunEnd::Stopped { epoch: 1, step: 4 });
         assert_eq!(recorder.epochs.len(), 1);
         assert_eq!(outcome.best.map(|b| b.epoch), Some(0));
+    }
+
+    /// One step an epoch (a batch as large as the training images): the only update of the
+    /// first epoch breaks the network, and no step's loss sees it.
+    #[test]
+    fn a_network_broken_by_an_epochs_last_update_is_not_kept_as_its_best() {
+        let mnist = toy_mnist(640, 100, 4);
+        let config = TrainConfig::new(NetworkKind::Vgg, Schedule::constant(2, 1e9), false).with_batch_size(4096).with_report_every(1);
+        let outcome = run(&config, &mnist, &mut Recorder::default());
+        let RunEnd::Diverged { epoch: 0, loss, .. } = outcome.end else { panic!("{:?}", outcome.end) };
+        assert!(!loss.is_finite(), "{loss}");
+        assert!(outcome.best.is_none(), "a broken network kept as the best epoch");
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub struct Run {
     pub memory: Vec<MemorySample>,
     pub status: RunStatus,
     pub best: Option<WeightsMeta>,
+    /// The saved epoch this run continues from ("Resume from epoch N"), if it does.
+    pub resumes: Option<usize>,
 }
 
 impl Run {
@@ -85,6 +87,7 @@ impl Run {
             memory: Vec::new(),
             status: RunStatus::Starting,
             best: None,
+            resumes: None,
         }
     }
 
@@ -212,6 +215,8 @@ pub enum Action {
     /// The user asked for the dataset (again).
     LoadRequested,
     TrainRequested(TrainConfig),
+    /// A run continuing from the saved weights, of this epoch.
+    ResumeRequested(TrainConfig, usize),
     StopRequested,
     /// The drawing was cleared: forget its probabilities, and any answer still on its way
     /// for a drawing up to this id (the last one sent to be read, if any).
@@ -244,6 +249,7 @@ impl Reducible for Studio {
             }
             Action::LoadRequested => s.data = DataStatus::Loading { received: 0, total: None },
             Action::TrainRequested(config) => s.run = Some(Run::new(config)),
+            Action::ResumeRequested(config, epoch) => s.run = Some(Run { resumes: Some(epoch), ..Run::new(config) }),
             Action::StopRequested => {
                 if let Some(run) = s.run.as_mut().filter(|r| r.status.is_active()) {
                     run.status = RunStatus::Stopping;

@@ -76,7 +76,7 @@ impl RunLog {
         let mut kept = read_all().await?;
         let run = recorder.finish(ending, weights.is_some(), &kept);
         kept.push(run.clone());
-        let dropped = to_drop(&kept, MAX_KEPT);
+        let dropped = to_drop(&kept, MAX_KEPT, &run.id);
         write(&run, weights.as_deref().map(Vec::as_slice), &dropped).await?;
         self.list().await
     }

@@ -90,9 +90,9 @@ export function startServer(dir, { port = 0, headers, precompressed = true } = {
       let body = corrupt(kind, name, fs.readFileSync(rawPath));
       if (file.endsWith('.gz')) body = zlib.gzipSync(body, { level: 1 });
       if (file.endsWith('.br')) body = zlib.brotliCompressSync(body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1, [zlib.constants.BROTLI_PARAM_LGWIN]: 24 } });
-      // oncestall: the first request for the training images sends half and then nothing,
-      // its connection left open (a stalled link); later ones are whole.
-      if (kind === 'oncestall' && name === 'train-images-idx3-ubyte' && count === 1) {
+      // oncestall, oncestallb, ...: the first request for the training images sends half and
+      // then nothing, its connection left open (a stalled link); later ones are whole.
+      if (kind.startsWith('oncestall') && name === 'train-images-idx3-ubyte' && count === 1) {
         res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
         res.write(body.subarray(0, body.length >> 1));
         setTimeout(() => res.socket?.destroy(), 120_000).unref();

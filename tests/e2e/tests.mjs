@@ -473,15 +473,33 @@ export const tests = {
   },
 
   async 'a download that stalls is given up after 30 s without data, and Retry loads the dataset'({ browser, base }) {
-    const { page, context, log } = await openPage(browser, `${base}?data=/faults/oncestall/`);
-    await page.waitForSelector(FAILED, { timeout: 90_000 });
-    const text = await page.textContent('#data-error');
-    assert.match(text, /train-images-idx3-ubyte: the download failed.*no data came for 30 s/, text);
-    await page.click('#retry');
-    await datasetReady(page);
-    assert.equal(await page.textContent('#train-count'), '60,000');
-    assert.deepEqual(log.errors, []);
-    await context.close();
+    // Downloaded by the page and handed to the trainer (www/boot.js), and, where a stream
+    // cannot be posted to a worker (made so here), by the trainer itself (src/data/fetch.rs).
+    for (const [where, fault, streams] of [['the page', 'oncestall', true], ['the trainer', 'oncestallb', false]]) {
+      const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+      if (!streams) {
+        await context.addInitScript(() => {
+          const post = MessagePort.prototype.postMessage;
+          MessagePort.prototype.postMessage = function (message, ...rest) {
+            if (message instanceof ReadableStream) throw new DOMException('a stream cannot be posted here', 'DataCloneError');
+            return post.call(this, message, ...rest);
+          };
+        });
+      }
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(`${base}?data=/faults/${fault}/`);
+      assert.equal(await page.evaluate(() => typeof globalThis.mnistPrefetch), streams ? 'function' : 'undefined', `${where} downloads`);
+      await page.waitForSelector(FAILED, { timeout: 90_000 });
+      const text = await page.textContent('#data-error');
+      assert.match(text, /train-images-idx3-ubyte: the download failed after \d+ bytes \(TimeoutError: no data came for 30 s\)/, `${where}: ${text}`);
+      await page.click('#retry');
+      await datasetReady(page);
+      assert.equal(await page.textContent('#train-count'), '60,000');
+      assert.deepEqual(errors, []);
+      await context.close();
+    }
   },
 
   async 'Retry after a failed download loads the dataset'({ browser, base }) {
@@ -1051,6 +1069,26 @@ export const tests = {
     await page.locator('#weights-note').locator('..').screenshot({ path: path.join(artifacts, 'restore-failed.png') });
     // And the default network reads drawings.
     await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network === 'bn-dropout', null, { timeout: 60_000 });
+    await context.close();
+  },
+
+  async 'a run that diverges at its first report says why and is kept for comparing'({ browser, base, artifacts }) {
+    // A rate far too high, one image a step: the VGG-like network's loss is dead by the first
+    // report (step 5; 13.4 here, against the 12.9 that counts as dead), so no step reached
+    // the charts. Such a run was not kept (nothing to show, it seemed),
+    // though it is what a user compares rates with.
+    const { page, context, log } = await openPage(browser, base);
+    await configureRun(page, { backend: 'cpu', network: 'vgg', subset: '500', epochs: '2', lr: '10' });
+    await page.fill('#batch', '1');
+    await page.click('#start');
+    await page.waitForSelector('#run[data-status="diverged"]', { timeout: 240_000 });
+    assert.match(await page.textContent('#run-status'), /at epoch 1, step 5\b/, 'dead at the first report');
+    assert.match(await page.textContent('#run-status'), /learning rate is probably too high/);
+    assert.equal(await page.locator('#resume-saved').count(), 0, 'no epoch of this run to resume from');
+    await page.waitForFunction(() => document.querySelectorAll('#runs-table tbody tr').length === 1, null, { timeout: 60_000 });
+    assert.deepEqual(await page.$$eval('#runs-table td.ending', (tds) => tds.map((td) => td.textContent)), ['diverged in epoch 1']);
+    await page.screenshot({ path: path.join(artifacts, 'diverged.png'), fullPage: true });
+    assert.deepEqual(log.errors, []);
     await context.close();
   },
 

@@ -85,9 +85,11 @@ pub fn App() -> Html {
         })
     };
     let on_resume_saved = {
-        let (send, dispatch) = (send.clone(), studio.dispatcher());
+        let (send, dispatch, from) = (send.clone(), studio.dispatcher(), studio.saved.as_ref().map(|m| m.epoch));
         Callback::from(move |config: TrainConfig| {
-            dispatch.dispatch(Action::TrainRequested(config.clone()));
+            // The run view offers this only with saved weights (`run_view::resumable`).
+            let Some(from) = from else { return };
+            dispatch.dispatch(Action::ResumeRequested(config.clone(), from));
             send.emit(WorkerInput::TrainFromSaved(config));
         })
     };

@@ -74,16 +74,19 @@ pub fn RunView(props: &RunViewProps) -> Html {
     }
 }
 
-/// The saved weights a run that ended early can continue from: same network, epochs left,
-/// and chosen the same way (a network the test set chose trained on the validation images
-/// too, so a validation run cannot continue it without its figures being flattered).
+/// The saved weights a run that ended early can continue from: this run's own (an epoch it
+/// chose as its best, or the epoch it resumed from: not another run's, or a file's, of the
+/// same network, which would be trained on under this run's settings), epochs left, and
+/// chosen the same way (a network the test set chose trained on the validation images too,
+/// so a validation run cannot continue it without its figures being flattered).
 fn resumable<'a>(run: &Run, saved: Option<&'a WeightsMeta>) -> Option<&'a WeightsMeta> {
+    let its_own = |m: &WeightsMeta| run.resumes == Some(m.epoch) || run.epochs.iter().any(|e| e.epoch == m.epoch && e.best_epoch == m.epoch);
     let ended_early = matches!(
         run.status,
         RunStatus::Failed(_) | RunStatus::Ended(crate::train::RunEnd::Stopped { .. } | crate::train::RunEnd::Diverged { .. })
     );
     let same_choice = |m: &WeightsMeta| m.validation_accuracy.is_some() == (run.config.selection == Selection::Validation);
-    saved.filter(|m| ended_early && m.network == run.config.network && m.epoch + 1 < run.config.schedule.epochs() && same_choice(m))
+    saved.filter(|m| ended_early && its_own(m) && m.network == run.config.network && m.epoch + 1 < run.config.schedule.epochs() && same_choice(m))
 }
 
 fn status_name(status: &RunStatus) -> &'static str {
@@ -141,8 +144,8 @@ fn eased_notes(run: &Run) -> Html {
     }
 }
 
-/// Seconds left: from finished epochs' wall time once there are some (evaluation included),
-/// from the step rate before that.
+/// Seconds left: from finished epochs' wall time once there are some (evaluation included;
+/// `estimate::epoch_seconds`), from the step rate before that.
 fn eta(run: &Run) -> Option<f64> {
     if !run.status.is_active() {
         return None;
@@ -150,8 +153,8 @@ fn eta(run: &Run) -> Option<f64> {
     let last = run.steps.last()?;
     let epochs = run.config.schedule.epochs() as f64;
     let remaining = (epochs - last.epoch_position()).max(0.0);
-    if !run.epochs.is_empty() {
-        let per_epoch = run.epochs.iter().map(|e| e.seconds).sum::<f64>() / run.epochs.len() as f64;
+    let finished: Vec<f64> = run.epochs.iter().map(|e| e.seconds).collect();
+    if let Some(per_epoch) = crate::train::estimate::epoch_seconds(&finished) {
         Some(per_epoch * remaining)
     } else {
         Some(last.ms_per_step as f64 / 1000.0 * remaining * last.steps_per_epoch as f64)

@@ -61,7 +61,7 @@ impl Worker {
     /// (the same epoch, now with its detector).
     /// `wrap_up` is held until what is spawned here has finished (the page is told then).
     pub(super) fn publish_and_keep_run(self: &Rc<Self>, end: RunEnd, best: Option<(Network, WeightsMeta)>, detected: Option<Detected>, wrap_up: Option<Rc<WrapUp>>) {
-        let recorder = self.runs.take().map(|(r, _)| r).filter(Recorder::has_steps);
+        let recorder = self.runs.take().map(|(r, _)| r).filter(|r| r.worth_keeping(&end));
         let ending = Ending::Ended(end);
         let Some((model, meta)) = best else {
             if let Some(recorder) = recorder {
