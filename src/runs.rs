@@ -164,6 +164,15 @@ impl Recorder {
         !self.steps.is_empty() || matches!(end, RunEnd::Diverged { .. })
     }
 
+    /// The weights to keep with a failed run, from its latest best epoch `encoded` (that
+    /// epoch, its file): only if that is the epoch its log names as chosen. An epoch's file is
+    /// encoded after the epoch, so a GPU lost meanwhile can leave the previous best's file
+    /// beside a log that names the newer one: such a run is kept without weights rather than
+    /// with another epoch's under its name.
+    pub fn weights_for<T>(&self, encoded: Option<(usize, T)>) -> Option<T> {
+        encoded.filter(|(epoch, _)| self.run.best_epoch() == Some(*epoch)).map(|(_, file)| file)
+    }
+
     /// Whether a failed run is worth keeping: it finished an epoch (before that there is no
     /// log to compare and no network to read with).
     pub fn has_epochs(&self) -> bool {
@@ -359,6 +368,11 @@ mod tests {
             }
         }
         assert!(recorder.has_epochs() && recorder.worth_keeping(&RunEnd::Stopped { epoch: 1, step: 1 }));
+        // Its log names epoch 0 as chosen: that epoch's file is kept with it, an older or
+        // newer one's is not.
+        assert_eq!(recorder.weights_for(Some((0, "epoch 0"))), Some("epoch 0"));
+        assert_eq!(recorder.weights_for(Some((1, "epoch 1"))), None);
+        assert_eq!(recorder.weights_for(None::<(usize, &str)>), None);
         // Before its first report: a stop leaves nothing to keep, a divergence is kept.
         let early = Recorder::new(Start { id: "y".into(), started: 6.0, config: recorder.run.config.clone(), train_images: 500, held_out_images: 100, test_images: 100 });
         assert!(!early.worth_keeping(&RunEnd::Stopped { epoch: 0, step: 3 }));

@@ -30,9 +30,9 @@ pub const STORES: [&str; 2] = [RUNS, WEIGHTS];
 #[derive(Default)]
 pub struct RunLog {
     recording: RefCell<Option<Recorder>>,
-    /// The recorded run's latest best epoch, encoded: kept with it if the run fails (a run
-    /// that ends normally hands its best network over itself).
-    best: RefCell<Option<Rc<Vec<u8>>>>,
+    /// The recorded run's latest best epoch and its file: kept with it if the run fails (a
+    /// run that ends normally hands its best network over itself).
+    best: RefCell<Option<(usize, Rc<Vec<u8>>)>>,
     /// The kept runs as last read, to number the next one.
     kept: RefCell<Vec<KeptRun>>,
 }
@@ -57,16 +57,18 @@ impl RunLog {
 
     /// A new best epoch of run `id` was encoded. Encoding finishes after the epoch, so it may
     /// come once that run has ended and another started: then it is not this run's.
-    pub fn best_weights(&self, id: Option<&str>, bytes: Rc<Vec<u8>>) {
+    pub fn best_weights(&self, id: Option<&str>, epoch: usize, bytes: Rc<Vec<u8>>) {
         if self.recording.borrow().as_ref().is_some_and(|r| Some(r.id()) == id) {
-            *self.best.borrow_mut() = Some(bytes);
+            *self.best.borrow_mut() = Some((epoch, bytes));
         }
     }
 
-    /// The run recorded so far and its latest best weights, ending the recording.
+    /// The run recorded so far and its chosen epoch's weights, if they were encoded
+    /// (`Recorder::weights_for`), ending the recording.
     pub fn take(&self) -> Option<(Recorder, Option<Rc<Vec<u8>>>)> {
         let recorder = self.recording.borrow_mut().take()?;
-        Some((recorder, self.best.borrow_mut().take()))
+        let weights = recorder.weights_for(self.best.borrow_mut().take());
+        Some((recorder, weights))
     }
 
     /// Keep `recorder`'s run with its `weights`, drop the oldest runs past the bound, and

@@ -642,7 +642,7 @@ impl Observer for WorkerObserver {
             // The run is not kept until this epoch's network is (`RunKept`).
             let guard = self.worker.wrap_up.borrow().clone();
             self.worker.publish_model_and(model.clone(), meta, Some(move |worker: Rc<Worker>, bytes: Rc<Vec<u8>>| async move {
-                worker.runs.best_weights(owner.run.as_deref(), bytes.clone());
+                worker.runs.best_weights(owner.run.as_deref(), kept.epoch, bytes.clone());
                 worker.keep(kept, bytes, owner).await;
                 drop(guard);
             }));
