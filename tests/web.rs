@@ -721,6 +721,9 @@ mod components {
         let s = heard(s, WorkerOutput::Resumed);
         assert_eq!(s.run.as_ref().unwrap().status, RunStatus::Ended(RunEnd::Completed));
 
+        // A resumed run remembers the epoch it resumed from once the worker has started it.
+        let resumed = heard(s.clone().reduce(Action::ResumeRequested(config.clone(), 2)), started());
+        assert_eq!(resumed.run.as_ref().unwrap().resumes, Some(2));
         let s = s.reduce(Action::TrainRequested(config.clone())).reduce(Action::StopRequested);
         let s = heard(s, started());
         assert_eq!(s.run.as_ref().unwrap().status, RunStatus::Stopping, "the stop asked while it started stands");

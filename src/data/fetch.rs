@@ -85,9 +85,11 @@ pub async fn fetch_bytes(url: &str, file: &str, on_chunk: impl Fn(u64, Option<u6
 
 /// How long a download may go without a byte before it is given up: one that stops sending
 /// and never ends (a stalled link, a proxy holding the response) would otherwise leave the
-/// page loading for good, with no Retry. The page's own downloads (`www/boot.js`) give up
-/// after as long.
-pub const IDLE_MS: u32 = 30_000;
+/// page loading for good, with no Retry. Longer than the page's own limit (30 s,
+/// `www/boot.js`), so that where the page downloads and this reads its replay, the page's
+/// watchdog speaks, as the download's own failure; here it is the backstop, and the only one
+/// where the trainer downloads the files itself.
+pub const IDLE_MS: u32 = 40_000;
 
 /// `promise` as it settled, or `None` if it has not after [`IDLE_MS`].
 async fn within_idle(promise: js_sys::Promise) -> Option<Result<JsValue, JsValue>> {

@@ -323,6 +323,8 @@ impl Studio {
                 // it at its first step).
                 let stopping = self.run.as_ref().is_some_and(|r| r.status == RunStatus::Stopping);
                 run.status = if stopping { RunStatus::Stopping } else { RunStatus::Running };
+                // So does the epoch it resumes from, which it may offer to resume from again.
+                run.resumes = self.run.as_ref().and_then(|r| r.resumes);
                 self.run = Some(run);
             }
             WorkerOutput::Step(step) => {

@@ -57,18 +57,23 @@ const BLOCKED: u32 = 2;
 const TIMED_OUT: u32 = 3;
 
 thread_local! {
-    /// An open given up as blocked is still pending: until it settles, a new open would only
-    /// queue behind it (the browser opens one database's requests in order) and time out.
-    static STILL_BLOCKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// An open given up (blocked, or timed out: [`BLOCKED`], [`TIMED_OUT`]) is still pending:
+    /// until it settles, a new open would only queue behind it (the browser opens one
+    /// database's requests in order) and wait as long, so it fails at once, for the same reason.
+    static STILL_PENDING: std::cell::Cell<Option<u32>> = const { std::cell::Cell::new(None) };
 }
 
-fn blocked_sentence() -> String {
-    "another tab of this site (an older version of MNIST Studio) holds the browser's storage open: close it and reload".into()
+/// Why an open was given up, for the user.
+fn given_up(how: u32) -> String {
+    match how {
+        BLOCKED => "another tab of this site (an older version of MNIST Studio) holds the browser's storage open: close it and reload".into(),
+        _ => format!("the browser's storage did not open within {} s", OPEN_TIMEOUT_MS / 1000),
+    }
 }
 
 async fn open() -> Result<IdbDatabase, String> {
-    if STILL_BLOCKED.get() {
-        return Err(blocked_sentence());
+    if let Some(how) = STILL_PENDING.get() {
+        return Err(given_up(how));
     }
     let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
     let factory = scope.indexed_db().map_err(|e| describe(&e))?.ok_or("IndexedDB is not available")?;
@@ -92,34 +97,45 @@ async fn open() -> Result<IdbDatabase, String> {
         }
     });
     request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
-    let mut timer = None;
-    let ended = Promise::new(&mut |resolve, _| {
-        let end_with = |how: u32| {
-            let resolve = resolve.clone();
-            Closure::once_into_js(move || {
-                let _ = resolve.call1(&JsValue::UNDEFINED, &how.into());
-            })
-        };
-        request.set_onsuccess(Some(end_with(OPENED).unchecked_ref()));
-        request.set_onerror(Some(end_with(FAILED).unchecked_ref()));
-        request.set_onblocked(Some(end_with(BLOCKED).unchecked_ref()));
-        timer = scope.set_timeout_with_callback_and_timeout_and_arguments_0(end_with(TIMED_OUT).unchecked_ref(), OPEN_TIMEOUT_MS).ok();
-    });
+    // One handler per way the open can end, each settling one promise; held here, and dropped
+    // once it has (each open used to leak the three that were never called).
+    let (ended, resolve) = {
+        let mut resolve = None;
+        let ended = Promise::new(&mut |r, _| resolve = Some(r));
+        (ended, resolve.expect("a promise's executor runs at once"))
+    };
+    let end_with = |how: u32| {
+        let resolve = resolve.clone();
+        Closure::<dyn FnMut()>::new(move || {
+            let _ = resolve.call1(&JsValue::UNDEFINED, &how.into());
+        })
+    };
+    let handlers = [end_with(OPENED), end_with(FAILED), end_with(BLOCKED), end_with(TIMED_OUT)];
+    request.set_onsuccess(Some(handlers[0].as_ref().unchecked_ref()));
+    request.set_onerror(Some(handlers[1].as_ref().unchecked_ref()));
+    request.set_onblocked(Some(handlers[2].as_ref().unchecked_ref()));
+    let timer = scope.set_timeout_with_callback_and_timeout_and_arguments_0(handlers[3].as_ref().unchecked_ref(), OPEN_TIMEOUT_MS).ok();
     let how = JsFuture::from(ended).await.ok().and_then(|v| v.as_f64()).map_or(FAILED, |v| v as u32);
     if let Some(timer) = timer {
         scope.clear_timeout_with_handle(timer);
     }
-    let given_up = match how {
+    request.set_onblocked(None);
+    request.set_onsuccess(None);
+    request.set_onerror(None);
+    drop(handlers);
+    let why = match how {
         OPENED => None,
         FAILED => Some(request.error().ok().flatten().map_or("IndexedDB could not be opened".into(), |e| format!("{}: {}", e.name(), e.message()))),
-        BLOCKED => {
-            STILL_BLOCKED.set(true);
-            Some(blocked_sentence())
+        how => {
+            STILL_PENDING.set(Some(how));
+            Some(given_up(how))
         }
-        _ if STILL_BLOCKED.get() => Some(blocked_sentence()),
-        _ => Some(format!("the browser's storage did not open within {} s", OPEN_TIMEOUT_MS / 1000)),
     };
-    if let Some(why) = given_up {
+    let Some(why) = why else {
+        drop(upgrade);
+        return request.result().map_err(|e| describe(&e))?.dyn_into().map_err(|_| "IndexedDB gave something other than a database".into());
+    };
+    if how != FAILED {
         // The request may still open the database later (once the other tab closes): the
         // upgrade must still find its handler, and the connection is closed at once, as every
         // other is, so that it holds up no one.
@@ -129,15 +145,13 @@ async fn open() -> Result<IdbDatabase, String> {
             if let Ok(db) = late.result().and_then(|r| r.dyn_into::<IdbDatabase>().map_err(JsValue::from)) {
                 db.close();
             }
-            STILL_BLOCKED.set(false);
+            STILL_PENDING.set(None);
         });
-        let failed = Closure::once_into_js(move || STILL_BLOCKED.set(false));
+        let failed = Closure::once_into_js(move || STILL_PENDING.set(None));
         request.set_onsuccess(Some(close.unchecked_ref()));
         request.set_onerror(Some(failed.unchecked_ref()));
-        return Err(why);
     }
-    drop(upgrade);
-    request.result().map_err(|e| describe(&e))?.dyn_into().map_err(|_| "IndexedDB gave something other than a database".into())
+    Err(why)
 }
 
 /// A transaction over `stores`. The connection is closed at once: it stays usable until this

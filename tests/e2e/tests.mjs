@@ -475,7 +475,9 @@ export const tests = {
   async 'a download that stalls is given up after 30 s without data, and Retry loads the dataset'({ browser, base }) {
     // Downloaded by the page and handed to the trainer (www/boot.js), and, where a stream
     // cannot be posted to a worker (made so here), by the trainer itself (src/data/fetch.rs).
-    for (const [where, fault, streams] of [['the page', 'oncestall', true], ['the trainer', 'oncestallb', false]]) {
+    // Each gives up on its own clock (the page after 30 s, the trainer after 40), so the
+    // message says which one did.
+    for (const [where, fault, streams, seconds] of [['the page', 'oncestall', true, 30], ['the trainer', 'oncestallb', false, 40]]) {
       const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
       if (!streams) {
         await context.addInitScript(() => {
@@ -493,7 +495,7 @@ export const tests = {
       assert.equal(await page.evaluate(() => typeof globalThis.mnistPrefetch), streams ? 'function' : 'undefined', `${where} downloads`);
       await page.waitForSelector(FAILED, { timeout: 90_000 });
       const text = await page.textContent('#data-error');
-      assert.match(text, /train-images-idx3-ubyte: the download failed after \d+ bytes \(TimeoutError: no data came for 30 s\)/, `${where}: ${text}`);
+      assert.match(text, new RegExp(`train-images-idx3-ubyte: the download failed after \\d+ bytes \\(TimeoutError: no data came for ${seconds} s\\)`), `${where}: ${text}`);
       await page.click('#retry');
       await datasetReady(page);
       assert.equal(await page.textContent('#train-count'), '60,000');

@@ -151,18 +151,21 @@ pub fn App() -> Html {
             }
         })
     };
-    // A new training worker finds in the browser's storage only what was saved there: the
-    // weights kept for this visit alone (another tab's run keeps its own there, or the storage
-    // failed) are handed to it, or it would read with the other tab's network, or none.
-    let replace = {
-        let (replace, send, visit) = (workers.replace.clone(), send.clone(), studio.visit_weights.clone());
-        Callback::from(move |kind: WorkerKind| {
-            replace.emit(kind);
-            if let Some(bytes) = &visit {
+    {
+        // A new training worker finds in the browser's storage only what was saved there: the
+        // weights kept for this visit alone (another tab's run keeps its own there, or the
+        // storage failed) are handed to it once it listens, or it would read with the other
+        // tab's network, or none. Every replacement, the user's or the page's own (the
+        // threaded build taking over from a trainer that found no usable GPU), starts a worker
+        // that says it listens.
+        let (send, visit) = (send.clone(), studio.visit_weights.clone());
+        use_effect_with((studio.listening, studio.worker), move |(listening, _)| {
+            if let (true, Some(bytes)) = (*listening, &visit) {
                 send.emit(WorkerInput::Adopt { bytes: bytes.to_vec() });
             }
-        })
-    };
+        });
+    }
+    let replace = workers.replace.clone();
     // WebGPU is the single-threaded build's; the CPU, where threads are possible, the
     // threaded build's: a change between them replaces the training worker.
     let choose_backend = {
