@@ -254,9 +254,8 @@ impl Worker {
                 // Said at once, before the start's restore has read the browser's copy.
                 self.adopted.set(true);
                 spawn_local(async move {
-                    match self.use_weights(&bytes).await {
-                        Ok(meta) => *self.saved.borrow_mut() = Some((meta, Rc::new(bytes))),
-                        Err(e) => self.post(&WorkerOutput::RestoreFailed(format!("The network kept for this visit was lost when the training worker was replaced: {e}."))),
+                    if let Err(e) = self.use_as_saved(bytes).await {
+                        self.post(&WorkerOutput::RestoreFailed(format!("The network kept for this visit was lost when the training worker was replaced: {e}.")));
                     }
                 });
             }
@@ -504,11 +503,8 @@ impl Worker {
             Err(e @ store::ReadError::NotBytes) => return self.post(&WorkerOutput::RestoreFailed(restore_failed(&e.to_string()))),
             Err(e @ store::ReadError::Unavailable(_)) => return web_sys::console::warn_1(&format!("worker: saved weights unreadable: {e}").into()),
         };
-        match self.use_weights(&bytes).await {
-            Ok(meta) => {
-                *self.saved.borrow_mut() = Some((meta.clone(), Rc::new(bytes)));
-                self.post(&WorkerOutput::Restored(meta));
-            }
+        match self.use_as_saved(bytes).await {
+            Ok(meta) => self.post(&WorkerOutput::Restored(meta)),
             // Said to the user, not only logged: otherwise their trained network would seem
             // to have vanished without a word.
             Err(e) => self.post(&WorkerOutput::RestoreFailed(restore_failed(&e))),
@@ -599,6 +595,14 @@ impl Worker {
 
     /// Check a weights file and have the reader read digits with it; the network in use is
     /// untouched on error. Checked here on the CPU, before the page passes it on.
+    /// Read with the network in `bytes` and hold it as the saved weights, without writing
+    /// it anywhere: it came from the browser's storage, or from the worker this one replaced.
+    async fn use_as_saved(&self, bytes: Vec<u8>) -> Result<WeightsMeta, String> {
+        let meta = self.use_weights(&bytes).await?;
+        *self.saved.borrow_mut() = Some((meta.clone(), Rc::new(bytes)));
+        Ok(meta)
+    }
+
     async fn use_weights(&self, bytes: &[u8]) -> Result<WeightsMeta, String> {
         let (_, meta) = weights::decode(bytes, None, &Device::flex()).map_err(|e| e.to_string())?;
         self.publish_bytes(meta.clone(), bytes.to_vec());

@@ -34,9 +34,15 @@ pub(super) async fn settle(request: &IdbRequest) -> Result<JsValue, String> {
         request.set_onerror(Some(fail.unchecked_ref()));
     });
     JsFuture::from(promise).await.map_err(|_| {
-        request.error().ok().flatten().map_or("IndexedDB request failed".into(), |e| format!("{}: {}", e.name(), e.message()))
+        told(request.error().ok().flatten(), "IndexedDB request failed")
     })?;
     request.result().map_err(|e| describe(&e))
+}
+
+/// What IndexedDB said went wrong ("QuotaExceededError: ..."), or `otherwise` if it said
+/// nothing.
+fn told(error: Option<web_sys::DomException>, otherwise: &str) -> String {
+    error.map_or(otherwise.into(), |e| format!("{}: {}", e.name(), e.message()))
 }
 
 /// Version 2 added the kept runs' two stores (`run_log`); the upgrade creates only the
@@ -123,35 +129,31 @@ async fn open() -> Result<IdbDatabase, String> {
     request.set_onsuccess(None);
     request.set_onerror(None);
     drop(handlers);
-    let why = match how {
-        OPENED => None,
-        FAILED => Some(request.error().ok().flatten().map_or("IndexedDB could not be opened".into(), |e| format!("{}: {}", e.name(), e.message()))),
+    match how {
+        OPENED => {
+            drop(upgrade);
+            request.result().map_err(|e| describe(&e))?.dyn_into().map_err(|_| "IndexedDB gave something other than a database".into())
+        }
+        FAILED => Err(told(request.error().ok().flatten(), "IndexedDB could not be opened")),
+        // Given up, but the request may still open the database later (once the other tab
+        // closes): the upgrade must still find its handler, and the connection is closed at
+        // once, as every other is, so that it holds up no one.
         how => {
             STILL_PENDING.set(Some(how));
-            Some(given_up(how))
+            upgrade.forget();
+            let late = request.clone();
+            let close = Closure::once_into_js(move || {
+                if let Ok(db) = late.result().and_then(|r| r.dyn_into::<IdbDatabase>()) {
+                    db.close();
+                }
+                STILL_PENDING.set(None);
+            });
+            let failed = Closure::once_into_js(move || STILL_PENDING.set(None));
+            request.set_onsuccess(Some(close.unchecked_ref()));
+            request.set_onerror(Some(failed.unchecked_ref()));
+            Err(given_up(how))
         }
-    };
-    let Some(why) = why else {
-        drop(upgrade);
-        return request.result().map_err(|e| describe(&e))?.dyn_into().map_err(|_| "IndexedDB gave something other than a database".into());
-    };
-    if how != FAILED {
-        // The request may still open the database later (once the other tab closes): the
-        // upgrade must still find its handler, and the connection is closed at once, as every
-        // other is, so that it holds up no one.
-        upgrade.forget();
-        let late = request.clone();
-        let close = Closure::once_into_js(move || {
-            if let Ok(db) = late.result().and_then(|r| r.dyn_into::<IdbDatabase>().map_err(JsValue::from)) {
-                db.close();
-            }
-            STILL_PENDING.set(None);
-        });
-        let failed = Closure::once_into_js(move || STILL_PENDING.set(None));
-        request.set_onsuccess(Some(close.unchecked_ref()));
-        request.set_onerror(Some(failed.unchecked_ref()));
     }
-    Err(why)
 }
 
 /// A transaction over `stores`. The connection is closed at once: it stays usable until this
@@ -172,7 +174,7 @@ pub(super) async fn committed(tx: &IdbTransaction) -> Result<(), String> {
         tx.set_oncomplete(Some(&resolve));
         tx.set_onabort(Some(&reject));
     });
-    JsFuture::from(done).await.map(|_| ()).map_err(|_| tx.error().map_or("the IndexedDB transaction failed".into(), |e| format!("{}: {}", e.name(), e.message())))
+    JsFuture::from(done).await.map(|_| ()).map_err(|_| told(tx.error(), "the IndexedDB transaction failed"))
 }
 
 /// What [`put_best`] did.
