@@ -12,7 +12,10 @@ cd "$dir"
 # not fetch (it fetches the Brotli ones unless told ?gzip or ?raw).
 mapfile -t app < <(find . -type f ! -name sw.js ! -name '*.br' ! -name '*.gz' ! -path './data/*' | sed 's|^\./||' | LC_ALL=C sort)
 mapfile -t data < <(find data -type f -name '*.br' 2>/dev/null | LC_ALL=C sort)
-version=$(sha256sum "${app[@]}" | sha256sum | cut -c1-16)
+# The service worker's own code counts too (without the two lines written here): a build that
+# changes only it must install under a new name, or a failed install would delete the copy
+# the running one serves from.
+version=$( (sha256sum "${app[@]}"; sed '/^const VERSION = /d; /^const FILES = /d' sw.js | sha256sum) | sha256sum | cut -c1-16)
 list=$(printf '"%s",' "${app[@]}" "${data[@]}")
 sed -i "s|^const VERSION = .*|const VERSION = '$version';|; s|^const FILES = .*|const FILES = [${list%,}];|" sw.js
 echo "service worker: version $version, ${#app[@]} app files and ${#data[@]} data files"

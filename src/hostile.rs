@@ -290,6 +290,22 @@ mod crafted {
     #[test]
     fn the_default_network_passes_the_check_unaltered() {
         assert!(Network::from_file(DEFAULT).is_ok());
+        assert!(Network::from_file(DEFAULT).unwrap().reads_numbers().is_ok());
         check(DEFAULT).unwrap();
+    }
+
+    /// Every value finite, so the file passes its checks, but so large that the network's sums
+    /// overflow: the reader refuses it rather than take it and lose it at the first stroke.
+    #[test]
+    fn a_network_whose_sums_overflow_is_refused_by_a_trial_reading() {
+        let mut body = DEFAULT[..DEFAULT.len() - 4].to_vec();
+        for range in layout(DEFAULT).values {
+            for (i, byte) in body[range].iter_mut().enumerate() {
+                *byte = 1e30f32.to_le_bytes()[i % 4];
+            }
+        }
+        let network = Network::from_file(&with_crc(body)).expect("every value is finite: the file's checks pass");
+        let refused = network.reads_numbers().expect_err("its readings are not numbers");
+        assert!(refused.contains("not numbers"), "{refused}");
     }
 }

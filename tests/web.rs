@@ -101,6 +101,12 @@ async fn a_few_vgg_steps_lower_the_loss_on_webgpu_with_the_default_limits() {
         (limits.max_storage_buffers_per_shader_stage, limits.max_compute_workgroup_storage_size, limits.max_storage_buffer_binding_size),
         (defaults.max_storage_buffers_per_shader_stage, defaults.max_compute_workgroup_storage_size, defaults.max_storage_buffer_binding_size)
     );
+    // A batch whose largest buffer the device cannot hold is refused before it trains, with
+    // the largest that fits (the form allows 4,096).
+    assert_eq!(gpu::batch_fits(NetworkKind::Vgg, 1337), Ok(()));
+    let refused = gpu::batch_fits(NetworkKind::VggBnDropout, 1338).expect_err("too large for 128 MiB");
+    assert!(refused.contains("at most 1337"), "{refused}");
+    assert_eq!(gpu::batch_fits(NetworkKind::Linear, 4096), Ok(()));
     for network in [NetworkKind::Vgg, NetworkKind::VggBnDropout] {
         let config = TrainConfig::new(network, Schedule::constant(1, 0.05), false)
             .with_batch_size(16)
@@ -681,6 +687,20 @@ mod components {
         let s = heard(s, WorkerOutput::ReaderLost("the network in use gives outputs that are not numbers".into()));
         assert_eq!(s.reader, ReaderStatus::Failed("the network in use gives outputs that are not numbers".into()));
         assert!(s.prediction.is_none());
+
+        // A reader whose worker stopped: its reading goes, and the page says whether another
+        // is on its way.
+        let s = heard(s, WorkerOutput::Reader(meta.clone()));
+        let s = heard(s, prediction(1));
+        let s = s.reduce(Action::ReaderStopped { reason: "Error: x".into(), restarting: true });
+        assert_eq!(s.reader, ReaderStatus::Stopped { reason: "Error: x".into(), restarting: true });
+        assert!(s.prediction.is_none());
+        // The same network said again (a run's last epoch, also its best, handed over with
+        // its detector) is news: the pad is read again (the page's effect watches the count).
+        let s = heard(s, WorkerOutput::Reader(meta.clone()));
+        let told = s.reader_told;
+        let s = heard(s, WorkerOutput::Reader(meta.clone()));
+        assert_eq!(s.reader_told, told + 1);
 
         // Drawings 2 and 3 sent, the pad cleared after 3: their answers are late.
         let s = heard(s, WorkerOutput::Reader(meta));

@@ -16,13 +16,16 @@ self.addEventListener('message', (event) => {
   }
 });
 
-self.mnistFetch = async (url) => {
+// `init` carries the wasm's abort signal: a download it gives up on (stalled, or another
+// file's failed) is aborted on the network and its replay cancelled.
+self.mnistFetch = async (url, init) => {
   const stream = prefetched.get(url);
-  if (!stream) return fetch(url);
+  if (!stream) return fetch(url, init);
   prefetched.delete(url);
   const reader = stream.getReader();
+  init?.signal?.addEventListener('abort', () => reader.cancel().catch(() => {}), { once: true });
   const { value: head } = await reader.read();
-  if (!head) return fetch(url);
+  if (!head) return fetch(url, init);
   if (head.failed) throw Object.assign(new TypeError(head.failed.message), { name: head.failed.name });
   const body = new ReadableStream({
     async pull(controller) {
@@ -39,6 +42,6 @@ self.mnistFetch = async (url) => {
     return new Response(body, { status: head.status, statusText: head.statusText, headers });
   } catch {
     reader.cancel();
-    return fetch(url);
+    return fetch(url, init);
   }
 };

@@ -29,7 +29,8 @@ const older = (name) => name.startsWith('mnist-studio-') && name !== CACHE && (!
 // MNIST's files, and those named by Trunk after their content (app-0123456789abcdef_bg.wasm).
 const DATA = new URL('data/', self.registration.scope).pathname;
 const isData = (url) => url.pathname.startsWith(DATA);
-const immutable = (url) => isData(url) || /-[0-9a-f]{16}(_bg)?\.[a-z]+$/.test(url.pathname);
+// Trunk's hash drops leading zeros (app-db494a3ca28dbc2_bg.wasm: 15 digits), so 8 to 16.
+const immutable = (url) => isData(url) || /-[0-9a-f]{8,16}(_bg)?\.[a-z]+$/.test(url.pathname);
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
@@ -68,11 +69,15 @@ async function respond(request) {
   if (request.mode === 'navigate') {
     // The newest page when online; this build's copy (whatever the query) when not, answered
     // as a new response (a host that redirects index.html to / would have the copy marked as
-    // redirected, which a navigation refuses).
+    // redirected, which a navigation refuses). Revalidated, as the files that keep their name
+    // are below: a page still fresh in the HTTP cache (a host sending max-age, as GitHub
+    // Pages does) would be the previous build's, run with this build's boot.js and workers.
+    // A navigation cannot be copied with options, so its URL is fetched; a redirect is
+    // handed back for the browser to follow, as the navigation itself would.
     try {
-      return await fetch(request);
+      return await fetch(request.url, { cache: 'no-cache', credentials: request.credentials, redirect: 'manual' });
     } catch (offline) {
-      const copy = await cache?.match(new URL('index.html', self.registration.scope));
+      const copy = await cache?.match(new URL('index.html', self.registration.scope)).catch(() => undefined);
       if (copy) return new Response(copy.body, copy);
       throw offline;
     }
@@ -81,7 +86,8 @@ async function respond(request) {
   // file is the same. A worker reads its query from the URL of the response it was started
   // with, so the kept response is answered as a new one, which takes the request's URL.
   const kept = async () => {
-    const copy = await cache?.match(request, { ignoreSearch: true });
+    // A broken cache storage answers as if it had no copy: the network decides.
+    const copy = await cache?.match(request, { ignoreSearch: true }).catch(() => undefined);
     return copy && (url.search ? new Response(copy.body, copy) : copy);
   };
   if (immutable(url)) return (await kept()) ?? fetch(request);

@@ -107,6 +107,38 @@ fn stalled() -> JsValue {
     error.into()
 }
 
+/// Ends a download that is given up on: its request is aborted (so its connection is not held
+/// until the browser gives up, where a Retry over HTTP/1.1 could queue behind it) and its body
+/// cancelled (a replay of the page's download, which no signal reaches). Dropped unfinished
+/// when the download fails, stalls, or is dropped because another file's failed
+/// (`try_join_all`); disarmed by [`Abandon::finished`].
+struct Abandon {
+    controller: Option<web_sys::AbortController>,
+    reader: Option<ReadableStreamDefaultReader>,
+}
+
+impl Abandon {
+    fn finished(mut self) {
+        self.controller = None;
+        self.reader = None;
+    }
+}
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        if let Some(controller) = self.controller.take() {
+            controller.abort();
+        }
+        if let Some(reader) = self.reader.take() {
+            // A stream that has failed or was aborted answers the cancel with a rejection:
+            // handled, or it would be reported as an uncaught error.
+            let quiet = Closure::once(|_: JsValue| {});
+            let _ = reader.cancel().catch(&quiet);
+            quiet.forget();
+        }
+    }
+}
+
 /// GET `url` and hand its body to `sink` chunk by chunk, at most [`INFLATED_LIMIT`] bytes.
 /// `file` names it in errors; `on_chunk` hears the bytes received so far and the length.
 pub async fn fetch_into(url: &str, file: &str, sink: &mut impl Sink, on_chunk: impl Fn(u64, Option<u64>)) -> Result<(), DataError> {
@@ -115,7 +147,9 @@ pub async fn fetch_into(url: &str, file: &str, sink: &mut impl Sink, on_chunk: i
         received,
         reason: describe(&e),
     };
-    let response: Response = within_idle(global_fetch(url)?)
+    let mut abandon = Abandon { controller: web_sys::AbortController::new().ok(), reader: None };
+    let signal = abandon.controller.as_ref().map(|c| c.signal());
+    let response: Response = within_idle(global_fetch(url, signal.as_ref())?)
         .await
         .unwrap_or_else(|| Err(stalled()))
         .map_err(|e| network(0, e))?
@@ -141,22 +175,15 @@ pub async fn fetch_into(url: &str, file: &str, sink: &mut impl Sink, on_chunk: i
     }
     let body = response.body().ok_or_else(|| network(0, JsValue::from_str("empty body")))?;
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    abandon.reader = Some(reader.clone());
     sink.expect(total);
     on_chunk(0, total);
     let (mut received, mut chunk) = (0u64, Vec::new());
     loop {
-        let next = match within_idle(reader.read()).await {
-            Some(read) => read.map_err(|e| network(received, e))?,
-            // Cancelled only when stalled: a stream that failed is over already (and its
-            // cancel would answer with a rejection nobody handles).
-            None => {
-                // A failure arriving just now would make the cancel a rejection: handled.
-                let quiet = Closure::once(|_: JsValue| {});
-                let _ = reader.cancel().catch(&quiet);
-                quiet.forget();
-                return Err(network(received, stalled()));
-            }
-        };
+        let next = within_idle(reader.read())
+            .await
+            .unwrap_or_else(|| Err(stalled()))
+            .map_err(|e| network(received, e))?;
         if Reflect::get(&next, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true) {
             break;
         }
@@ -165,7 +192,6 @@ pub async fn fetch_into(url: &str, file: &str, sink: &mut impl Sink, on_chunk: i
             .unchecked_into();
         received += u64::from(value.length());
         if received > INFLATED_LIMIT {
-            let _ = reader.cancel();
             return Err(FileProblem::TooLarge { limit: INFLATED_LIMIT }.in_file(file));
         }
         chunk.resize(value.length() as usize, 0);
@@ -173,6 +199,7 @@ pub async fn fetch_into(url: &str, file: &str, sink: &mut impl Sink, on_chunk: i
         sink.push(&chunk);
         on_chunk(received, total);
     }
+    abandon.finished();
     Ok(())
 }
 
@@ -180,16 +207,18 @@ pub async fn fetch_into(url: &str, file: &str, sink: &mut impl Sink, on_chunk: i
 /// defines `mnistFetch` (`www/prefetched.js`), which answers the MNIST files from the page's
 /// own downloads, started before this worker was (`www/boot.js`), and anything else from the
 /// network: it is used where present.
-fn global_fetch(url: &str) -> Result<js_sys::Promise, DataError> {
+fn global_fetch(url: &str, signal: Option<&web_sys::AbortSignal>) -> Result<js_sys::Promise, DataError> {
     let global = js_sys::global();
+    let init = web_sys::RequestInit::new();
+    init.set_signal(signal);
     let handed = Reflect::get(&global, &"mnistFetch".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-    if let Some(promise) = handed.and_then(|f| f.call1(&global, &url.into()).ok()).and_then(|p| p.dyn_into::<js_sys::Promise>().ok()) {
+    if let Some(promise) = handed.and_then(|f| f.call2(&global, &url.into(), &init).ok()).and_then(|p| p.dyn_into::<js_sys::Promise>().ok()) {
         return Ok(promise);
     }
     if let Some(window) = global.dyn_ref::<web_sys::Window>() {
-        Ok(window.fetch_with_str(url))
+        Ok(window.fetch_with_str_and_init(url, &init))
     } else if let Some(worker) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
-        Ok(worker.fetch_with_str(url))
+        Ok(worker.fetch_with_str_and_init(url, &init))
     } else {
         Err(DataError::Network {
             file: url.to_owned(),

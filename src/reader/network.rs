@@ -6,6 +6,7 @@ use super::net::PlainNetwork;
 use crate::train::calibrate;
 use crate::train::novelty::Novelty;
 use crate::weights::{self, WeightsMeta};
+use crate::data::IMAGE_SIDE;
 
 /// The network that reads, with what it was trained on and its "not a digit" detector.
 pub struct Network {
@@ -23,6 +24,21 @@ impl Network {
         let epsilon = meta.network.batch_norm_epsilon().unwrap_or(0.0);
         let net = PlainNetwork::new(meta.network, epsilon, &tensors).map_err(refused)?;
         Ok(Self { net, meta, novelty })
+    }
+
+    /// Refused unless a blank pad and a fully inked one both read as numbers: every value in a
+    /// file is checked finite, but finite weights near f32's limit still overflow a sum, and
+    /// such a network would read no drawing (the worker would drop it at the first stroke,
+    /// and with it the network that was reading well). Not asked of the default network,
+    /// shipped with the app and checked natively, so the reader's start does not pay for it.
+    pub fn reads_numbers(&self) -> Result<(), String> {
+        for ink in [0.0, 1.0] {
+            let (probabilities, _) = self.read(&[ink; IMAGE_SIDE * IMAGE_SIDE]);
+            if !probabilities.iter().all(|p| p.is_finite()) {
+                return Err("the network to read with was refused: its outputs are not numbers (weights so large that its sums overflow)".into());
+            }
+        }
+        Ok(())
     }
 
     /// The calibrated probabilities of 784 preprocessed pixels, and how unlike every digit

@@ -60,7 +60,7 @@ impl Reader {
                 spawn_local(self.predict(id, pixels));
             }
             WorkerInput::ShowInside(on) => self.inside.set(on),
-            WorkerInput::UseReader { bytes } => match self.set_network(&bytes) {
+            WorkerInput::UseReader { bytes } => match self.set_network(&bytes, true) {
                 Ok(meta) => self.post(&WorkerOutput::Reader(meta)),
                 Err(e) => self.post(&WorkerOutput::ReaderFailed(e)),
             },
@@ -69,9 +69,13 @@ impl Reader {
         }
     }
 
-    /// Make the network in `bytes` the one that reads, without saying so yet.
-    fn set_network(&self, bytes: &[u8]) -> Result<WeightsMeta, String> {
+    /// Make the network in `bytes` the one that reads, without saying so yet; `tried`: once it
+    /// has read a blank and an inked pad as numbers ([`Network::reads_numbers`]).
+    fn set_network(&self, bytes: &[u8], tried: bool) -> Result<WeightsMeta, String> {
         let network = Network::from_file(bytes)?;
+        if tried {
+            network.reads_numbers()?;
+        }
         let meta = network.meta.clone();
         *self.network.borrow_mut() = Some(Rc::new(network));
         Ok(meta)
@@ -114,7 +118,7 @@ impl Reader {
             Ok(bytes) => bytes,
             Err(e) => return self.post(&WorkerOutput::ReaderFailed(format!("the default network did not load ({e})"))),
         };
-        let meta = match self.set_network(&bytes) {
+        let meta = match self.set_network(&bytes, false) {
             Ok(meta) => meta,
             Err(e) => return self.post(&WorkerOutput::ReaderFailed(e)),
         };

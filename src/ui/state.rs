@@ -104,6 +104,9 @@ pub enum ReaderStatus {
     Loading,
     Ready(WeightsMeta),
     Failed(String),
+    /// Its worker failed or crashed: started again (after a pause) when `restarting`, given
+    /// up otherwise (a script that cannot load fails every time).
+    Stopped { reason: String, restarting: bool },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +125,10 @@ pub struct Studio {
     pub data: DataStatus,
     pub run: Option<Run>,
     pub reader: ReaderStatus,
+    /// How many times the reader has said which network it reads with: each time, the drawing
+    /// on the pad is read again, even by a network with the same record as the last (a run's
+    /// last epoch, also its best, is handed over again at the run's end with its detector).
+    pub reader_told: u32,
     /// Latest probabilities for the drawing, with the request they answer.
     pub prediction: Option<(u32, Rc<Vec<f32>>)>,
     /// The drawing's distance from every digit, over the detector's threshold (above 1: not a
@@ -192,6 +199,7 @@ impl Default for Studio {
             data: DataStatus::Loading { received: 0, total: None },
             run: None,
             reader: ReaderStatus::Loading,
+            reader_told: 0,
             prediction: None,
             strangeness: None,
             answered_through: None,
@@ -226,6 +234,8 @@ pub enum Action {
     DownloadTaken,
     /// A problem with a weights file found in the page, before the worker saw it.
     WeightsProblem(String),
+    /// The reader's worker failed or crashed; `restarting`: the page starts another.
+    ReaderStopped { reason: String, restarting: bool },
     /// The training worker was replaced by one of this kind; the new one starts afresh (it
     /// loads the dataset again, from the browser's cache, and restores the saved weights).
     WorkerReplaced(WorkerKind),
@@ -258,6 +268,10 @@ impl Reducible for Studio {
             Action::DrawingCleared(through) => {
                 s.forget_reading();
                 s.answered_through = s.answered_through.max(through);
+            }
+            Action::ReaderStopped { reason, restarting } => {
+                s.reader = ReaderStatus::Stopped { reason, restarting };
+                s.forget_reading();
             }
             Action::DownloadTaken => s.download = None,
             Action::WeightsProblem(reason) => s.weights_note = Some(WeightsNote::Problem(reason)),
@@ -359,7 +373,10 @@ impl Studio {
             WorkerOutput::TrainFailed(reason) => self.set_status(RunStatus::Failed(reason)),
             // Handled by the page's hook: passed on to the reader worker.
             WorkerOutput::ReaderWeights { .. } => {}
-            WorkerOutput::Reader(meta) => self.reader = ReaderStatus::Ready(meta),
+            WorkerOutput::Reader(meta) => {
+                self.reader = ReaderStatus::Ready(meta);
+                self.reader_told = self.reader_told.wrapping_add(1);
+            }
             WorkerOutput::ReaderFailed(reason) => {
                 // A failed load keeps the network already in use, if any.
                 if !matches!(self.reader, ReaderStatus::Ready(_)) {

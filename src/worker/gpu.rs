@@ -45,6 +45,26 @@ async fn request_setup() -> Result<WgpuSetup, String> {
     Ok(WgpuSetup { instance, adapter, device, queue, backend: wgpu::Backend::BrowserWebGpu })
 }
 
+/// Refuse a batch whose largest buffer ([`crate::model::sizes::largest_buffer_per_image`]) this
+/// device cannot hold in one binding: the allocation would fail in the middle of the first
+/// step. With WebGPU's default limits (128 MiB, what the device is asked for) the VGG
+/// networks take at most 1,337 images a batch; the form allows 4,096, which the CPU trains.
+pub fn batch_fits(network: crate::model::NetworkKind, batch: usize) -> Result<(), String> {
+    let Some(limits) = device_limits() else { return Ok(()) };
+    let limit = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
+    let per_image = crate::model::sizes::largest_buffer_per_image(network != crate::model::NetworkKind::Linear);
+    let most = limit / per_image;
+    if batch as u64 <= most {
+        return Ok(());
+    }
+    Err(format!(
+        "a batch of {batch} images is too large for WebGPU here: {} needs buffers of {:.0} MB, and this GPU is asked for {:.0} MB at most. Choose a batch of at most {most}, or train on the CPU",
+        network.title(),
+        (batch as u64 * per_image) as f64 / 1e6,
+        limit as f64 / 1e6,
+    ))
+}
+
 /// The limits the WebGPU device was created with (for tests: WebGPU's defaults).
 pub fn device_limits() -> Option<wgpu::Limits> {
     RAW.with_borrow(|raw| raw.as_ref().map(|d| d.limits()))

@@ -13,3 +13,8 @@ pub async fn init_device() -> Result<Device, String> {
 pub fn lose_device() -> bool {
     false
 }
+
+/// Never asked: this build trains on the CPU only.
+pub fn batch_fits(_network: crate::model::NetworkKind, _batch: usize) -> Result<(), String> {
+    Ok(())
+}

@@ -354,6 +354,9 @@ impl Worker {
     async fn run(self: Rc<Self>, config: TrainConfig, from_saved: bool) -> Result<(), String> {
         config.validate()?;
         let device = self.device().await?;
+        if self.backend.get() == Backend::WebGpu {
+            super::gpu::batch_fits(config.network, config.batch_size)?;
+        }
         let mnist = self.mnist.borrow().clone().ok_or("the dataset is not loaded yet")?;
         let resume = if from_saved { Some(self.resume_point(&config, &device)?) } else { None };
         let data = self.upload(&mnist, &config, &device);

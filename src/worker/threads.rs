@@ -80,6 +80,18 @@ mod pool {
         }
     }
 
+    /// How long the pool's threads may take to say they have started.
+    const STARTED_MS: u32 = 20_000;
+
+    /// The pool's Web Workers while it is being built: terminated if it is not.
+    struct Pool(Vec<Worker>);
+
+    impl Drop for Pool {
+        fn drop(&mut self) {
+            self.0.iter().for_each(Worker::terminate);
+        }
+    }
+
     pub async fn start(threads: usize) -> Result<(), String> {
         let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
         let base = scope.location().href();
@@ -87,6 +99,9 @@ mod pool {
         let (thread_script, module_script) = (url(super::THREAD_SCRIPT)?, url(super::MODULE_SCRIPT)?);
         let (send, receive) = mpsc::channel::<ThreadBuilder>();
         let queue: Arc<Queue> = Arc::new(Mutex::new(receive));
+        // Ended if the pool is not built: a thread that did start would otherwise idle on, its
+        // instance and stack held in the shared memory, until the trainer is replaced.
+        let mut workers = Pool(Vec::with_capacity(threads));
         let mut ready = Vec::with_capacity(threads);
         // Thread 0 is this one.
         for i in 1..threads {
@@ -100,14 +115,23 @@ mod pool {
             });
             let queue_ref = Arc::into_raw(queue.clone()) as u32;
             let message = Array::of4(&module_script.as_str().into(), &wasm_bindgen::module(), &wasm_bindgen::memory(), &queue_ref.into());
-            worker.post_message(&message).map_err(|e| describe(&e))?;
+            workers.0.push(worker);
+            workers.0[i - 1].post_message(&message).map_err(|e| describe(&e))?;
             ready.push(JsFuture::from(started));
-            // The worker runs for the life of this one (its parent); nothing needs its handle.
-            std::mem::forget(worker);
         }
-        for started in ready {
-            started.await.map_err(|e| format!("a CPU thread failed to start: {}", describe(&e)))?;
+        // A thread that neither starts nor fails (a message it could not read fails on its own
+        // global, where nobody hears) must not hold the trainer from ever listening: after
+        // STARTED_MS the trainer starts on one thread, as it does when a thread fails.
+        let all = futures::future::try_join_all(ready);
+        let timer = gloo::timers::future::TimeoutFuture::new(STARTED_MS);
+        match futures::future::select(all, timer).await {
+            futures::future::Either::Left((started, _)) => {
+                started.map_err(|e| format!("a CPU thread failed to start: {}", describe(&e)))?;
+            }
+            futures::future::Either::Right(_) => return Err(format!("the CPU threads did not start within {} s", STARTED_MS / 1000)),
         }
+        // The threads run for the life of this worker (their parent): their handles are let go.
+        std::mem::forget(workers);
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .use_current_thread()

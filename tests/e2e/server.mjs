@@ -59,11 +59,14 @@ export const READER_STALL_MS = 9000;
 
 // `precompressed: false` ignores the build's Brotli copies, as a host that serves only what it
 // compresses itself (gzip) would: the benchmark's baseline.
-export function startServer(dir, { port = 0, headers, precompressed = true } = {}) {
+// `pageMaxAge`: the page (index.html) is sent fresh for that many seconds, as GitHub Pages
+// sends every file (max-age=600), instead of always revalidated.
+export function startServer(dir, { port = 0, headers, precompressed = true, pageMaxAge } = {}) {
   const root = path.resolve(dir);
   const gzipped = new Map(); // file and version: its gzip bytes, made once
   headers ??= { 'Content-Security-Policy': pagePolicy(root) };
   const seen = new Map(); // once404: how often each fault URL was asked for
+  const givenUp = new Set(); // oncestall: the kinds whose stalled download the browser closed
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
     let pathname = decodeURIComponent(url.pathname);
@@ -74,6 +77,14 @@ export function startServer(dir, { port = 0, headers, precompressed = true } = {
     // worker's first request).
     const stub = pathname.match(/^\/stub\/([a-z-]+)(\/.*)$/);
     if (stub) pathname = stub[2];
+    // /given-up/<kind>: whether the browser has closed the connection of that kind's stalled
+    // download (giving up must end the request, not only stop reading it).
+    const givenUpAsked = pathname.match(/^\/given-up\/([a-z0-9]+)$/);
+    if (givenUpAsked) {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end(JSON.stringify(givenUp.has(givenUpAsked[1])));
+      return;
+    }
     const fault = pathname.match(/^\/faults\/([a-z0-9]+)\/(.+)$/);
     for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
     if (!plain) for (const [k, v] of Object.entries(ISOLATION)) res.setHeader(k, v);
@@ -92,10 +103,22 @@ export function startServer(dir, { port = 0, headers, precompressed = true } = {
       if (file.endsWith('.br')) body = zlib.brotliCompressSync(body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1, [zlib.constants.BROTLI_PARAM_LGWIN]: 24 } });
       // oncestall, oncestallb, ...: the first request for the training images sends half and
       // then nothing, its connection left open (a stalled link); later ones are whole.
+      // oncestallhead...: the same with nothing sent at all, not even the response's head.
       if (kind.startsWith('oncestall') && name === 'train-images-idx3-ubyte' && count === 1) {
-        res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
-        res.write(body.subarray(0, body.length >> 1));
-        setTimeout(() => res.socket?.destroy(), 120_000).unref();
+        if (!kind.startsWith('oncestallhead')) {
+          res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
+          res.write(body.subarray(0, body.length >> 1));
+        }
+        let ours = false;
+        const timer = setTimeout(() => {
+          ours = true;
+          res.socket?.destroy();
+        }, 120_000);
+        timer.unref();
+        res.on('close', () => {
+          clearTimeout(timer);
+          if (!ours) givenUp.add(kind);
+        });
         return;
       }
       if (kind === 'abort' && name === 'train-images-idx3-ubyte') {
@@ -119,6 +142,12 @@ export function startServer(dir, { port = 0, headers, precompressed = true } = {
       // The reader's script throws, or is missing.
       if (kind === 'readerthrows' && reader) return script('throw new Error("the reader could not start");');
       if (kind === 'readermissing' && reader) return script('not found', 404);
+      // The reader's first start fails (a flaky connection); it starts when asked again.
+      if (kind === 'readeronce' && reader) {
+        const count = (seen.get(req.url) ?? 0) + 1;
+        seen.set(req.url, count);
+        if (count === 1) return script('throw new Error("the reader could not start this time");');
+      }
       // The default network's first download fails (the reader's own, at its start).
       if (kind === 'weightsonce' && pathname === '/models/default.weights') {
         const count = (seen.get(req.url) ?? 0) + 1;
@@ -169,7 +198,7 @@ ${loader()}`);
     const stat = fs.statSync(file);
     const etag = `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
     res.setHeader('ETag', etag);
-    res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('Cache-Control', pageMaxAge && path.basename(file) === 'index.html' ? `max-age=${pageMaxAge}` : 'no-cache');
     if (req.headers['if-none-match'] === etag) { res.writeHead(304); res.end(); return; }
     const accepts = req.headers['accept-encoding'] ?? '';
     // A copy older than its file is stale (the file was changed after the build, as a test

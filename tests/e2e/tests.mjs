@@ -265,22 +265,33 @@ export const tests = {
     await context.close();
   },
 
-  async 'a reader that fails to start says so where the reading would be, and training is untouched'({ browser, base }) {
+  async 'a reader that fails to start is started again, says so where the reading would be, and training is untouched'({ browser, base }) {
     // The reader fails before it listens, two ways: its script throws (an `ErrorEvent`), or
     // cannot be loaded at all (a 404: a plain `Event`, which the page once misread and threw
-    // on, so nobody heard). The drawing panel says there is no network to read with and why;
-    // the trainer is another worker and trains as before.
-    // Served so by tests/e2e/server.mjs under /stub/readerthrows/ and /stub/readermissing/.
-    for (const [name, kind] of [['its script throws', 'readerthrows'], ['its script is missing', 'readermissing']]) {
+    // on, so nobody heard). The page starts it again twice, after a pause, then gives up and
+    // says why in the drawing panel; the trainer is another worker and trains as before. A
+    // reader that fails once (`readeronce`: a flaky connection) is back and reads.
+    // Served so by tests/e2e/server.mjs under /stub/readerthrows/, readermissing/, readeronce/.
+    for (const [name, kind] of [['its script throws', 'readerthrows'], ['its script is missing', 'readermissing'], ['it fails once', 'readeronce']]) {
       const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
       const page = await context.newPage();
       const errors = [];
       page.on('pageerror', (e) => errors.push(String(e)));
-      const refused = page.waitForRequest((r) => /\/reader_loader\.js/.test(r.url()), { timeout: 60_000 });
+      let asked = 0;
+      page.on('request', (r) => { if (/\/reader_loader\.js/.test(r.url())) asked += 1; });
       await page.goto(`${base}stub/${kind}/`);
-      await refused;
-      await page.waitForSelector('#reader.error', { timeout: 60_000 });
-      assert.match(await page.textContent('#reader'), /No network to read with yet: the reader stopped: ./, `${name}: the panel says why`);
+      if (kind === 'readeronce') {
+        await page.waitForSelector('#reader[data-network]', { timeout: 60_000 });
+        assert.equal(asked, 2, `${name}: started again once`);
+        await drawOne(page);
+        await answerSettled(page);
+        assert.match(await page.textContent('#answer'), /\d/, `${name}: a reading by the reader started again`);
+        assert.equal(page.workers().filter((w) => /\/reader_loader\.js/.test(w.url())).length, 1, `${name}: one reader`);
+      } else {
+        await page.waitForSelector('#reader.error', { timeout: 60_000 });
+        assert.match(await page.textContent('#reader'), /^The reader stopped \(.+\) and did not start again: reload the page/, `${name}: the panel says why`);
+        assert.equal(asked, 3, `${name}: started again twice, then given up`);
+      }
       await settled(page);
       assert.equal(await page.$eval('#training', (s) => s.dataset.worker), 'threaded', `${name}: training is untouched`);
       assert.equal(await page.locator('#crashed').count(), 0, `${name}: no crash shown`);
@@ -477,7 +488,9 @@ export const tests = {
     // cannot be posted to a worker (made so here), by the trainer itself (src/data/fetch.rs).
     // Each gives up on its own clock (the page after 30 s, the trainer after 40), so the
     // message says which one did.
-    for (const [where, fault, streams, seconds] of [['the page', 'oncestall', true, 30], ['the trainer', 'oncestallb', false, 40]]) {
+    // The trainer's is tried in the body and before the response's head.
+    const cases = [['the page', 'oncestall', true, 30], ['the trainer', 'oncestallb', false, 40], ['the trainer, before the head', 'oncestallhead', false, 40]];
+    for (const [where, fault, streams, seconds] of cases) {
       const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
       if (!streams) {
         await context.addInitScript(() => {
@@ -496,6 +509,13 @@ export const tests = {
       await page.waitForSelector(FAILED, { timeout: 90_000 });
       const text = await page.textContent('#data-error');
       assert.match(text, new RegExp(`train-images-idx3-ubyte: the download failed after \\d+ bytes \\(TimeoutError: no data came for ${seconds} s\\)`), `${where}: ${text}`);
+      // Given up means the request ended, not only that nobody reads it: a connection held
+      // until the browser's own limit could hold a Retry behind it.
+      const givenUp = () => page.evaluate(async (kind) => (await fetch(`/given-up/${kind}`)).json(), fault);
+      for (let waited = 0; !(await givenUp()); waited += 250) {
+        assert.ok(waited < 10_000, `${where}: the stalled download's connection is still open 10 s after it was given up`);
+        await page.waitForTimeout(250);
+      }
       await page.click('#retry');
       await datasetReady(page);
       assert.equal(await page.textContent('#train-count'), '60,000');
@@ -942,7 +962,9 @@ export const tests = {
     // A server of its own, to take away, serving a copy of the build, to change.
     const copy = fs.mkdtempSync(path.join(artifacts, 'build-'));
     fs.cpSync(root, copy, { recursive: true });
-    const server = await startServer(copy);
+    // The page sent fresh for 10 minutes, as GitHub Pages sends it: a new build's page must
+    // still be the one that opens (below).
+    const server = await startServer(copy, { pageMaxAge: 600 });
     const own = `http://127.0.0.1:${server.address().port}/`;
     const { page, context, log } = await openPage(browser, own);
     await settled(page);
@@ -982,6 +1004,9 @@ export const tests = {
     other.on('pageerror', (e) => log.errors.push(String(e)));
     await other.goto(`${own}second/`);
     await settled(other);
+    // Its page loads its own files, from below its path (the page's URLs are relative).
+    const loaded = await other.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => /\.(js|wasm|css)$/.test(p)));
+    assert.ok(loaded.length > 3 && loaded.every((p) => p.startsWith('/second/')), `the app at /second/ loaded ${loaded.join(', ')}`);
     await complete(`${version}second`, '/second/');
     assert.equal(await kept(version), expected, 'the copy of the app at / is whole beside the one at /second/');
     await other.close();
@@ -1010,10 +1035,17 @@ export const tests = {
     // A copy named as builds before the scope was in the name named theirs goes too.
     await page.evaluate(() => caches.open('mnist-studio-0123456789abcdef'));
     fs.appendFileSync(path.join(copy, 'boot.js'), "\nglobalThis.mnistBuildMark = 'next';\n");
+    const index = path.join(copy, 'index.html');
+    fs.writeFileSync(index, fs.readFileSync(index, 'utf8').replace('<html lang="en">', '<html lang="en" data-build="next">'));
     fs.writeFileSync(path.join(copy, 'sw.js'), stamp('next'));
-    await page.reload();
+    // Opened as a link is followed (a reload would revalidate the page by itself).
+    await page.goto('about:blank');
+    await page.goto(own);
     await settled(page);
     assert.equal(await page.evaluate(() => globalThis.mnistBuildMark), 'next', 'the new page ran the new boot.js, not the copy\'s');
+    // The new page itself, although the HTTP cache holds the old one as fresh: never an old
+    // page with the new build's boot.js and workers.
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.build), 'next', 'the new build\'s page opened, not the one still fresh in the HTTP cache');
     await complete(`${version}next`);
     assert.equal(await kept(`${version}second`, '/second/'), expected, 'the new build replaced only its own copy');
     assert.equal(await page.evaluate(() => caches.has('mnist-studio-0123456789abcdef')), false, 'a copy named the older way is deleted');

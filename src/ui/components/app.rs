@@ -138,7 +138,7 @@ pub fn App() -> Html {
         // A new network to read with: the drawing on the pad is read by it, so a person
         // drawing sees the network improve epoch by epoch.
         let read_again = read_again.clone();
-        use_effect_with(studio.reader.clone(), move |_| read_again());
+        use_effect_with((studio.reader.clone(), studio.reader_told), move |_| read_again());
     }
     let inside_open = use_state(|| false);
     let on_inside = {

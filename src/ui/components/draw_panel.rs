@@ -85,6 +85,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
                 empty.set(pixels.is_none());
                 dot.set(is_dot);
                 if pixels.is_none() || is_dot {
+                    blank(&preview);
                     // What the page showed for the drawing before it became a dot (Undo, say)
                     // no longer answers it: the reading and the inside view go.
                     if std::mem::take(&mut pad2.borrow_mut().read) {
@@ -110,14 +111,20 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
     };
 
     // Yew delegates events to the document, so `current_target` is not the canvas: measure
-    // the canvas itself.
+    // the canvas itself. Its drawing surface is inside its border (the bounding box is not),
+    // and a pen's or a finger's position has fractions of a pixel (web-sys's `client_x` is
+    // an integer), so both are read as they are.
     let point = {
         let canvas = canvas.clone();
         move |e: &web_sys::MouseEvent| -> Option<(f64, f64)> {
-            let rect = canvas.cast::<HtmlCanvasElement>()?.get_bounding_client_rect();
+            let canvas = canvas.cast::<HtmlCanvasElement>()?;
+            let rect = canvas.get_bounding_client_rect();
+            let client = |axis: &str, whole: i32| js_sys::Reflect::get(e, &axis.into()).ok().and_then(|v| v.as_f64()).unwrap_or(whole as f64);
+            let (x, y) = (client("clientX", e.client_x()), client("clientY", e.client_y()));
+            let (width, height) = (f64::from(canvas.client_width()), f64::from(canvas.client_height()));
             Some((
-                (e.client_x() as f64 - rect.left()) / rect.width().max(1.0) * SIZE,
-                (e.client_y() as f64 - rect.top()) / rect.height().max(1.0) * SIZE,
+                (x - rect.left() - f64::from(canvas.client_left())) / width.max(1.0) * SIZE,
+                (y - rect.top() - f64::from(canvas.client_top())) / height.max(1.0) * SIZE,
             ))
         }
     };
@@ -200,7 +207,8 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
         })
     };
     let on_undo = {
-        let (pad, canvas, schedule_read, on_clear, empty) = (pad.clone(), canvas.clone(), schedule_read.clone(), props.on_clear.clone(), empty.clone());
+        let (pad, canvas, preview, schedule_read, on_clear, empty) =
+            (pad.clone(), canvas.clone(), preview.clone(), schedule_read.clone(), props.on_clear.clone(), empty.clone());
         Callback::from(move |_: MouseEvent| {
             // A stroke in progress is the last one: Undo takes it, and the pen must lift
             // before it draws again.
@@ -210,6 +218,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
             drop(pad_ref);
             redraw(&canvas, &pad.borrow().strokes);
             if pad.borrow().strokes.is_empty() {
+                blank(&preview);
                 empty.set(true);
                 pad.borrow_mut().read = false;
                 on_clear.emit(());
@@ -219,7 +228,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
         })
     };
     let on_clear = {
-        let (pad, canvas, on_clear, empty) = (pad.clone(), canvas.clone(), props.on_clear.clone(), empty.clone());
+        let (pad, canvas, preview, on_clear, empty) = (pad.clone(), canvas.clone(), preview.clone(), props.on_clear.clone(), empty.clone());
         Callback::from(move |_: MouseEvent| {
             let mut pad_ref = pad.borrow_mut();
             pad_ref.pen = None;
@@ -227,6 +236,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
             pad_ref.strokes.clear();
             drop(pad_ref);
             redraw(&canvas, &[]);
+            blank(&preview);
             empty.set(true);
             on_clear.emit(());
         })
@@ -320,6 +330,20 @@ fn reader_line(reader: &ReaderStatus) -> Html {
             </p>
         },
         ReaderStatus::Failed(reason) => html! { <p class="error" id="reader">{ format!("No network to read with yet: {reason}. Train one below.") }</p> },
+        ReaderStatus::Stopped { reason, restarting: true } => html! {
+            <p class="muted" id="reader" data-restarting="true">{ format!("The reader stopped ({reason}); starting it again…") }</p>
+        },
+        ReaderStatus::Stopped { reason, restarting: false } => html! {
+            <p class="error" id="reader">{ format!("The reader stopped ({reason}) and did not start again: reload the page to read drawings.") }</p>
+        },
+    }
+}
+
+/// Empty the preview of what the network sees: a pad cleared, undone to nothing or left
+/// with a dot shows no digit there (not the last one, faded).
+fn blank(preview: &NodeRef) {
+    if let Some(preview) = preview.cast::<HtmlCanvasElement>() {
+        paint(&preview, &[0; crate::data::IMAGE_SIDE * crate::data::IMAGE_SIDE]);
     }
 }
 

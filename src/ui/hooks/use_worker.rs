@@ -17,7 +17,7 @@
 //! workers.replace.emit(WorkerKind::ThreadedTrainer { threads: 4 });
 //! ```
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use wasm_bindgen::JsCast;
@@ -28,6 +28,22 @@ use crate::ui::state::{Action, Studio};
 use crate::worker::protocol::{Backend, WorkerInput, WorkerOutput};
 
 type Slot = Rc<RefCell<Option<WorkerBridge>>>;
+
+/// How many times a reader that fails or crashes is started again before the page gives up
+/// on it (a script that cannot load fails every time), each after a longer pause.
+const READER_RESTARTS: u32 = 2;
+
+/// The reader's worker and what it takes to start another in its place.
+#[derive(Clone, Default)]
+struct Reader {
+    bridge: Slot,
+    /// The last network the trainer handed over: a reader started again reads with it, not
+    /// with the default network.
+    network: Rc<RefCell<Option<Vec<u8>>>>,
+    restarts: Rc<Cell<u32>>,
+    /// The page is going: nothing is started again.
+    closed: Rc<Cell<bool>>,
+}
 
 #[derive(Clone, PartialEq)]
 pub struct Workers {
@@ -40,7 +56,7 @@ pub struct Workers {
 #[hook]
 pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Workers {
     let trainer: Slot = use_mut_ref(|| None);
-    let reader: Slot = use_mut_ref(|| None);
+    let reader: Reader = (*use_memo((), |_| Reader::default())).clone();
     // Messages for the trainer sent before the first one exists (it starts once `boot.js` has
     // said which build it is: a file chosen to load in that moment must not be lost); `None`
     // from then on.
@@ -60,8 +76,9 @@ pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Workers {
                 }
             });
             move || {
+                reader.closed.set(true);
                 drop(trainer.borrow_mut().take());
-                drop(reader.borrow_mut().take());
+                drop(reader.bridge.borrow_mut().take());
             }
         });
     }
@@ -70,7 +87,7 @@ pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Workers {
         let (to_trainer, to_reader) = (trainer.clone(), reader.clone());
         let send = Callback::from(move |input: WorkerInput| {
             let for_reader = matches!(input, WorkerInput::Predict { .. } | WorkerInput::UseReader { .. } | WorkerInput::ShowInside(_));
-            let slot = if for_reader { &to_reader } else { &to_trainer };
+            let slot = if for_reader { &to_reader.bridge } else { &to_trainer };
             match (&*slot.borrow(), &mut *early.borrow_mut()) {
                 (Some(b), _) => b.send(&input),
                 (None, Some(waiting)) if !for_reader => waiting.push(input),
@@ -83,31 +100,53 @@ pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Workers {
     (*callbacks).clone()
 }
 
-/// Start the reader in `slot`. One that fails or stops says so where the reading would be.
-fn spawn_reader(slot: &Slot, dispatch: UseReducerDispatcher<Studio>) {
-    let heard = dispatch.clone();
+/// Start the reader in `reader`'s slot. One that fails or crashes says so where the reading
+/// would be, and another is started after a pause (at most [`READER_RESTARTS`] times), which
+/// reads with the trainer's last network if there was one: without this the pad read nothing
+/// for the rest of the visit (its messages queued for a worker that would never listen).
+fn spawn_reader(reader: &Reader, dispatch: UseReducerDispatcher<Studio>) {
+    let (heard, again) = (dispatch.clone(), reader.clone());
     let spawned = WorkerBridge::spawn(WorkerKind::Reader, move |h| match h {
         // Its "listening" is the bridge's business; the dataset is the trainer's.
         Heard::Output(WorkerOutput::Listening) => {}
         Heard::Output(output) => heard.dispatch(Action::Heard(output)),
         Heard::FailedToStart(reason) | Heard::Crashed(reason) => {
-            heard.dispatch(Action::Heard(WorkerOutput::ReaderLost(format!("the reader stopped: {reason}"))))
+            let restarting = again.restarts.get() < READER_RESTARTS && !again.closed.get();
+            heard.dispatch(Action::ReaderStopped { reason, restarting });
+            if restarting {
+                again.restarts.set(again.restarts.get() + 1);
+                let (again, heard) = (again.clone(), heard.clone());
+                // Not from inside this worker's own message handler, which replacing it drops.
+                wasm_bindgen_futures::spawn_local(async move {
+                    gloo::timers::future::TimeoutFuture::new(1_000 * again.restarts.get()).await;
+                    if again.closed.get() {
+                        return;
+                    }
+                    drop(again.bridge.borrow_mut().take());
+                    spawn_reader(&again, heard);
+                    let network = again.network.borrow().clone();
+                    if let (Some(b), Some(bytes)) = (&*again.bridge.borrow(), network) {
+                        b.send(&WorkerInput::UseReader { bytes });
+                    }
+                });
+            }
         }
     });
     match spawned {
-        Ok(b) => *slot.borrow_mut() = Some(b),
+        Ok(b) => *reader.bridge.borrow_mut() = Some(b),
         Err(e) => dispatch.dispatch(Action::Heard(WorkerOutput::ReaderFailed(format!("the reader could not start: {e}")))),
     }
 }
 
 /// Start a trainer of `kind` in `trainer`'s slot (terminating the one there).
-fn replace_trainer(kind: WorkerKind, trainer: &Slot, reader: &Slot, dispatch: UseReducerDispatcher<Studio>) {
+fn replace_trainer(kind: WorkerKind, trainer: &Slot, reader: &Reader, dispatch: UseReducerDispatcher<Studio>) {
     dispatch.dispatch(Action::WorkerReplaced(kind));
     drop(trainer.borrow_mut().take());
     let (heard, slots) = (dispatch.clone(), (trainer.clone(), reader.clone()));
     let spawned = WorkerBridge::spawn(kind, move |h| match h {
         Heard::Output(WorkerOutput::ReaderWeights { bytes, .. }) => {
-            if let Some(reader) = &*slots.1.borrow() {
+            *slots.1.network.borrow_mut() = Some(bytes.clone());
+            if let Some(reader) = &*slots.1.bridge.borrow() {
                 reader.send(&WorkerInput::UseReader { bytes });
             }
         }
