@@ -72,8 +72,7 @@ async function respond(request) {
     // redirected, which a navigation refuses). Revalidated, as the files that keep their name
     // are below: a page still fresh in the HTTP cache (a host sending max-age, as GitHub
     // Pages does) would be the previous build's, run with this build's boot.js and workers.
-    // A navigation cannot be copied with options, so its URL is fetched; a redirect is
-    // handed back for the browser to follow, as the navigation itself would.
+    // A redirect is handed back for the browser to follow, as the navigation itself would.
     try {
       return await fetch(request.url, { cache: 'no-cache', credentials: request.credentials, redirect: 'manual' });
     } catch (offline) {

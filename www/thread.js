@@ -7,4 +7,7 @@ self.onmessage = ({ data: [script, module, memory, queue] }) => {
   wasm_bindgen.initSync({ module, memory });
   postMessage('ready');
   wasm_bindgen.mnist_pool_thread(queue);
+  // Returns only when the pool was never built (another thread failed to start, or took too
+  // long): this thread ends, rather than idle on.
+  close();
 };

@@ -29,9 +29,10 @@ pub fn vgg_params(batch_norm: bool, classes: usize) -> usize {
 }
 
 /// The largest buffer one image takes in a training step, in bytes: for the VGG networks the
-/// gradient of the first convolution's output padded by a pixel all round, for its input's
-/// gradient (`kernels/gpu_conv.rs`: 32 channels of 28x28 f32, more than the 26x26 output
-/// itself); for the linear network its input row. A batch's must fit one WebGPU buffer.
+/// gradient of the second convolution's output (32 channels of 24x24) padded by two pixels
+/// all round for its input's gradient (`kernels/gpu_conv.rs`: 32 channels of 28x28 f32, more
+/// than the first convolution's 26x26 output); for the linear network its input row. A
+/// batch's must fit one WebGPU buffer.
 pub fn largest_buffer_per_image(convolutional: bool) -> u64 {
     let floats = if convolutional { CONV_CHANNELS[0] * (crate::data::IMAGE_SIDE * crate::data::IMAGE_SIDE) } else { IMAGE_PIXELS };
     (floats * std::mem::size_of::<f32>()) as u64

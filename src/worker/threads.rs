@@ -83,15 +83,6 @@ mod pool {
     /// How long the pool's threads may take to say they have started.
     const STARTED_MS: u32 = 20_000;
 
-    /// The pool's Web Workers while it is being built: terminated if it is not.
-    struct Pool(Vec<Worker>);
-
-    impl Drop for Pool {
-        fn drop(&mut self) {
-            self.0.iter().for_each(Worker::terminate);
-        }
-    }
-
     pub async fn start(threads: usize) -> Result<(), String> {
         let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
         let base = scope.location().href();
@@ -99,9 +90,6 @@ mod pool {
         let (thread_script, module_script) = (url(super::THREAD_SCRIPT)?, url(super::MODULE_SCRIPT)?);
         let (send, receive) = mpsc::channel::<ThreadBuilder>();
         let queue: Arc<Queue> = Arc::new(Mutex::new(receive));
-        // Ended if the pool is not built: a thread that did start would otherwise idle on, its
-        // instance and stack held in the shared memory, until the trainer is replaced.
-        let mut workers = Pool(Vec::with_capacity(threads));
         let mut ready = Vec::with_capacity(threads);
         // Thread 0 is this one.
         for i in 1..threads {
@@ -115,9 +103,14 @@ mod pool {
             });
             let queue_ref = Arc::into_raw(queue.clone()) as u32;
             let message = Array::of4(&module_script.as_str().into(), &wasm_bindgen::module(), &wasm_bindgen::memory(), &queue_ref.into());
-            workers.0.push(worker);
-            workers.0[i - 1].post_message(&message).map_err(|e| describe(&e))?;
+            worker.post_message(&message).map_err(|e| describe(&e))?;
             ready.push(JsFuture::from(started));
+            // The worker runs for the life of this one (its parent); nothing needs its handle.
+            // Never terminated from here, even when the pool is not built: one stopped in the
+            // middle of its start could hold the shared allocator's lock for good. Should the
+            // pool not be built, `send` is dropped on the way out, its `recv` fails, and
+            // `www/thread.js` closes it.
+            std::mem::forget(worker);
         }
         // A thread that neither starts nor fails (a message it could not read fails on its own
         // global, where nobody hears) must not hold the trainer from ever listening: after
@@ -130,8 +123,6 @@ mod pool {
             }
             futures::future::Either::Right(_) => return Err(format!("the CPU threads did not start within {} s", STARTED_MS / 1000)),
         }
-        // The threads run for the life of this worker (their parent): their handles are let go.
-        std::mem::forget(workers);
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .use_current_thread()

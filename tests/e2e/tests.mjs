@@ -300,6 +300,33 @@ export const tests = {
     }
   },
 
+  async 'the thread and backend pickers, changed from the keyboard, keep its focus while the worker is replaced'({ browser, base }) {
+    // Each change replaces the training worker, and the picker is disabled until the new one
+    // is ready: the focus went to the page's body, and a keyboard user had to find it again.
+    const { page, context, log } = await openPage(browser, base);
+    await settled(page);
+    // Once the picker is enabled again and the page has settled (it is disabled twice: while
+    // the worker is replaced, and while the new one reloads the dataset).
+    const focused = async (id) => {
+      await page.waitForFunction((id) => !document.querySelector(`#${id}`).disabled && document.activeElement?.id === id, id, { timeout: 10_000 }).catch(() => {});
+      return page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName);
+    };
+    await page.$eval('#bench', (d) => { d.open = true; });
+    await page.waitForSelector('#threads:not([disabled])');
+    await page.focus('#threads');
+    await page.keyboard.press('ArrowUp');
+    await page.waitForFunction(() => document.querySelector('#threads-status')?.dataset.threads === '1', null, { timeout: 60_000 });
+    await settled(page);
+    assert.equal(await focused('threads'), 'threads', 'the thread count picker keeps the focus');
+    await page.focus('#backend');
+    await page.keyboard.press('ArrowUp');
+    await page.waitForFunction(() => document.querySelector('#backend')?.value === 'webgpu' && !document.querySelector('#backend').disabled, null, { timeout: 60_000 });
+    await settled(page);
+    assert.equal(await focused('backend'), 'backend', 'the backend picker keeps the focus');
+    assert.deepEqual(log.errors, []);
+    await context.close();
+  },
+
   async 'a threaded trainer that fails to start is replaced by the single-threaded one, which trains and says why'({ browser, base }) {
     // /stub/trainerthrows/ (tests/e2e/server.mjs): the threaded trainer's script throws before
     // it listens, as a device refusing its shared memory would. The page must not end on a

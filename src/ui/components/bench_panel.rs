@@ -4,6 +4,7 @@ use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
 use crate::format::{rate, thousands};
+use crate::ui::hooks::use_refocus;
 use crate::ui::state::Bench;
 
 #[derive(Properties, PartialEq)]
@@ -26,6 +27,12 @@ pub struct BenchPanelProps {
 #[component]
 pub fn BenchPanel(props: &BenchPanelProps) -> Html {
     let b = &props.bench;
+    let threads_select = use_node_ref();
+    let refocus = use_refocus(&threads_select, !props.can_set_threads);
+    let on_threads = props.on_threads.reform(move |e: Event| {
+        refocus.changed();
+        e.target_unchecked_into::<HtmlSelectElement>().value().parse().unwrap_or(1)
+    });
     html! {
         <details class="panel bench" id="bench">
             <summary>{ "Speed and robustness" }</summary>
@@ -33,8 +40,7 @@ pub fn BenchPanel(props: &BenchPanelProps) -> Html {
             if props.max_threads > 1 {
                 <div class="threads">
                     <label for="threads">{ "CPU threads" }</label>
-                    <select id="threads" disabled={!props.can_set_threads}
-                        onchange={props.on_threads.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value().parse().unwrap_or(1))}>
+                    <select id="threads" ref={threads_select} disabled={!props.can_set_threads} onchange={on_threads}>
                         { for (1..=props.max_threads).map(|n| html! {
                             <option value={n.to_string()} selected={props.threads == Some(n)}>{ n }</option>
                         }) }

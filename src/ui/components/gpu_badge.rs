@@ -4,6 +4,7 @@ use yew::prelude::*;
 
 use web_sys::HtmlSelectElement;
 
+use crate::ui::hooks::use_refocus;
 use crate::ui::state::GpuStatus;
 use crate::worker::protocol::Backend;
 
@@ -25,14 +26,24 @@ pub struct BackendPickerProps {
 /// The backend in use, and the choice of the other one.
 #[component]
 pub fn BackendPicker(props: &BackendPickerProps) -> Html {
-    let Some(backend) = props.backend else { return Html::default() };
-    let onchange = props.on_change.reform(|e: Event| {
+    // While the worker is replaced (backend `None` until the new one says) the picker stays,
+    // on the backend asked for, disabled: removed, it took the keyboard's focus with it.
+    let last = use_mut_ref(|| None);
+    if props.backend.is_some() {
+        *last.borrow_mut() = props.backend;
+    }
+    let locked = props.disabled || props.backend.is_none();
+    let select = use_node_ref();
+    let refocus = use_refocus(&select, locked);
+    let Some(backend) = *last.borrow() else { return Html::default() };
+    let onchange = props.on_change.reform(move |e: Event| {
+        refocus.changed();
         Backend::from_id(&e.target_unchecked_into::<HtmlSelectElement>().value()).unwrap_or(Backend::Cpu)
     });
     html! {
         <div class="backend">
             <label for="backend">{ "Train on" }</label>
-            <select id="backend" {onchange} disabled={props.disabled}>
+            <select id="backend" ref={select} {onchange} disabled={locked}>
                 <option value={Backend::WebGpu.id()} selected={backend == Backend::WebGpu} disabled={!props.gpu_usable}>{ Backend::WebGpu.label() }</option>
                 <option value={Backend::Cpu.id()} selected={backend == Backend::Cpu}>{ Backend::Cpu.label() }</option>
             </select>

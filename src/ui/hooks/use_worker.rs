@@ -106,30 +106,39 @@ pub fn use_worker(dispatch: UseReducerDispatcher<Studio>) -> Workers {
 /// for the rest of the visit (its messages queued for a worker that would never listen).
 fn spawn_reader(reader: &Reader, dispatch: UseReducerDispatcher<Studio>) {
     let (heard, again) = (dispatch.clone(), reader.clone());
+    // This worker's end is heard once: a crashed worker may fire more errors (a drawing sent
+    // to it meanwhile), each of which would otherwise count as another reader's failure.
+    let ended = Cell::new(false);
     let spawned = WorkerBridge::spawn(WorkerKind::Reader, move |h| match h {
         // Its "listening" is the bridge's business; the dataset is the trainer's.
         Heard::Output(WorkerOutput::Listening) => {}
         Heard::Output(output) => heard.dispatch(Action::Heard(output)),
         Heard::FailedToStart(reason) | Heard::Crashed(reason) => {
+            if ended.replace(true) {
+                return;
+            }
             let restarting = again.restarts.get() < READER_RESTARTS && !again.closed.get();
             heard.dispatch(Action::ReaderStopped { reason, restarting });
-            if restarting {
+            let (again, heard) = (again.clone(), heard.clone());
+            // Not from inside this worker's own handler, which dropping its bridge would drop.
+            wasm_bindgen_futures::spawn_local(async move {
+                // Out of the slot at once: drawings made meanwhile are not sent to it (the
+                // next reader is asked to read the pad once it names its network).
+                drop(again.bridge.borrow_mut().take());
+                if !restarting {
+                    return;
+                }
                 again.restarts.set(again.restarts.get() + 1);
-                let (again, heard) = (again.clone(), heard.clone());
-                // Not from inside this worker's own message handler, which replacing it drops.
-                wasm_bindgen_futures::spawn_local(async move {
-                    gloo::timers::future::TimeoutFuture::new(1_000 * again.restarts.get()).await;
-                    if again.closed.get() {
-                        return;
-                    }
-                    drop(again.bridge.borrow_mut().take());
-                    spawn_reader(&again, heard);
-                    let network = again.network.borrow().clone();
-                    if let (Some(b), Some(bytes)) = (&*again.bridge.borrow(), network) {
-                        b.send(&WorkerInput::UseReader { bytes });
-                    }
-                });
-            }
+                gloo::timers::future::TimeoutFuture::new(1_000 * again.restarts.get()).await;
+                if again.closed.get() {
+                    return;
+                }
+                spawn_reader(&again, heard);
+                let network = again.network.borrow().clone();
+                if let (Some(b), Some(bytes)) = (&*again.bridge.borrow(), network) {
+                    b.send(&WorkerInput::UseReader { bytes });
+                }
+            });
         }
     });
     match spawned {
