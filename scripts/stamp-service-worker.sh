@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Write this build's file list and version into its service worker (www/sw.js, copied by
 # Trunk): the files it keeps for offline use, and a version that changes with any of them, so
-# a new build's service worker replaces the old copy. Trunk runs it after every build
+# a new build's service worker replaces the old copy; and that version into the page's boot
+# script and the workers' loaders, so that a worker of another build refuses to run for a
+# page (a tab left open across a deploy). Trunk runs it after every build
 # (scripts/post-build.sh), in the staging folder it then publishes.
 # By hand: bash scripts/stamp-service-worker.sh [DIR]   (default dist)
 set -euo pipefail
@@ -15,7 +17,15 @@ mapfile -t data < <(find data -type f -name '*.br' 2>/dev/null | LC_ALL=C sort)
 # The service worker's own code counts too (without the two lines written here): a build that
 # changes only it must install under a new name, or a failed install would delete the copy
 # the running one serves from.
-version=$( (sha256sum "${app[@]}"; sed '/^const VERSION = /d; /^const FILES = /d' sw.js | sha256sum) | sha256sum | cut -c1-16)
+# The version written into the page's boot script and the workers' loaders is left out of
+# their hash, so stamping again gives the same version.
+version=$( { for f in "${app[@]}"; do printf '%s ' "$f"; sed '/^const MNIST_VERSION = /d' "$f" | sha256sum; done
+  sed '/^const VERSION = /d; /^const FILES = /d' sw.js | sha256sum; } | sha256sum | cut -c1-16)
 list=$(printf '"%s",' "${app[@]}" "${data[@]}")
 sed -i "s|^const VERSION = .*|const VERSION = '$version';|; s|^const FILES = .*|const FILES = [${list%,}];|" sw.js
+# The same version in the page's boot script and the workers' loaders: a worker of another
+# build refuses to run for the page (www/worker_loader.js).
+for f in boot.js worker_loader.js reader_loader.js; do
+  if [[ -f $f ]]; then sed -i "s|^const MNIST_VERSION = .*|const MNIST_VERSION = '$version';|" "$f"; fi
+done
 echo "service worker: version $version, ${#app[@]} app files and ${#data[@]} data files"

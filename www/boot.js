@@ -7,6 +7,12 @@
 // loaded everything it needs: the page works the same without it. The app says when
 // (src/ui/components/app.rs): the dataset is in or failed, so the copy's downloads of the same files
 // are answered by the HTTP cache instead of racing the page's.
+// This build's version (scripts/stamp-service-worker.sh), named in every worker's address so
+// that a worker of another build refuses to run for this page (www/worker_loader.js).
+const MNIST_VERSION = 'unstamped';
+const versioned = (script) => (MNIST_VERSION === 'unstamped' ? script : `${script}?version=${MNIST_VERSION}`);
+globalThis.mnistVersion = MNIST_VERSION;
+
 if ('serviceWorker' in navigator) {
   const keep = () => navigator.serviceWorker.register('./sw.js')
     .catch((e) => console.info(`No offline copy: ${e}`));
@@ -35,7 +41,7 @@ let readerSettled = Promise.resolve();
 globalThis.mnistEarlyReader = (() => {
   let worker;
   try {
-    worker = new Worker('./reader_loader.js');
+    worker = new Worker(versioned('./reader_loader.js'));
   } catch (e) {
     console.info(`The page starts the reader itself: ${e}`);
     return undefined;

@@ -8,6 +8,17 @@
 // A module that cannot be compiled here is left to wasm-bindgen, and a failure of that is
 // thrown where the page's Worker sees it (a rejected promise alone would leave the page
 // waiting in silence).
+// This build's version, written in by scripts/stamp-service-worker.sh. A page of another
+// build (a tab left open across a deploy, which starts a worker when the backend or thread
+// count changes) names its own in the worker's address: told to reload, rather than run a
+// worker that may speak another protocol (an unreadable message, or a request never answered).
+const MNIST_VERSION = 'unstamped';
+{
+  const asked = new URL(self.location.href).searchParams.get('version');
+  if (asked && MNIST_VERSION !== 'unstamped' && asked !== MNIST_VERSION) {
+    throw new Error('a newer version of MNIST Studio is on the server: reload the page to use it');
+  }
+}
 importScripts('./reader.js');
 const weights = fetch('./models/default.weights')
   .then((r) => (r.ok ? r.arrayBuffer() : null))

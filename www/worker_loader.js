@@ -7,6 +7,17 @@
 // The page compiles each build's wasm once for every worker that runs it (www/boot.js) and
 // posts the compiled module here first (src/ui/bridge.rs); null means "compile it yourself".
 // prefetched.js first: it takes the page's MNIST replays before any other handler sees them.
+// This build's version, written in by scripts/stamp-service-worker.sh. A page of another
+// build (a tab left open across a deploy, which starts a worker when the backend or thread
+// count changes) names its own in the worker's address: told to reload, rather than run a
+// worker that may speak another protocol (an unreadable message, or a request never answered).
+const MNIST_VERSION = 'unstamped';
+{
+  const asked = new URL(self.location.href).searchParams.get('version');
+  if (asked && MNIST_VERSION !== 'unstamped' && asked !== MNIST_VERSION) {
+    throw new Error('a newer version of MNIST Studio is on the server: reload the page to use it');
+  }
+}
 const build = self.mnistBuild ?? 'worker';
 importScripts('./prefetched.js', `./${build}.js`);
 // If the page's module cannot be used (a newer build's script met an older module), the

@@ -29,11 +29,17 @@ impl WorkerKind {
     /// The worker's loader for its build (`www/worker_loader.js`, `www/worker_mt_loader.js`,
     /// `www/reader_loader.js`), with the settings a trainer reads from its URL.
     fn script(self) -> String {
-        match self {
+        let script = match self {
             Self::Trainer { wants: None } => "./worker_loader.js".into(),
             Self::Trainer { wants: Some(backend) } => format!("./worker_loader.js?backend={}", backend.id()),
             Self::ThreadedTrainer { threads } => format!("./worker_mt_loader.js?threads={threads}"),
             Self::Reader => "./reader_loader.js".into(),
+        };
+        // This page's build, which the worker's loader compares with its own: a tab left open
+        // across a deploy must not run the new build's worker (`www/worker_loader.js`).
+        match page_version() {
+            Some(version) => format!("{script}{}version={version}", if script.contains('?') { '&' } else { '?' }),
+            None => script,
         }
     }
 
@@ -71,6 +77,13 @@ fn hand_compiled_module(worker: &Worker, kind: WorkerKind) {
             post(&worker, &message);
         }
     });
+}
+
+/// The page's build version (`www/boot.js`'s `mnistVersion`, written in by
+/// `scripts/stamp-service-worker.sh`); `None` where it is not stamped.
+fn page_version() -> Option<String> {
+    let version = js_sys::Reflect::get(&js_sys::global(), &"mnistVersion".into()).ok()?.as_string()?;
+    (version != "unstamped" && version.chars().all(|c| c.is_ascii_alphanumeric())).then_some(version)
 }
 
 /// The reader `www/boot.js` started before the page's wasm ran, with the events it has heard

@@ -139,6 +139,12 @@ export function startServer(dir, { port = 0, headers, precompressed = true, page
         res.end(body);
       };
       const reader = pathname === '/reader_loader.js';
+      // The workers' loaders of another build than the page's (a tab left open across a
+      // deploy): their version is not the page's.
+      if (kind === 'newversion' && ['/worker_loader.js', '/reader_loader.js'].includes(pathname)) {
+        const loader = fs.readFileSync(path.join(root, pathname), 'utf8');
+        return script(loader.replace(/^const MNIST_VERSION = .*$/m, "const MNIST_VERSION = 'newer';"));
+      }
       // The reader's script throws, or is missing.
       if (kind === 'readerthrows' && reader) return script('throw new Error("the reader could not start");');
       if (kind === 'readermissing' && reader) return script('not found', 404);

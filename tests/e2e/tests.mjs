@@ -300,6 +300,22 @@ export const tests = {
     }
   },
 
+  async 'a page whose build is older than the workers on the server says to reload, rather than run them'({ browser, base }) {
+    // A tab left open across a deploy starts a worker (another backend or thread count, a
+    // reader started again): the worker's files are the new build's, which may speak another
+    // protocol. Each loader compares its build's version with the page's (in its address) and
+    // refuses (/stub/newversion/: the loaders' version is not the page's).
+    const { page, context, log } = await openPage(browser, `${base}stub/newversion/`);
+    await page.waitForSelector('#crashed', { timeout: 60_000 });
+    assert.match(await page.textContent('#crashed'), /a newer version of MNIST Studio is on the server: reload the page to use it/);
+    await page.waitForSelector('#reader.error', { timeout: 60_000 });
+    assert.match(await page.textContent('#reader'), /The reader stopped \(.*a newer version of MNIST Studio is on the server.*\) and did not start again/);
+    assert.ok(log.requests.some((u) => /\/worker(_mt)?_loader\.js\?.*version=[0-9a-f]{16}/.test(u)), 'the page names its version to its trainer');
+    assert.deepEqual(log.errors, []);
+    await context.close();
+    // The page and its workers of one build: no refusal (every other test).
+  },
+
   async 'the thread and backend pickers, changed from the keyboard, keep its focus while the worker is replaced'({ browser, base }) {
     // Each change replaces the training worker, and the picker is disabled until the new one
     // is ready: the focus went to the page's body, and a keyboard user had to find it again.
