@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Write this build's file list and version into its service worker (www/sw.js, copied by
 # Trunk): the files it keeps for offline use, and a version that changes with any of them, so
-# a new build's service worker replaces the old copy; and that version into the page's boot
-# script and the workers' loaders, so that a worker of another build refuses to run for a
+# a new build's service worker replaces the old copy; and that version into the page
+# (index.html) and the workers' loaders, so that a worker of another build refuses to run for a
 # page (a tab left open across a deploy). Trunk runs it after every build
 # (scripts/post-build.sh), in the staging folder it then publishes.
 # By hand: bash scripts/stamp-service-worker.sh [DIR]   (default dist)
@@ -19,13 +19,14 @@ mapfile -t data < <(find data -type f -name '*.br' 2>/dev/null | LC_ALL=C sort)
 # the running one serves from.
 # The version written into the page's boot script and the workers' loaders is left out of
 # their hash, so stamping again gives the same version.
-version=$( { for f in "${app[@]}"; do printf '%s ' "$f"; sed '/^const MNIST_VERSION = /d' "$f" | sha256sum; done
+version=$( { for f in "${app[@]}"; do printf '%s ' "$f"; sed '/^const MNIST_VERSION = /d; /<meta name="mnist-version"/d' "$f" | sha256sum; done
   sed '/^const VERSION = /d; /^const FILES = /d' sw.js | sha256sum; } | sha256sum | cut -c1-16)
 list=$(printf '"%s",' "${app[@]}" "${data[@]}")
 sed -i "s|^const VERSION = .*|const VERSION = '$version';|; s|^const FILES = .*|const FILES = [${list%,}];|" sw.js
 # The same version in the page's boot script and the workers' loaders: a worker of another
 # build refuses to run for the page (www/worker_loader.js).
-for f in boot.js worker_loader.js reader_loader.js; do
+for f in worker_loader.js reader_loader.js; do
   if [[ -f $f ]]; then sed -i "s|^const MNIST_VERSION = .*|const MNIST_VERSION = '$version';|" "$f"; fi
 done
+sed -i "s|<meta name=\"mnist-version\" content=\"[^\"]*\"|<meta name=\"mnist-version\" content=\"$version\"|" index.html
 echo "service worker: version $version, ${#app[@]} app files and ${#data[@]} data files"

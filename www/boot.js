@@ -7,9 +7,10 @@
 // loaded everything it needs: the page works the same without it. The app says when
 // (src/ui/components/app.rs): the dataset is in or failed, so the copy's downloads of the same files
 // are answered by the HTTP cache instead of racing the page's.
-// This build's version (scripts/stamp-service-worker.sh), named in every worker's address so
-// that a worker of another build refuses to run for this page (www/worker_loader.js).
-const MNIST_VERSION = 'unstamped';
+// This page's build version (index.html, stamped by scripts/stamp-service-worker.sh), named in
+// every worker's address so that a worker of another build refuses to run for this page
+// (www/worker_loader.js).
+const MNIST_VERSION = document.querySelector('meta[name="mnist-version"]')?.content ?? 'unstamped';
 const versioned = (script) => (MNIST_VERSION === 'unstamped' ? script : `${script}?version=${MNIST_VERSION}`);
 globalThis.mnistVersion = MNIST_VERSION;
 

@@ -2,4 +2,6 @@
 // on the CPU, with threads. The steps
 // are worker_loader.js's, with this build's files.
 self.mnistBuild = 'worker_mt';
-importScripts('./worker_loader.js');
+// With this worker's query: worker_loader.js reads it, and the version in it keeps a cached
+// copy of another build's worker_loader.js from answering.
+importScripts(`./worker_loader.js${self.location.search}`);

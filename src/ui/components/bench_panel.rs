@@ -29,6 +29,7 @@ pub fn BenchPanel(props: &BenchPanelProps) -> Html {
     let b = &props.bench;
     let threads_select = use_node_ref();
     let refocus = use_refocus(&threads_select, !props.can_set_threads);
+    let on_left = refocus.left();
     let on_threads = props.on_threads.reform(move |e: Event| {
         refocus.changed();
         e.target_unchecked_into::<HtmlSelectElement>().value().parse().unwrap_or(1)
@@ -40,7 +41,7 @@ pub fn BenchPanel(props: &BenchPanelProps) -> Html {
             if props.max_threads > 1 {
                 <div class="threads">
                     <label for="threads">{ "CPU threads" }</label>
-                    <select id="threads" ref={threads_select} disabled={!props.can_set_threads} onchange={on_threads}>
+                    <select id="threads" ref={threads_select} disabled={!props.can_set_threads} onchange={on_threads} onblur={on_left}>
                         { for (1..=props.max_threads).map(|n| html! {
                             <option value={n.to_string()} selected={props.threads == Some(n)}>{ n }</option>
                         }) }

@@ -36,6 +36,7 @@ pub fn BackendPicker(props: &BackendPickerProps) -> Html {
     let select = use_node_ref();
     let refocus = use_refocus(&select, locked);
     let Some(backend) = *last.borrow() else { return Html::default() };
+    let onblur = refocus.left();
     let onchange = props.on_change.reform(move |e: Event| {
         refocus.changed();
         Backend::from_id(&e.target_unchecked_into::<HtmlSelectElement>().value()).unwrap_or(Backend::Cpu)
@@ -43,7 +44,7 @@ pub fn BackendPicker(props: &BackendPickerProps) -> Html {
     html! {
         <div class="backend">
             <label for="backend">{ "Train on" }</label>
-            <select id="backend" ref={select} {onchange} disabled={locked}>
+            <select id="backend" ref={select} {onchange} {onblur} disabled={locked}>
                 <option value={Backend::WebGpu.id()} selected={backend == Backend::WebGpu} disabled={!props.gpu_usable}>{ Backend::WebGpu.label() }</option>
                 <option value={Backend::Cpu.id()} selected={backend == Backend::Cpu}>{ Backend::Cpu.label() }</option>
             </select>

@@ -9,7 +9,8 @@ use yew::prelude::*;
 /// again while it reloads the dataset), which takes the keyboard's focus from it: given back
 /// each time it is enabled within [`WITHIN_MS`] of its change (the returned mark, set by its
 /// change), so a keyboard user goes on from where they were. Only while nothing else holds
-/// the focus: it is never taken from where the user has moved it.
+/// the focus, and not once the user has left the select ([`Refocus::left`]): it is never
+/// taken from where the user has moved it.
 #[hook]
 pub fn use_refocus(select: &NodeRef, locked: bool) -> Refocus {
     let changed = use_memo((), |_| Refocus(Rc::new(Cell::new(None))));
@@ -39,6 +40,17 @@ impl Refocus {
     /// Its select was changed now.
     pub fn changed(&self) {
         self.0.set(Some(js_sys::Date::now()));
+    }
+
+    /// For the select's `blur`: a select left while it is enabled was left by the user (a
+    /// disabled one loses the focus by itself), who is not brought back to it.
+    pub fn left(&self) -> Callback<FocusEvent> {
+        let mark = self.0.clone();
+        Callback::from(move |e: FocusEvent| {
+            if !e.target_unchecked_into::<web_sys::HtmlSelectElement>().disabled() {
+                mark.set(None);
+            }
+        })
     }
 }
 
