@@ -65,3 +65,21 @@ pub fn run_static_constructors() {
     // SAFETY: runs once, as a reactor's `_initialize` would, before cubecl is used.
     ONCE.call_once(|| unsafe { __wasm_call_ctors() });
 }
+
+/// `path`'s address beside this worker's script, asked for by this worker's build version
+/// (`?version=`, the query `www/boot.js` and the loaders put on every file that keeps its name
+/// across builds; none where the worker's address names none): the service worker answers
+/// such an address from its copy first when the copy is of that build, and never from another
+/// build's copy (`www/sw.js`); and a newer build never meets an older one's file in the HTTP
+/// cache (its addresses are new).
+#[cfg(target_arch = "wasm32")]
+pub fn same_build_url(path: &str) -> Result<String, wasm_bindgen::JsValue> {
+    use wasm_bindgen::JsCast;
+    let scope: web_sys::WorkerGlobalScope = js_sys::global().dyn_into()?;
+    let own = web_sys::Url::new(&scope.location().href())?;
+    let url = web_sys::Url::new_with_base(path, &own.href())?;
+    if let Some(version) = own.search_params().get("version") {
+        url.search_params().set("version", &version);
+    }
+    Ok(url.href())
+}

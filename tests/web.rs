@@ -590,9 +590,11 @@ mod components {
         use mnist_studio::weights::WeightsMeta;
         use std::cell::RefCell;
         let resumed = Rc::new(RefCell::new(Vec::<TrainConfig>::new()));
+        // As the worker saves a best epoch: the figures of its report (`epoch` below).
         let saved = WeightsMeta {
             validation_accuracy: Some(0.975),
-            ..WeightsMeta::new(NetworkKind::VggAugmented, mnist_studio::data::PixelStats { mean: 0.1307, std: 0.3081 }, 0, 0.97)
+            temperature: Some(1.3),
+            ..WeightsMeta::new(NetworkKind::VggAugmented, mnist_studio::data::PixelStats { mean: 0.1307, std: 0.3081 }, 0, 0.95)
         };
         for (end, buttons) in [
             (RunEnd::Diverged { epoch: 1, step: 100, loss: f32::NAN }, 2),
@@ -641,13 +643,45 @@ mod components {
         // Saved weights that are not this run's (an earlier run's, a file's, of the same
         // network: this run stopped before its first epoch) are not offered to continue under
         // its settings; those of the epoch a resumed run started from are.
-        for (resumes, offered) in [(None, 0), (Some(0), 1)] {
+        // Another run's epoch 1 of the same network is not this run's, though the numbers match.
+        let another = WeightsMeta { validation_accuracy: Some(0.981), ..saved.clone() };
+        for (resumes, offered) in [(None, 0), (Some(saved.clone()), 1), (Some(another.clone()), 0)] {
             let root = root();
-            let run = Run { resumes, status: RunStatus::Ended(RunEnd::Stopped { epoch: 1, step: 50 }), ..Run::new(TrainConfig::notebook(NetworkKind::VggAugmented)) };
+            let run = Run { resumes: resumes.clone(), status: RunStatus::Ended(RunEnd::Stopped { epoch: 1, step: 50 }), ..Run::new(TrainConfig::notebook(NetworkKind::VggAugmented)) };
             let props = RunViewProps { run, saved: Some(saved.clone()), on_resume_saved: Callback::noop(), can_resume: true };
             yew::Renderer::<RunView>::with_root_and_props(root.clone(), props).render();
             rendered().await;
             assert_eq!(count(&root, ".resume-choices button"), offered, "resumes {resumes:?}");
+            root.remove();
+        }
+        // A run whose best epoch 1 was saved, then another run's epoch 1 read with (its "Read
+        // with these weights"): not offered to continue that one under this run's settings.
+        {
+            let root = root();
+            let mut run = Run::new(TrainConfig::notebook(NetworkKind::VggAugmented));
+            run.status = RunStatus::Ended(RunEnd::Stopped { epoch: 1, step: 50 });
+            run.epochs.push(epoch(0, 0.975, 0));
+            let props = RunViewProps { run, saved: Some(another), on_resume_saved: Callback::noop(), can_resume: true };
+            yew::Renderer::<RunView>::with_root_and_props(root.clone(), props).render();
+            rendered().await;
+            assert_eq!(count(&root, ".resume-choices button"), 0, "another run's epoch 1 is not offered");
+            root.remove();
+        }
+        // A resumed run that stopped before beating the epoch it resumed from saves that epoch
+        // again, measured and calibrated afresh: the best it ended with, still its own.
+        {
+            let root = root();
+            let remeasured = WeightsMeta { temperature: Some(1.31), ..saved.clone() };
+            let run = Run {
+                resumes: Some(saved.clone()),
+                best: Some(remeasured.clone()),
+                status: RunStatus::Ended(RunEnd::Stopped { epoch: 1, step: 50 }),
+                ..Run::new(TrainConfig::notebook(NetworkKind::VggAugmented))
+            };
+            let props = RunViewProps { run, saved: Some(remeasured), on_resume_saved: Callback::noop(), can_resume: true };
+            yew::Renderer::<RunView>::with_root_and_props(root.clone(), props).render();
+            rendered().await;
+            assert_eq!(count(&root, ".resume-choices button"), 1, "the best a resumed run ended with is offered");
             root.remove();
         }
         // Weights the test set chose (no validation figure) trained on the validation images:
@@ -742,8 +776,9 @@ mod components {
         assert_eq!(s.run.as_ref().unwrap().status, RunStatus::Ended(RunEnd::Completed));
 
         // A resumed run remembers the epoch it resumed from once the worker has started it.
-        let resumed = heard(s.clone().reduce(Action::ResumeRequested(config.clone(), 2)), started());
-        assert_eq!(resumed.run.as_ref().unwrap().resumes, Some(2));
+        let from = mnist_studio::weights::WeightsMeta::new(NetworkKind::Linear, mnist_studio::data::PixelStats { mean: 0.1307, std: 0.3081 }, 2, 0.9);
+        let resumed = heard(s.clone().reduce(Action::ResumeRequested(config.clone(), from.clone())), started());
+        assert_eq!(resumed.run.as_ref().unwrap().resumes, Some(from));
         let s = s.reduce(Action::TrainRequested(config.clone())).reduce(Action::StopRequested);
         let s = heard(s, started());
         assert_eq!(s.run.as_ref().unwrap().status, RunStatus::Stopping, "the stop asked while it started stands");

@@ -10,8 +10,12 @@
 // This page's build version (index.html, stamped by scripts/stamp-service-worker.sh), named in
 // every worker's address so that a worker of another build refuses to run for this page
 // (www/worker_loader.js).
+// Every file of the app that keeps its name from build to build is asked for by the same
+// version (`versioned`): the service worker answers such an address from its copy first when
+// the copy is of that build, and never from another build's (www/sw.js); and without a
+// service worker, a new build's page never meets an older build's file in the HTTP cache.
 const MNIST_VERSION = document.querySelector('meta[name="mnist-version"]')?.content ?? 'unstamped';
-const versioned = (script) => (MNIST_VERSION === 'unstamped' ? script : `${script}?version=${MNIST_VERSION}`);
+const versioned = (file) => (MNIST_VERSION === 'unstamped' ? file : `${file}?version=${MNIST_VERSION}`);
 globalThis.mnistVersion = MNIST_VERSION;
 
 if ('serviceWorker' in navigator) {
@@ -76,7 +80,7 @@ const sharedMemory = globalThis.crossOriginIsolated === true && typeof SharedArr
 const STALLED_MS = 2000;
 const readerOrStalled = () => Promise.race([readerSettled, new Promise((resolve) => setTimeout(resolve, STALLED_MS))]);
 const threadedBytes = sharedMemory
-  ? fetch('./worker_mt_bg.wasm').then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(`HTTP ${r.status}`))))
+  ? fetch(versioned('./worker_mt_bg.wasm')).then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(`HTTP ${r.status}`))))
   : null;
 globalThis.mnistThreadedModule = threadedBytes && Promise.all([threadedBytes, readerOrStalled()])
   .then(([bytes]) => WebAssembly.compile(bytes))
@@ -113,7 +117,7 @@ async function softwareOnly() {
 // trains first.
 let workerModule;
 Object.defineProperty(globalThis, 'mnistWorkerModule', {
-  get: () => (workerModule ??= compile('./worker_bg.wasm')),
+  get: () => (workerModule ??= compile(versioned('./worker_bg.wasm'))),
 });
 // The trainers' files in: the threaded build downloaded (its compile waits for the reader),
 // the single-threaded one compiled where it trains first.

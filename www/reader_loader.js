@@ -19,14 +19,19 @@ const MNIST_VERSION = 'unstamped';
     throw new Error('a newer version of MNIST Studio is on the server: reload the page to use it');
   }
 }
-importScripts('./reader.js');
-const weights = fetch('./models/default.weights')
+// This build's files by its version (as www/boot.js asks for them): the service worker
+// answers them from its copy first when the copy is of this build, and a newer build's
+// loader never meets this build's files in the HTTP cache (its addresses are new).
+const ofThisBuild = (file) => (MNIST_VERSION === 'unstamped' ? file : `${file}?version=${MNIST_VERSION}`);
+importScripts(ofThisBuild('./reader.js'));
+const weights = fetch(ofThisBuild('./models/default.weights'))
   .then((r) => (r.ok ? r.arrayBuffer() : null))
   .catch(() => null);
-const compiled = WebAssembly.compileStreaming(fetch('./reader_bg.wasm')).catch(() => null);
+const wasm = ofThisBuild('./reader_bg.wasm');
+const compiled = WebAssembly.compileStreaming(fetch(wasm)).catch(() => null);
 Promise.all([compiled, weights])
   .then(([module, bytes]) => {
     if (bytes) self.mnistDefaultWeights = bytes;
-    return wasm_bindgen({ module_or_path: module ?? './reader_bg.wasm' });
+    return wasm_bindgen({ module_or_path: module ?? wasm });
   })
   .catch((e) => setTimeout(() => { throw e; }));

@@ -18,15 +18,19 @@ const MNIST_VERSION = 'unstamped';
     throw new Error('a newer version of MNIST Studio is on the server: reload the page to use it');
   }
 }
+// This build's files by its version (as www/boot.js asks for them): the service worker
+// answers them from its copy first when the copy is of this build, and a newer build's
+// loader never meets this build's files in the HTTP cache (its addresses are new).
+const ofThisBuild = (file) => (MNIST_VERSION === 'unstamped' ? file : `${file}?version=${MNIST_VERSION}`);
 const build = self.mnistBuild ?? 'worker';
-importScripts('./prefetched.js', `./${build}.js`);
+importScripts(ofThisBuild('./prefetched.js'), ofThisBuild(`./${build}.js`));
 // If the page's module cannot be used (a newer build's script met an older module), the
 // file is compiled here instead; if that fails too, the error is thrown where the page's
 // Worker sees it (a rejected promise alone would leave the page waiting in silence).
 self.onmessage = ({ data }) => {
   self.onmessage = null;
   const start = (module_or_path) => wasm_bindgen({ module_or_path });
-  const file = `./${build}_bg.wasm`;
+  const file = ofThisBuild(`./${build}_bg.wasm`);
   (data?.wasmModule ? start(data.wasmModule).catch(() => start(file)) : start(file))
     .catch((e) => setTimeout(() => { throw e; }));
 };

@@ -109,7 +109,7 @@ impl Reader {
     async fn load_default(self: Rc<Self>) {
         let fetched = match take_handed_weights(&self.scope) {
             Some(bytes) => Ok(bytes),
-            None => fetch_bytes(&self.relative_url(DEFAULT_WEIGHTS), DEFAULT_WEIGHTS, |_, _| {}).await,
+            None => fetch_bytes(&crate::platform::same_build_url(DEFAULT_WEIGHTS).unwrap_or_else(|_| DEFAULT_WEIGHTS.to_owned()), DEFAULT_WEIGHTS, |_, _| {}).await,
         };
         if self.network.borrow().is_some() {
             return;
@@ -133,12 +133,6 @@ impl Reader {
         if self.network.borrow().as_ref().is_some_and(|n| n.meta == meta) {
             self.post(&WorkerOutput::Reader(meta));
         }
-    }
-
-    /// `path` relative to the worker script (which sits next to index.html).
-    fn relative_url(&self, path: &str) -> String {
-        let base = self.scope.location().href();
-        web_sys::Url::new_with_base(path, &base).map(|u| u.href()).unwrap_or_else(|_| path.to_owned())
     }
 }
 

@@ -192,6 +192,9 @@ pub async fn features(model: &Network, images: &[u8], stats: PixelStats, batch: 
         });
         let dense = dense.ok_or("the network showed no dense layer")?;
         out.extend(crate::train::runner::read_floats(dense).await.map_err(|e| e.to_string())?);
+        // The fit takes seconds in a worker: the page's messages (a Stop, a network chosen to
+        // read with) are heard between chunks, not only once it is done.
+        crate::platform::yield_to_events().await;
     }
     Ok(Some(out))
 }

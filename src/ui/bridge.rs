@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
-use web_sys::{ErrorEvent, Event, MessageEvent, Worker};
+use web_sys::{BroadcastChannel, ErrorEvent, Event, MessageEvent, Worker};
 
 use crate::worker::protocol::{Backend, WorkerInput, WorkerOutput};
 
@@ -184,21 +184,41 @@ pub struct WorkerBridge {
     waiting: Rc<RefCell<Option<Vec<WorkerInput>>>>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(Event)>,
+    /// The threaded trainer's pool threads' line to the page ([`pool_channel`]).
+    pool: Option<(BroadcastChannel, Closure<dyn FnMut(MessageEvent)>)>,
+}
+
+/// Where a threaded trainer's pool threads say that one of them failed after it started
+/// (`www/thread.js`): a trap in a thread (a panic, memory that cannot grow) leaves the
+/// trainer's own thread waiting for that thread's work for good (`Atomics.wait`), so the
+/// trainer cannot tell the page, and the thread's error event goes to the trainer, which
+/// cannot hear it either. A channel of its own per trainer, named in the trainer's address
+/// (`#pool=`), which the trainer hands to its threads (`src/worker/threads.rs`).
+fn pool_channel() -> Option<(String, BroadcastChannel)> {
+    let id = format!("mnist-studio-pool-{:016x}", (js_sys::Math::random() * 2f64.powi(53)) as u64);
+    BroadcastChannel::new(&id).ok().map(|channel| (id, channel))
 }
 
 impl WorkerBridge {
     pub fn spawn(kind: WorkerKind, on_heard: impl Fn(Heard) + 'static) -> Result<Self, String> {
+        let pool = matches!(kind, WorkerKind::ThreadedTrainer { .. }).then(pool_channel).flatten();
         let (worker, early) = match early_reader(kind) {
             Some((worker, heard)) => (worker, heard),
             None => {
-                let worker = Worker::new(&kind.script()).map_err(|e| crate::data::fetch::describe(&e))?;
+                // In the fragment: never sent, so the scripts stay one address for the HTTP
+                // cache (the threaded loader passes its query on, not its fragment).
+                let script = match &pool {
+                    Some((id, _)) => format!("{}#pool={id}", kind.script()),
+                    None => kind.script(),
+                };
+                let worker = Worker::new(&script).map_err(|e| crate::data::fetch::describe(&e))?;
                 hand_compiled_module(&worker, kind);
                 (worker, js_sys::Array::new())
             }
         };
         let waiting: Rc<RefCell<Option<Vec<WorkerInput>>>> = Rc::new(RefCell::new(Some(Vec::new())));
         let on_heard = Rc::new(on_heard);
-        let heard = on_heard.clone();
+        let (heard, pool_heard) = (on_heard.clone(), on_heard.clone());
         let (flush, target, unheard) = (waiting.clone(), worker.clone(), waiting.clone());
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             match serde_wasm_bindgen::from_value::<WorkerOutput>(event.data()) {
@@ -228,6 +248,21 @@ impl WorkerBridge {
             let before_listening = unheard.borrow().is_some();
             on_heard(if before_listening { Heard::FailedToStart(reason) } else { Heard::Crashed(reason) });
         });
+        // A pool thread that failed: heard as the trainer's own failure would be (before it
+        // listened, the single-threaded build takes its place; after, the page says it
+        // stopped), once.
+        let pool = pool.map(|(_, channel)| {
+            let (on_heard, unheard, told) = (pool_heard, waiting.clone(), Rc::new(std::cell::Cell::new(false)));
+            let on_failure = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                if told.replace(true) {
+                    return;
+                }
+                let reason = format!("a CPU thread failed: {}", event.data().as_string().unwrap_or_default());
+                on_heard(if unheard.borrow().is_some() { Heard::FailedToStart(reason) } else { Heard::Crashed(reason) });
+            });
+            channel.set_onmessage(Some(on_failure.as_ref().unchecked_ref()));
+            (channel, on_failure)
+        });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         // What an early reader said before it was adopted, in order, as if heard now (nothing
@@ -237,7 +272,7 @@ impl WorkerBridge {
                 if event.is_instance_of::<MessageEvent>() { on_message.as_ref().unchecked_ref() } else { on_error.as_ref().unchecked_ref() };
             let _ = handler.call1(&JsValue::NULL, &event);
         }
-        Ok(Self { worker, waiting, _on_message: on_message, _on_error: on_error })
+        Ok(Self { worker, waiting, _on_message: on_message, _on_error: on_error, pool })
     }
 
     pub fn send(&self, input: &WorkerInput) {
@@ -273,6 +308,10 @@ fn post(worker: &Worker, message: &JsValue) {
 
 impl Drop for WorkerBridge {
     fn drop(&mut self) {
+        if let Some((channel, _)) = &self.pool {
+            channel.set_onmessage(None);
+            channel.close();
+        }
         self.worker.terminate();
     }
 }

@@ -63,8 +63,8 @@ pub struct Run {
     pub memory: Vec<MemorySample>,
     pub status: RunStatus,
     pub best: Option<WeightsMeta>,
-    /// The saved epoch this run continues from ("Resume from epoch N"), if it does.
-    pub resumes: Option<usize>,
+    /// The saved weights this run continues from ("Resume from epoch N"), if it does.
+    pub resumes: Option<WeightsMeta>,
 }
 
 impl Run {
@@ -223,8 +223,8 @@ pub enum Action {
     /// The user asked for the dataset (again).
     LoadRequested,
     TrainRequested(TrainConfig),
-    /// A run continuing from the saved weights, of this epoch.
-    ResumeRequested(TrainConfig, usize),
+    /// A run continuing from the saved weights, these.
+    ResumeRequested(TrainConfig, WeightsMeta),
     StopRequested,
     /// The drawing was cleared: forget its probabilities, and any answer still on its way
     /// for a drawing up to this id (the last one sent to be read, if any).
@@ -259,7 +259,7 @@ impl Reducible for Studio {
             }
             Action::LoadRequested => s.data = DataStatus::Loading { received: 0, total: None },
             Action::TrainRequested(config) => s.run = Some(Run::new(config)),
-            Action::ResumeRequested(config, epoch) => s.run = Some(Run { resumes: Some(epoch), ..Run::new(config) }),
+            Action::ResumeRequested(config, from) => s.run = Some(Run { resumes: Some(from), ..Run::new(config) }),
             Action::StopRequested => {
                 if let Some(run) = s.run.as_mut().filter(|r| r.status.is_active()) {
                     run.status = RunStatus::Stopping;
@@ -338,7 +338,7 @@ impl Studio {
                 let stopping = self.run.as_ref().is_some_and(|r| r.status == RunStatus::Stopping);
                 run.status = if stopping { RunStatus::Stopping } else { RunStatus::Running };
                 // So does the epoch it resumes from, which it may offer to resume from again.
-                run.resumes = self.run.as_ref().and_then(|r| r.resumes);
+                run.resumes = self.run.as_ref().and_then(|r| r.resumes.clone());
                 self.run = Some(run);
             }
             WorkerOutput::Step(step) => {

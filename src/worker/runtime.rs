@@ -107,6 +107,10 @@ struct Worker {
     /// The trainer's count of networks handed to the reader: an encoding that finishes after a
     /// newer one started is dropped, so the reader never goes back to an older network.
     published: Cell<u64>,
+    /// How many times the user chose the network to read with (a file loaded, a kept run's
+    /// "Read with these weights"): a run that ends while the user chooses one (its detector
+    /// is fitted for seconds) does not take the reader and the saved entry back.
+    chosen: Cell<u64>,
     /// The backend the page asked for ([`Launch::wants`]).
     wants: Option<Backend>,
     /// Threads of the CPU backend (1 unless this is the threaded build).
@@ -140,6 +144,7 @@ impl Worker {
             uploaded: RefCell::new(None),
             control: Control::default(),
             published: Cell::new(0),
+            chosen: Cell::new(0),
             wants,
             threads: Cell::new(1),
             saved: RefCell::new(None),
@@ -283,6 +288,7 @@ impl Worker {
     /// saved weights, as a file the user chose: it replaces whatever is kept.
     async fn load(&self, bytes: Vec<u8>) -> Result<(), String> {
         let meta = self.use_weights(&bytes).await?;
+        self.chosen.set(self.chosen.get() + 1);
         self.keep(meta, Rc::new(bytes), Owner::file()).await;
         Ok(())
     }
@@ -395,6 +401,8 @@ impl Worker {
             (best.model, meta)
         });
         let wrap_up = self.wrap_up.borrow_mut().take();
+        // What the user chooses to read with from now on, while this run is wrapped up, stays.
+        let chosen = self.chosen.get();
         self.post(&WorkerOutput::TrainEnded { end: outcome.end.clone(), best: best.as_ref().map(|(_, meta)| meta.clone()) });
         let detected = match &best {
             Some((model, meta)) => self.with_detector(model, meta, &mnist, &data, &config).await.map(|bytes| Detected {
@@ -403,7 +411,8 @@ impl Worker {
             }),
             None => None,
         };
-        self.publish_and_keep_run(outcome.end, best, detected, wrap_up);
+        let overruled = self.chosen.get() != chosen;
+        self.publish_and_keep_run(outcome.end, best, detected, wrap_up, overruled);
         Ok(())
     }
 
@@ -571,7 +580,16 @@ impl Worker {
         F: FnOnce(Rc<Self>, Rc<Vec<u8>>) -> Fut + 'static,
         Fut: std::future::Future<Output = ()>,
     {
-        let ticket = self.published.get() + 1;
+        self.encode_model_and(model, meta, true, also);
+    }
+
+    /// [`Self::publish_model_and`], handing the network to the reader only when `publish`.
+    pub(super) fn encode_model_and<F, Fut>(self: &Rc<Self>, model: Network, meta: WeightsMeta, publish: bool, also: Option<F>)
+    where
+        F: FnOnce(Rc<Self>, Rc<Vec<u8>>) -> Fut + 'static,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let ticket = self.published.get() + u64::from(publish);
         self.published.set(ticket);
         let worker = self.clone();
         spawn_local(async move {
@@ -581,7 +599,7 @@ impl Worker {
             match encoded {
                 Ok(bytes) => {
                     let bytes = Rc::new(bytes);
-                    if worker.published.get() == ticket {
+                    if publish && worker.published.get() == ticket {
                         worker.post(&WorkerOutput::ReaderWeights { meta, bytes: bytes.to_vec() });
                     }
                     if let Some(also) = also {

@@ -84,10 +84,14 @@ mod pool {
     const STARTED_MS: u32 = 20_000;
 
     pub async fn start(threads: usize) -> Result<(), String> {
-        let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-        let base = scope.location().href();
-        let url = |path: &str| web_sys::Url::new_with_base(path, &base).map(|u| u.href()).map_err(|e| describe(&e));
+        // Of this worker's build, by its version (the copy of that build answers them offline).
+        let url = |path: &str| crate::platform::same_build_url(path).map_err(|e| describe(&e));
         let (thread_script, module_script) = (url(super::THREAD_SCRIPT)?, url(super::MODULE_SCRIPT)?);
+        // Where a thread that fails once running tells the page (`www/thread.js`; the page
+        // named it, src/ui/bridge.rs): this thread may then be waiting on it for good.
+        let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+        let hash = scope.location().hash();
+        let pool_channel = JsValue::from(hash.strip_prefix("#pool=").map(str::to_owned));
         let (send, receive) = mpsc::channel::<ThreadBuilder>();
         let queue: Arc<Queue> = Arc::new(Mutex::new(receive));
         let mut ready = Vec::with_capacity(threads);
@@ -102,7 +106,7 @@ mod pool {
                 worker.set_onerror(Some(&reject));
             });
             let queue_ref = Arc::into_raw(queue.clone()) as u32;
-            let message = Array::of4(&module_script.as_str().into(), &wasm_bindgen::module(), &wasm_bindgen::memory(), &queue_ref.into());
+            let message = Array::of5(&module_script.as_str().into(), &wasm_bindgen::module(), &wasm_bindgen::memory(), &queue_ref.into(), &pool_channel);
             worker.post_message(&message).map_err(|e| describe(&e))?;
             ready.push(JsFuture::from(started));
             // The worker runs for the life of this one (its parent); nothing needs its handle.

@@ -20,7 +20,7 @@ import zlib from 'node:zlib';
 import { execSync } from 'node:child_process';
 import { startServer } from './server.mjs';
 import { launch, openPage } from './browser.mjs';
-import { chooseBackend, chooseThreads, configureRun, datasetReady, settled } from './studio.mjs';
+import { chooseBackend, chooseThreads, configureRun, copyComplete, datasetReady, settled } from './studio.mjs';
 import { countGpuWork, fromWorkers } from './gpu-work.mjs';
 
 const [root = 'dist', ...flags] = process.argv.slice(2);
@@ -176,8 +176,8 @@ function timeline() {
 /** The marks `timeline` took and the responses' arrival times, in order, as one line. */
 function describeTimeline() {
   const responses = performance.getEntriesByType('resource')
-    .filter((e) => /\.(wasm|weights)$|ubyte/.test(e.name))
-    .map((e) => [`${e.name.split('/').pop()} in`, e.responseEnd]);
+    .filter((e) => /\.(wasm|weights)$|ubyte/.test(new URL(e.name).pathname))
+    .map((e) => [`${new URL(e.name).pathname.split('/').pop()} in`, e.responseEnd]);
   return [...(globalThis.__timeline ?? []), ...responses]
     .sort((a, b) => a[1] - b[1])
     .map(([what, t]) => `${what} ${Math.round(t)}`)
@@ -244,13 +244,7 @@ async function visitsOnce(browser, base, { label: name, reload = false, init = n
     return first;
   }
   // The service worker keeps this build's files after the first load: wait until it has.
-  await page.waitForFunction(async () => {
-    await navigator.serviceWorker.ready;
-    const names = (await caches.keys()).filter((n) => n.startsWith('mnist-studio-'));
-    const listed = await (await fetch('sw.js')).text();
-    const expected = JSON.parse(listed.match(/^const FILES = (\[.*\]);$/m)[1]).length;
-    return names.length === 1 && (await (await caches.open(names[0])).keys()).length >= expected;
-  }, null, { timeout: 120_000, polling: 500 });
+  await copyComplete(page);
   await visit(`${name}: second visit (reload)`, () => page.reload());
   await context.close();
   return first;

@@ -69,6 +69,9 @@ export function startServer(dir, { port = 0, headers, precompressed = true, page
   const givenUp = new Set(); // oncestall: the kinds whose stalled download the browser closed
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
+    server.requests.push(url.pathname);
+    // A connection that stalls: nothing is answered, nothing is closed.
+    if (server.stall) return;
     let pathname = decodeURIComponent(url.pathname);
     const plain = pathname.startsWith('/plain/');
     if (plain) pathname = pathname.slice('/plain'.length);
@@ -170,6 +173,17 @@ export function startServer(dir, { port = 0, headers, precompressed = true, page
         }, READER_STALL_MS);
         return;
       }
+      // A pool thread of the threaded trainer fails a second after it has said it is ready,
+      // without running its share of the pool (as a trap in it would): by then the trainer
+      // is blocked waiting for it (rayon waits for every thread of its pool), so it can no
+      // longer hear the thread's error.
+      if (kind === 'threadfails' && pathname === '/thread.js') {
+        const thread = fs.readFileSync(path.join(root, 'thread.js'), 'utf8');
+        const failing = thread.replace('wasm_bindgen.mnist_pool_thread(queue);',
+          "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000); throw new WebAssembly.RuntimeError('unreachable');");
+        if (failing === thread) throw new Error('thread.js no longer runs mnist_pool_thread(queue)');
+        return script(failing);
+      }
       // The threaded trainer's script throws; the reader's still runs.
       if (kind === 'trainerthrows' && pathname === '/worker_mt_loader.js') return script('throw new RangeError("could not allocate the shared memory");');
       // The trainer started for WebGPU finds no adapter.
@@ -227,6 +241,9 @@ ${loader()}`);
     res.writeHead(200, { 'Content-Type': type, 'Content-Length': stat.size });
     fs.createReadStream(file).pipe(res);
   });
+  // What a test may read and set: every path asked for, in order; and whether to stall.
+  server.requests = [];
+  server.stall = false;
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
 }
 

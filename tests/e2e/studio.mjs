@@ -70,3 +70,14 @@ export async function configureRun(page, { backend, network, subset, epochs, lr 
     await page.dispatchEvent('#lr', 'change');
   }
 }
+
+/** Wait until the service worker's offline copy holds every file its build lists. */
+export async function copyComplete(page, { timeout = 120_000 } = {}) {
+  await page.waitForFunction(async () => {
+    await navigator.serviceWorker.ready;
+    const names = (await caches.keys()).filter((n) => n.startsWith('mnist-studio-'));
+    const listed = await (await fetch('sw.js')).text();
+    const expected = JSON.parse(listed.match(/^const FILES = (\[.*\]);$/m)[1]).length;
+    return names.length === 1 && (await (await caches.open(names[0])).keys()).length >= expected;
+  }, null, { timeout, polling: 500 });
+}

@@ -43,7 +43,7 @@ export const tests = {
     const inline = await page.$$eval('script:not([src])', (s) => s.length);
     assert.equal(inline, 0, 'no inline <script> in the page');
     // Both the page and the worker script carry the policy (a worker takes it from its header).
-    for (const url of [base, log.requests.find((u) => /worker.*\.js$/.test(u))]) {
+    for (const url of [base, log.requests.find((u) => /worker.*\.js(\?|$)/.test(u))]) {
       assert.ok(url, `the worker script was requested: ${log.requests.join(', ')}`);
       const response = await context.request.get(url);
       assert.match(response.headers()['content-security-policy'] ?? '', /default-src 'self'; script-src 'self' 'wasm-unsafe-eval'/, url);
@@ -133,7 +133,7 @@ export const tests = {
       assert.equal(workers.filter((w) => /\/reader_loader\.js/.test(w.url())).length, 1, `${where}: one reader: ${page.workers().map((w) => w.url())}`);
       for (const worker of workers) {
         const entries = await worker.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
-        assert.ok(entries.some((name) => /\/(worker|worker_mt|reader)\.js$/.test(name)), `${worker.url()}: its resource timings are read`);
+        assert.ok(entries.some((name) => /\/(worker|worker_mt|reader)\.js(\?|$)/.test(name)), `${worker.url()}: its resource timings are read`);
         const reader = /\/reader_loader\.js/.test(worker.url());
         assert.equal(fetched(entries, '_bg.wasm'), reader ? 1 : 0, reader
           ? `the reader fetches its own module once: ${entries.join(' ')}`
@@ -256,7 +256,7 @@ export const tests = {
     // The app's script (app-<hash>.js, imported by www/boot.js) is a 404, as offline without
     // a complete copy, or from a server that lost it.
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-    await context.route(/\/app-[0-9a-f]{16}\.js$/, (route) => route.fulfill({ status: 404, contentType: 'text/javascript', body: 'not found' }));
+    await context.route(/\/app-[0-9a-f]{8,16}\.js$/, (route) => route.fulfill({ status: 404, contentType: 'text/javascript', body: 'not found' }));
     const page = await context.newPage();
     await page.goto(base);
     await page.waitForSelector('#start-failed', { timeout: 60_000 });
@@ -374,6 +374,20 @@ export const tests = {
     }
   },
 
+  async 'a pool thread that fails once running is heard by the page: the single-threaded trainer takes over'({ browser, base }) {
+    // /stub/threadfails/: a thread of the threaded trainer's pool fails after saying it is
+    // ready. The trainer then waits for it for good (rayon waits for every thread of its
+    // pool), cannot hear its error, and never says it listens: the page, told by the thread
+    // itself (www/thread.js), replaces it with the single-threaded trainer, which says why.
+    const { page, context } = await openPage(browser, `${base}stub/threadfails/`);
+    await settled(page, { timeout: 60_000 });
+    assert.equal(await page.$eval('#training', (s) => s.dataset.worker), 'single', 'the single-threaded trainer trains');
+    assert.equal(await page.$eval('#threads-status', (p) => p.dataset.threads), '1');
+    assert.match(await page.textContent('#threads-status'), /multi-threaded build did not start here \(a CPU thread failed: unreachable\), so training on the CPU uses one core/);
+    assert.equal(await page.locator('#crashed').count(), 0, 'no crash shown');
+    await context.close();
+  },
+
   async 'the reader downloads the default network while its wasm compiles, before the page has started'({ browser, base }) {
     // www/boot.js starts the reader before the page's wasm runs; its loader
     // (www/reader_loader.js) fetches the default network and its module at once, and hands
@@ -385,7 +399,7 @@ export const tests = {
     const own = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
     assert.equal(weights(own), 0, `the page leaves the default network to the reader: ${own.join(' ')}`);
     const fetches = await readerFetches(page);
-    assert.ok(fetches.some((name) => /\/reader\.js$/.test(name)), `the reader's resource timings are read: ${fetches.join(' ')}`);
+    assert.ok(fetches.some((name) => /\/reader\.js(\?|$)/.test(name)), `the reader's resource timings are read: ${fetches.join(' ')}`);
     assert.equal(weights(fetches), 1, `the reader downloads the default network once: ${fetches.join(' ')}`);
     // Started by boot.js, and adopted by the page: nothing is left behind.
     assert.equal(await page.evaluate(() => 'mnistEarlyReader' in globalThis), false, 'the page adopted the reader boot.js started');
@@ -443,7 +457,7 @@ export const tests = {
       for (const worker of trainers(page)) {
         const entries = await worker.evaluate(() => performance.getEntriesByType('resource').map(({ name }) => ({ name }))).catch(() => null);
         if (!entries) continue;
-        assert.ok(entries.some((e) => /worker(_mt)?\.js$/.test(e.name)), `${worker.url()}: its resource timings are read`);
+        assert.ok(entries.some((e) => /worker(_mt)?\.js(\?|$)/.test(e.name)), `${worker.url()}: its resource timings are read`);
         read += 1;
         fetched.push(...data(entries).map((e) => `${worker.url()}: ${e.name}`));
       }
@@ -460,12 +474,12 @@ export const tests = {
       // The trainer's build (the threaded one on the isolated page: its only adapter is a
       // software one), and the reader's module and default network, which the reader
       // downloads itself (its timings moved onto the page's clock).
-      const trainerFiles = own.filter((e) => /worker(_mt)?_bg\.wasm$/.test(e.name));
+      const trainerFiles = own.filter((e) => /worker(_mt)?_bg\.wasm(\?|$)/.test(e.name));
       assert.equal(trainerFiles.length, 1, `${where}: the trainer's files: ${own.map((e) => e.name).join(' ')}`);
       const pageOrigin = await page.evaluate(() => performance.timeOrigin);
       const reader = page.workers().find((w) => w.url().includes('/reader_loader.js'));
       const readerFiles = (await reader.evaluate(() => performance.getEntriesByType('resource').map(({ name, responseEnd }) => ({ name, responseEnd: responseEnd + performance.timeOrigin }))))
-        .filter((e) => /reader_bg\.wasm$|default\.weights$/.test(e.name))
+        .filter((e) => /reader_bg\.wasm(\?|$)|default\.weights(\?|$)/.test(e.name))
         .map((e) => ({ ...e, responseEnd: e.responseEnd - pageOrigin }));
       assert.equal(readerFiles.length, 2, `${where}: the reader's files: ${readerFiles.map((e) => e.name).join(' ')}`);
       const workerFiles = [...trainerFiles, ...readerFiles];
@@ -808,9 +822,9 @@ export const tests = {
       const pad = document.querySelector('#pad');
       const r = pad.getBoundingClientRect();
       const at = ([x, y]) => ({ clientX: r.left + r.width * x, clientY: r.top + r.height * y });
-      for (const { type, id = 1, p, primary = true, button = 0, coalesced } of events) {
+      for (const { type, id = 1, p, primary = true, button = 0, coalesced, kind = 'touch', pressed = type !== 'pointerup' } of events) {
         // Pressed (buttons 1) from down to up, as a finger on the glass.
-        const init = { pointerId: id, isPrimary: primary, button: type === 'pointermove' ? -1 : button, buttons: type === 'pointerup' ? 0 : button === 0 ? 1 : 2, pointerType: 'touch', bubbles: true, cancelable: true, ...at(p) };
+        const init = { pointerId: id, isPrimary: primary, button: type === 'pointermove' ? -1 : button, buttons: pressed ? (button === 0 ? 1 : 2) : 0, pointerType: kind, bubbles: true, cancelable: true, ...at(p) };
         if (coalesced) init.coalescedEvents = coalesced.map((c) => new PointerEvent('pointermove', { ...init, ...at(c) }));
         pad.dispatchEvent(new PointerEvent(type, init));
       }
@@ -859,6 +873,49 @@ export const tests = {
     assert.equal(await ink([0.6, 0.35]), 0, 'the stroke in progress is undone');
     assert.equal(await ink([0.5, 0.8]), 0, 'no line from the earlier stroke to the pen');
     assert.ok(await ink([0.2, 0.5]) > 0, 'the earlier stroke stays');
+
+    // A touch the browser cancels (taken for a gesture) with no stylus around: the stroke ends
+    // there, and stays.
+    await clear();
+    await fire([{ type: 'pointerdown', id: 4, p: [0.2, 0.7] }, { type: 'pointermove', id: 4, p: [0.3, 0.8] }, { type: 'pointercancel', id: 4, p: [0.3, 0.8] }]);
+    assert.ok(await ink([0.25, 0.75]) > 0, 'a cancelled finger\'s stroke stays');
+
+    // A palm resting on a tablet before its pen touches (a touch, then a pen): the palm's mark
+    // goes when the pen comes down, and touches while the pen is near draw nothing (a pen
+    // hovering sends moves with nothing pressed); the pen draws.
+    await clear();
+    await fire([
+      { type: 'pointerdown', id: 5, p: [0.8, 0.7] }, { type: 'pointermove', id: 5, p: [0.85, 0.8] },
+      { type: 'pointermove', id: 6, kind: 'pen', p: [0.4, 0.1], pressed: false },
+      { type: 'pointerdown', id: 6, kind: 'pen', p: [0.4, 0.2] },
+      { type: 'pointermove', id: 5, p: [0.9, 0.9] },
+      { type: 'pointermove', id: 6, kind: 'pen', p: [0.4, 0.5] },
+      { type: 'pointerup', id: 6, kind: 'pen', p: [0.4, 0.5] },
+      { type: 'pointerup', id: 5, p: [0.9, 0.9] },
+      { type: 'pointerdown', id: 7, p: [0.7, 0.3] }, { type: 'pointermove', id: 7, p: [0.7, 0.6] }, { type: 'pointerup', id: 7, p: [0.7, 0.6] },
+    ]);
+    assert.ok(await ink([0.4, 0.35]) > 0, 'the pen drew');
+    assert.equal(await ink([0.825, 0.75]), 0, 'the palm\'s mark went when the pen came down');
+    assert.equal(await ink([0.7, 0.45]), 0, 'a touch just after the pen drew nothing');
+    await frames();
+    await page.$eval('#undo', (b) => b.click());
+    await frames();
+    assert.equal(await page.$eval('#undo', (b) => b.disabled), true, 'the pen\'s stroke was the only one');
+    // Long after the pen, a finger draws again (a pen put down for good).
+    await page.waitForTimeout(2200);
+    await fire([{ type: 'pointerdown', id: 8, p: [0.5, 0.3] }, { type: 'pointermove', id: 8, p: [0.5, 0.6] }, { type: 'pointerup', id: 8, p: [0.5, 0.6] }]);
+    assert.ok(await ink([0.5, 0.45]) > 0, 'a finger draws once the pen has been away a while');
+    // A touch the system cancels as the stylus comes near (iPadOS rejecting a palm that landed
+    // first): its mark goes, and the strokes before it stay.
+    await fire([
+      { type: 'pointerdown', id: 9, p: [0.2, 0.7] }, { type: 'pointermove', id: 9, p: [0.3, 0.8] },
+      { type: 'pointermove', id: 6, kind: 'pen', p: [0.6, 0.1], pressed: false },
+      { type: 'pointercancel', id: 9, p: [0.3, 0.8] },
+    ]);
+    assert.equal(await ink([0.25, 0.75]), 0, 'the cancelled palm\'s mark went');
+    assert.ok(await ink([0.5, 0.45]) > 0, 'the finger\'s stroke before it stays');
+    // The stylus put away: the fingers below draw again.
+    await page.waitForTimeout(1600);
 
     // A right click (or a pen's eraser) draws nothing.
     await clear();
@@ -1032,17 +1089,38 @@ export const tests = {
     const version = worker.match(/^const VERSION = '(\w+)';$/m)[1];
     await complete(version);
 
+    // With the copy whole, a reload asks the network for the page alone (revalidated): every
+    // other file is of this build (the hashed ones by name, the rest by `?version=`), so the
+    // copy answers.
+    server.requests = [];
+    await page.reload();
+    await settled(page);
+    await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 60_000 });
+    const asked = server.requests.filter((p) => !['/', '/index.html', '/sw.js', '/favicon.svg'].includes(p));
+    assert.deepEqual(asked, [], 'a reload with the copy whole fetched only the page');
+
     // Another build of the app at another path of the same origin (two projects on one
     // GitHub Pages account): it keeps its own copy and leaves this one whole.
     const stamp = (suffix, list = files[1]) => worker
       .replace(`const VERSION = '${version}';`, `const VERSION = '${version}${suffix}';`)
       .replace(/^const FILES = .*$/m, `const FILES = ${list};`);
+    // What scripts/stamp-service-worker.sh writes for a build `suffix` in `dir`: its version in
+    // the service worker, the page and the loaders (a service worker refuses a copy whose
+    // files name another build). A link to the first build's file is replaced by a file.
+    const restamp = (dir, suffix, list) => {
+      fs.writeFileSync(path.join(dir, 'sw.js'), stamp(suffix, list));
+      for (const file of ['index.html', 'worker_loader.js', 'reader_loader.js']) {
+        const text = fs.readFileSync(path.join(dir, file), 'utf8');
+        fs.rmSync(path.join(dir, file));
+        fs.writeFileSync(path.join(dir, file), text.replaceAll(version, `${version}${suffix}`));
+      }
+    };
     const second = path.join(copy, 'second');
     fs.mkdirSync(second);
     for (const entry of fs.readdirSync(copy).filter((e) => !['second', 'sw.js'].includes(e))) {
       fs.symlinkSync(path.join(copy, entry), path.join(second, entry));
     }
-    fs.writeFileSync(path.join(second, 'sw.js'), stamp('second'));
+    restamp(second, 'second');
     const other = await context.newPage();
     other.on('pageerror', (e) => log.errors.push(String(e)));
     await other.goto(`${own}second/`);
@@ -1064,6 +1142,14 @@ export const tests = {
       }
     });
 
+    // A service worker whose build is not the one the server's files are of (a deploy between
+    // its download and its install): not installed, and the complete copy stays.
+    fs.writeFileSync(path.join(copy, 'sw.js'), stamp('other'));
+    await page.reload();
+    await settled(page);
+    await tried();
+    assert.equal(await kept(version), expected, 'the copy stays when the server\'s files are of another build');
+
     // A new build whose copy cannot be made whole (one of its files is missing from the
     // server): its service worker is not installed, and the complete copy stays.
     fs.writeFileSync(path.join(copy, 'sw.js'), stamp('broken', JSON.stringify([...JSON.parse(files[1]), 'missing.js'])));
@@ -1080,7 +1166,7 @@ export const tests = {
     fs.appendFileSync(path.join(copy, 'boot.js'), "\nglobalThis.mnistBuildMark = 'next';\n");
     const index = path.join(copy, 'index.html');
     fs.writeFileSync(index, fs.readFileSync(index, 'utf8').replace('<html lang="en">', '<html lang="en" data-build="next">'));
-    fs.writeFileSync(path.join(copy, 'sw.js'), stamp('next'));
+    restamp(copy, 'next');
     // Opened as a link is followed (a reload would revalidate the page by itself).
     await page.goto('about:blank');
     await page.goto(own);
@@ -1092,6 +1178,24 @@ export const tests = {
     await complete(`${version}next`);
     assert.equal(await kept(`${version}second`, '/second/'), expected, 'the new build replaced only its own copy');
     assert.equal(await page.evaluate(() => caches.has('mnist-studio-0123456789abcdef')), false, 'a copy named the older way is deleted');
+    // Since the copy was whole, MNIST's files were never asked of the network again: the pages
+    // had them from the copy, and each new build's install took them from the older copy
+    // (before, each install downloaded them again: 8.7 MB on every deploy).
+    const dataAsked = server.requests.filter((p) => p.startsWith('/data/'));
+    assert.deepEqual(dataAsked, [], 'MNIST\'s files came from the copy');
+
+    // A connection that stalls (nothing answered, nothing closed): the copy opens the page
+    // after a few seconds, and the page gets its dataset and reads a drawing, all from the copy.
+    server.stall = true;
+    await page.goto('about:blank');
+    const stalled = Date.now();
+    await page.goto(own, { timeout: 30_000 });
+    await settled(page);
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.build), 'next', 'the copy\'s page opened');
+    await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network, null, { timeout: 60_000 });
+    await drawOne(page);
+    await page.waitForSelector('#answer', { timeout: 30_000 });
+    console.log(`    (a stalled connection: the page and its dataset from the copy in ${Date.now() - stalled} ms)`);
     server.close();
     server.closeAllConnections();
 
@@ -1104,6 +1208,11 @@ export const tests = {
     await drawOne(page);
     await page.waitForSelector('#answer', { timeout: 30_000 });
     await page.screenshot({ path: path.join(artifacts, 'offline.png') });
+    // Another path in the copy's scope (another project below it) is not answered with this
+    // app's page: offline, it fails as it would without a service worker.
+    const elsewhere = await context.newPage();
+    const opened = await elsewhere.goto(`${own}elsewhere/`, { timeout: 30_000 }).then(() => 'opened', () => 'failed');
+    assert.equal(opened, 'failed', 'a page elsewhere in the scope was not answered from the copy');
     assert.deepEqual(log.errors, []);
     await context.close();
     fs.rmSync(copy, { recursive: true, force: true });
@@ -1146,6 +1255,33 @@ export const tests = {
     await page.locator('#weights-note').locator('..').screenshot({ path: path.join(artifacts, 'restore-failed.png') });
     // And the default network reads drawings.
     await page.waitForFunction(() => document.querySelector('#reader')?.dataset.network === 'bn-dropout', null, { timeout: 60_000 });
+    await context.close();
+  },
+
+  async 'a network chosen while the run that just ended is being kept stays the one that reads'({ browser, base }) {
+    // A VGG-like run's wrap-up (its "not a digit" detector fitted, its network and record
+    // written) takes a while; "Read with these weights" on an earlier run pressed meanwhile
+    // is the user's choice, which the ending run must not take back.
+    const { page, context, log } = await openPage(browser, base);
+    await startRun(page, { backend: 'cpu', network: 'linear', subset: '500', epochs: '1', lr: '0.1' });
+    await page.waitForSelector('#run[data-status="completed"]', { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelectorAll('#runs-table tbody tr').length === 1, null, { timeout: 60_000 });
+    await page.waitForSelector('#keeping', { state: 'detached', timeout: 60_000 });
+    // Enough images for the detector to be fitted (5,000 at least): a few seconds of wrap-up.
+    await startRun(page, { backend: 'cpu', network: 'vgg', subset: '10000', epochs: '1', lr: '0.05' });
+    await page.waitForSelector('#run[data-status="completed"]', { timeout: 300_000 });
+    const during = await page.evaluate(() => {
+      const keeping = Boolean(document.querySelector('#keeping'));
+      const linear = [...document.querySelectorAll('#runs-table tbody tr')].find((tr) => /linear/i.test(tr.querySelector('td.network').textContent));
+      linear.querySelector('button.read').click();
+      return keeping;
+    });
+    assert.ok(during, 'pressed while the run was being kept');
+    await page.waitForSelector('#keeping', { state: 'detached', timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelectorAll('#runs-table tbody tr').length === 2, null, { timeout: 60_000 });
+    await page.waitForTimeout(1000);
+    assert.equal(await page.$eval('#reader', (r) => r.dataset.network), 'linear', 'the chosen network reads');
+    assert.deepEqual(log.errors, []);
     await context.close();
   },
 

@@ -85,10 +85,10 @@ pub fn App() -> Html {
         })
     };
     let on_resume_saved = {
-        let (send, dispatch, from) = (send.clone(), studio.dispatcher(), studio.saved.as_ref().map(|m| m.epoch));
+        let (send, dispatch, from) = (send.clone(), studio.dispatcher(), studio.saved.clone());
         Callback::from(move |config: TrainConfig| {
             // The run view offers this only with saved weights (`run_view::resumable`).
-            let Some(from) = from else { return };
+            let Some(from) = from.clone() else { return };
             dispatch.dispatch(Action::ResumeRequested(config.clone(), from));
             send.emit(WorkerInput::TrainFromSaved(config));
         })

@@ -49,6 +49,12 @@ struct Pad {
     /// second finger or a palm resting on a touch screen is ignored, rather than drawing zigzags
     /// between the two into one stroke.
     pen: Option<i32>,
+    /// Whether `pen` is a touch (a finger, or a palm), or a stylus.
+    pen_is_touch: bool,
+    pen_is_stylus: bool,
+    /// When a pen (a stylus) was last seen on or over the pad, on the page's clock: a touch
+    /// within PEN_NEAR_MS of it is the writing hand's palm, not a finger drawing.
+    pen_seen_ms: Option<f64>,
     /// Id of the last drawing sent to be read.
     sent: u32,
     /// Whether a reading has been asked for since the pad was last cleared: when the drawing
@@ -56,6 +62,11 @@ struct Pad {
     read: bool,
     frame: Option<AnimationFrame>,
 }
+
+/// How long after a stylus was last seen (drawing, or hovering, which a pen reports as moves
+/// with nothing pressed) a touch is taken for the palm of the hand holding it. A finger draws
+/// again once the pen has been away this long.
+const PEN_NEAR_MS: f64 = 1500.0;
 
 #[component]
 pub fn DrawPanel(props: &DrawPanelProps) -> Html {
@@ -139,6 +150,29 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
             if e.button() != 0 || (pad.borrow().pen.is_some() && !e.is_primary()) {
                 return;
             }
+            // A palm: a hand writing with a stylus rests on the screen, before the pen touches
+            // or while it writes. Its touches draw nothing near a pen, and a touch's stroke in
+            // progress when the pen comes down was the palm's: it goes.
+            let now = crate::platform::now_ms();
+            match e.pointer_type().as_str() {
+                "touch" => {
+                    let pad = pad.borrow();
+                    // A stylus drawing (held still it sends nothing), or one seen lately.
+                    let stylus_down = pad.pen.is_some() && pad.pen_is_stylus;
+                    if stylus_down || pad.pen_seen_ms.is_some_and(|seen| now - seen < PEN_NEAR_MS) {
+                        return;
+                    }
+                }
+                "pen" => {
+                    let mut pad = pad.borrow_mut();
+                    pad.pen_seen_ms = Some(now);
+                    if pad.pen.is_some() && pad.pen_is_touch {
+                        pad.strokes.pop();
+                        pad.pen = None;
+                    }
+                }
+                _ => {}
+            }
             // Keep receiving the stroke when the pointer leaves the canvas mid-stroke.
             if let Some(target) = canvas.cast::<web_sys::Element>() {
                 let _ = target.set_pointer_capture(e.pointer_id());
@@ -147,6 +181,8 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
             {
                 let mut pad = pad.borrow_mut();
                 pad.pen = Some(e.pointer_id());
+                pad.pen_is_touch = e.pointer_type() == "touch";
+                pad.pen_is_stylus = e.pointer_type() == "pen";
                 pad.strokes.push(vec![p]);
             }
             redraw(&canvas, &pad.borrow().strokes);
@@ -157,6 +193,9 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
         let (pad, canvas, schedule_read) = (pad.clone(), canvas.clone(), schedule_read.clone());
         let point = point.clone();
         Callback::from(move |e: PointerEvent| {
+            if e.pointer_type() == "pen" {
+                pad.borrow_mut().pen_seen_ms = Some(crate::platform::now_ms());
+            }
             if pad.borrow().pen != Some(e.pointer_id()) {
                 return;
             }
@@ -199,6 +238,9 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
         let (pad, schedule_read) = (pad.clone(), schedule_read.clone());
         Callback::from(move |e: PointerEvent| {
             let mut pad_ref = pad.borrow_mut();
+            if e.pointer_type() == "pen" {
+                pad_ref.pen_seen_ms = Some(crate::platform::now_ms());
+            }
             if pad_ref.pen == Some(e.pointer_id()) {
                 pad_ref.pen = None;
                 drop(pad_ref);
@@ -206,12 +248,14 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
             }
         })
     };
-    let on_undo = {
+    // The last stroke taken away (Undo, a palm's cancelled touch): the pad drawn again, and
+    // read again, or emptied.
+    let take_last = {
         let (pad, canvas, preview, schedule_read, on_clear, empty) =
             (pad.clone(), canvas.clone(), preview.clone(), schedule_read.clone(), props.on_clear.clone(), empty.clone());
-        Callback::from(move |_: MouseEvent| {
-            // A stroke in progress is the last one: Undo takes it, and the pen must lift
-            // before it draws again.
+        Rc::new(move || {
+            // A stroke in progress is the last one: it goes, and the pen must lift before it
+            // draws again.
             let mut pad_ref = pad.borrow_mut();
             pad_ref.pen = None;
             pad_ref.strokes.pop();
@@ -224,6 +268,28 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
                 on_clear.emit(());
             } else {
                 schedule_read();
+            }
+        })
+    };
+    let on_undo = {
+        let take_last = take_last.clone();
+        Callback::from(move |_: MouseEvent| take_last())
+    };
+    // A touch the system cancelled within PEN_NEAR_MS of a stylus is a palm it rejected
+    // (iPadOS does so): its mark goes. Otherwise (the browser took the touch for a gesture, a finger with
+    // no stylus around) the stroke ends there and stays, as when it lifts.
+    let onpointercancel = {
+        let (pad, onpointerup) = (pad.clone(), onpointerup.clone());
+        Callback::from(move |e: PointerEvent| {
+            let palm = {
+                let pad = pad.borrow();
+                let stylus_near = pad.pen_seen_ms.is_some_and(|seen| crate::platform::now_ms() - seen < PEN_NEAR_MS);
+                pad.pen == Some(e.pointer_id()) && pad.pen_is_touch && stylus_near
+            };
+            if palm {
+                take_last();
+            } else {
+                onpointerup.emit(e);
             }
         })
     };
@@ -257,7 +323,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
                     <canvas ref={canvas} id="pad" width={SIZE.to_string()} height={SIZE.to_string()}
                         aria-label="Drawing area: draw one digit with the mouse, a finger or a pen"
                         onpointerdown={onpointerdown} onpointermove={onpointermove}
-                        onpointerup={onpointerup.clone()} onpointercancel={onpointerup.clone()} onlostpointercapture={onpointerup} />
+                        onpointerup={onpointerup.clone()} {onpointercancel} onlostpointercapture={onpointerup} />
                     <div class="buttons">
                         <button id="undo" onclick={on_undo} disabled={*empty}>{ "Undo" }</button>
                         <button id="clear" onclick={on_clear} disabled={*empty}>{ "Clear" }</button>

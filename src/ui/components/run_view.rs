@@ -80,7 +80,24 @@ pub fn RunView(props: &RunViewProps) -> Html {
 /// chosen the same way (a network the test set chose trained on the validation images too,
 /// so a validation run cannot continue it without its figures being flattered).
 fn resumable<'a>(run: &Run, saved: Option<&'a WeightsMeta>) -> Option<&'a WeightsMeta> {
-    let its_own = |m: &WeightsMeta| run.resumes == Some(m.epoch) || run.epochs.iter().any(|e| e.epoch == m.epoch && e.best_epoch == m.epoch);
+    // The epoch number and network alone do not tell: another run's (or a file's) epoch 5 of
+    // the same network has them too. This run's best epoch is saved with the figures its
+    // report gave (`WeightsMeta::chosen`); the epoch it resumed from, and the best it ended
+    // with, are known whole.
+    let chose = |e: &crate::train::EpochReport, m: &WeightsMeta| {
+        let accuracy = match e.evaluated_on {
+            Selection::Validation => m.validation_accuracy,
+            Selection::TestSet => m.test_accuracy,
+        };
+        accuracy == Some(e.held_out_accuracy) && m.temperature == Some(e.temperature)
+    };
+    // Or the best the run ended with (a resumed run that found no better epoch saves the one it
+    // resumed from again, measured and calibrated afresh).
+    let its_own = |m: &WeightsMeta| {
+        run.resumes.as_ref() == Some(m)
+            || run.best.as_ref() == Some(m)
+            || run.epochs.iter().any(|e| e.epoch == m.epoch && e.best_epoch == m.epoch && chose(e, m))
+    };
     let ended_early = matches!(
         run.status,
         RunStatus::Failed(_) | RunStatus::Ended(crate::train::RunEnd::Stopped { .. } | crate::train::RunEnd::Diverged { .. })

@@ -60,7 +60,9 @@ impl Worker {
     /// copy), that file is handed over and kept, and kept again as the user's saved network
     /// (the same epoch, now with its detector).
     /// `wrap_up` is held until what is spawned here has finished (the page is told then).
-    pub(super) fn publish_and_keep_run(self: &Rc<Self>, end: RunEnd, best: Option<(Network, WeightsMeta)>, detected: Option<Detected>, wrap_up: Option<Rc<WrapUp>>) {
+    /// `overruled`: the user chose another network to read with while the run was wrapped up;
+    /// the run is still kept for comparing, but neither read with nor saved as theirs.
+    pub(super) fn publish_and_keep_run(self: &Rc<Self>, end: RunEnd, best: Option<(Network, WeightsMeta)>, detected: Option<Detected>, wrap_up: Option<Rc<WrapUp>>, overruled: bool) {
         let recorder = self.runs.take().map(|(r, _)| r).filter(|r| r.worth_keeping(&end));
         let ending = Ending::Ended(end);
         let Some((model, meta)) = best else {
@@ -86,10 +88,12 @@ impl Worker {
         match detected {
             Some(Detected { bytes, owner }) => {
                 drop(model);
-                self.publish_bytes(meta, bytes.clone());
-                spawn_local(keep(self.clone(), Rc::new(bytes), Some(owner)));
+                if !overruled {
+                    self.publish_bytes(meta, bytes.clone());
+                }
+                spawn_local(keep(self.clone(), Rc::new(bytes), (!overruled).then_some(owner)));
             }
-            None => self.publish_model_and(model, meta, Some(move |worker, bytes| keep(worker, bytes, None))),
+            None => self.encode_model_and(model, meta, !overruled, Some(move |worker, bytes| keep(worker, bytes, None))),
         }
     }
 
