@@ -640,61 +640,41 @@ mod components {
         rendered().await;
         assert_eq!(count(&waiting, ".resume-choices button:disabled"), 2);
         waiting.remove();
+        // The resume choices a run offers with these saved weights.
+        async fn offered(run: Run, saved: WeightsMeta) -> u32 {
+            let root = root();
+            let props = RunViewProps { run, saved: Some(saved), on_resume_saved: Callback::noop(), can_resume: true };
+            yew::Renderer::<RunView>::with_root_and_props(root.clone(), props).render();
+            rendered().await;
+            let n = count(&root, ".resume-choices button");
+            root.remove();
+            n
+        }
+        let stopped = || Run { status: RunStatus::Ended(RunEnd::Stopped { epoch: 1, step: 50 }), ..Run::new(TrainConfig::notebook(NetworkKind::VggAugmented)) };
         // Saved weights that are not this run's (an earlier run's, a file's, of the same
         // network: this run stopped before its first epoch) are not offered to continue under
         // its settings; those of the epoch a resumed run started from are.
         // Another run's epoch 1 of the same network is not this run's, though the numbers match.
         let another = WeightsMeta { validation_accuracy: Some(0.981), ..saved.clone() };
-        for (resumes, offered) in [(None, 0), (Some(saved.clone()), 1), (Some(another.clone()), 0)] {
-            let root = root();
-            let run = Run { resumes: resumes.clone(), status: RunStatus::Ended(RunEnd::Stopped { epoch: 1, step: 50 }), ..Run::new(TrainConfig::notebook(NetworkKind::VggAugmented)) };
-            let props = RunViewProps { run, saved: Some(saved.clone()), on_resume_saved: Callback::noop(), can_resume: true };
-            yew::Renderer::<RunView>::with_root_and_props(root.clone(), props).render();
-            rendered().await;
-            assert_eq!(count(&root, ".resume-choices button"), offered, "resumes {resumes:?}");
-            root.remove();
+        for (resumes, n) in [(None, 0), (Some(saved.clone()), 1), (Some(another.clone()), 0)] {
+            assert_eq!(offered(Run { resumes: resumes.clone(), ..stopped() }, saved.clone()).await, n, "resumes {resumes:?}");
         }
         // A run whose best epoch 1 was saved, then another run's epoch 1 read with (its "Read
         // with these weights"): not offered to continue that one under this run's settings.
-        {
-            let root = root();
-            let mut run = Run::new(TrainConfig::notebook(NetworkKind::VggAugmented));
-            run.status = RunStatus::Ended(RunEnd::Stopped { epoch: 1, step: 50 });
-            run.epochs.push(epoch(0, 0.975, 0));
-            let props = RunViewProps { run, saved: Some(another), on_resume_saved: Callback::noop(), can_resume: true };
-            yew::Renderer::<RunView>::with_root_and_props(root.clone(), props).render();
-            rendered().await;
-            assert_eq!(count(&root, ".resume-choices button"), 0, "another run's epoch 1 is not offered");
-            root.remove();
-        }
+        let mut run = stopped();
+        run.epochs.push(epoch(0, 0.975, 0));
+        assert_eq!(offered(run, another).await, 0, "another run's epoch 1 is not offered");
         // A resumed run that stopped before beating the epoch it resumed from saves that epoch
         // again, measured and calibrated afresh: the best it ended with, still its own.
-        {
-            let root = root();
-            let remeasured = WeightsMeta { temperature: Some(1.31), ..saved.clone() };
-            let run = Run {
-                resumes: Some(saved.clone()),
-                best: Some(remeasured.clone()),
-                status: RunStatus::Ended(RunEnd::Stopped { epoch: 1, step: 50 }),
-                ..Run::new(TrainConfig::notebook(NetworkKind::VggAugmented))
-            };
-            let props = RunViewProps { run, saved: Some(remeasured), on_resume_saved: Callback::noop(), can_resume: true };
-            yew::Renderer::<RunView>::with_root_and_props(root.clone(), props).render();
-            rendered().await;
-            assert_eq!(count(&root, ".resume-choices button"), 1, "the best a resumed run ended with is offered");
-            root.remove();
-        }
+        let remeasured = WeightsMeta { temperature: Some(1.31), ..saved.clone() };
+        let run = Run { resumes: Some(saved.clone()), best: Some(remeasured.clone()), ..stopped() };
+        assert_eq!(offered(run, remeasured).await, 1, "the best a resumed run ended with is offered");
         // Weights the test set chose (no validation figure) trained on the validation images:
         // a run choosing on validation is not offered to continue them.
-        let root = root();
         let mut run = Run::new(TrainConfig::notebook(NetworkKind::VggAugmented));
         run.status = RunStatus::Ended(RunEnd::Diverged { epoch: 1, step: 100, loss: f32::NAN });
         let chosen_on_test = WeightsMeta { validation_accuracy: None, ..saved.clone() };
-        let props = RunViewProps { run, saved: Some(chosen_on_test), on_resume_saved: Callback::noop(), can_resume: true };
-        yew::Renderer::<RunView>::with_root_and_props(root.clone(), props).render();
-        rendered().await;
-        assert_eq!(count(&root, ".resume-choices button"), 0);
-        root.remove();
+        assert_eq!(offered(run, chosen_on_test).await, 0);
     }
 
     /// What the page's state makes of messages that arrive late or out of turn: a reader that

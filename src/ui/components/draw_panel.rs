@@ -49,11 +49,10 @@ struct Pad {
     /// second finger or a palm resting on a touch screen is ignored, rather than drawing zigzags
     /// between the two into one stroke.
     pen: Option<i32>,
-    /// Whether `pen` is a touch (a finger, or a palm), or a stylus.
-    pen_is_touch: bool,
-    pen_is_stylus: bool,
-    /// When a pen (a stylus) was last seen on or over the pad, on the page's clock: a touch
-    /// within PEN_NEAR_MS of it is the writing hand's palm, not a finger drawing.
+    /// `pen`'s pointer type ("touch": a finger, or a palm; "pen": a stylus; "mouse").
+    pen_type: String,
+    /// When a stylus was last seen on or over the pad, on the page's clock: a touch within
+    /// PEN_NEAR_MS of it is the writing hand's palm, not a finger drawing.
     pen_seen_ms: Option<f64>,
     /// Id of the last drawing sent to be read.
     sent: u32,
@@ -67,6 +66,25 @@ struct Pad {
 /// with nothing pressed) a touch is taken for the palm of the hand holding it. A finger draws
 /// again once the pen has been away this long.
 const PEN_NEAR_MS: f64 = 1500.0;
+
+impl Pad {
+    /// Note a stylus's event (down, move or hover, up): touches near it are a palm's.
+    fn saw(&mut self, e: &PointerEvent) {
+        if e.pointer_type() == "pen" {
+            self.pen_seen_ms = Some(crate::platform::now_ms());
+        }
+    }
+
+    /// Whether a stylus was seen within PEN_NEAR_MS.
+    fn stylus_near(&self) -> bool {
+        self.pen_seen_ms.is_some_and(|seen| crate::platform::now_ms() - seen < PEN_NEAR_MS)
+    }
+
+    /// Whether the stroke in progress is a touch's.
+    fn touch_draws(&self) -> bool {
+        self.pen.is_some() && self.pen_type == "touch"
+    }
+}
 
 #[component]
 pub fn DrawPanel(props: &DrawPanelProps) -> Html {
@@ -153,20 +171,19 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
             // A palm: a hand writing with a stylus rests on the screen, before the pen touches
             // or while it writes. Its touches draw nothing near a pen, and a touch's stroke in
             // progress when the pen comes down was the palm's: it goes.
-            let now = crate::platform::now_ms();
             match e.pointer_type().as_str() {
                 "touch" => {
                     let pad = pad.borrow();
                     // A stylus drawing (held still it sends nothing), or one seen lately.
-                    let stylus_down = pad.pen.is_some() && pad.pen_is_stylus;
-                    if stylus_down || pad.pen_seen_ms.is_some_and(|seen| now - seen < PEN_NEAR_MS) {
+                    let stylus_down = pad.pen.is_some() && pad.pen_type == "pen";
+                    if stylus_down || pad.stylus_near() {
                         return;
                     }
                 }
                 "pen" => {
                     let mut pad = pad.borrow_mut();
-                    pad.pen_seen_ms = Some(now);
-                    if pad.pen.is_some() && pad.pen_is_touch {
+                    pad.saw(&e);
+                    if pad.touch_draws() {
                         pad.strokes.pop();
                         pad.pen = None;
                     }
@@ -181,8 +198,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
             {
                 let mut pad = pad.borrow_mut();
                 pad.pen = Some(e.pointer_id());
-                pad.pen_is_touch = e.pointer_type() == "touch";
-                pad.pen_is_stylus = e.pointer_type() == "pen";
+                pad.pen_type = e.pointer_type();
                 pad.strokes.push(vec![p]);
             }
             redraw(&canvas, &pad.borrow().strokes);
@@ -193,9 +209,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
         let (pad, canvas, schedule_read) = (pad.clone(), canvas.clone(), schedule_read.clone());
         let point = point.clone();
         Callback::from(move |e: PointerEvent| {
-            if e.pointer_type() == "pen" {
-                pad.borrow_mut().pen_seen_ms = Some(crate::platform::now_ms());
-            }
+            pad.borrow_mut().saw(&e);
             if pad.borrow().pen != Some(e.pointer_id()) {
                 return;
             }
@@ -238,9 +252,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
         let (pad, schedule_read) = (pad.clone(), schedule_read.clone());
         Callback::from(move |e: PointerEvent| {
             let mut pad_ref = pad.borrow_mut();
-            if e.pointer_type() == "pen" {
-                pad_ref.pen_seen_ms = Some(crate::platform::now_ms());
-            }
+            pad_ref.saw(&e);
             if pad_ref.pen == Some(e.pointer_id()) {
                 pad_ref.pen = None;
                 drop(pad_ref);
@@ -283,8 +295,7 @@ pub fn DrawPanel(props: &DrawPanelProps) -> Html {
         Callback::from(move |e: PointerEvent| {
             let palm = {
                 let pad = pad.borrow();
-                let stylus_near = pad.pen_seen_ms.is_some_and(|seen| crate::platform::now_ms() - seen < PEN_NEAR_MS);
-                pad.pen == Some(e.pointer_id()) && pad.pen_is_touch && stylus_near
+                pad.pen == Some(e.pointer_id()) && pad.touch_draws() && pad.stylus_near()
             };
             if palm {
                 take_last();
