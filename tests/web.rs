@@ -741,6 +741,10 @@ mod components {
         assert!(asked.keeping_run);
         let s = heard(s, WorkerOutput::RunKept);
         assert!(!s.keeping_run);
+        // A failed run too is kept (if it finished an epoch) before the worker may go.
+        let failed = heard(s.clone().reduce(Action::TrainRequested(config.clone())), WorkerOutput::TrainFailed("the GPU stopped working".into()));
+        assert!(failed.keeping_run && matches!(failed.run.as_ref().unwrap().status, RunStatus::Failed(_)));
+        assert!(!heard(failed, WorkerOutput::RunKept).keeping_run);
         // A worker that crashed will say nothing more: nothing waits for it.
         let crashed = heard(Rc::new(Studio::default()).reduce(Action::TrainRequested(config.clone())), started());
         let crashed = heard(crashed, WorkerOutput::TrainEnded { end: RunEnd::Completed, best: None }).reduce(Action::BenchRequested).reduce(Action::Crashed("out of memory".into()));
@@ -781,17 +785,22 @@ mod components {
         // through the replacement, and a replacing worker's restore of what the browser keeps
         // (another tab's network) does not take its place.
         let replaced = s.clone().reduce(Action::WorkerReplaced(mnist_studio::ui::bridge::WorkerKind::Trainer { wants: None }));
-        assert_eq!(replaced.visit_weights.as_deref(), Some(&file));
+        assert_eq!(replaced.own_weights.as_deref(), Some(&file));
         let other = WeightsMeta::new(NetworkKind::VggBnDropout, mnist_studio::data::PixelStats { mean: 0.13, std: 0.31 }, 9, 0.99);
-        let restored = heard(replaced, WorkerOutput::Restored(other.clone()));
+        let restored = heard(replaced, WorkerOutput::Restored { meta: other.clone(), bytes: vec![1] });
         assert_eq!(restored.saved, Some(meta.clone()));
         assert!(matches!(restored.weights_note, Some(mnist_studio::ui::state::WeightsNote::NotSaved(_))));
-        // Once saved in the browser, a replacing worker finds them there: nothing to hand over.
-        let saved = heard(s.clone(), WorkerOutput::Saved(meta.clone()));
-        assert_eq!(saved.visit_weights, None);
-        assert_eq!(heard(saved, WorkerOutput::Restored(other.clone())).saved, Some(other.clone()));
+        // Saved in the browser too, they are still handed over: by then the browser may keep
+        // another tab's network (a file loaded there), which a replacing worker would restore.
+        let saved = heard(s.clone(), WorkerOutput::Saved { meta: meta.clone(), bytes: file.clone() });
+        assert_eq!(saved.own_weights.as_deref(), Some(&file));
+        let replaced = saved.reduce(Action::WorkerReplaced(mnist_studio::ui::bridge::WorkerKind::ThreadedTrainer { threads: 2 }));
+        assert_eq!(heard(replaced, WorkerOutput::Restored { meta: other.clone(), bytes: vec![1] }).saved, Some(meta.clone()));
+        // The first worker's restore is the page's network, and its file the one handed over.
+        let first = heard(Rc::new(Studio::default()), WorkerOutput::Restored { meta: other.clone(), bytes: file.clone() });
+        assert_eq!((first.saved.clone(), first.own_weights.as_deref()), (Some(other.clone()), Some(&file)));
         let skipped = heard(Rc::new(Studio::default()), WorkerOutput::SaveSkipped { meta: meta.clone(), reason: "another tab".into(), bytes: file.clone() });
-        assert_eq!(skipped.visit_weights.as_deref(), Some(&file));
+        assert_eq!(skipped.own_weights.as_deref(), Some(&file));
         let s = heard(Rc::new(Studio::default()), WorkerOutput::SaveFailed("the weights of epoch 4 could not be kept: x".into()));
         assert_eq!(s.saved, None);
     }

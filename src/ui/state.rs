@@ -136,8 +136,8 @@ pub struct Studio {
     pub strangeness: Option<f32>,
     /// Answers for drawings up to this id are late: the pad was cleared after they were asked.
     pub answered_through: Option<u32>,
-    /// The run that ended last is still being kept by the worker (its network, detector and
-    /// record): until [`WorkerOutput::RunKept`], the worker must not be replaced, nor asked
+    /// The run that ended or failed last is still being kept by the worker (its network,
+    /// detector and record): until [`WorkerOutput::RunKept`], the worker must not be replaced, nor asked
     /// for another run (it would refuse: one is in progress).
     pub keeping_run: bool,
     /// The worker itself failed; nothing else will arrive.
@@ -149,9 +149,11 @@ pub struct Studio {
     /// The user's saved weights (IndexedDB), and what happened to the last save or load.
     pub saved: Option<WeightsMeta>,
     pub weights_note: Option<WeightsNote>,
-    /// The saved weights' file while they are kept for this visit only (not in the browser's
-    /// storage): handed to a worker that replaces this one ([`WorkerInput::Adopt`]).
-    pub visit_weights: Option<Rc<Vec<u8>>>,
+    /// The file of the saved weights this tab reads with: handed to a worker that replaces
+    /// this one ([`WorkerInput::Adopt`]), which would otherwise restore what the browser's
+    /// storage holds by then (nothing, when they are kept for this visit only; another tab's
+    /// network, when a file loaded there or a better run has replaced ours since).
+    pub own_weights: Option<Rc<Vec<u8>>>,
     /// A weights file the worker sent for download, waiting for the page to hand it over.
     pub download: Option<(WeightsMeta, ExportFormat, Rc<Vec<u8>>)>,
     /// What the network computes for the drawing (while the inside view is open), or why it
@@ -209,7 +211,7 @@ impl Default for Studio {
             bench: Bench::default(),
             saved: None,
             weights_note: None,
-            visit_weights: None,
+            own_weights: None,
             download: None,
             inside: None,
             runs: KeptRuns::default(),
@@ -370,7 +372,11 @@ impl Studio {
             WorkerOutput::RunKept => {
                 self.keeping_run = false;
             }
-            WorkerOutput::TrainFailed(reason) => self.set_status(RunStatus::Failed(reason)),
+            // A failed run is kept too, if it finished an epoch: until then the worker stays.
+            WorkerOutput::TrainFailed(reason) => {
+                self.keeping_run = true;
+                self.set_status(RunStatus::Failed(reason));
+            }
             // Handled by the page's hook: passed on to the reader worker.
             WorkerOutput::ReaderWeights { .. } => {}
             WorkerOutput::Reader(meta) => {
@@ -393,28 +399,29 @@ impl Studio {
                 self.prediction = Some((id, Rc::new(probabilities)));
                 self.strangeness = strangeness;
             }
-            WorkerOutput::Saved(meta) => {
+            WorkerOutput::Saved { meta, bytes } => {
                 self.saved = Some(meta);
                 self.weights_note = Some(WeightsNote::Saved);
-                self.visit_weights = None;
+                self.own_weights = Some(Rc::new(bytes));
             }
             // A replacing worker that read the browser's copy before the page's hand-over
             // reached it: this tab's network is the one handed over, which it then uses.
-            WorkerOutput::Restored(_) if self.visit_weights.is_some() => {}
-            WorkerOutput::Restored(meta) => {
+            WorkerOutput::Restored { .. } if self.own_weights.is_some() => {}
+            WorkerOutput::Restored { meta, bytes } => {
                 self.saved = Some(meta);
                 self.weights_note = Some(WeightsNote::Restored);
+                self.own_weights = Some(Rc::new(bytes));
             }
             WorkerOutput::SaveSkipped { meta, reason, bytes } => {
                 self.saved = Some(meta);
                 self.weights_note = Some(WeightsNote::ThisVisitOnly(reason));
-                self.visit_weights = Some(Rc::new(bytes));
+                self.own_weights = Some(Rc::new(bytes));
             }
             // The worker holds them: they can be downloaded and resumed from all the same.
             WorkerOutput::NotSaved { meta, reason, bytes } => {
                 self.saved = Some(meta);
                 self.weights_note = Some(WeightsNote::NotSaved(reason));
-                self.visit_weights = Some(Rc::new(bytes));
+                self.own_weights = Some(Rc::new(bytes));
             }
             WorkerOutput::SaveFailed(reason) | WorkerOutput::LoadFailed(reason) | WorkerOutput::RestoreFailed(reason) => {
                 self.weights_note = Some(WeightsNote::Problem(reason));

@@ -71,10 +71,10 @@ pub enum WorkerInput {
     },
     /// Send the saved weights back as a file, in this format.
     ExportWeights(ExportFormat),
-    /// To a worker that replaces one whose weights were kept for the visit only
-    /// ([`WorkerOutput::NotSaved`], [`WorkerOutput::SaveSkipped`]): read with this weights
-    /// file and keep it as the saved weights, not written to the browser's storage; what the
-    /// storage holds (another tab's network, say) is not restored over it.
+    /// To a worker that replaces one: the saved weights the page reads with (the file of the
+    /// last [`WorkerOutput::Saved`], `Restored`, `NotSaved` or `SaveSkipped`). Read with this
+    /// weights file and keep it as the saved weights, not written to the browser's storage;
+    /// what the storage holds (another tab's network, say) is not restored over it.
     Adopt {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
@@ -197,6 +197,8 @@ pub enum WorkerOutput {
     Paused,
     Resumed,
     TrainEnded { end: RunEnd, best: Option<WeightsMeta> },
+    /// The run failed, or could not start: why. `RunKept` follows once what it leaves is
+    /// kept (a run that finished an epoch is kept for comparing).
     TrainFailed(String),
     /// From the training worker: the network that should read digits now (a new best epoch,
     /// the end of a run, a loaded or restored file, the default network), as a weights file
@@ -206,8 +208,8 @@ pub enum WorkerOutput {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
-    /// The run that ended last is kept (its network, its detector, its record): from now on
-    /// the worker may be replaced without losing any of it.
+    /// The run that ended or failed last is kept (its network, its detector, its record):
+    /// from now on the worker may be replaced without losing any of it.
     RunKept,
     /// From the reader worker: the network now used for reading digits.
     Reader(WeightsMeta),
@@ -217,10 +219,21 @@ pub enum WorkerOutput {
     /// The reader has no network any more, or is gone: it stopped, or the network in use gives
     /// outputs that are not numbers. Whatever it read before no longer stands.
     ReaderLost(String),
-    /// These weights are saved (IndexedDB) and will be restored on the next visit.
-    Saved(WeightsMeta),
-    /// Saved weights were found from an earlier visit and are in use.
-    Restored(WeightsMeta),
+    /// These weights are saved (IndexedDB) and will be restored on the next visit. `bytes`,
+    /// their file: the page hands it to a worker that replaces this one
+    /// ([`WorkerInput::Adopt`]), which by then may find another tab's network in the
+    /// browser's storage (a file loaded there, a better run).
+    Saved {
+        meta: WeightsMeta,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// Saved weights were found from an earlier visit and are in use; `bytes` as for `Saved`.
+    Restored {
+        meta: WeightsMeta,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
     /// Weights could not be made into a file, so nothing was kept.
     SaveFailed(String),
     /// These weights could not be saved in the browser (IndexedDB unavailable or full): they

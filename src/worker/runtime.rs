@@ -342,18 +342,25 @@ impl Worker {
     async fn train(self: Rc<Self>, config: TrainConfig, from_saved: bool) {
         if self.control.running.replace(true) {
             self.post(&WorkerOutput::TrainFailed("a run is already in progress".into()));
+            // The page waits for this after any failure; this request has nothing to keep.
+            self.post(&WorkerOutput::RunKept);
             return;
         }
         self.control.stop.set(false);
         self.control.paused.set(false);
         let result = self.clone().run(config, from_saved).await;
-        // A run that failed lets its guard go here (one that ended handed it to its wrap-up).
-        self.wrap_up.borrow_mut().take();
+        // A run that ended handed its guard to its wrap-up; one that failed holds it until its
+        // record is kept, so that the page, which waits for `RunKept` after a failure too, does
+        // not replace this worker (say, with the threaded build after a GPU lost) before then.
+        // One that failed before it started has no guard: it is told kept at once.
+        let guard = self.wrap_up.borrow_mut().take();
         self.control.running.set(false);
         self.control.paused.set(false);
         if let Err(e) = result {
+            let guard = guard.unwrap_or_else(|| kept_runs::WrapUp::new(&self));
             self.post(&WorkerOutput::TrainFailed(e.clone()));
             self.keep_failed_run(e).await;
+            drop(guard);
         }
     }
 
@@ -479,7 +486,7 @@ impl Worker {
         *self.saved.borrow_mut() = Some((meta.clone(), bytes.clone()));
         let running = locks::held().await;
         match store::put_best(&bytes, &ours, running).await {
-            Ok(Kept::Written) => self.post(&WorkerOutput::Saved(meta)),
+            Ok(Kept::Written) => self.post(&WorkerOutput::Saved { meta, bytes: bytes.to_vec() }),
             Ok(Kept::Theirs(theirs)) => self.post(&WorkerOutput::SaveSkipped {
                 bytes: bytes.to_vec(),
                 reason: format!(
@@ -515,8 +522,8 @@ impl Worker {
             Err(e @ store::ReadError::NotBytes) => return self.post(&WorkerOutput::RestoreFailed(restore_failed(&e.to_string()))),
             Err(e @ store::ReadError::Unavailable(_)) => return web_sys::console::warn_1(&format!("worker: saved weights unreadable: {e}").into()),
         };
-        match self.use_as_saved(bytes).await {
-            Ok(meta) => self.post(&WorkerOutput::Restored(meta)),
+        match self.use_as_saved(bytes.clone()).await {
+            Ok(meta) => self.post(&WorkerOutput::Restored { meta, bytes }),
             // Said to the user, not only logged: otherwise their trained network would seem
             // to have vanished without a word.
             Err(e) => self.post(&WorkerOutput::RestoreFailed(restore_failed(&e))),

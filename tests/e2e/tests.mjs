@@ -1322,8 +1322,8 @@ export const tests = {
     assert.match(await second.textContent('#saved'), /kept for this visit\.$/);
     // A new training worker in the second tab (another thread count) would find the first
     // tab's network in the browser's storage: the page hands it the second tab's own.
-    const held = async () => {
-      const [download] = await Promise.all([second.waitForEvent('download'), second.click('#download')]);
+    const held = async (page = second) => {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
       return fs.readFileSync(await download.path());
     };
     const [mine, reading] = [await held(), await second.textContent('#reader')];
@@ -1341,6 +1341,16 @@ export const tests = {
     assert.equal((await third.textContent('#saved')).trim(), kept.trim(), 'the live run\'s network is what the browser keeps');
     await first.click('#stop');
     await first.waitForSelector('#run[data-status="stopped"]', { timeout: 120_000 });
+    // The first tab's network, saved in the browser, is replaced there by a file the third
+    // tab loads (a loaded file replaces anything): a new training worker in the first tab
+    // still reads with the first tab's own (before, it restored the third tab's file).
+    await first.$eval('#bench', (d) => { d.open = true; });
+    await first.waitForSelector('#threads:not([disabled])', { timeout: 120_000 });
+    const firsts = await held(first);
+    await third.setInputFiles('#upload', { name: 'second.weights', mimeType: 'application/octet-stream', buffer: mine });
+    await third.waitForFunction((text) => document.querySelector('#weights-note.ok') && document.querySelector('#saved')?.textContent.trim() !== text, kept.trim(), { timeout: 60_000 });
+    await chooseThreads(first, 1);
+    assert.ok((await held(first)).equals(firsts), 'the first tab\'s new worker holds its own network, not the file the third tab loaded');
     assert.deepEqual(log.errors, []);
     await context.close();
   },
@@ -1461,6 +1471,12 @@ export const tests = {
       const epoch = (sel) => document.querySelector(sel)?.textContent.match(/epoch (\d+)/)?.[1];
       return epoch('#reader') && epoch('#reader') === epoch('#saved');
     }, null, { timeout: 60_000 });
+    // The CPU it resumes on is every core's where the page can share memory: once the failed
+    // run is kept, the threaded build takes over from the single-threaded trainer that lost
+    // its GPU (which would train on one core).
+    const cores = await page.evaluate(() => (crossOriginIsolated ? navigator.hardwareConcurrency : 1));
+    await page.waitForFunction((n) => document.querySelector('#threads-status')?.dataset.threads === n, String(cores), { timeout: 60_000 });
+    assert.equal(await page.$eval('#training', (s) => s.dataset.worker), cores > 1 ? 'threaded' : 'single');
     await page.screenshot({ path: path.join(artifacts, 'gpu-lost.png'), fullPage: true });
     await page.click('#resume-saved');
     await page.waitForSelector('#run[data-status="completed"]', { timeout: 240_000 });

@@ -21,7 +21,7 @@ use crate::model::NetworkKind;
 use crate::train::TrainConfig;
 use crate::ui::bridge::{cores, shared_memory, threaded_failure, threads_possible, WorkerKind};
 use crate::ui::hooks::use_worker;
-use crate::ui::state::{Action, DataStatus, GpuStatus, Studio};
+use crate::ui::state::{Action, DataStatus, GpuStatus, RunStatus, Studio};
 use crate::worker::protocol::{Backend, WorkerInput};
 
 #[component]
@@ -152,15 +152,15 @@ pub fn App() -> Html {
         })
     };
     {
-        // A new training worker finds in the browser's storage only what was saved there: the
-        // weights kept for this visit alone (another tab's run keeps its own there, or the
-        // storage failed) are handed to it once it listens, or it would read with the other
-        // tab's network, or none. Every replacement, the user's or the page's own (the
-        // threaded build taking over from a trainer that found no usable GPU), starts a worker
-        // that says it listens.
-        let (send, visit) = (send.clone(), studio.visit_weights.clone());
+        // A new training worker finds in the browser's storage only what is there by then: this
+        // tab's network is handed to it once it listens, or it would read with another tab's
+        // (a file loaded there, a better run kept since), or with none (ours kept for this
+        // visit alone: another tab's run keeps its own there, or the storage failed). Every
+        // replacement, the user's or the page's own (the threaded build taking over from a
+        // trainer that found no usable GPU), starts a worker that says it listens.
+        let (send, own) = (send.clone(), studio.own_weights.clone());
         use_effect_with((studio.listening, studio.worker), move |(listening, _)| {
-            if let (true, Some(bytes)) = (*listening, &visit) {
+            if let (true, Some(bytes)) = (*listening, &own) {
                 send.emit(WorkerInput::Adopt { bytes: bytes.to_vec() });
             }
         });
@@ -234,6 +234,28 @@ pub fn App() -> Html {
     let may_replace = !active && worker_free;
     // Nor a new run until then: the worker would refuse it.
     let may_start = ready && worker_free;
+    {
+        // The CPU is the threaded build's wherever the page can give it threads. The one way
+        // a single-threaded trainer still ends up on the CPU here is a GPU lost mid-run (it
+        // moves to its own CPU backend, on one core): once that run is over and kept (a
+        // replacement would drop the wrap-up under way), the threaded build takes over, and
+        // finds the kept weights in the browser's storage, or is handed them (above), so a
+        // resumed run trains on every core. (A trainer that starts on the CPU is replaced as
+        // it says so, before its dataset is in, by `use_worker`: only one with its dataset is
+        // this effect's, so the two never both replace it.)
+        let (replace, kind, backend) = (replace.clone(), studio.worker, studio.backend);
+        use_effect_with((kind, backend, may_replace && data_ready), move |(kind, backend, free)| {
+            let single = matches!(kind, WorkerKind::Trainer { .. });
+            if single && *backend == Some(Backend::Cpu) && threads_possible && *free {
+                replace.emit(WorkerKind::ThreadedTrainer { threads: cores() });
+            }
+        });
+    }
+    let keeping = if studio.run.as_ref().is_some_and(|r| matches!(r.status, RunStatus::Failed(_))) {
+        "Keeping what this run finished (its record and best epoch, if it finished one)…"
+    } else {
+        "Keeping this run (its network, and for a VGG-like network its \u{201c}not a digit\u{201d} detector)…"
+    };
     let dataset_first = matches!(studio.data, DataStatus::Failed(_)) || !*loaded_once.borrow();
     // Steps measured on the backend and thread count in use, for the run's time estimate.
     let measured: Rc<Vec<(NetworkKind, f64)>> = Rc::new(
@@ -312,7 +334,7 @@ pub fn App() -> Html {
                             <RunView run={run.clone()} saved={studio.saved.clone()} on_resume_saved={on_resume_saved}
                                 can_resume={may_start} />
                             if studio.keeping_run {
-                                <p class="muted" id="keeping" role="status">{ "Keeping this run (its network, and for a VGG-like network its \u{201c}not a digit\u{201d} detector)…" }</p>
+                                <p class="muted" id="keeping" role="status">{ keeping }</p>
                             }
                         }
                     </section>
