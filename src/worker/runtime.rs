@@ -127,8 +127,8 @@ struct Worker {
     /// The run training now's wrap-up guard, from its start: each task keeping its networks
     /// holds a clone, and the page hears `RunKept` when the last lets go.
     wrap_up: RefCell<Option<Rc<kept_runs::WrapUp>>>,
-    /// The page handed this worker the weights its previous worker kept for the visit only
-    /// ([`WorkerInput::Adopt`]).
+    /// The page handed this worker the saved weights it reads with ([`WorkerInput::Adopt`]):
+    /// what the browser's storage holds is not restored over them.
     adopted: Cell<bool>,
 }
 
@@ -259,8 +259,13 @@ impl Worker {
                 // Said at once, before the start's restore has read the browser's copy.
                 self.adopted.set(true);
                 spawn_local(async move {
+                    // A file the user loaded, or a kept run chosen, while this worker started
+                    // (sent before it listened, so handled first) is newer than the page's.
+                    if self.chosen.get() > 0 {
+                        return;
+                    }
                     if let Err(e) = self.use_as_saved(bytes).await {
-                        self.post(&WorkerOutput::RestoreFailed(format!("The network kept for this visit was lost when the training worker was replaced: {e}.")));
+                        self.post(&WorkerOutput::RestoreFailed(format!("The network in use was lost when the training worker was replaced: {e}.")));
                     }
                 });
             }
@@ -509,9 +514,9 @@ impl Worker {
     /// reader (in place of the default network it loaded itself).
     async fn restore(&self) {
         let found = store::get(store::BEST).await;
-        // The page handed over the weights its previous worker kept for the visit only: the
-        // browser's copy is not this tab's network.
-        if self.adopted.get() {
+        // The page handed over this tab's network (the browser's copy may be another tab's, or
+        // older), or the user has chosen one here meanwhile: either stands.
+        if self.adopted.get() || self.chosen.get() > 0 {
             return;
         }
         let bytes = match found {

@@ -1349,8 +1349,18 @@ export const tests = {
     const firsts = await held(first);
     await third.setInputFiles('#upload', { name: 'second.weights', mimeType: 'application/octet-stream', buffer: mine });
     await third.waitForFunction((text) => document.querySelector('#weights-note.ok') && document.querySelector('#saved')?.textContent.trim() !== text, kept.trim(), { timeout: 60_000 });
+    const loaded = (await third.textContent('#saved')).trim();
     await chooseThreads(first, 1);
     assert.ok((await held(first)).equals(firsts), 'the first tab\'s new worker holds its own network, not the file the third tab loaded');
+    // A file loaded while the next worker starts (sent to it before it listens) is newer than
+    // the network the page hands that worker: it stays.
+    const cores = await first.evaluate(() => navigator.hardwareConcurrency);
+    await first.selectOption('#threads', String(cores));
+    await first.setInputFiles('#upload', { name: 'second.weights', mimeType: 'application/octet-stream', buffer: mine });
+    await first.waitForFunction((n) => document.querySelector('#threads-status')?.dataset.threads === n, String(cores), { timeout: 120_000 });
+    await settled(first);
+    await first.waitForFunction((text) => document.querySelector('#saved')?.textContent.trim() === text, loaded, { timeout: 60_000 });
+    assert.ok((await held(first)).equals(mine), 'the file loaded during the replacement is the network in use');
     assert.deepEqual(log.errors, []);
     await context.close();
   },

@@ -243,8 +243,10 @@ pub fn App() -> Html {
         // resumed run trains on every core. (A trainer that starts on the CPU is replaced as
         // it says so, before its dataset is in, by `use_worker`: only one with its dataset is
         // this effect's, so the two never both replace it.)
+        // Not a crashed one: replacing it would take away the page's word on why it stopped.
         let (replace, kind, backend) = (replace.clone(), studio.worker, studio.backend);
-        use_effect_with((kind, backend, may_replace && data_ready), move |(kind, backend, free)| {
+        let free = may_replace && data_ready && studio.crashed.is_none();
+        use_effect_with((kind, backend, free), move |(kind, backend, free)| {
             let single = matches!(kind, WorkerKind::Trainer { .. });
             if single && *backend == Some(Backend::Cpu) && threads_possible && *free {
                 replace.emit(WorkerKind::ThreadedTrainer { threads: cores() });
